@@ -41,13 +41,13 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.setting import Setting
 
-from numerics.one_layer import OneLayer
-from proofs.cli import main as cli_main
-from proofs.commands.loss import symbolic_loss
-from proofs.commands.precond import float_preconditioner
-from proofs.inputs import N_SYMBOL, parse_cov_spec
-from theory.setting import Setting
+from iclcheck.cli import main as cli_main
+from iclcheck.cli.commands.loss import symbolic_loss
+from iclcheck.cli.commands.precond import float_preconditioner
+from iclcheck.cli.inputs import N_SYMBOL, parse_cov_spec
 
 __all__ = ["bench_loss", "bench_precond", "bench_symbolic", "main"]
 
@@ -80,7 +80,7 @@ def bench_precond(d: int, *, repeat: int, seed: int = 0) -> list[dict[str, Any]]
                 return cli_main(["precond", "--cov", str(path), "-n", str(n)])
 
         def proc() -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-m", "proofs.cli", "precond", "--cov", str(path), "-n", str(n)],
+            return subprocess.run([sys.executable, "-m", "iclcheck.cli", "precond", "--cov", str(path), "-n", str(n)],
                                   capture_output=True, check=False)
 
         cli()  # warm: the first call imports every command module (a once-per-process cost)
@@ -124,7 +124,7 @@ def bench_precond(d: int, *, repeat: int, seed: int = 0) -> list[dict[str, Any]]
 def _gradient_fn() -> tuple[str, Callable[..., Any]] | None:
     """The gradient routine of numerics.derivatives, if that module exists yet."""
     try:
-        mod = importlib.import_module("numerics.derivatives")
+        mod = importlib.import_module("iclcheck.numerics.derivatives")
     except ImportError:
         return None
     for name in ("loss_and_grad", "loss_and_gradient", "value_and_grad"):
@@ -170,14 +170,14 @@ def bench_symbolic(d: int, *, repeat: int) -> list[dict[str, Any]]:
     rows = [{"case": f"symbolic f, d={d}, symbolic n: full_loss_formula + expand", "seconds": t_formula,
              "terms": len(sp.Add.make_args(f))}]
     try:
-        from theory.derive import derive_one_layer_loss, param_symbols
+        from iclcheck.theory.derive import derive_one_layer_loss, param_symbols
     except ImportError:
-        rows.append({"case": "theory.derive not available, not measured", "seconds": None})
+        rows.append({"case": "iclcheck.theory.derive not available, not measured", "seconds": None})
         return rows
     P, Q = param_symbols(d)
     t_derive, f_derive = _median(lambda: derive_one_layer_loss(st, params=(P, Q)), repeat)
     # the two routes agree exactly (rename the symbols of the closed form to derive's P_ij, Q_ij)
-    from proofs.commands.loss import loss_symbols
+    from iclcheck.cli.commands.loss import loss_symbols
 
     p, q = loss_symbols(d)
     sub = {p[k]: P[d, k] for k in range(d + 1)} | {q[i, j]: Q[i, j] for i in range(d + 1) for j in range(d)}

@@ -15,12 +15,12 @@ import json
 import time
 
 import numpy as np
+from iclcheck.numerics.certificate import certify
+from iclcheck.numerics.critical import find_critical_points, run_start, start_point
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.setting import Setting
 
-from numerics.certificate import certify
-from numerics.critical import find_critical_points, run_start, start_point
-from numerics.one_layer import OneLayer
-from proofs.inputs import parse_cov_spec
-from theory.setting import Setting
+from iclcheck.cli.inputs import parse_cov_spec
 
 
 def _ol(spec: str, n: int) -> OneLayer:
@@ -47,7 +47,7 @@ def main() -> None:
     theta, ok, gn, it, msg = run_start(ol, start_point(50, seed=0, start=0, scale=scale), method="descent",
                                        grad_tol=grad_tol)
     dt = time.perf_counter() - t
-    from numerics.derivatives import loss_flat
+    from iclcheck.numerics.derivatives import loss_flat
 
     rows.append({"case": "one descent start d=50 (2601 parameters)", "seconds": dt, "target": 30.0,
                  "detail": f"converged={ok} |grad|={gn:.1e} iters={it} loss-L*={loss_flat(ol, theta) - ol.min_loss():.1e}"})

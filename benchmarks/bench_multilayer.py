@@ -19,9 +19,9 @@ import json
 import sys
 import time
 
-import numerics.multilayer as nm
-import theory.sample_moments as sm
-from theory.multilayer import optimal_gd_exact
+import iclcheck.numerics.multilayer as nm
+import iclcheck.theory.sample_moments as sm
+from iclcheck.theory.multilayer import optimal_gd_exact
 
 __all__ = ["bench", "main"]
 

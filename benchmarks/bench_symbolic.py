@@ -20,10 +20,9 @@ import sys
 import time
 
 import sympy as sp
-
-from theory import Setting
-from theory.derive import derive_one_layer_loss, param_symbols
-from theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula, split_params
+from iclcheck.theory import Setting
+from iclcheck.theory.derive import derive_one_layer_loss, param_symbols
+from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula, split_params
 
 __all__ = ["bench", "main"]
 

@@ -18,8 +18,7 @@ Paper conventions map onto these as follows.
 from __future__ import annotations
 
 import numpy as np
-
-from theory.errors import InputError
+from iclcheck.theory.errors import InputError
 
 __all__ = [
     "gd",

@@ -55,9 +55,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-
-from numerics.one_layer import OneLayer, sqrtm_psd
-from theory.errors import InputError
+from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.theory.errors import InputError
 
 __all__ = ["Certificate", "LiftedLoss", "certify", "MAX_CERT_DIM"]
 
@@ -190,8 +189,8 @@ def certify(ol: OneLayer, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, re
             dual = L.c0 - float(nu @ nu) / 4  # g(nu) when F^T nu = 2 a_r (checked below)
             resid = float(np.linalg.norm(F.T @ nu - 2 * a_r) / max(np.linalg.norm(2 * a_r), 1e-300))
             P, Q = ol.params_from_gamma(ol.gamma_star())
-            from numerics.critical import invariant  # noqa: PLC0415  (numerics-internal, avoids a cycle)
-            from numerics.derivatives import pack  # noqa: PLC0415
+            from iclcheck.numerics.critical import invariant  # noqa: PLC0415  (numerics-internal, avoids a cycle)
+            from iclcheck.numerics.derivatives import pack  # noqa: PLC0415
 
             ms_star = U.T @ invariant(pack(P, Q), ol.d).reshape(-1)
             mdist = float(np.linalg.norm(m.value - ms_star) / np.linalg.norm(ms_star))

@@ -35,15 +35,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from iclcheck.numerics.algorithms import newton_w, ols
+from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
+from iclcheck.numerics.montecarlo import MCEstimate
+from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+from iclcheck.numerics.training import restricted_optimum, train
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 from scipy import optimize
-
-from numerics.algorithms import newton_w, ols
-from numerics.forward import Prompts, lsa_forward, sample_prompts
-from numerics.montecarlo import MCEstimate
-from numerics.multilayer import family_params, optimal_gd_coefficients
-from numerics.training import restricted_optimum, train
-from theory.errors import InputError
-from theory.setting import Setting
 
 __all__ = [
     "ALGORITHMS",

@@ -62,9 +62,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
-
-from numerics.certificate import MAX_CERT_DIM, LiftedLoss
-from numerics.derivatives import (
+from iclcheck.numerics.certificate import MAX_CERT_DIM, LiftedLoss
+from iclcheck.numerics.derivatives import (
     hessian_flat,
     hvp_flat,
     loss_flat,
@@ -73,8 +72,8 @@ from numerics.derivatives import (
     unpack_parts,
     value_and_grad_flat,
 )
-from numerics.one_layer import OneLayer
-from theory.errors import InputError
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
 
 __all__ = [
     "CriticalPoint",

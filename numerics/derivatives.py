@@ -48,9 +48,8 @@ gradients, O(d^3).
 from __future__ import annotations
 
 import numpy as np
-
-from numerics.one_layer import OneLayer, check_params
-from theory.errors import InputError
+from iclcheck.numerics.one_layer import OneLayer, check_params
+from iclcheck.theory.errors import InputError
 
 __all__ = [
     "grad_flat",

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from numerics.one_layer import sqrtm_psd
-from theory.errors import InputError
-from theory.setting import Setting
+from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 
 __all__ = ["Prompts", "lsa_forward", "predict", "sample_prompts", "standardized"]
 

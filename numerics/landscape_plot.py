@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from numerics.critical import Landscape, balance
-from numerics.derivatives import loss_flat
-from numerics.one_layer import OneLayer
-from theory.errors import InputError
+from iclcheck.numerics.critical import Landscape, balance
+from iclcheck.numerics.derivatives import loss_flat
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
 
 __all__ = ["align", "check_plot_path", "path_losses", "plot_landscape"]
 

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from iclcheck.numerics.forward import Prompts, predict, sample_prompts
+from iclcheck.theory.setting import Setting
 from scipy import stats
-
-from numerics.forward import Prompts, predict, sample_prompts
-from theory.setting import Setting
 
 __all__ = ["MCEstimate", "mc_loss", "mc_mean"]
 

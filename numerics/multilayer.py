@@ -16,13 +16,12 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from iclcheck.numerics.forward import lsa_forward
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.multilayer import gdpp_degree, optimal_gd_exact
+from iclcheck.theory.sample_moments import wishart_moments
+from iclcheck.theory.setting import Setting
 from scipy import optimize
-
-from numerics.forward import lsa_forward
-from theory.errors import InputError
-from theory.multilayer import gdpp_degree, optimal_gd_exact
-from theory.sample_moments import wishart_moments
-from theory.setting import Setting
 
 __all__ = [
     "MAX_GD_LAYERS",
@@ -530,8 +529,8 @@ def _integrated_prompts(setting: Setting, k: int, rng: np.random.Generator) -> t
     Without label noise the literal model's error is bilinear in (x_q, w) for fixed X (y = X w, and the
     query column and label evolve linearly in x_q because the query is masked out of keys and values),
     so E_{x_q, w}[err^2 | X] = sum_{i,j} err(Sigma^{1/2} e_i, Sigma_w^{1/2} e_j)^2 exactly."""
-    from numerics.forward import sample_prompts
-    from numerics.one_layer import sqrtm_psd
+    from iclcheck.numerics.forward import sample_prompts
+    from iclcheck.numerics.one_layer import sqrtm_psd
 
     d, n = setting.d, int(setting.n)
     X = sample_prompts(setting, k, rng).X  # (k, n, d)
@@ -551,7 +550,7 @@ def mc_full_gradient(setting: Setting, Ps, Qs, *, samples: int, rng: np.random.G
 
     integrate_query_task=True (noiseless only): each sample is one X, and the expectation over x_q and w
     is done exactly by summing the d^2 prompts of ``_integrated_prompts`` (much lighter tails)."""
-    from numerics.forward import sample_prompts
+    from iclcheck.numerics.forward import sample_prompts
 
     if samples < 2:
         raise InputError("samples", f"need at least 2 Monte Carlo samples, got {samples}")
@@ -737,7 +736,7 @@ def ahn_sigma(rng: np.random.Generator, eigenvalues: Any = (1.0, 1.0, 0.25, 0.06
 
 def whitening_matrix(Sigma: np.ndarray) -> np.ndarray:
     """D = diag(Sigma^{1/2}, 1): Z = D Z_s; a layer (P, Q) on Z is (D^-1 P D, D Q D) on Z_s."""
-    from numerics.one_layer import sqrtm_psd
+    from iclcheck.numerics.one_layer import sqrtm_psd
 
     d = Sigma.shape[0]
     D = np.eye(d + 1)
@@ -755,7 +754,7 @@ def bonferroni_z(m: int, level: float = 0.999) -> float:
 def gdpp_loss_mc(problem: Any, a: Any, b: Any, *, samples: int, rng: np.random.Generator):
     """Monte Carlo (literal forward pass, whitened frame, CI) of the (11)-family loss for any L, in particular
     L >= 4 where the exact loss would need moments of degree 2 * 40 (too many mixed moments for the recursion)."""
-    from numerics.montecarlo import mc_loss
+    from iclcheck.numerics.montecarlo import mc_loss
 
     pr = problem_from(problem)
     a = np.asarray(a, dtype=float).ravel()

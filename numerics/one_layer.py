@@ -11,10 +11,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.linalg as sla
-
-from theory.errors import InputError
-from theory.one_layer import full_loss_formula, split_params
-from theory.setting import Setting
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.one_layer import full_loss_formula, split_params
+from iclcheck.theory.setting import Setting
 
 __all__ = ["NUMPY_OPS", "OneLayer", "check_params"]
 

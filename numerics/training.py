@@ -34,13 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from iclcheck.numerics.forward import Prompts, sample_prompts
+from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 from scipy import optimize
-
-from numerics.forward import Prompts, sample_prompts
-from numerics.montecarlo import MCEstimate, mc_mean
-from numerics.one_layer import sqrtm_psd
-from theory.errors import InputError
-from theory.setting import Setting
 
 __all__ = [
     "FAMILIES",

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from proofs.verdict import ClaimResult
+from iclcheck.proofs.verdict import ClaimResult
 
 __all__ = ["Claim", "Context", "all_claims", "select"]
 
@@ -45,11 +44,11 @@ class Claim:
 
 def all_claims() -> dict[str, Claim]:
     """Every registered claim, keyed and sorted by key."""
-    import proofs.claims as pkg
+    import iclcheck.proofs.claims as pkg
 
     found: dict[str, Claim] = {}
     for info in pkgutil.iter_modules(pkg.__path__):
-        mod = importlib.import_module(f"proofs.claims.{info.name}")
+        mod = importlib.import_module(f"iclcheck.proofs.claims.{info.name}")
         claim = getattr(mod, "CLAIM", None)
         if claim is None:
             continue
@@ -64,7 +63,7 @@ def select(patterns: list[str] | None) -> list[Claim]:
     claims = all_claims()
     if not patterns:
         return list(claims.values())
-    from theory.errors import InputError
+    from iclcheck.theory.errors import InputError
 
     out: list[Claim] = []
     for p in patterns:

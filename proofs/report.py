@@ -18,8 +18,8 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from proofs.registry import Claim, Context
-from proofs.verdict import ClaimResult, Step
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import ClaimResult, Step
 
 __all__ = [
     "ERROR",
@@ -159,7 +159,7 @@ def _indent(text: str, pre: str) -> str:
 
 
 def json_report(results: list[ClaimResult], ctx: Context, *, seconds: float | None = None) -> dict[str, Any]:
-    """The JSON object documented in ``proofs.commands.verify``."""
+    """The JSON object documented in ``iclcheck.cli.commands.verify``."""
     claims = []
     for r in results:
         d = r.to_dict()

@@ -21,8 +21,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from proofs.registry import Context, select
-from proofs.report import markdown_report, run_claims
+from iclcheck.proofs.registry import Context, select
+from iclcheck.proofs.report import markdown_report, run_claims
 
 BEGIN = "<!-- verification-status:begin -->"
 END = "<!-- verification-status:end -->"

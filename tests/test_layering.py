@@ -1,28 +1,52 @@
-"""Imports run one way: theory -> numerics -> proofs."""
+"""Imports run one way: theory -> numerics -> proofs -> cli, and nothing imports the CLI.
+
+The rooms are installed as ``iclcheck.theory``, ``iclcheck.numerics``, ``iclcheck.proofs`` and
+``iclcheck.cli``; a bare ``import theory`` (the pre-namespace spelling) would pick up whatever a user's
+working directory or environment calls ``theory``, so it is forbidden everywhere.
+"""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"theory": {"numerics", "proofs"}, "numerics": {"proofs"}}
+ROOMS = {"theory": ROOT / "theory", "numerics": ROOT / "numerics", "proofs": ROOT / "proofs",
+         "cli": ROOT / "iclcheck" / "cli"}
+FORBIDDEN = {"theory": {"numerics", "proofs", "cli"}, "numerics": {"proofs", "cli"}, "proofs": {"cli"},
+             "cli": set()}
+BARE = {"theory", "numerics", "proofs"}
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path) -> tuple[set[str], set[str]]:
+    """(rooms of iclcheck imported, bare top-level names imported)."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    out = set()
+    names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            out |= {a.name.split(".")[0] for a in node.names}
+            names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module.split(".")[0])
-    return out
+            names.append(node.module)
+            if node.module == "iclcheck":
+                names += [f"iclcheck.{a.name}" for a in node.names]
+    rooms = {n.split(".")[1] for n in names if n.startswith("iclcheck.") and n.count(".") >= 1}
+    bare = {n.split(".")[0] for n in names} & BARE
+    return rooms, bare
 
 
 def test_imports_run_one_way():
     bad = []
-    for pkg, forbidden in FORBIDDEN.items():
-        for f in (ROOT / pkg).rglob("*.py"):
-            hit = _imports(f) & forbidden
+    for room, folder in ROOMS.items():
+        for f in folder.rglob("*.py"):
+            hit = _imports(f)[0] & FORBIDDEN[room]
             if hit:
                 bad.append(f"{f.relative_to(ROOT)} imports {sorted(hit)}")
     assert not bad, "layering violated: " + "; ".join(bad)
+
+
+def test_nothing_below_the_cli_imports_it_and_no_bare_room_imports():
+    bad = []
+    for folder in ("theory", "numerics", "proofs", "iclcheck", "tests", "benchmarks", "scripts"):
+        for f in (ROOT / folder).rglob("*.py"):
+            rooms, bare = _imports(f)
+            if bare:
+                bad.append(f"{f.relative_to(ROOT)} imports bare {sorted(bare)} (use iclcheck.{sorted(bare)[0]})")
+    assert not bad, "; ".join(bad)

@@ -34,13 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.moments import GaussianMoments, IndependentMoments, LinearImageMoments
+from iclcheck.theory.setting import Setting
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.rings import PolyElement, ring
-
-from theory.errors import InputError
-from theory.moments import GaussianMoments, IndependentMoments, LinearImageMoments
-from theory.setting import Setting
 
 __all__ = [
     "LossParts",

@@ -31,9 +31,8 @@ from math import comb, factorial
 from typing import Any
 
 import sympy as sp
+from iclcheck.theory.errors import InputError
 from sympy.utilities.iterables import multiset_partitions
-
-from theory.errors import InputError
 
 __all__ = [
     "GaussianMoments",

@@ -57,9 +57,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
-
-from theory.errors import InputError
-from theory.sample_moments import trace_moments
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.sample_moments import trace_moments
 
 __all__ = [
     "a_symbols",

@@ -19,8 +19,7 @@ Here ``s`` is a commuting symbol standing for S (polynomials), and matrices are 
 from __future__ import annotations
 
 import sympy as sp
-
-from theory.errors import InputError
+from iclcheck.theory.errors import InputError
 
 __all__ = [
     "cayley_orthogonal",

@@ -50,9 +50,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import sympy as sp
-
-from theory.errors import InputError
-from theory.setting import Setting
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 
 __all__ = [
     "SYMPY_OPS",

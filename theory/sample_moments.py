@@ -29,8 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 import sympy as sp
-
-from theory.errors import InputError
+from iclcheck.theory.errors import InputError
 
 __all__ = [
     "n_sym",

@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-
-from theory.errors import InputError
+from iclcheck.theory.errors import InputError
 
 __all__ = ["COVARIATE_LAWS", "KURTOSIS", "MAX_CONDITION", "Setting"]
 

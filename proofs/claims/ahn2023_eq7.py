@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.forward import predict, sample_prompts
-from numerics.one_layer import OneLayer
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult
-from theory.notation.ahn import NOTATION as AHN_NOTATION
-from theory.notation.ahn import eq7_scalar, thm1_block
-from theory.one_layer import gamma_star_exact
-from theory.setting import Setting
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
+from iclcheck.theory.notation.ahn import eq7_scalar, thm1_block
+from iclcheck.theory.one_layer import gamma_star_exact
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
 

@@ -17,14 +17,13 @@ import itertools
 
 import numpy as np
 import sympy as sp
-
-from numerics.forward import lsa_forward, sample_prompts
-from numerics.multilayer import ahn_sigma, gd_loss, optimal_gd
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.multilayer import a_symbols, optimal_gd_exact
-from theory.multilayer import gd_loss as gd_loss_exact
-from theory.setting import Setting
+from iclcheck.numerics.forward import lsa_forward, sample_prompts
+from iclcheck.numerics.multilayer import ahn_sigma, gd_loss, optimal_gd
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.multilayer import a_symbols, optimal_gd_exact
+from iclcheck.theory.multilayer import gd_loss as gd_loss_exact
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify", "PUBLISHED_CODE_SIGN", "PUBLISHED_LOG_LOSS"]
 

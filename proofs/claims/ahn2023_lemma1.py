@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.forward import lsa_forward, sample_prompts
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult
-from theory.notation.ahn import NOTATION as AHN_NOTATION
-from theory.notation.ahn import lemma1_recursion
-from theory.setting import Setting
+from iclcheck.numerics.forward import lsa_forward, sample_prompts
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
+from iclcheck.theory.notation.ahn import lemma1_recursion
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "exact_forward", "verify"]
 

@@ -19,16 +19,21 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.forward import predict, sample_prompts
-from numerics.montecarlo import mc_mean
-from numerics.one_layer import OneLayer
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.notation.ahn import NOTATION as AHN_NOTATION
-from theory.notation.ahn import odd_part_gamma, thm1_block, thm1_params
-from theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula, gamma_star_exact, min_loss_exact
-from theory.setting import Setting
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.montecarlo import mc_mean
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
+from iclcheck.theory.notation.ahn import odd_part_gamma, thm1_block, thm1_params
+from iclcheck.theory.one_layer import (
+    SYMPY_OPS,
+    exact_inputs,
+    full_loss_formula,
+    gamma_star_exact,
+    min_loss_exact,
+)
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "cayley", "check_full_space_global", "full_loss_exact", "verify"]
 
@@ -126,10 +131,10 @@ def _second_order(chk: Checker, setting: Setting, P: np.ndarray, Q: np.ndarray) 
     """Stationarity and a PSD Hessian at the printed point in the full (b, c, Q11, q21) space, from the exact
     gradient / Hessian of numerics.derivatives (imported lazily: a missing module makes the step inconclusive)."""
     try:
-        from numerics.derivatives import hessian_flat, loss_and_grad, pack
+        from iclcheck.numerics.derivatives import hessian_flat, loss_and_grad, pack
     except ImportError:  # pragma: no cover - the module ships with the toolkit
         chk.add(Step("stationary with PSD Hessian in the full space", "inconclusive",
-                     "numerics.derivatives is not available"))
+                     "iclcheck.numerics.derivatives is not available"))
         return
     ol = OneLayer(setting)
     f, gP, gQ = loss_and_grad(ol, P, Q)

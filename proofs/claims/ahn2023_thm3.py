@@ -15,10 +15,9 @@ Argument checked here, step by step, on a NON-isotropic Sigma (Ahn's section 4.3
 from __future__ import annotations
 
 import numpy as np
-
-from numerics.forward import predict, sample_prompts
-from numerics.montecarlo import mc_loss
-from numerics.multilayer import (
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.multilayer import (
     ahn_sigma,
     bonferroni_z,
     family_params,
@@ -30,11 +29,11 @@ from numerics.multilayer import (
     optimal_gd,
     whitening_matrix,
 )
-from numerics.one_layer import sqrtm_psd
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.multilayer import optimal_gd_exact
-from theory.setting import Setting
+from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.multilayer import optimal_gd_exact
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
 

@@ -14,10 +14,9 @@ Argument checked, on a NON-isotropic Sigma:
 from __future__ import annotations
 
 import numpy as np
-
-from numerics.forward import predict, sample_prompts
-from numerics.montecarlo import mc_loss
-from numerics.multilayer import (
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.multilayer import (
     ahn_sigma,
     bonferroni_z,
     family_params,
@@ -29,9 +28,9 @@ from numerics.multilayer import (
     optimal_gdpp,
     whitening_matrix,
 )
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.setting import Setting
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.forward import predict, sample_prompts
-from numerics.montecarlo import mc_loss, mc_mean
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.notation.ahn import NOTATION as AHN_NOTATION
-from theory.notation.ahn import relu_layer_loss, thm5_scalar
-from theory.setting import Setting
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.montecarlo import mc_loss, mc_mean
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
+from iclcheck.theory.notation.ahn import relu_layer_loss, thm5_scalar
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "params", "verify"]
 

@@ -10,11 +10,10 @@ random rational symmetric matrix S with the matrix recursion itself.
 from __future__ import annotations
 
 import sympy as sp
-
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory import newton as nt
-from theory.notation import fu
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory import newton as nt
+from iclcheck.theory.notation import fu
 
 __all__ = ["CLAIM", "correct_b3"]
 

@@ -18,12 +18,11 @@ import math
 
 import numpy as np
 import sympy as sp
-
-from numerics.algorithms import newton_alpha, newton_iterates, ols
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory import newton as nt
-from theory.notation import fu
+from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, ols
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory import newton as nt
+from iclcheck.theory.notation import fu
 
 __all__ = ["CLAIM", "exact_instance", "iterations_to"]
 

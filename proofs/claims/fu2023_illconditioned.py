@@ -12,11 +12,10 @@ read as [1,000, 3,000]. The transformer part (a 12-layer GPT-2 trained on GPUs) 
 from __future__ import annotations
 
 import numpy as np
-
-from numerics.algorithms import gram, newton_w
-from numerics.compare import estimate, gd_unnormalised_errors, split_spectrum_sigma
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, Step
+from iclcheck.numerics.algorithms import gram, newton_w
+from iclcheck.numerics.compare import estimate, gd_unnormalised_errors, split_spectrum_sigma
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, Step
 
 D, N, KAPPA, NEWTON_ITERS = 20, 40, 100.0, 21
 ABOUT = (1000, 3000)  # "about 2,000" read with +-50% (the published count is a round number)

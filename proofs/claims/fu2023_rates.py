@@ -15,11 +15,10 @@ w ~ N(0, I), noiseless), eps in {1e-2, 1e-4, 1e-8}:
 from __future__ import annotations
 
 import numpy as np
-
-from numerics.algorithms import gram, newton_alpha, ols
-from numerics.compare import gd_counts, newton_counts
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, Step
+from iclcheck.numerics.algorithms import gram, newton_alpha, ols
+from iclcheck.numerics.compare import gd_counts, newton_counts
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, Step
 
 D, N = 20, 40
 KAPPAS = (1.0, 10.0, 100.0, 1000.0)

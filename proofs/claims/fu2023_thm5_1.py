@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.algorithms import newton_alpha, newton_iterates, newton_w
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult
-from theory.notation import fu
+from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.theory.notation import fu
 
 __all__ = ["CLAIM", "float_layer", "newton_block"]
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.montecarlo import mc_loss
-from numerics.one_layer import OneLayer
-from proofs.claims.ahn2023_thm1 import check_full_space_global
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult
-from theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
-from theory.one_layer import SYMPY_OPS, reduced_M_formula
-from theory.setting import Setting
+from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.proofs.claims.ahn2023_thm1 import check_full_space_global
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
+from iclcheck.theory.one_layer import SYMPY_OPS, reduced_M_formula
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "gamma_star_symbolic", "verify"]
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.one_layer import OneLayer
-from proofs.claims.ahn2023_thm1 import cayley, check_full_space_global
-from proofs.claims.mahankali2023_thm1 import S2, N, gamma_star_symbolic
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult
-from theory.notation.mahankali import NOTATION, eta_printed
-from theory.setting import KURTOSIS, Setting
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.proofs.claims.ahn2023_thm1 import cayley, check_full_space_global
+from iclcheck.proofs.claims.mahankali2023_thm1 import S2, N, gamma_star_symbolic
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.theory.notation.mahankali import NOTATION, eta_printed
+from iclcheck.theory.setting import KURTOSIS, Setting
 
 __all__ = ["CLAIM", "eta_non_gaussian", "verify"]
 

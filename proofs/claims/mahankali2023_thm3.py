@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from iclcheck.numerics.forward import predict
+from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.notation.mahankali import FAMILIES, NOTATION, eta_thm3_printed, family_moments
 from scipy import integrate, stats
-
-from numerics.forward import predict
-from numerics.montecarlo import MCEstimate, mc_mean
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.notation.mahankali import FAMILIES, NOTATION, eta_thm3_printed, family_moments
 
 __all__ = ["CLAIM", "full_gradient", "sample_nonlinear", "verify"]
 

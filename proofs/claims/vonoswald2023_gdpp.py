@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.algorithms import gdpp_transform
-from numerics.forward import lsa_forward
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.notation import vonoswald as vo
+from iclcheck.numerics.algorithms import gdpp_transform
+from iclcheck.numerics.forward import lsa_forward
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.notation import vonoswald as vo
 
 __all__ = ["CLAIM", "PUBLISHED_EIGEN_RANGES", "PUBLISHED_GAMMA", "curvature_condition"]
 
@@ -31,7 +30,7 @@ STATEMENT = (
 )
 NOTATION = (
     "X = [x_1 .. x_N] has columns x_i, so X X^T = sum_i x_i x_i^T (= S = X^T X for the row-layout X of "
-    "numerics.algorithms). Their layer has no 1/N; canonical P_can = N P W_V has x-block -N gamma I and y-row "
+    "iclcheck.numerics.algorithms). Their layer has no 1/N; canonical P_can = N P W_V has x-block -N gamma I and y-row "
     "eta [W, -1]; Q_can = [[I, 0], [0, 0]]. 'Hessian' here is the unnormalised Gram X X^T."
 )
 RTOL = 1e-9  # float steps: double-precision rounding of O(N d^2) flops on O(1) data

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.algorithms import gd
-from numerics.forward import lsa_forward
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult
-from theory.notation import vonoswald as vo
+from iclcheck.numerics.algorithms import gd
+from iclcheck.numerics.forward import lsa_forward
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.theory.notation import vonoswald as vo
 
 __all__ = ["CLAIM", "canonical_predictions", "float_instance", "vonoswald_predictions"]
 

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from iclcheck.numerics.algorithms import gd
+from iclcheck.numerics.montecarlo import mc_mean
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.theory.notation import vonoswald as vo
+from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, reduced_loss_formula
+from iclcheck.theory.setting import Setting
 from scipy import stats
-
-from numerics.algorithms import gd
-from numerics.montecarlo import mc_mean
-from numerics.one_layer import OneLayer
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult, Step
-from theory.notation import vonoswald as vo
-from theory.one_layer import SYMPY_OPS, exact_inputs, reduced_loss_formula
-from theory.setting import Setting
 
 __all__ = ["CLAIM", "gd_loss_exact", "hand_formula"]
 

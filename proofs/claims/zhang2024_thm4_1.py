@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-
-from numerics.forward import predict, sample_prompts
-from numerics.montecarlo import mc_mean
-from numerics.one_layer import OneLayer
-from proofs.claims.ahn2023_thm1 import cayley, check_full_space_global
-from proofs.registry import Claim, Context
-from proofs.verdict import Checker, ClaimResult
-from theory.notation.ahn import odd_part_gamma
-from theory.notation.zhang import NOTATION, to_canonical, zhang_forward, zhang_gamma, zhang_solution
-from theory.one_layer import gamma_star_exact
-from theory.setting import Setting
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.montecarlo import mc_mean
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.proofs.claims.ahn2023_thm1 import cayley, check_full_space_global
+from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.theory.notation.ahn import odd_part_gamma
+from iclcheck.theory.notation.zhang import NOTATION, to_canonical, zhang_forward, zhang_gamma, zhang_solution
+from iclcheck.theory.one_layer import gamma_star_exact
+from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
 

@@ -1,11 +1,10 @@
-"""numerics.algorithms against independent closed forms (normal equations, spectral formulas, KKT)."""
+"""iclcheck.numerics.algorithms against independent closed forms (normal equations, spectral formulas, KKT)."""
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from numerics.algorithms import (
+from iclcheck.numerics.algorithms import (
     gd,
     gdpp_transform,
     gram,
@@ -17,7 +16,7 @@ from numerics.algorithms import (
     preconditioned_gd,
     ridge,
 )
-from theory.errors import InputError
+from iclcheck.theory.errors import InputError
 
 
 def _prompts(rng, B, n, d):

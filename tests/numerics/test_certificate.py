@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from numerics.certificate import LiftedLoss, certify
-from numerics.derivatives import loss_flat, n_params
-from numerics.one_layer import OneLayer
-from theory.errors import InputError
-from theory.setting import Setting
+from iclcheck.numerics.certificate import LiftedLoss, certify
+from iclcheck.numerics.derivatives import loss_flat, n_params
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 
 CASES = [
     # (name, covariates, task prior, sigma2, n, d, seed)

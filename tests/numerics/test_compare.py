@@ -2,10 +2,9 @@
 Gram-form GD++ recursion against a literal token-level von Oswald layer."""
 
 import numpy as np
-
-from numerics.compare import best_match, gd_path, gdpp_recurrent_predict, prefix_errors, sim_e
-from numerics.forward import sample_prompts
-from theory.setting import Setting
+from iclcheck.numerics.compare import best_match, gd_path, gdpp_recurrent_predict, prefix_errors, sim_e
+from iclcheck.numerics.forward import sample_prompts
+from iclcheck.theory.setting import Setting
 
 
 def test_sim_e_identical_is_one_and_independent_is_zero():
@@ -52,7 +51,7 @@ def test_gdpp_gram_recursion_equals_token_level_layer():
 
 def test_two_layer_gdpp_is_quadratic_in_eta():
     rng = np.random.default_rng(3)
-    from numerics.compare import gdpp_two_layer_terms
+    from iclcheck.numerics.compare import gdpp_two_layer_terms
 
     X = rng.uniform(-0.5, 0.5, (6, 9, 4))
     xq = rng.uniform(-0.5, 0.5, (6, 4))

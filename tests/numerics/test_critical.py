@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from numerics.critical import (
+from iclcheck.numerics.critical import (
     _Backend,
     balance,
     classify,
@@ -16,10 +15,11 @@ from numerics.critical import (
     run_start,
     start_point,
 )
-from numerics.derivatives import hessian_flat, n_params, pack, value_and_grad_flat
-from numerics.one_layer import OneLayer, sqrtm_psd
-from proofs.inputs import parse_cov_spec
-from theory.setting import Setting
+from iclcheck.numerics.derivatives import hessian_flat, n_params, pack, value_and_grad_flat
+from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.theory.setting import Setting
+
+from iclcheck.cli.inputs import parse_cov_spec
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ import zlib
 import numpy as np
 import pytest
 import sympy as sp
-
-from numerics.derivatives import (
+from iclcheck.numerics.derivatives import (
     grad_flat,
     hessian_flat,
     hvp_flat,
@@ -27,10 +26,10 @@ from numerics.derivatives import (
     pack,
     unpack,
 )
-from numerics.one_layer import OneLayer
-from theory.errors import InputError
-from theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
-from theory.setting import Setting
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
+from iclcheck.theory.setting import Setting
 
 EPS = np.finfo(float).eps
 

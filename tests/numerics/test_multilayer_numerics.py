@@ -6,10 +6,9 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from numerics.forward import predict, sample_prompts
-from numerics.montecarlo import mc_loss
-from numerics.multilayer import (
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.multilayer import (
     family_params,
     float_moments,
     gd_loss,
@@ -25,12 +24,12 @@ from numerics.multilayer import (
     problem_from,
     spectral_quadrature,
 )
-from numerics.one_layer import sqrtm_psd
-from theory.errors import InputError
-from theory.multilayer import gd_loss as gd_loss_exact
-from theory.multilayer import gdpp_loss_at
-from theory.sample_moments import trace_moments
-from theory.setting import Setting
+from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.multilayer import gd_loss as gd_loss_exact
+from iclcheck.theory.multilayer import gdpp_loss_at
+from iclcheck.theory.sample_moments import trace_moments
+from iclcheck.theory.setting import Setting
 
 
 def _sigma(rng, d, spread=4.0):
@@ -247,7 +246,7 @@ def test_moments_float_and_bad_inputs():
 def test_wick_full_loss_vs_literal_mc_and_scalar():
     """Exact full-matrix loss (Wick) for arbitrary non-symmetric A_l with noise: equals the scalar polynomial at
     A_l = a_l I and lies in the MC CI of the literal model at a random pair."""
-    from numerics.multilayer import full_gd_loss, word_expectation
+    from iclcheck.numerics.multilayer import full_gd_loss, word_expectation
 
     assert full_gd_loss([0.4 * np.eye(3), 1.1 * np.eye(3)], (3, 10, 0.3)) == pytest.approx(
         gd_loss([0.4, 1.1], (3, 10, 0.3)), rel=1e-12)
@@ -268,8 +267,8 @@ def test_noisy_complex_rooted_case_falls_back_uncertified():
     assert not o.certified and o.gradient_norm < 1e-6
     np.testing.assert_allclose(o.coefficients[0], o.coefficients[1], rtol=1e-4)
     # independent route: the exact polynomial on the diagonal a_0 = a_1 = t, minimised by its real critical points
-    from theory.multilayer import a_symbols
-    from theory.multilayer import gd_loss as exact_loss
+    from iclcheck.theory.multilayer import a_symbols
+    from iclcheck.theory.multilayer import gd_loss as exact_loss
 
     t = sp.Symbol("t", real=True)
     a0, a1 = a_symbols(2)
@@ -281,7 +280,7 @@ def test_noisy_complex_rooted_case_falls_back_uncertified():
 
 def test_gdpp_mc_beyond_exact_degree():
     """L = 4 GD++ by Monte Carlo; with a_3 = 0 the fourth layer is inert, so the exact L = 3 loss must lie in the CI."""
-    from numerics.multilayer import gdpp_loss_mc
+    from iclcheck.numerics.multilayer import gdpp_loss_mc
 
     rng = np.random.default_rng(12)
     a3, b3 = [0.4, 1.2, 2.0], [0.7, 0.4]
@@ -295,7 +294,7 @@ def test_critical_point_census_structure():
     """Every critical point of F(a) with pairwise distinct a_i must be the convex minimiser (the Jacobian of the
     elementary symmetric functions is a Vandermonde); the census finds exactly one such point, equal to the
     certified optimum, and every other critical point has a repeated coefficient and is a saddle."""
-    from numerics.multilayer import gd_critical_points
+    from iclcheck.numerics.multilayer import gd_critical_points
 
     cps = gd_critical_points((5, 20), 3, starts=60, seed=1)
     opt = optimal_gd((5, 20), 3)

@@ -3,10 +3,9 @@ the reduced minimiser against the published Ahn et al. Thm 1 block (an independe
 
 import numpy as np
 import pytest
-
-from numerics.montecarlo import mc_loss
-from numerics.one_layer import OneLayer
-from theory import Setting
+from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory import Setting
 
 
 def _random_setting(rng, d, n, law, sigma2, prior):

@@ -3,10 +3,9 @@ against the literal one, and a tiny training run that lowers the loss."""
 
 import numpy as np
 import pytest
-
-from numerics.forward import predict, sample_prompts
-from numerics.training import dist_to_identity, family, forward_backward, train
-from theory.setting import Setting
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.training import dist_to_identity, family, forward_backward, train
+from iclcheck.theory.setting import Setting
 
 # (family, d, n, L, seed, rtol): central differences with h = 1e-6 have truncation error O(h^2 f''')
 # and rounding error O(eps f / h) ~ 1e-10 relative; 1e-6 leaves four orders of margin on both.
@@ -64,8 +63,8 @@ def test_dist_to_identity():
 
 
 def test_summarize_reads_the_restricted_family_exactly():
-    from numerics.multilayer import family_params
-    from numerics.training import TrainResult, summarize
+    from iclcheck.numerics.multilayer import family_params
+    from iclcheck.numerics.training import TrainResult, summarize
 
     rng = np.random.default_rng(4)
     A = rng.standard_normal((3, 3))
@@ -79,7 +78,7 @@ def test_summarize_reads_the_restricted_family_exactly():
 
 
 def test_paired_gap_of_a_model_with_itself_is_zero():
-    from numerics.training import paired_gap
+    from iclcheck.numerics.training import paired_gap
 
     st = Setting.make(np.eye(2), 5)
     P = np.zeros((1, 3, 3))

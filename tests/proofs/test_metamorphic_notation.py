@@ -5,15 +5,14 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from numerics.forward import predict, sample_prompts
-from proofs.claims import ahn2023_thm1, zhang2024_thm4_1
-from proofs.claims.ahn2023_thm1 import cayley
-from proofs.registry import Context
-from proofs.verdict import Checker
-from theory.notation.ahn import thm1_params
-from theory.notation.zhang import from_canonical, to_canonical, zhang_forward, zhang_gamma
-from theory.setting import Setting
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.proofs.claims import ahn2023_thm1, zhang2024_thm4_1
+from iclcheck.proofs.claims.ahn2023_thm1 import cayley
+from iclcheck.proofs.registry import Context
+from iclcheck.proofs.verdict import Checker
+from iclcheck.theory.notation.ahn import thm1_params
+from iclcheck.theory.notation.zhang import from_canonical, to_canonical, zhang_forward, zhang_gamma
+from iclcheck.theory.setting import Setting
 
 
 def _ahn_point(U: np.ndarray, lam: np.ndarray, n: int, gamma: float = 1.0):

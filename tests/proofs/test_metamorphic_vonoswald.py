@@ -4,12 +4,15 @@ predictions and the same verdict; the canonical rescaling P -> g P, Q -> Q / g c
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from numerics.algorithms import one_step_predict
-from numerics.forward import lsa_forward
-from proofs.claims.vonoswald2023_prop1 import canonical_predictions, float_instance, vonoswald_predictions
-from proofs.verdict import Checker
-from theory.notation import vonoswald as vo
+from iclcheck.numerics.algorithms import one_step_predict
+from iclcheck.numerics.forward import lsa_forward
+from iclcheck.proofs.claims.vonoswald2023_prop1 import (
+    canonical_predictions,
+    float_instance,
+    vonoswald_predictions,
+)
+from iclcheck.proofs.verdict import Checker
+from iclcheck.theory.notation import vonoswald as vo
 
 TOL = 1e-9  # double-precision rounding only
 

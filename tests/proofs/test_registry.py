@@ -8,11 +8,10 @@ import pkgutil
 import re
 from pathlib import Path
 
+import iclcheck.proofs.claims as pkg
 import pytest
-
-import proofs.claims as pkg
-from proofs.registry import Claim, all_claims, select
-from theory.errors import InputError
+from iclcheck.proofs.registry import Claim, all_claims, select
+from iclcheck.theory.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(i.name for i in pkgutil.iter_modules(pkg.__path__) if not i.name.startswith("_"))
@@ -33,7 +32,7 @@ def test_there_are_claims():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_module_defines_a_complete_claim(name):
-    mod = importlib.import_module(f"proofs.claims.{name}")
+    mod = importlib.import_module(f"iclcheck.proofs.claims.{name}")
     claim = getattr(mod, "CLAIM", None)
     assert isinstance(claim, Claim), f"proofs/claims/{name}.py defines no CLAIM = Claim(...)"
     assert claim.key == module_to_key(name), f"key {claim.key!r} does not match module {name!r}"

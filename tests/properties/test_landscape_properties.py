@@ -13,12 +13,11 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from numerics.certificate import certify
-from numerics.critical import _Backend, classify, find_critical_points
-from numerics.derivatives import grad_flat, loss_flat, pack_parts, unpack_parts
-from numerics.one_layer import OneLayer
-from theory.setting import Setting
+from iclcheck.numerics.certificate import certify
+from iclcheck.numerics.critical import _Backend, classify, find_critical_points
+from iclcheck.numerics.derivatives import grad_flat, loss_flat, pack_parts, unpack_parts
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.setting import Setting
 
 
 @st.composite

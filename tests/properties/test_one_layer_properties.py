@@ -29,11 +29,10 @@ import scipy.linalg as sla
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from numerics.one_layer import OneLayer
-from theory import Setting
-from theory.one_layer import gamma_star_exact
-from theory.setting import KURTOSIS
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory import Setting
+from iclcheck.theory.one_layer import gamma_star_exact
+from iclcheck.theory.setting import KURTOSIS
 
 EPS = np.finfo(float).eps
 LAWS = ("gaussian", "uniform", "rademacher")

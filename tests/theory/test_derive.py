@@ -8,17 +8,16 @@ import random
 import numpy as np
 import pytest
 import sympy as sp
-
-from theory import InputError, Setting
-from theory.derive import (
+from iclcheck.theory import InputError, Setting
+from iclcheck.theory.derive import (
     derive_gamma_star,
     derive_one_layer_loss,
     derive_reduced_loss,
     gamma_symbols,
     param_symbols,
 )
-from theory.moments import GaussianMoments
-from theory.one_layer import (
+from iclcheck.theory.moments import GaussianMoments
+from iclcheck.theory.one_layer import (
     SYMPY_OPS,
     exact_inputs,
     full_loss_formula,
@@ -128,8 +127,8 @@ def test_brute_force_non_diagonal_sigma_non_gaussian(law, R):
 
 
 def test_float_backend_matches_brute_force_non_diagonal_uniform():
-    """numerics.OneLayer (float Sigma^{1/2} by eigendecomposition) against the exact derivation at numeric n, P, Q."""
-    from numerics.one_layer import OneLayer
+    """iclcheck.numerics.OneLayer (float Sigma^{1/2} by eigendecomposition) against the exact derivation at numeric n, P, Q."""
+    from iclcheck.numerics.one_layer import OneLayer
 
     R = sp.Matrix([[2, 1], [1, 3]])
     st = Setting.make(R @ R, 4, Sigma_w=[[1, sp.Rational(1, 3)], [sp.Rational(1, 3), 2]], sigma2=sp.Rational(1, 5),
@@ -234,7 +233,7 @@ def test_fully_literal_expansion_at_two_samples():
 
 def test_brute_force_inside_monte_carlo_interval():
     """The derived loss at numeric P, Q lies in a 99.9% CI of the literal forward pass (uniform covariates)."""
-    from numerics.montecarlo import mc_loss
+    from iclcheck.numerics.montecarlo import mc_loss
 
     rng = np.random.default_rng(40)
     st = Setting.make([[2, 0], [0, sp.Rational(1, 2)]], 3, Sigma_w=[[1, sp.Rational(1, 3)], [sp.Rational(1, 3), 1]],

@@ -7,9 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
-
-from theory.errors import InputError
-from theory.moments import (
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.moments import (
     GaussianMoments,
     IndependentMoments,
     LinearImageMoments,

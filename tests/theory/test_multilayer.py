@@ -6,10 +6,9 @@ import itertools
 import numpy as np
 import pytest
 import sympy as sp
-
-from numerics.one_layer import OneLayer
-from theory.errors import InputError
-from theory.multilayer import (
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.multilayer import (
     a_symbols,
     gd_loss,
     gd_polynomial,
@@ -18,8 +17,8 @@ from theory.multilayer import (
     gdpp_polynomial,
     optimal_gd_exact,
 )
-from theory.sample_moments import d_sym, n_sym
-from theory.setting import Setting
+from iclcheck.theory.sample_moments import d_sym, n_sym
+from iclcheck.theory.setting import Setting
 
 
 def test_one_layer_by_hand():

@@ -6,9 +6,8 @@ import pytest
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from theory.errors import InputError
-from theory.sample_moments import (
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.sample_moments import (
     d_sym,
     n_sym,
     pairing_moment,

@@ -5,8 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
-
-from theory import InputError, Setting
+from iclcheck.theory import InputError, Setting
 
 
 @pytest.mark.parametrize(

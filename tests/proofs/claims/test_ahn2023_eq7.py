@@ -3,9 +3,8 @@
 from fractions import Fraction
 
 import sympy as sp
-
-from proofs.claims.ahn2023_eq7 import N, verify
-from proofs.registry import Context
+from iclcheck.proofs.claims.ahn2023_eq7 import N, verify
+from iclcheck.proofs.registry import Context
 
 
 def test_verdict_and_scalar():

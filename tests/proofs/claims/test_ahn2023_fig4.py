@@ -1,7 +1,7 @@
 """The claim ahn2023.fig4 runs in the quick profile and every step carries its evidence."""
 
-from proofs.claims.ahn2023_fig4 import CLAIM
-from proofs.registry import Context
+from iclcheck.proofs.claims.ahn2023_fig4 import CLAIM
+from iclcheck.proofs.registry import Context
 
 
 def test_ahn2023_fig4_quick_profile():

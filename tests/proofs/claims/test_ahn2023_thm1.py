@@ -3,9 +3,8 @@ theory.notation.ahn) and compared with the derived Gamma* the claim computed, at
 
 import numpy as np
 import sympy as sp
-
-from proofs.claims.ahn2023_thm1 import N, verify
-from proofs.registry import Context
+from iclcheck.proofs.claims.ahn2023_thm1 import N, verify
+from iclcheck.proofs.registry import Context
 
 
 def test_verdict_and_paper_block():
@@ -23,8 +22,8 @@ def test_verdict_and_paper_block():
 
 def test_global_step_rejects_a_worse_point():
     """The decomposition step's Monte Carlo must be able to fail: at a wrong gap value it does."""
-    from numerics.montecarlo import MCEstimate
-    from proofs.verdict import Checker
+    from iclcheck.numerics.montecarlo import MCEstimate
+    from iclcheck.proofs.verdict import Checker
 
     chk = Checker()
     est = MCEstimate(mean=1.0, stderr=0.01, n_samples=10_000, level=0.999)

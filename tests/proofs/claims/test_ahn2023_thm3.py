@@ -1,7 +1,7 @@
 """ahn2023.thm3: the check runs, is registered, and confirms (quick profile, fixed seed)."""
 
-from proofs.claims.ahn2023_thm3 import CLAIM
-from proofs.registry import Context, all_claims
+from iclcheck.proofs.claims.ahn2023_thm3 import CLAIM
+from iclcheck.proofs.registry import Context, all_claims
 
 
 def test_registered():

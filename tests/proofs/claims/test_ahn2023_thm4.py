@@ -1,7 +1,7 @@
 """ahn2023.thm4: registered and confirmed in the quick profile (fixed seed)."""
 
-from proofs.claims.ahn2023_thm4 import CLAIM
-from proofs.registry import Context, all_claims
+from iclcheck.proofs.claims.ahn2023_thm4 import CLAIM
+from iclcheck.proofs.registry import Context, all_claims
 
 
 def test_registered():

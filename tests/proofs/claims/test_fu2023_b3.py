@@ -7,12 +7,11 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from numerics.algorithms import newton_iterates
-from proofs.claims.fu2023_b3 import CLAIM, correct_b3
-from proofs.registry import Context
-from theory import newton as nt
-from theory.notation import fu
+from iclcheck.numerics.algorithms import newton_iterates
+from iclcheck.proofs.claims.fu2023_b3 import CLAIM, correct_b3
+from iclcheck.proofs.registry import Context
+from iclcheck.theory import newton as nt
+from iclcheck.theory.notation import fu
 
 
 def test_quick_profile():

@@ -7,11 +7,10 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from proofs.claims.fu2023_eq5 import CLAIM, exact_instance, iterations_to
-from proofs.registry import Context
-from theory import newton as nt
-from theory.notation import fu
+from iclcheck.proofs.claims.fu2023_eq5 import CLAIM, exact_instance, iterations_to
+from iclcheck.proofs.registry import Context
+from iclcheck.theory import newton as nt
+from iclcheck.theory.notation import fu
 
 
 def test_quick_profile_refutes_only_the_printed_alpha():

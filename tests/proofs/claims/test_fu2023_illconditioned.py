@@ -1,7 +1,7 @@
 """The claim fu2023.illconditioned runs in the quick profile and every step carries its evidence."""
 
-from proofs.claims.fu2023_illconditioned import CLAIM
-from proofs.registry import Context
+from iclcheck.proofs.claims.fu2023_illconditioned import CLAIM
+from iclcheck.proofs.registry import Context
 
 
 def test_fu2023_illconditioned_quick_profile():

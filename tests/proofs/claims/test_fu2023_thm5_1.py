@@ -5,11 +5,10 @@ import json
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from numerics.algorithms import newton_iterates
-from proofs.claims.fu2023_thm5_1 import CLAIM, float_layer
-from proofs.registry import Context
-from theory.notation import fu
+from iclcheck.numerics.algorithms import newton_iterates
+from iclcheck.proofs.claims.fu2023_thm5_1 import CLAIM, float_layer
+from iclcheck.proofs.registry import Context
+from iclcheck.theory.notation import fu
 
 
 def test_quick_profile():

@@ -3,11 +3,10 @@ feature h^T x_q (independent of the closed form) and compared with the printed n
 
 import numpy as np
 import sympy as sp
-
-from numerics.forward import sample_prompts
-from proofs.claims.mahankali2023_thm1 import S2, N, verify
-from proofs.registry import Context
-from theory.setting import Setting
+from iclcheck.numerics.forward import sample_prompts
+from iclcheck.proofs.claims.mahankali2023_thm1 import S2, N, verify
+from iclcheck.proofs.registry import Context
+from iclcheck.theory.setting import Setting
 
 
 def test_verdict_and_symbolic_step():

@@ -2,11 +2,10 @@
 re-estimated here by Monte Carlo least squares for Rademacher covariates (kappa = 1) - an independent route."""
 
 import numpy as np
-
-from numerics.forward import sample_prompts
-from proofs.claims.mahankali2023_thm2 import verify
-from proofs.registry import Context
-from theory.setting import Setting
+from iclcheck.numerics.forward import sample_prompts
+from iclcheck.proofs.claims.mahankali2023_thm2 import verify
+from iclcheck.proofs.registry import Context
+from iclcheck.theory.setting import Setting
 
 
 def test_verdict_and_note():

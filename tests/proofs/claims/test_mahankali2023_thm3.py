@@ -2,10 +2,9 @@
 here by one-dimensional numerical quadrature (an independent route to the Gaussian integrals)."""
 
 import numpy as np
+from iclcheck.proofs.claims.mahankali2023_thm3 import verify
+from iclcheck.proofs.registry import Context
 from scipy import integrate
-
-from proofs.claims.mahankali2023_thm3 import verify
-from proofs.registry import Context
 
 
 def _gauss(fn):

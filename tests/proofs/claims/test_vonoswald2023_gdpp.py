@@ -6,11 +6,10 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from numerics.algorithms import gdpp_transform
-from proofs.claims.vonoswald2023_gdpp import CLAIM, curvature_condition
-from proofs.registry import Context
-from theory.notation import vonoswald as vo
+from iclcheck.numerics.algorithms import gdpp_transform
+from iclcheck.proofs.claims.vonoswald2023_gdpp import CLAIM, curvature_condition
+from iclcheck.proofs.registry import Context
+from iclcheck.theory.notation import vonoswald as vo
 
 
 def test_quick_profile_confirms():

@@ -1,7 +1,7 @@
 """The claim vonoswald2023.gdpp_gamma runs in the quick profile and every step carries its evidence."""
 
-from proofs.claims.vonoswald2023_gdpp_gamma import CLAIM
-from proofs.registry import Context
+from iclcheck.proofs.claims.vonoswald2023_gdpp_gamma import CLAIM
+from iclcheck.proofs.registry import Context
 
 
 def test_vonoswald2023_gdpp_gamma_quick_profile():

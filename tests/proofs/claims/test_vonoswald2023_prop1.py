@@ -5,10 +5,9 @@ import json
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from proofs.claims.vonoswald2023_prop1 import CLAIM, float_instance, vonoswald_predictions
-from proofs.registry import Context
-from theory.notation import vonoswald as vo
+from iclcheck.proofs.claims.vonoswald2023_prop1 import CLAIM, float_instance, vonoswald_predictions
+from iclcheck.proofs.registry import Context
+from iclcheck.theory.notation import vonoswald as vo
 
 
 def test_quick_profile_confirms():

@@ -2,12 +2,11 @@
 (the definition f(E) = E + W^PV E (E^T W^KQ E)/N read literally) and compared with the claim's canonical route."""
 
 import numpy as np
-
-from numerics.forward import predict, sample_prompts
-from proofs.claims.zhang2024_thm4_1 import verify
-from proofs.registry import Context
-from theory.notation.zhang import to_canonical, zhang_solution
-from theory.setting import Setting
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.proofs.claims.zhang2024_thm4_1 import verify
+from iclcheck.proofs.registry import Context
+from iclcheck.theory.notation.zhang import to_canonical, zhang_solution
+from iclcheck.theory.setting import Setting
 
 
 def _their_prediction_loops(E, W_PV, W_KQ):

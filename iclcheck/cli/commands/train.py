@@ -8,11 +8,11 @@ import argparse
 
 import numpy as np
 
-from numerics.multilayer import family_params, optimal_gd_coefficients
-from numerics.training import paired_gap, summarize, train
-from proofs.commands._lsa_common import add_common, positive_int, setting_of, show_progress
-from proofs.formatting import dump_json
-from theory.errors import InputError
+from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.cli.formatting import dump_json
+from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+from iclcheck.numerics.training import paired_gap, summarize, train
+from iclcheck.theory.errors import InputError
 
 __all__ = ["register", "run"]
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                     "gap": gap.mean, "gap_ci": list(gap.ci), "relative_gap": gap.mean / f_opt,
                     "relative_gap_ci": [gap.ci[0] / f_opt, gap.ci[1] / f_opt]})
     else:
-        from numerics.montecarlo import mc_loss
+        from iclcheck.numerics.montecarlo import mc_loss
 
         la = mc_loss(st, list(res.Ps), list(res.Qs), samples=args.samples, rng=rng)
         out.update({"loss": la.mean, "loss_ci": list(la.ci), "optimum": None, "optimum_note": why})

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from theory.errors import InputError
-from theory.setting import COVARIATE_LAWS, MAX_CONDITION, Setting
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import COVARIATE_LAWS, MAX_CONDITION, Setting
 
 __all__ = [
     "MAX_DIM",

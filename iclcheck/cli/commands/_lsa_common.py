@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 
-from proofs.inputs import add_setting_arguments, setting_from_args
-from theory.errors import InputError
-from theory.setting import Setting
+from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 
 __all__ = ["add_common", "setting_of", "positive_int", "show_progress"]
 

@@ -41,8 +41,8 @@ import sys
 import time
 from pathlib import Path
 
-from proofs.registry import Context, select
-from proofs.report import (
+from iclcheck.proofs.registry import Context, select
+from iclcheck.proofs.report import (
     ERROR,
     json_report,
     markdown_report,
@@ -50,7 +50,7 @@ from proofs.report import (
     run_claims,
     table_report,
 )
-from theory.errors import InputError
+from iclcheck.theory.errors import InputError
 
 __all__ = ["register", "run"]
 

@@ -1,4 +1,4 @@
-"""``iclcheck precond`` and ``iclcheck loss`` end to end (through proofs.cli.main).
+"""``iclcheck precond`` and ``iclcheck loss`` end to end (through iclcheck.cli.main).
 
 Independent routes for the expected values:
 - Ahn et al. 2023, Thm 1 as printed: Gamma*_ii = 1 / ((n+1)/n lam_i + (1/n) sum_k lam_k) (diagonal Sigma,
@@ -19,15 +19,15 @@ import pytest
 import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.derive import derive_reduced_loss
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 
-from numerics.one_layer import OneLayer
-from proofs.cli import main
-from proofs.commands.loss import load_params, loss_symbols
-from proofs.commands.precond import exact_preconditioner, float_preconditioner
-from proofs.inputs import parse_cov_spec
-from theory.derive import derive_reduced_loss
-from theory.errors import InputError
-from theory.setting import Setting
+from iclcheck.cli import main
+from iclcheck.cli.commands.loss import load_params, loss_symbols
+from iclcheck.cli.commands.precond import exact_preconditioner, float_preconditioner
+from iclcheck.cli.inputs import parse_cov_spec
 
 
 def parse_poly(text, d, **extra):

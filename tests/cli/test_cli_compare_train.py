@@ -2,7 +2,7 @@
 
 import json
 
-from proofs.cli import main
+from iclcheck.cli import main
 
 
 def test_train_json_shape(capsys):

@@ -8,10 +8,10 @@ import argparse
 
 import numpy as np
 
-from numerics.compare import compare
-from numerics.plots import error_curves
-from proofs.commands._lsa_common import add_common, positive_int, setting_of, show_progress
-from proofs.formatting import dump_json
+from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.cli.formatting import dump_json
+from iclcheck.numerics.compare import compare
+from iclcheck.numerics.plots import error_curves
 
 __all__ = ["register", "run"]
 
@@ -41,7 +41,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from theory.errors import InputError
+    from iclcheck.theory.errors import InputError
 
     st = setting_of(args)
     if args.train_steps < 0:

@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
+from iclcheck.proofs.registry import Claim, select
 
-from proofs.cli import main
-from proofs.registry import Claim, select
+from iclcheck.cli import main
 
 FAST = ["ahn2023.eq7", "ahn2023.lemma1"]
 STEP_STATUSES = {"pass", "fail", "inconclusive"}
@@ -125,7 +125,7 @@ def test_a_crashing_claim_is_reported_and_the_others_still_run(monkeypatch, caps
     bad = Claim(key="zz2099.crash", title="crashes", source="[Nobody 2099, Thm 0] arXiv 0000.00000",
                 statement="x", notation="x", verify=boom)
     real = select(["ahn2023.eq7"])
-    monkeypatch.setattr("proofs.commands.verify.select", lambda pats: [bad, *real])
+    monkeypatch.setattr("iclcheck.cli.commands.verify.select", lambda pats: [bad, *real])
     assert main(["verify", "--format", "json"]) == 1
     obj = json.loads(capsys.readouterr().out)
     _check_schema(obj)
@@ -165,8 +165,8 @@ def test_every_registered_claim_runs_quick_and_validates(capsys):
 
 def test_table_deviation_and_tolerance_come_from_one_decisive_step():
     """A refuted claim shows its failing step; a confirmed one its step closest to the tolerance."""
-    from proofs.report import _worst
-    from proofs.verdict import ClaimResult, Step
+    from iclcheck.proofs.report import _worst
+    from iclcheck.proofs.verdict import ClaimResult, Step
 
     steps = [Step("a", "pass", "", deviation=0.9, tolerance=1.0), Step("b", "pass", "", deviation=5.0, tolerance=100.0)]
     assert _worst(ClaimResult("k", "s", "t", "confirmed", steps)).name == "a"
@@ -175,7 +175,7 @@ def test_table_deviation_and_tolerance_come_from_one_decisive_step():
 
 
 def test_a_refutation_always_carries_its_evidence_as_finding():
-    from proofs.verdict import Checker
+    from iclcheck.proofs.verdict import Checker
 
     chk = Checker()
     chk.close("one equals two", 1.0, 2.0, atol=1e-12, reason="exact arithmetic in floats")

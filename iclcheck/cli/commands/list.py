@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from proofs.registry import select
+from iclcheck.proofs.registry import select
 
 __all__ = ["register", "run"]
 

@@ -1,4 +1,4 @@
-"""The ``iclcheck`` command. Subcommands live in proofs/commands/*.py and are discovered here.
+"""The ``iclcheck`` command. Subcommands live in iclcheck/cli/commands/*.py and are discovered here.
 
 Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 1 internal error.
 Set ICLCHECK_DEBUG=1 to see the traceback of an internal error.
@@ -13,7 +13,7 @@ import pkgutil
 import sys
 import traceback
 
-from theory.errors import ICLCheckError
+from iclcheck.theory.errors import ICLCheckError
 
 __all__ = ["build_parser", "main"]
 
@@ -33,11 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with 'iclcheck verify' (every published claim, with verdicts) or "
         "'iclcheck precond --cov diag:1,2,3 -n 4 --exact'.",
     )
+    from iclcheck import __version__
+
+    parser.add_argument("--version", action="version", version=f"iclcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    import proofs.commands as pkg
+    import iclcheck.cli.commands as pkg
 
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        mod = importlib.import_module(f"proofs.commands.{info.name}")
+        mod = importlib.import_module(f"iclcheck.cli.commands.{info.name}")
         if hasattr(mod, "register"):
             mod.register(sub)
     return parser

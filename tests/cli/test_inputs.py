@@ -1,4 +1,4 @@
-"""proofs.inputs: the SPEC grammar accepts what it documents, exactly, and rejects everything else
+"""iclcheck.cli.inputs: the SPEC grammar accepts what it documents, exactly, and rejects everything else
 with an InputError naming the input."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import pytest
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
+from iclcheck.theory.errors import InputError
 
-from proofs.inputs import (
+from iclcheck.cli.inputs import (
     N_SYMBOL,
     parse_cov_spec,
     parse_n,
@@ -23,7 +24,6 @@ from proofs.inputs import (
     parse_task_cov,
     setting_from_args,
 )
-from theory.errors import InputError
 
 F = Fraction
 

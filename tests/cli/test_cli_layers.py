@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from iclcheck.theory.multilayer import optimal_gd_exact
 
-from proofs.cli import main
-from theory.multilayer import optimal_gd_exact
+from iclcheck.cli import main
 
 
 def _json(capsys, argv):
@@ -57,7 +57,7 @@ def test_bad_input_one_line_exit_2(capsys, argv, msg):
 
 
 def test_shared_spec_grammar(capsys):
-    """proofs.inputs grammar: random:d=..,cond=..,seed=.. and exact a/b entries; Sigma does not change the answer."""
+    """iclcheck.cli.inputs grammar: random:d=..,cond=..,seed=.. and exact a/b entries; Sigma does not change the answer."""
     r = _json(capsys, ["layers", "--cov", "random:d=3,cond=50,seed=2", "-n", "9", "-L", "2", "--format", "json"])
     e = _json(capsys, ["layers", "--cov", "eye:3", "-n", "9", "-L", "2", "--noise", "0", "--format", "json"])
     np.testing.assert_allclose(r["coefficients"], e["coefficients"], rtol=1e-12)

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from numerics.multilayer import MAX_GD_LAYERS, optimal_gd, optimal_gdpp
-from proofs.inputs import setting_from_args
-from theory.errors import InputError
-from theory.setting import Setting
+from iclcheck.cli.inputs import setting_from_args
+from iclcheck.numerics.multilayer import MAX_GD_LAYERS, optimal_gd, optimal_gdpp
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 
 __all__ = ["register", "run"]
 
@@ -36,7 +36,7 @@ equally optimal, so the coefficients are printed ascending. For gdpp the order m
 
 
 def _setting(args: argparse.Namespace) -> Setting:
-    """The shared SPEC grammar of proofs.inputs; the family fixes the prior w ~ N(0, Sigma^-1)."""
+    """The shared SPEC grammar of iclcheck.cli.inputs; the family fixes the prior w ~ N(0, Sigma^-1)."""
     ns = argparse.Namespace(cov=args.cov, n=args.n, noise=args.noise, task_cov="inv", covariates="gaussian")
     return setting_from_args(ns, exact=False)
 

@@ -11,11 +11,11 @@ import argparse
 import sys
 from typing import Any
 
-from numerics.critical import Landscape, find_critical_points
-from numerics.one_layer import OneLayer
-from proofs.formatting import dump_json, float_rows, fmt_number, format_matrix, print_table
-from proofs.inputs import add_setting_arguments, setting_from_args
-from theory.errors import InputError
+from iclcheck.cli.formatting import dump_json, float_rows, fmt_number, format_matrix, print_table
+from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.numerics.critical import Landscape, find_critical_points
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
 
 __all__ = ["landscape_json", "register", "run"]
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--seed", f"must be a non-negative integer, got {args.seed}")
     setting = setting_from_args(args, exact=False)
     if args.plot:
-        from numerics.landscape_plot import check_plot_path
+        from iclcheck.numerics.landscape_plot import check_plot_path
 
         check_plot_path(args.plot)  # before the search, not after it
     ol = OneLayer(setting)
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     land = find_critical_points(ol, starts=args.starts, seed=args.seed, progress=progress)
     if args.plot:
-        from numerics.landscape_plot import plot_landscape
+        from iclcheck.numerics.landscape_plot import plot_landscape
 
         plot_landscape(ol, land, args.plot)
     if args.format == "json":

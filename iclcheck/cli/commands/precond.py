@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from numerics.one_layer import OneLayer
-from proofs.formatting import dump_json, exact_rows, float_rows, fmt_number, format_matrix
-from proofs.inputs import add_setting_arguments, setting_from_args
-from theory.errors import InputError
-from theory.one_layer import exact_optimum
-from theory.setting import Setting
+from iclcheck.cli.formatting import dump_json, exact_rows, float_rows, fmt_number, format_matrix
+from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.one_layer import exact_optimum
+from iclcheck.theory.setting import Setting
 
 __all__ = ["exact_preconditioner", "float_preconditioner", "register", "run", "setting_summary"]
 

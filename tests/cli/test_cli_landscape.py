@@ -1,4 +1,4 @@
-"""``iclcheck critical`` and ``iclcheck certify`` end to end (through proofs.cli.main): JSON shape, the
+"""``iclcheck critical`` and ``iclcheck certify`` end to end (through iclcheck.cli.main): JSON shape, the
 issue's own commands, exit codes, bad input, the plot. Expected numbers come from other routes: L* from
 OneLayer.min_loss (reduced model), the best rank-one loss from Eckart-Young."""
 
@@ -8,11 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.theory.setting import Setting
 
-from numerics.one_layer import OneLayer, sqrtm_psd
-from proofs.cli import main
-from proofs.inputs import parse_cov_spec
-from theory.setting import Setting
+from iclcheck.cli import main
+from iclcheck.cli.inputs import parse_cov_spec
 
 SPEC = "random:d=3,cond=10,seed=1"
 

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from numerics.one_layer import OneLayer, check_params
-from proofs.commands.precond import setting_summary
-from proofs.formatting import dump_json, fmt_number
-from proofs.inputs import add_setting_arguments, setting_from_args
-from theory.errors import InputError
-from theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
-from theory.setting import Setting
+from iclcheck.cli.commands.precond import setting_summary
+from iclcheck.cli.formatting import dump_json, fmt_number
+from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.numerics.one_layer import OneLayer, check_params
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
+from iclcheck.theory.setting import Setting
 
 __all__ = ["load_params", "loss_symbols", "register", "run", "symbolic_loss"]
 

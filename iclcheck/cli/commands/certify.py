@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from numerics.certificate import MAX_CERT_DIM, certify
-from numerics.one_layer import OneLayer
-from proofs.formatting import dump_json, fmt_number, print_table
-from proofs.inputs import add_setting_arguments, setting_from_args
-from theory.errors import InputError
+from iclcheck.cli.formatting import dump_json, fmt_number, print_table
+from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.numerics.certificate import MAX_CERT_DIM, certify
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.errors import InputError
 
 __all__ = ["register", "run"]
 
