@@ -41,13 +41,13 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
-from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.theory.setting import Setting
 
 from iclcheck.cli import main as cli_main
 from iclcheck.cli.commands.loss import symbolic_loss
 from iclcheck.cli.commands.precond import float_preconditioner
 from iclcheck.cli.inputs import N_SYMBOL, parse_cov_spec
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.setting import Setting
 
 __all__ = ["bench_loss", "bench_precond", "bench_symbolic", "main"]
 

@@ -15,12 +15,12 @@ import json
 import time
 
 import numpy as np
+
+from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics.certificate import certify
 from iclcheck.numerics.critical import find_critical_points, run_start, start_point
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.setting import Setting
-
-from iclcheck.cli.inputs import parse_cov_spec
 
 
 def _ol(spec: str, n: int) -> OneLayer:

@@ -20,6 +20,7 @@ import sys
 import time
 
 import sympy as sp
+
 from iclcheck.theory import Setting
 from iclcheck.theory.derive import derive_one_layer_loss, param_symbols
 from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula, split_params

@@ -13,10 +13,11 @@ import time
 
 import numpy as np
 import pytest
+from scipy.stats import ortho_group
+
 from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
 from iclcheck.numerics.training import paired_gap, summarize, train
 from iclcheck.theory.setting import Setting
-from scipy.stats import ortho_group
 
 
 def reproduce(seed: int = 0, steps: int = 5000, batch: int = 1024, lr: float = 0.1, samples: int = 1_000_000):

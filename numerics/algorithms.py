@@ -18,6 +18,7 @@ Paper conventions map onto these as follows.
 from __future__ import annotations
 
 import numpy as np
+
 from iclcheck.theory.errors import InputError
 
 __all__ = [

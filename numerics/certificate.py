@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+
 from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
 from iclcheck.theory.errors import InputError
 

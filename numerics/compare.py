@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
+
 from iclcheck.numerics.algorithms import newton_w, ols
 from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
 from iclcheck.numerics.montecarlo import MCEstimate
@@ -42,7 +44,6 @@ from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
 from iclcheck.numerics.training import restricted_optimum, train
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
-from scipy import optimize
 
 __all__ = [
     "ALGORITHMS",

@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
+
 from iclcheck.numerics.certificate import MAX_CERT_DIM, LiftedLoss
 from iclcheck.numerics.derivatives import (
     hessian_flat,

@@ -48,6 +48,7 @@ gradients, O(d^3).
 from __future__ import annotations
 
 import numpy as np
+
 from iclcheck.numerics.one_layer import OneLayer, check_params
 from iclcheck.theory.errors import InputError
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from iclcheck.numerics.critical import Landscape, balance
 from iclcheck.numerics.derivatives import loss_flat
 from iclcheck.numerics.one_layer import OneLayer

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
+
 from iclcheck.numerics.forward import Prompts, predict, sample_prompts
 from iclcheck.theory.setting import Setting
-from scipy import stats
 
 __all__ = ["MCEstimate", "mc_loss", "mc_mean"]
 

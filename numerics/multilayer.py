@@ -16,12 +16,13 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from scipy import optimize
+
 from iclcheck.numerics.forward import lsa_forward
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.multilayer import gdpp_degree, optimal_gd_exact
 from iclcheck.theory.sample_moments import wishart_moments
 from iclcheck.theory.setting import Setting
-from scipy import optimize
 
 __all__ = [
     "MAX_GD_LAYERS",

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.linalg as sla
+
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.one_layer import full_loss_formula, split_params
 from iclcheck.theory.setting import Setting

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from iclcheck.theory.errors import InputError
 
 __all__ = ["error_curves"]

@@ -34,12 +34,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import optimize
+
 from iclcheck.numerics.forward import Prompts, sample_prompts
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
-from scipy import optimize
 
 __all__ = [
     "FAMILIES",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from iclcheck.proofs.verdict import ClaimResult
 
 __all__ = ["Claim", "Context", "all_claims", "select"]

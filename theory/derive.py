@@ -34,12 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
-from iclcheck.theory.errors import InputError
-from iclcheck.theory.moments import GaussianMoments, IndependentMoments, LinearImageMoments
-from iclcheck.theory.setting import Setting
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.rings import PolyElement, ring
+
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.moments import GaussianMoments, IndependentMoments, LinearImageMoments
+from iclcheck.theory.setting import Setting
 
 __all__ = [
     "LossParts",

@@ -31,8 +31,9 @@ from math import comb, factorial
 from typing import Any
 
 import sympy as sp
-from iclcheck.theory.errors import InputError
 from sympy.utilities.iterables import multiset_partitions
+
+from iclcheck.theory.errors import InputError
 
 __all__ = [
     "GaussianMoments",

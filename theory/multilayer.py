@@ -57,6 +57,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.sample_moments import trace_moments
 

@@ -19,6 +19,7 @@ Here ``s`` is a commuting symbol standing for S (polynomials), and matrices are 
 from __future__ import annotations
 
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 
 __all__ = [

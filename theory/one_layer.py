@@ -50,6 +50,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 
 __all__ = [

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 
 __all__ = ["COVARIATE_LAWS", "KURTOSIS", "MAX_CONDITION", "Setting"]

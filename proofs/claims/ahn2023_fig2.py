@@ -17,6 +17,7 @@ import itertools
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
 from iclcheck.numerics.multilayer import ahn_sigma, gd_loss, optimal_gd
 from iclcheck.proofs.registry import Claim, Context

@@ -13,12 +13,13 @@ the text's n = 10 is reported alongside.
 from __future__ import annotations
 
 import numpy as np
+from scipy import optimize
+
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.multilayer import family_params, gdpp_loss
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Step
 from iclcheck.theory.setting import Setting
-from scipy import optimize
 
 D, L = 5, 3
 PUBLISHED_B = (0.90, 0.565)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult

@@ -15,13 +15,14 @@ What is checked (and what that proves):
 from __future__ import annotations
 
 import numpy as np
+from scipy import optimize
+
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.multilayer import full_gd_loss
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult, Step
 from iclcheck.theory.multilayer import optimal_gd_exact
 from iclcheck.theory.setting import Setting
-from scipy import optimize
 
 __all__ = ["CLAIM", "verify"]
 

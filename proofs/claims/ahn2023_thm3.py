@@ -15,6 +15,7 @@ Argument checked here, step by step, on a NON-isotropic Sigma (Ahn's section 4.3
 from __future__ import annotations
 
 import numpy as np
+
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.multilayer import (

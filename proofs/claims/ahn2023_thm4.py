@@ -14,6 +14,7 @@ Argument checked, on a NON-isotropic Sigma:
 from __future__ import annotations
 
 import numpy as np
+
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.multilayer import (

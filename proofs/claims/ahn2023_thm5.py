@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
 from iclcheck.proofs.registry import Claim, Context

@@ -10,6 +10,7 @@ random rational symmetric matrix S with the matrix recursion itself.
 from __future__ import annotations
 
 import sympy as sp
+
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult, Step
 from iclcheck.theory import newton as nt

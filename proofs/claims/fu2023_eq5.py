@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, ols
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult, Step

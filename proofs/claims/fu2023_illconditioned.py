@@ -12,6 +12,7 @@ read as [1,000, 3,000]. The transformer part (a 12-layer GPT-2 trained on GPUs) 
 from __future__ import annotations
 
 import numpy as np
+
 from iclcheck.numerics.algorithms import gram, newton_w
 from iclcheck.numerics.compare import estimate, gd_unnormalised_errors, split_spectrum_sigma
 from iclcheck.proofs.registry import Claim, Context

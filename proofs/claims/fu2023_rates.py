@@ -15,6 +15,7 @@ w ~ N(0, I), noiseless), eps in {1e-2, 1e-4, 1e-8}:
 from __future__ import annotations
 
 import numpy as np
+
 from iclcheck.numerics.algorithms import gram, newton_alpha, ols
 from iclcheck.numerics.compare import gd_counts, newton_counts
 from iclcheck.proofs.registry import Claim, Context

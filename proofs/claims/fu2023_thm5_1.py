@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.claims.ahn2023_thm1 import check_full_space_global

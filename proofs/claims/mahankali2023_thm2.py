@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.claims.ahn2023_thm1 import cayley, check_full_space_global
 from iclcheck.proofs.claims.mahankali2023_thm1 import S2, N, gamma_star_symbolic

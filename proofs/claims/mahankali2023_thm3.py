@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from scipy import integrate, stats
+
 from iclcheck.numerics.forward import predict
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult, Step
 from iclcheck.theory.notation.mahankali import FAMILIES, NOTATION, eta_thm3_printed, family_moments
-from scipy import integrate, stats
 
 __all__ = ["CLAIM", "full_gradient", "sample_nonlinear", "verify"]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.algorithms import gdpp_transform
 from iclcheck.numerics.forward import lsa_forward
 from iclcheck.proofs.registry import Claim, Context

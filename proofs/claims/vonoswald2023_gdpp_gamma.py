@@ -12,10 +12,11 @@ Eigenvalues: one simulation of 10,000 tasks per N, extremes of lambda(X X^T) (no
 from __future__ import annotations
 
 import numpy as np
+from scipy import optimize, stats
+
 from iclcheck.numerics.compare import best_eta_quartic, gdpp_two_layer_terms
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Step
-from scipy import optimize, stats
 
 PUBLISHED_GAMMA = {10: 0.179, 25: 0.099, 50: 0.056, 100: 0.029}
 PUBLISHED_MAX = {10: 4.6, 25: 7.712, 50: 10.845, 100: 17.196}

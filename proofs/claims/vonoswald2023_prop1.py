@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.algorithms import gd
 from iclcheck.numerics.forward import lsa_forward
 from iclcheck.proofs.registry import Claim, Context

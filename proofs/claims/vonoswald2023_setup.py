@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from scipy import stats
+
 from iclcheck.numerics.algorithms import gd
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
@@ -24,7 +26,6 @@ from iclcheck.proofs.verdict import Checker, ClaimResult, Step
 from iclcheck.theory.notation import vonoswald as vo
 from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, reduced_loss_formula
 from iclcheck.theory.setting import Setting
-from scipy import stats
 
 __all__ = ["CLAIM", "gd_loss_exact", "hand_formula"]
 

@@ -8,11 +8,11 @@ import json
 
 import numpy as np
 import pytest
-from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
-from iclcheck.theory.setting import Setting
 
 from iclcheck.cli import main
 from iclcheck.cli.inputs import parse_cov_spec
+from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.theory.setting import Setting
 
 SPEC = "random:d=3,cond=10,seed=1"
 

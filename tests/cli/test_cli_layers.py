@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from iclcheck.theory.multilayer import optimal_gd_exact
 
 from iclcheck.cli import main
+from iclcheck.theory.multilayer import optimal_gd_exact
 
 
 def _json(capsys, argv):

@@ -19,15 +19,15 @@ import pytest
 import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.theory.derive import derive_reduced_loss
-from iclcheck.theory.errors import InputError
-from iclcheck.theory.setting import Setting
 
 from iclcheck.cli import main
 from iclcheck.cli.commands.loss import load_params, loss_symbols
 from iclcheck.cli.commands.precond import exact_preconditioner, float_preconditioner
 from iclcheck.cli.inputs import parse_cov_spec
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.theory.derive import derive_reduced_loss
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
 
 
 def parse_poly(text, d, **extra):

@@ -13,7 +13,6 @@ import pytest
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
-from iclcheck.theory.errors import InputError
 
 from iclcheck.cli.inputs import (
     N_SYMBOL,
@@ -24,6 +23,7 @@ from iclcheck.cli.inputs import (
     parse_task_cov,
     setting_from_args,
 )
+from iclcheck.theory.errors import InputError
 
 F = Fraction
 

@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
-from iclcheck.proofs.registry import Claim, select
 
 from iclcheck.cli import main
+from iclcheck.proofs.registry import Claim, select
 
 FAST = ["ahn2023.eq7", "ahn2023.lemma1"]
 STEP_STATUSES = {"pass", "fail", "inconclusive"}

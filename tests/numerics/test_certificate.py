@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from iclcheck.numerics.certificate import LiftedLoss, certify
 from iclcheck.numerics.derivatives import loss_flat, n_params
 from iclcheck.numerics.one_layer import OneLayer

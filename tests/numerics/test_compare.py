@@ -2,6 +2,7 @@
 Gram-form GD++ recursion against a literal token-level von Oswald layer."""
 
 import numpy as np
+
 from iclcheck.numerics.compare import best_match, gd_path, gdpp_recurrent_predict, prefix_errors, sim_e
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.theory.setting import Setting

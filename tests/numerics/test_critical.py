@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics.critical import (
     _Backend,
     balance,
@@ -18,8 +20,6 @@ from iclcheck.numerics.critical import (
 from iclcheck.numerics.derivatives import hessian_flat, n_params, pack, value_and_grad_flat
 from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
 from iclcheck.theory.setting import Setting
-
-from iclcheck.cli.inputs import parse_cov_spec
 
 
 @pytest.fixture(scope="module")

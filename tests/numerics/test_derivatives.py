@@ -16,6 +16,7 @@ import zlib
 import numpy as np
 import pytest
 import sympy as sp
+
 from iclcheck.numerics.derivatives import (
     grad_flat,
     hessian_flat,

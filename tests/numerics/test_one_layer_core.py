@@ -3,6 +3,7 @@ the reduced minimiser against the published Ahn et al. Thm 1 block (an independe
 
 import numpy as np
 import pytest
+
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory import Setting

@@ -5,6 +5,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.proofs.claims import ahn2023_thm1, zhang2024_thm4_1
 from iclcheck.proofs.claims.ahn2023_thm1 import cayley

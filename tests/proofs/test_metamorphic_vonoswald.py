@@ -4,6 +4,7 @@ predictions and the same verdict; the canonical rescaling P -> g P, Q -> Q / g c
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.numerics.algorithms import one_step_predict
 from iclcheck.numerics.forward import lsa_forward
 from iclcheck.proofs.claims.vonoswald2023_prop1 import (

@@ -8,8 +8,9 @@ import pkgutil
 import re
 from pathlib import Path
 
-import iclcheck.proofs.claims as pkg
 import pytest
+
+import iclcheck.proofs.claims as pkg
 from iclcheck.proofs.registry import Claim, all_claims, select
 from iclcheck.theory.errors import InputError
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.numerics.certificate import certify
 from iclcheck.numerics.critical import _Backend, classify, find_critical_points
 from iclcheck.numerics.derivatives import grad_flat, loss_flat, pack_parts, unpack_parts

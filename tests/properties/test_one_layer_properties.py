@@ -29,6 +29,7 @@ import scipy.linalg as sla
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory import Setting
 from iclcheck.theory.one_layer import gamma_star_exact

@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 import sympy as sp
+
 from iclcheck.theory import InputError, Setting
 from iclcheck.theory.derive import (
     derive_gamma_star,

@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.moments import (
     GaussianMoments,

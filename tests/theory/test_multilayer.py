@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 import sympy as sp
+
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.multilayer import (

@@ -6,6 +6,7 @@ import pytest
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.sample_moments import (
     d_sym,

@@ -5,6 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+
 from iclcheck.theory import InputError, Setting
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 
 __all__ = [

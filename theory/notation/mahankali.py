@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
+
 from iclcheck.theory.errors import InputError
 
 __all__ = ["FAMILIES", "NOTATION", "eta_printed", "eta_thm3_printed", "eta_w_over_d", "family_moments"]

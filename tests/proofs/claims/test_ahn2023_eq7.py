@@ -3,6 +3,7 @@
 from fractions import Fraction
 
 import sympy as sp
+
 from iclcheck.proofs.claims.ahn2023_eq7 import N, verify
 from iclcheck.proofs.registry import Context
 

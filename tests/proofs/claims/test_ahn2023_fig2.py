@@ -1,7 +1,8 @@
 """ahn2023.fig2: registered, confirmed, and sensitive (a wrong published value would fail)."""
 
-import iclcheck.proofs.claims.ahn2023_fig2 as mod
 import numpy as np
+
+import iclcheck.proofs.claims.ahn2023_fig2 as mod
 from iclcheck.proofs.registry import Context, all_claims
 
 

@@ -1,6 +1,7 @@
 """ahn2023.lemma1: refuted as printed for non-symmetric A_l; the smallest counterexample recomputed here by hand."""
 
 import numpy as np
+
 from iclcheck.numerics.forward import lsa_forward
 from iclcheck.proofs.claims.ahn2023_lemma1 import verify
 from iclcheck.proofs.registry import Context

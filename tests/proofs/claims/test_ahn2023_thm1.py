@@ -3,6 +3,7 @@ theory.notation.ahn) and compared with the derived Gamma* the claim computed, at
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.proofs.claims.ahn2023_thm1 import N, verify
 from iclcheck.proofs.registry import Context
 

@@ -2,6 +2,7 @@
 ReLU forward pass (no closed form), and must contain the printed 2n/(2(d+2)+(n-1)) in its CI."""
 
 import numpy as np
+
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.proofs.claims.ahn2023_thm5 import verify
 from iclcheck.proofs.registry import Context

@@ -7,6 +7,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.numerics.algorithms import newton_iterates
 from iclcheck.proofs.claims.fu2023_b3 import CLAIM, correct_b3
 from iclcheck.proofs.registry import Context

@@ -7,6 +7,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.proofs.claims.fu2023_eq5 import CLAIM, exact_instance, iterations_to
 from iclcheck.proofs.registry import Context
 from iclcheck.theory import newton as nt

@@ -5,6 +5,7 @@ import json
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.numerics.algorithms import newton_iterates
 from iclcheck.proofs.claims.fu2023_thm5_1 import CLAIM, float_layer
 from iclcheck.proofs.registry import Context

@@ -3,6 +3,7 @@ feature h^T x_q (independent of the closed form) and compared with the printed n
 
 import numpy as np
 import sympy as sp
+
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.proofs.claims.mahankali2023_thm1 import S2, N, verify
 from iclcheck.proofs.registry import Context

@@ -2,6 +2,7 @@
 re-estimated here by Monte Carlo least squares for Rademacher covariates (kappa = 1) - an independent route."""
 
 import numpy as np
+
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.proofs.claims.mahankali2023_thm2 import verify
 from iclcheck.proofs.registry import Context

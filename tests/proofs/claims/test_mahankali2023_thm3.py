@@ -2,9 +2,10 @@
 here by one-dimensional numerical quadrature (an independent route to the Gaussian integrals)."""
 
 import numpy as np
+from scipy import integrate
+
 from iclcheck.proofs.claims.mahankali2023_thm3 import verify
 from iclcheck.proofs.registry import Context
-from scipy import integrate
 
 
 def _gauss(fn):

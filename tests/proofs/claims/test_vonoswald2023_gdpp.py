@@ -6,6 +6,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.numerics.algorithms import gdpp_transform
 from iclcheck.proofs.claims.vonoswald2023_gdpp import CLAIM, curvature_condition
 from iclcheck.proofs.registry import Context

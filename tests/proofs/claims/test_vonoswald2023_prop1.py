@@ -5,6 +5,7 @@ import json
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
+
 from iclcheck.proofs.claims.vonoswald2023_prop1 import CLAIM, float_instance, vonoswald_predictions
 from iclcheck.proofs.registry import Context
 from iclcheck.theory.notation import vonoswald as vo

@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import sympy as sp
+from scipy.optimize import minimize_scalar
+
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.claims.vonoswald2023_setup import CLAIM, gd_loss_exact, hand_formula
 from iclcheck.proofs.registry import Context
 from iclcheck.theory.setting import Setting
-from scipy.optimize import minimize_scalar
 
 
 def test_quick_profile_refutes_printed_law_and_confirms_code_law():

@@ -2,6 +2,7 @@
 (the definition f(E) = E + W^PV E (E^T W^KQ E)/N read literally) and compared with the claim's canonical route."""
 
 import numpy as np
+
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.proofs.claims.zhang2024_thm4_1 import verify
 from iclcheck.proofs.registry import Context
