@@ -41,6 +41,7 @@ from iclcheck.numerics.algorithms import newton_w, ols
 from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
 from iclcheck.numerics.montecarlo import MCEstimate
 from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+from iclcheck.numerics.random_matrices import split_spectrum_sigma  # noqa: F401 (re-exported)
 from iclcheck.numerics.training import restricted_optimum, train
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
@@ -308,16 +309,6 @@ def best_match(err_layers: np.ndarray, err_steps: np.ndarray) -> tuple[np.ndarra
 # ---------------------------------------------------------------------------------------------
 # Fu et al.: Newton vs GD iteration counts (unnormalised S = X^T X, their convention)
 # ---------------------------------------------------------------------------------------------
-def split_spectrum_sigma(d: int, kappa: float, rng: np.random.Generator) -> np.ndarray:
-    """Fu et al.'s ill-conditioned covariance: half the eigenvalues kappa, half 1, uniformly random basis."""
-    from scipy.stats import ortho_group
-
-    U = ortho_group.rvs(d, random_state=rng)
-    ev = np.array([float(kappa)] * (d // 2) + [1.0] * (d - d // 2))
-    S = (U * ev) @ U.T
-    return (S + S.T) / 2
-
-
 def gd_unnormalised_errors(X, y, xq, yq, *, eta: float, ks) -> np.ndarray:
     """Test errors (x_q^T w_k - y_q)^2, (len(ks), B), of GD w_{k+1} = w_k - eta (S w_k - X^T y) from 0.
 

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.forward import lsa_forward
+from iclcheck.numerics.random_matrices import ahn_sigma, haar_orthogonal, whitening_matrix  # noqa: F401 (re-exported)
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.multilayer import gdpp_degree, optimal_gd_exact
 from iclcheck.theory.sample_moments import wishart_moments
@@ -718,31 +719,6 @@ def full_gd_loss(As: list[np.ndarray], problem: Any, Bs: list[np.ndarray] | None
 
 
 # ----------------------------------------------------------------------------- helpers for the claims
-
-
-def haar_orthogonal(d: int, rng: np.random.Generator) -> np.ndarray:
-    """A Haar-uniform orthogonal matrix (QR of a Gaussian matrix with the sign fix)."""
-    Z = rng.standard_normal((d, d))
-    Qm, R = np.linalg.qr(Z)
-    return Qm * np.sign(np.diag(R))
-
-
-def ahn_sigma(rng: np.random.Generator, eigenvalues: Any = (1.0, 1.0, 0.25, 0.0625, 1.0)) -> np.ndarray:
-    """Ahn et al. 2023 section 4.3: Sigma = U^T D U, U uniform orthogonal, D = diag(1, 1, 0.25, 0.0625, 1)."""
-    D = np.asarray(eigenvalues, dtype=float)
-    U = haar_orthogonal(D.size, rng)
-    S = U.T @ np.diag(D) @ U
-    return (S + S.T) / 2
-
-
-def whitening_matrix(Sigma: np.ndarray) -> np.ndarray:
-    """D = diag(Sigma^{1/2}, 1): Z = D Z_s; a layer (P, Q) on Z is (D^-1 P D, D Q D) on Z_s."""
-    from iclcheck.numerics.one_layer import sqrtm_psd
-
-    d = Sigma.shape[0]
-    D = np.eye(d + 1)
-    D[:d, :d] = sqrtm_psd(Sigma)
-    return D
 
 
 def bonferroni_z(m: int, level: float = 0.999) -> float:

@@ -102,13 +102,9 @@ def _dim(d: int, *, what: str) -> int:
 
 def _random_spd(d: int, cond: float, seed: int) -> np.ndarray:
     """U diag(logspace(1..cond)) U^T with U Haar-distributed (seeded)."""
-    rng = np.random.default_rng(seed)
-    Z = rng.standard_normal((d, d))  # (d, d)
-    U, R = np.linalg.qr(Z)  # (d, d), (d, d)
-    U = U * np.sign(np.diag(R))  # Haar: fix the sign ambiguity of QR
-    lam = np.logspace(0.0, np.log10(cond), d)  # (d,)
-    S = (U * lam) @ U.T  # (d, d)
-    return (S + S.T) / 2
+    from iclcheck.numerics.random_matrices import random_spd
+
+    return random_spd(d, cond, np.random.default_rng(seed))
 
 
 def _parse_random(body: str, *, what: str) -> np.ndarray:

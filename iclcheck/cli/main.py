@@ -1,6 +1,7 @@
 """The ``iclcheck`` command. Subcommands live in iclcheck/cli/commands/*.py and are discovered here.
 
-Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 1 internal error.
+Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 3 numerical failure (valid input
+whose answer could not be computed: divergence, solver failure), 1 internal error or a failed check.
 Set ICLCHECK_DEBUG=1 to see the traceback of an internal error.
 """
 
@@ -13,7 +14,7 @@ import pkgutil
 import sys
 import traceback
 
-from iclcheck.theory.errors import ICLCheckError
+from iclcheck.theory.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_NUMERICAL, ICLCheckError, NumericalFailure
 
 __all__ = ["build_parser", "main"]
 
@@ -54,9 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
+    except NumericalFailure as exc:
+        print(f"iclcheck {args.command}: numerical failure: {exc}", file=sys.stderr)
+        return EXIT_NUMERICAL
     except ICLCheckError as exc:
         print(f"iclcheck {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("iclcheck: interrupted", file=sys.stderr)
         return 130
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"iclcheck {args.command}: internal error: {type(exc).__name__}: {exc} "
               "(set ICLCHECK_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover
