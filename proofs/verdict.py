@@ -6,8 +6,11 @@ passed), refuted (some step failed) or inconclusive (none failed, some could not
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,6 +59,10 @@ class Step:
     deviation: float | None = None
     tolerance: float | None = None
     exact: bool = False
+    # "printed": checks the statement as printed; "released": checks it under the authors' released code's
+    # convention (proofs/released.py). The claim's verdict is over the printed steps; released_verdict over
+    # the released ones.
+    scope: str = "printed"
 
     def __post_init__(self) -> None:
         if self.status not in STEP_STATUSES:
@@ -66,6 +73,7 @@ class Step:
 
 
 def overall(steps: list[Step]) -> str:
+    steps = [s for s in steps if s.scope == "printed"]
     if any(s.status == "fail" for s in steps):
         return "refuted"
     if not steps or any(s.status == "inconclusive" for s in steps):
@@ -82,6 +90,7 @@ class ClaimResult:
     steps: list[Step]
     finding: str | None = None
     seconds: float = 0.0
+    released_verdict: str | None = None  # the verdict under the released code's convention, if checked
 
     @property
     def max_deviation(self) -> float | None:
@@ -96,6 +105,7 @@ class ClaimResult:
             "verdict": self.verdict,
             "steps": [s.to_dict() for s in self.steps],
             "finding": self.finding,
+            **({"released_verdict": self.released_verdict} if self.released_verdict is not None else {}),
             "seconds": round(self.seconds, 3),
         }
 
@@ -108,9 +118,21 @@ class Checker:
     steps: list[Step] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
 
+    scope: str = "printed"
+
     def add(self, step: Step) -> Step:
+        step.scope = self.scope
         self.steps.append(step)
         return step
+
+    @contextlib.contextmanager
+    def as_released(self) -> Iterator[Checker]:
+        """Steps added inside this block check the claim under the released code's convention."""
+        old, self.scope = self.scope, "released"
+        try:
+            yield self
+        finally:
+            self.scope = old
 
     def exact(self, name: str, computed: Any, expected: Any, detail: str = "") -> Step:
         """Pass iff sympy simplifies computed - expected to exactly 0 (matrices entrywise)."""
@@ -158,8 +180,10 @@ class Checker:
         verdict = overall(self.steps)
         if verdict == "refuted" and finding is None:
             finding = "; ".join(f"{s.name}: {s.detail}" for s in self.steps if s.status == "fail")
+        released = [dataclasses.replace(s, scope="printed") for s in self.steps if s.scope == "released"]
         return ClaimResult(key=key, source=source, statement=statement, verdict=verdict, steps=self.steps,
-                           finding=finding, seconds=time.perf_counter() - self.t0)
+                           finding=finding, seconds=time.perf_counter() - self.t0,
+                           released_verdict=overall(released) if released else None)
 
 
 def _max_abs_float(diff: Any) -> float | None:
