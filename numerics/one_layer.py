@@ -2,6 +2,14 @@
 
 The formulas are the very code of ``theory.one_layer`` run over numpy ops, so there is one
 derivation and two backends; the numpy backend is O(d^3) and vectorised.
+
+Accuracy. L* is evaluated as L* = (1/n) tr(N Gamma*) with N = n M - n S W S = S W S + tau S + H
+(all terms of one sign), never as the difference tr(S W) - tr(Gamma*^T S W S), which cancels to
+O(1/n) and loses log10(n) digits (1.5e-5 relative at n = 1e12 before). For Sigma_w = Sigma^{-1}
+(Gamma* = Sigma^{-1}/(a + b)) the inverse is refined by iterative refinement with the residual
+I - Sigma X computed in doubled precision (Ogita-Rump-Oishi Dot2, error-free transformations in
+plain numpy, so the result does not depend on the BLAS), which brings a condition number up to
+the accepted 1e12 to ~1e-15 relative accuracy; L* = (1 + tau) d / (n (a + b)) in closed form.
 """
 
 from __future__ import annotations
@@ -10,13 +18,17 @@ from functools import cached_property
 from types import SimpleNamespace
 
 import numpy as np
-import scipy.linalg as sla
 
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.one_layer import full_loss_formula, split_params
 from iclcheck.theory.setting import Setting
 
-__all__ = ["NUMPY_OPS", "OneLayer", "check_params"]
+__all__ = ["MAX_REFINE_DIM", "NUMPY_OPS", "OneLayer", "check_params", "refined_spd_inverse", "sqrtm_psd"]
+
+# Sigma_w = Sigma^{-1}: the doubled-precision refinement costs ~25 d^3 elementwise flops; above this
+# dimension it is skipped and the plain inverse is accepted only for condition numbers <= INV_PLAIN_COND.
+MAX_REFINE_DIM = 400
+INV_PLAIN_COND = 1e6
 
 NUMPY_OPS = SimpleNamespace(
     tr=np.trace,
@@ -33,6 +45,8 @@ def _spd_inverse(A: np.ndarray) -> np.ndarray:
 
     potri fills one triangle; the other is mirrored in cache-sized blocks (10x faster than
     triu + triu.T at d = 2000, bit-identical)."""
+    import scipy.linalg as sla
+
     c, info = sla.lapack.dpotrf(A, lower=0, clean=0)
     if info != 0:
         raise np.linalg.LinAlgError(f"matrix is not positive definite (potrf info={info})")
@@ -47,6 +61,50 @@ def _spd_inverse(A: np.ndarray) -> np.ndarray:
     return inv
 
 
+_SPLIT = 134217729.0  # 2^27 + 1 (Dekker's split of a double into two 26-bit halves)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    c = _SPLIT * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _residual_dot2(A: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """R = I - A X with the accuracy of doubled precision (Ogita, Rump, Oishi 2005, Dot2: TwoProduct
+    by Dekker's split, TwoSum), rounded once to double. Pure elementwise numpy: no BLAS rounding."""
+    d = A.shape[0]
+    Ah, Al = _split(A)
+    Xh, Xl = _split(X)
+    s = np.eye(d)
+    c = np.zeros((d, d))
+    for k in range(d):
+        a, ah, al = A[:, k:k + 1], Ah[:, k:k + 1], Al[:, k:k + 1]  # (d, 1)
+        x, xh, xl = -X[k:k + 1, :], -Xh[k:k + 1, :], -Xl[k:k + 1, :]  # (1, d)
+        h = a * x  # TwoProduct: h + r = a * x exactly
+        r = al * xl - (((h - ah * xh) - al * xh) - ah * xl)
+        t = s + h  # TwoSum: t + q = s + h exactly
+        z = t - s
+        q = (s - (t - z)) + (h - z)
+        s = t
+        c += q + r
+    return s + c
+
+
+def refined_spd_inverse(A: np.ndarray, *, max_steps: int = 4) -> np.ndarray:
+    """A^{-1} for SPD A, to ~1e-15 relative accuracy for condition numbers up to ~1e13: a Cholesky
+    inverse refined by X <- X + X (I - A X) with the residual in doubled precision."""
+    X = _spd_inverse(A)
+    for _ in range(max_steps):
+        R = _residual_dot2(A, X)
+        dX = X @ R
+        dX = (dX + dX.T) / 2
+        X = X + dX
+        if np.max(np.abs(dX)) <= 1e-17 * np.max(np.abs(X)):
+            break
+    return (X + X.T) / 2
+
+
 def sqrtm_psd(S: np.ndarray) -> np.ndarray:
     """Symmetric PSD square root (the Sigma^{1/2} of the covariate law)."""
     ev, U = np.linalg.eigh(S)
@@ -54,6 +112,7 @@ def sqrtm_psd(S: np.ndarray) -> np.ndarray:
 
 
 def check_params(P: np.ndarray, Q: np.ndarray, d: int, what: str = "parameters") -> tuple[np.ndarray, np.ndarray]:
+    """P, Q as float (d+1)x(d+1) arrays with finite entries, or InputError naming ``what``."""
     P = np.asarray(P, dtype=float)
     Q = np.asarray(Q, dtype=float)
     for name, A in (("P", P), ("Q", Q)):
@@ -76,7 +135,7 @@ class OneLayer:
         self.d = setting.d
         self.n = setting.n
         self.sigma2 = setting.sigma2
-        self.km3 = np.full((self.d, 1), float(setting.kurtosis) - 3.0)
+        self.km3 = np.full((self.d, 1), setting.kurtosis_float - 3.0)
 
     @cached_property
     def Sh(self) -> np.ndarray:
@@ -101,14 +160,19 @@ class OneLayer:
         return self.S @ self.W
 
     @cached_property
-    def M(self) -> np.ndarray:
-        """M of the reduced loss (symmetric positive definite)."""
-        n = self.n
+    def N(self) -> np.ndarray:
+        """N = n (M - S W S) = S W S + tau S + H (symmetric): M = S W S + N / n."""
         tau = np.trace(self.SW) + self.sigma2
-        M = (n + 1) / n * self.SWS + tau / n * self.S
+        N = self.SWS + tau * self.S
         if not self.setting.gaussian:
             nu = np.einsum("ij,jk,ki->i", self.Sh, self.W, self.Sh)  # diag(S^1/2 W S^1/2)
-            M = M + (self.Sh * (self.km3[:, 0] * nu)) @ self.Sh / n  # + (1/n) S^1/2 diag(km3 nu) S^1/2
+            N = N + (self.Sh * (self.km3[:, 0] * nu)) @ self.Sh  # + S^1/2 diag(km3 nu) S^1/2
+        return (N + N.T) / 2
+
+    @cached_property
+    def M(self) -> np.ndarray:
+        """M of the reduced loss (symmetric positive definite): (n+1)/n S W S + tau/n S + H/n."""
+        M = self.SWS + self.N / self.n
         return (M + M.T) / 2
 
     # -- reduced model -------------------------------------------------------------------------
@@ -131,28 +195,54 @@ class OneLayer:
         kind = self.setting.task_cov_kind
         if self.setting.gaussian and kind in ("identity", "inverse"):
             a, b = self._gaussian_ab()
-            if kind == "identity":
+            if kind == "identity":  # cond(a S + b I) <= 1 + a n lambda_max / tr S: well conditioned
                 return _spd_inverse(a * self.S + b * np.eye(self.d))
-            return _spd_inverse(self.S) / (a + b)
-        return sla.solve(self.M, self.SW, assume_a="pos", check_finite=False).T
+            return self._inverse_S() / (a + b)
+        if kind == "inverse":  # S W = I, so Gamma*^T = M^{-1} S W = M^{-1}: the refined inverse
+            return refined_spd_inverse(self.M) if self.d <= MAX_REFINE_DIM else self._solve(self.M, self.SW).T
+        return self._solve(self.M, self.SW).T
+
+    @staticmethod
+    def _solve(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        import scipy.linalg as sla
+
+        return sla.solve(A, B, assume_a="pos", check_finite=False)
+
+    def _inverse_S(self) -> np.ndarray:
+        """Sigma^{-1} to ~1e-15 relative accuracy (refined), or NumericalFailure when d is too large to
+        refine and Sigma too ill-conditioned for the plain inverse to reach 1e-8."""
+        if self.d <= MAX_REFINE_DIM:
+            return refined_spd_inverse(self.S)
+        ev = np.linalg.eigvalsh(self.S)
+        cond = ev[-1] / ev[0]
+        if cond > INV_PLAIN_COND:
+            raise NumericalFailure(
+                "Gamma* for Sigma_w = Sigma^-1",
+                f"Sigma has condition number {cond:.3g}: above {INV_PLAIN_COND:.0e} a plain inverse may miss 1e-8 "
+                f"relative accuracy and the refined one is limited to d <= {MAX_REFINE_DIM} (d = {self.d})",
+                "use a smaller d or a better-conditioned Sigma",
+            )
+        return _spd_inverse(self.S)
 
     def reduced_loss(self, Gamma: np.ndarray) -> float:
+        """L(Gamma) = tr(Gamma^T S Gamma M) - 2 tr(Gamma^T S W S) + tr(S W) at any d x d Gamma."""
         G = np.asarray(Gamma, dtype=float)
+        if G.shape != (self.d, self.d) or not np.all(np.isfinite(G)):
+            raise InputError("Gamma", f"must be a finite {self.d}x{self.d} matrix, got shape {G.shape}")
         return float(np.sum((self.S @ G) * (G @ self.M)) - 2 * np.sum(G * self.SWS) + np.trace(self.SW))
 
-    def min_loss(self, Gamma: np.ndarray | None = None) -> float:
-        """L* = tr(S W) - <Gamma*, S W S>_F. For Gaussian covariates and W in {I, S^{-1}} this uses
-        T = W S, (aT + bI)^{-1} T^2 = [(aT + bI) - 2b I + b^2 (aT + bI)^{-1}] / a^2, so only the
-        trace of Gamma* (already computed) is needed: O(d) after gamma_star."""
-        G = self._gamma_star if Gamma is None else Gamma
-        kind = self.setting.task_cov_kind
-        if Gamma is None and self.setting.gaussian and kind in ("identity", "inverse"):
+    def min_loss(self) -> float:
+        """L* = min_Gamma L(Gamma) = L(Gamma*), as (1/n) tr(N Gamma*) with N = S W S + tau S + H.
+
+        (Equal to tr(S W) - tr(Gamma*^T S W S) = tr(M^{-1}(M - S W S) W S), but without its O(1/n)
+        cancellation.) W = S^{-1}, Gaussian: N = (1 + tau) S and Gamma* = S^{-1}/(a + b), so
+        L* = (1 + tau) d / (n (a + b)) exactly, tau = d + sigma2. The former ``min_loss(Gamma)`` returned
+        tr(S W) - <Gamma, S W S>, which is the loss only at a stationary Gamma; use reduced_loss."""
+        if self.setting.gaussian and self.setting.task_cov_kind == "inverse":
             a, b = self._gaussian_ab()
-            d = self.d
-            trT = float(np.trace(self.S)) if kind == "identity" else float(d)
-            tr_inv = float(np.trace(G)) if kind == "identity" else d / (a + b)
-            return trT - (a * trT + b * d - 2 * b * d + b * b * tr_inv) / (a * a)
-        return float(np.trace(self.SW) - np.sum(G * self.SWS))
+            tau = self.d + self.sigma2
+            return float((1.0 + tau) * self.d / (self.n * (a + b)))
+        return float(np.sum(self.N * self._gamma_star.T) / self.n)
 
     # -- full parameters -----------------------------------------------------------------------
     def loss(self, P: np.ndarray, Q: np.ndarray) -> float:
@@ -161,9 +251,15 @@ class OneLayer:
         b, c, Q11, q21 = split_params(P, Q, self.d)
         b = b.reshape(-1, 1)
         q21 = q21.reshape(-1, 1)
-        return float(
-            full_loss_formula(self.S, self.W, self.Sh, self.km3, self.sigma2, self.n, b, c, Q11, q21, NUMPY_OPS)
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = float(
+                full_loss_formula(self.S, self.W, self.Sh, self.km3, self.sigma2, self.n, b, c, Q11, q21, NUMPY_OPS)
+            )
+        if not np.isfinite(f):
+            scale = max(float(np.max(np.abs(P))), float(np.max(np.abs(Q))))
+            raise NumericalFailure("loss f(P, Q)", f"overflows float64 (largest |entry| of P, Q is {scale:.3g}; f is "
+                                   "a polynomial of degree 6 in them)", "give P, Q of moderate size")
+        return f
 
     @staticmethod
     def params_from_gamma(Gamma: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -49,13 +49,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import sympy as sp
-
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
+# sympy is imported inside the functions that need it (and ``SYMPY_OPS`` is built on first use), so the
+# float path (numerics.one_layer, the CLI without --exact) never imports it.
+
 __all__ = [
-    "SYMPY_OPS",
+    "SYMPY_OPS",  # noqa: F822 (built on first use)
     "exact_inputs",
     "exact_optimum",
     "full_loss_formula",
@@ -67,18 +68,28 @@ __all__ = [
 ]
 
 
-def _sympy_diagcol(A: sp.Matrix) -> sp.Matrix:
-    return sp.Matrix([A[i, i] for i in range(A.shape[0])])
+def _sympy_ops() -> SimpleNamespace:
+    import sympy as sp
+
+    return SimpleNamespace(
+        tr=lambda A: A.trace(),
+        diagcol=lambda A: sp.Matrix([A[i, i] for i in range(A.shape[0])]),
+        had=lambda u, v: u.multiply_elementwise(v),
+        total=lambda u: sum(u),
+        scalar=lambda A: A[0, 0],
+        diagmat=lambda u: sp.diag(*list(u)),
+    )
 
 
-SYMPY_OPS = SimpleNamespace(
-    tr=lambda A: A.trace(),
-    diagcol=_sympy_diagcol,
-    had=lambda u, v: u.multiply_elementwise(v),
-    total=lambda u: sum(u),
-    scalar=lambda A: A[0, 0],
-    diagmat=lambda u: sp.diag(*list(u)),
-)
+_LAZY: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:  # SYMPY_OPS, built (and sympy imported) on first use
+    if name == "SYMPY_OPS":
+        if name not in _LAZY:
+            _LAZY[name] = _sympy_ops()
+        return _LAZY[name]
+    raise AttributeError(name)
 
 
 def split_params(P: Any, Q: Any, d: int) -> tuple[Any, Any, Any, Any]:
@@ -151,6 +162,8 @@ def exact_inputs(setting: Setting, n: Any = None) -> tuple:
 
     Needs exact Sigma, Sigma_w, sigma2. For non-Gaussian covariates the law x = Sigma^{1/2} s needs
     Sigma^{1/2} in closed form, which this supports for diagonal Sigma only."""
+    import sympy as sp
+
     if not setting.is_exact:
         raise InputError(
             "exact mode", "needs Sigma, Sigma_w and sigma2 given exactly (integers or rationals a/b)"
@@ -175,11 +188,13 @@ def exact_inputs(setting: Setting, n: Any = None) -> tuple:
     return S, W, Sh, km3, setting.sigma2_exact, n
 
 
-def _simplify(e: sp.Expr) -> sp.Expr:
+def _simplify(e: Any) -> Any:
+    import sympy as sp
+
     return e if e.is_Rational else sp.factor(e)  # field elements are already in lowest terms
 
 
-def exact_optimum(setting: Setting) -> tuple[sp.Matrix, sp.Expr]:
+def exact_optimum(setting: Setting) -> tuple[Any, Any]:  # (sympy Matrix, sympy expression)
     """(Gamma*, L*) exactly: rationals for rational inputs, rational functions of n for symbolic n.
 
     Gamma* = W S M^{-1} <=> M Gamma*^T = (W S)^T (M symmetric), solved by exact LU over the field
@@ -188,7 +203,7 @@ def exact_optimum(setting: Setting) -> tuple[sp.Matrix, sp.Expr]:
     from sympy.polys.matrices import DomainMatrix
 
     S, W, Sh, km3, s2, n = exact_inputs(setting)
-    M = reduced_M_formula(S, W, Sh, km3, s2, n, SYMPY_OPS)  # (d, d), symmetric
+    M = reduced_M_formula(S, W, Sh, km3, s2, n, __getattr__("SYMPY_OPS"))  # (d, d), symmetric
     dM = DomainMatrix.from_Matrix(M)
     dB = DomainMatrix.from_Matrix((W @ S).T)
     dSWS = DomainMatrix.from_Matrix(S @ W @ S)  # (d, d), free of n
@@ -203,13 +218,17 @@ def exact_optimum(setting: Setting) -> tuple[sp.Matrix, sp.Expr]:
     return GT.transpose().to_Matrix().applyfunc(_simplify), _simplify(K.to_sympy(L))
 
 
-def gamma_star_exact(setting: Setting) -> sp.Matrix:
+def gamma_star_exact(setting: Setting) -> Any:  # a sympy Matrix
     """Exact Gamma* = W S M^{-1} (rational for rational inputs; symbolic n allowed)."""
     return exact_optimum(setting)[0]
 
 
-def min_loss_exact(setting: Setting, Gamma: sp.Matrix | None = None) -> sp.Expr:
-    """Exact L* = tr(S W) - tr(Gamma^T S W S) at Gamma* (default) or at a given stationary Gamma."""
+def min_loss_exact(setting: Setting, Gamma: Any = None) -> Any:
+    """Exact L* = tr(S W) - tr(Gamma^T S W S) at Gamma* (default) or at a given *stationary* Gamma
+    (the identity L(Gamma) = tr(S W) - tr(Gamma^T S W S) holds only where Gamma M = W S; elsewhere use
+    reduced_loss_formula)."""
+    import sympy as sp
+
     if Gamma is None:
         return exact_optimum(setting)[1]
     S, W, Sh, km3, s2, n = exact_inputs(setting)

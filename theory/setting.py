@@ -13,37 +13,76 @@ derivations. ``n`` is a positive int or a positive sympy Symbol (symbolic deriva
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from iclcheck.theory.errors import InputError
 
-__all__ = ["COVARIATE_LAWS", "KURTOSIS", "MAX_CONDITION", "Setting"]
+__all__ = ["COVARIATE_LAWS", "KURTOSIS", "MAX_CONDITION", "MAX_N", "MAX_SCALE", "MIN_SCALE", "Setting"]  # noqa: F822 (lazy)
 
-# Fourth moment E s^4 of the standardized coordinate law (mean 0, variance 1).
-KURTOSIS: dict[str, sp.Rational] = {
-    "gaussian": sp.Integer(3),
-    "uniform": sp.Rational(9, 5),
-    "rademacher": sp.Integer(1),
+# Fourth moment E s^4 of the standardized coordinate law (mean 0, variance 1), exact. ``KURTOSIS``
+# (the same values as sympy Rationals) is built on first use, so that importing this module does not
+# import sympy (the CLI's float path never needs it).
+KURTOSIS_FRACTION: dict[str, Fraction] = {
+    "gaussian": Fraction(3),
+    "uniform": Fraction(9, 5),
+    "rademacher": Fraction(1),
 }
-COVARIATE_LAWS = tuple(KURTOSIS)
+COVARIATE_LAWS = tuple(KURTOSIS_FRACTION)
 
 # Refuse covariances whose condition number exceeds this: every closed form inverts matrices built
 # from Sigma, and past ~1e12 double precision leaves fewer than 4 correct digits.
 MAX_CONDITION = 1e12
+# Scale: the one-layer loss is a polynomial of degree up to 6 in the entries of Sigma, Sigma_w and
+# sigma2 (e.g. tr(S K11 S W) with K11 = Q11 S Q11^T, tau^2 k22), so every nonzero eigenvalue of Sigma
+# and Sigma_w must lie in [MIN_SCALE, MAX_SCALE] = [1e-40, 1e40], and sigma2 <= MAX_SCALE: any product
+# of six such numbers stays inside the float64 range (1e-308 .. 1e308) with room for the sums.
+MAX_SCALE = 1e40
+MIN_SCALE = 1e-40
+# n: a Python int; (n + 1)/n and 1/n are evaluated in floats. Past 1e15 n + 1 is not exact in float64.
+MAX_N = 10**15
 
 
-def _as_exact_matrix(A: Any, what: str) -> sp.Matrix | None:
+def _sympy():
+    import sympy
+
+    return sympy
+
+
+def _is_sympy(x: Any) -> bool:
+    """True for a sympy object, without importing sympy (if it is not loaded, x cannot be one)."""
+    sp = sys.modules.get("sympy")
+    return sp is not None and isinstance(x, (sp.Basic, sp.MatrixBase))
+
+
+def __getattr__(name: str) -> Any:  # lazy module attribute KURTOSIS (sympy Rationals)
+    if name == "KURTOSIS":
+        sp = _sympy()
+        return {k: sp.Rational(v.numerator, v.denominator) for k, v in KURTOSIS_FRACTION.items()}
+    raise AttributeError(name)
+
+
+def _check_scale(ev_min: float, ev_max: float, what: str) -> None:
+    if ev_max > MAX_SCALE:
+        raise InputError(what, f"is too large: largest eigenvalue {ev_max:.3g} exceeds {MAX_SCALE:.0e} (the loss "
+                         "is a degree-6 polynomial in it and would overflow float64; rescale the units)")
+    if ev_min < MIN_SCALE:
+        raise InputError(what, f"is too small: smallest eigenvalue {ev_min:.3g} is below {MIN_SCALE:.0e} (the loss "
+                         "would underflow float64; rescale the units)")
+
+
+def _as_exact_matrix(A: Any, what: str) -> Any:  # a sympy Matrix or None
     """An exact sympy matrix if every entry is an int / Fraction / sympy Rational, else None."""
+    if isinstance(A, np.ndarray) and A.dtype != object:
+        return None
+    sp = _sympy()
     if isinstance(A, sp.MatrixBase):
         M = sp.Matrix(A)
         return M if all(e.is_Rational for e in M) else (M if M.free_symbols else None)
-    if isinstance(A, np.ndarray) and A.dtype != object:
-        return None
     try:
         rows = [list(r) for r in A]
     except TypeError:
@@ -68,7 +107,7 @@ def _as_exact_matrix(A: Any, what: str) -> sp.Matrix | None:
 
 def _as_float_matrix(A: Any, what: str) -> np.ndarray:
     try:
-        if isinstance(A, sp.MatrixBase):
+        if _is_sympy(A):
             M = np.array(A.evalf(), dtype=float)
         else:
             M = np.array(
@@ -90,6 +129,11 @@ def _check_spd(M: np.ndarray, what: str) -> None:
         i, j = np.unravel_index(np.argmax(np.abs(M - M.T)), M.shape)
         raise InputError(what, f"is not symmetric (entry [{i},{j}]={M[i, j]:g} but [{j},{i}]={M[j, i]:g})")
     A = (M + M.T) / 2
+    d = A.shape[0]
+    if d <= 300:  # small: the eigenvalues themselves (numpy only; no scipy import on the CLI's fast path)
+        ev = np.linalg.eigvalsh(A)
+        _decide_spd(ev, scale, what)
+        return
     # Fast path, O(d^3/3): a Cholesky factor proves positive definiteness and LAPACK's estimate of
     # the 1-norm condition number bounds the 2-norm one from above up to the estimator's slack
     # (kappa_1 >= kappa_2 for symmetric A; the estimate is within a small factor of kappa_1). Only
@@ -100,8 +144,13 @@ def _check_spd(M: np.ndarray, what: str) -> None:
     if info == 0:
         rcond, info2 = lapack.dpocon(c, np.max(np.sum(np.abs(A), axis=0)))
         if info2 == 0 and rcond > 0 and 1.0 / rcond < MAX_CONDITION / 100:
-            return
-    ev = np.linalg.eigvalsh(A)
+            diag = np.diagonal(A)  # for SPD A: lambda_min <= min diag, lambda_max in [max diag, d max diag]
+            if diag.max() * d <= MAX_SCALE and diag.min() * rcond / d >= MIN_SCALE:
+                return
+    _decide_spd(np.linalg.eigvalsh(A), scale, what)
+
+
+def _decide_spd(ev: np.ndarray, scale: float, what: str) -> None:
     if ev[0] <= 0:
         kind = "singular" if abs(ev[0]) <= 1e-14 * scale else "indefinite"
         raise InputError(what, f"is {kind}, not positive definite (smallest eigenvalue {ev[0]:.3g})")
@@ -110,16 +159,22 @@ def _check_spd(M: np.ndarray, what: str) -> None:
         raise InputError(
             what, f"is nearly singular: condition number {cond:.3g} exceeds {MAX_CONDITION:.0e}"
         )
+    _check_scale(float(ev[0]), float(ev[-1]), what)
 
 
-def _exact_scalar(v: Any, what: str) -> tuple[float, sp.Rational | None]:
+def _exact_scalar(v: Any, what: str) -> tuple[float, Any]:  # (float, sympy Rational or None)
     if isinstance(v, bool):
         raise InputError(what, "must be a number, got a boolean")
     if isinstance(v, (int, np.integer)):
-        return float(v), sp.Integer(int(v))
+        try:
+            f = float(v)
+        except OverflowError:
+            raise InputError(what, f"{v} is out of the float64 range") from None
+        return f, _sympy().Integer(int(v))
     if isinstance(v, Fraction):
+        sp = _sympy()
         return float(v), sp.Rational(v.numerator, v.denominator)
-    if isinstance(v, sp.Basic) and v.is_Rational:
+    if _is_sympy(v) and v.is_Rational:
         return float(v), v
     try:
         f = float(v)
@@ -137,9 +192,9 @@ class Setting:
     n: Any  # int >= 1, or a positive sympy Symbol
     sigma2: float
     covariates: str
-    Sigma_exact: sp.Matrix | None
-    Sigma_w_exact: sp.Matrix | None
-    sigma2_exact: sp.Rational | None
+    Sigma_exact: Any  # sympy Matrix or None
+    Sigma_w_exact: Any  # sympy Matrix or None
+    sigma2_exact: Any  # sympy Rational or None
     task_cov_kind: str  # "identity", "inverse" or "given"
 
     @property
@@ -147,9 +202,15 @@ class Setting:
         return self.Sigma.shape[0]
 
     @property
-    def kurtosis(self) -> sp.Rational:
-        """E s^4 of the standardized covariate coordinate (3 for Gaussian)."""
-        return KURTOSIS[self.covariates]
+    def kurtosis(self) -> Any:
+        """E s^4 of the standardized covariate coordinate (3 for Gaussian), a sympy Rational."""
+        k = KURTOSIS_FRACTION[self.covariates]
+        return _sympy().Rational(k.numerator, k.denominator)
+
+    @property
+    def kurtosis_float(self) -> float:
+        """E s^4 as a float (no sympy import)."""
+        return float(KURTOSIS_FRACTION[self.covariates])
 
     @property
     def gaussian(self) -> bool:
@@ -163,7 +224,7 @@ class Setting:
 
     @property
     def n_is_symbolic(self) -> bool:
-        return isinstance(self.n, sp.Basic)
+        return _is_sympy(self.n)
 
     def with_n(self, n: Any) -> Setting:
         return Setting.make(
@@ -200,27 +261,30 @@ class Setting:
         d = S.shape[0]
         S_ex = _as_exact_matrix(Sigma, "covariance Sigma")
 
-        if isinstance(n, sp.Basic) and not n.is_Number:
+        if _is_sympy(n) and not n.is_Number:
+            sp = _sympy()
             if not isinstance(n, sp.Symbol):
                 raise InputError("n", f"a symbolic n must be a single symbol, got {n}")
             if n.is_positive is not True:
                 n = sp.Symbol(n.name, positive=True, integer=True)
         else:
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer, sp.Integer)):
-                if isinstance(n, float) and n.is_integer():
+            if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) or (_is_sympy(n) and n.is_Integer)):
+                if isinstance(n, float) and n.is_integer() and abs(n) <= MAX_N:
                     n = int(n)
                 else:
                     raise InputError("n", f"must be a positive integer, got {n!r}")
             n = int(n)
             if n < 1:
                 raise InputError("n", f"must be at least 1, got {n}")
+            if n > MAX_N:
+                raise InputError("n", f"must be at most {MAX_N:.0e}, got {n:.3e}")
 
-        if covariates not in KURTOSIS:
-            raise InputError("covariates", f"unknown law {covariates!r}; choose one of {', '.join(KURTOSIS)}")
+        if covariates not in KURTOSIS_FRACTION:
+            raise InputError("covariates", f"unknown law {covariates!r}; choose one of {', '.join(COVARIATE_LAWS)}")
 
         if Sigma_w is None or (isinstance(Sigma_w, str) and Sigma_w in ("eye", "identity", "I")):
             W = np.eye(d)
-            W_ex = sp.eye(d)
+            W_ex = _sympy().eye(d) if S_ex is not None else None  # exact only alongside an exact Sigma
             kind = "identity"
         elif isinstance(Sigma_w, str) and Sigma_w in ("inv", "inverse"):
             W = np.linalg.inv(S)
@@ -244,6 +308,9 @@ class Setting:
             raise InputError("noise variance sigma2", f"must be finite, got {s2}")
         if s2 < 0:
             raise InputError("noise variance sigma2", f"must be >= 0, got {s2:g}")
+        if s2 > MAX_SCALE:  # (a tiny sigma2 is harmless: it only adds to tau = tr(S W) + sigma2)
+            raise InputError("noise variance sigma2", f"{s2:.3g} exceeds {MAX_SCALE:.0e}: the loss is a polynomial "
+                             "of degree 2 in it and would overflow float64; rescale the units")
 
         return Setting(
             Sigma=S,

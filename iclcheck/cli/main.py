@@ -1,7 +1,12 @@
-"""The ``iclcheck`` command. Subcommands live in iclcheck/cli/commands/*.py and are discovered here.
+"""The ``iclcheck`` command. Subcommands live in iclcheck/cli/commands/*.py, one module each.
+
+Start-up is light: the top-level parser is built from the table ``COMMANDS`` (name -> one-line help)
+without importing any command module, and only the module of the command being run is imported
+(``tests/cli/test_startup.py`` checks that ``iclcheck --help`` imports none of numpy, sympy, scipy,
+cvxpy, matplotlib, and times it). Command modules keep their heavy imports inside functions.
 
 Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 3 numerical failure (valid input
-whose answer could not be computed: divergence, solver failure), 1 internal error or a failed check.
+whose answer could not be computed to the promised accuracy), 1 internal error or a failed check.
 Set ICLCHECK_DEBUG=1 to see the traceback of an internal error.
 """
 
@@ -10,13 +15,34 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 import traceback
+from collections.abc import Iterable
 
-from iclcheck.theory.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_NUMERICAL, ICLCheckError, NumericalFailure
+from iclcheck.cli.flags import flag_message
+from iclcheck.theory.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_NUMERICAL,
+    ICLCheckError,
+    NumericalFailure,
+)
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+# name -> the one-line help of ``iclcheck --help``. Each module iclcheck/cli/commands/<name>.py defines
+# ``register(subparsers)``; tests/cli/test_startup.py checks this table against the modules.
+COMMANDS: dict[str, str] = {
+    "certify": "certify that the predicted Gamma* point is a global minimum of the one-layer loss",
+    "compare": "per-step errors of GD, preconditioned GD, GD++, Newton, OLS and trained LSA",
+    "critical": "find, deduplicate and classify the critical points of the one-layer loss",
+    "layers": "optimal per-layer coefficients of the L-layer GD / GD++ families (exact loss)",
+    "list": "list the registered claims (key, title, source)",
+    "loss": "exact population loss of one LSA layer at given P, Q, or its closed form (--symbolic)",
+    "precond": "optimal one-layer preconditioner Gamma* and minimal loss for a covariance",
+    "train": "train an L-layer LSA with Adam and report what it learned",
+    "verify": "run the published claims' proof-checks and print their verdicts",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +50,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _selected(argv: list[str]) -> str | None:
+    """The command named in argv (the first argument that is not an option), if any."""
+    for a in argv:
+        if a == "--":
+            return None
+        if not a.startswith("-"):
+            return a if a in COMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None, *, commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``iclcheck`` parser. ``commands``: the subcommands whose modules are imported and whose full
+    parsers are built (default: the one named in ``argv`` when argv is given, else every command); the
+    others get a stub parser carrying only their one-line help."""
     parser = _Parser(
         prog="iclcheck",
         description=(
@@ -32,23 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
             "preconditioners, certified critical points and the published theorems as proof-checks."
         ),
         epilog="Start with 'iclcheck verify' (every published claim, with verdicts) or "
-        "'iclcheck precond --cov diag:1,2,3 -n 4 --exact'.",
+        "'iclcheck precond --cov diag:1,2,3 -n 4 --exact'. Exit status: 0 success, 2 bad input, "
+        "3 numerical failure, 1 internal error or failed check.",
     )
     from iclcheck import __version__
 
     parser.add_argument("--version", action="version", version=f"iclcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    import iclcheck.cli.commands as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        mod = importlib.import_module(f"iclcheck.cli.commands.{info.name}")
-        if hasattr(mod, "register"):
-            mod.register(sub)
+    if commands is None:
+        chosen = _selected(argv) if argv is not None else None
+        full = set(COMMANDS) if argv is None else ({chosen} if chosen else set())
+    else:
+        full = set(commands)
+    for name in sorted(COMMANDS):
+        if name in full:
+            importlib.import_module(f"iclcheck.cli.commands.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=COMMANDS[name], add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -56,16 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except NumericalFailure as exc:
-        print(f"iclcheck {args.command}: numerical failure: {exc}", file=sys.stderr)
+        print(f"iclcheck {args.command}: numerical failure: {flag_message(exc, args.command)}", file=sys.stderr)
         return EXIT_NUMERICAL
     except ICLCheckError as exc:
-        print(f"iclcheck {args.command}: {exc}", file=sys.stderr)
+        print(f"iclcheck {args.command}: {flag_message(exc, args.command)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("iclcheck: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        print(f"iclcheck {args.command}: out of memory (the input is too large for this machine)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:  # an internal error: one line unless debugging
         if os.environ.get("ICLCHECK_DEBUG"):
             traceback.print_exc()
