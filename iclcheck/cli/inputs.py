@@ -13,48 +13,74 @@ log-spaced from 1 to K (a float matrix). ``eye``/``diag``/csv/json give exact ra
 gives floats (or exact integers for an integer array).
 
 Every problem raises ``InputError`` naming the flag (``--cov``, ``--task-cov``, ``-n``, ``--noise``).
-Shape, finiteness and symmetry are checked here; positive definiteness and the condition number
-(limit ``theory.setting.MAX_CONDITION``) are checked when ``setting_from_args`` builds the Setting.
+Shape, finiteness and symmetry are checked here; positive definiteness, the condition number (limit
+``theory.setting.MAX_CONDITION`` = 1e12) and the scale (eigenvalues in [1e-40, 1e40], sigma2 <= 1e40)
+are checked when ``setting_from_args`` builds the Setting.
+
+Bounds (checked before any work): d <= MAX_DIM = 10000 (exact arithmetic: d <= MAX_EXACT_DIM = 100),
+n <= 1e15, seeds 0 <= S < 2^63, .npy files <= 1 GB, .csv/.json files <= 32 MB (use .npy for larger
+matrices), JSON nesting: a list of rows. Files must be regular files (FIFOs, devices, directories and
+symlinks to them are refused before they are opened; the file is opened with O_NONBLOCK); a .npy header
+is checked against the file size before anything is allocated. Digits are ASCII only.
+
+Parsing the command line (``add_setting_arguments``) imports nothing heavy; numpy is imported when
+a SPEC is parsed, sympy only for symbolic n.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import re
+import stat
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import sympy as sp
-
 from iclcheck.theory.errors import InputError
-from iclcheck.theory.setting import COVARIATE_LAWS, MAX_CONDITION, Setting
 
 __all__ = [
+    "COVARIATE_LAWS",
     "MAX_DIM",
     "MAX_EXACT_DIM",
-    "N_SYMBOL",
+    "MAX_SEED",
+    "N_SYMBOL",  # noqa: F822 (a sympy Symbol, built on first use)
     "add_setting_arguments",
     "parse_cov",
     "parse_cov_spec",
     "parse_n",
     "parse_noise",
     "parse_number",
+    "parse_seed",
     "parse_task_cov",
+    "read_npy_bytes",
+    "read_regular_file",
     "setting_from_args",
 ]
 
+# The covariate laws of theory.setting (tests/cli/test_inputs.py checks they agree); kept here so that
+# building the parser imports neither numpy nor sympy.
+COVARIATE_LAWS = ("gaussian", "uniform", "rademacher")
 MAX_DIM = 10_000  # d x d float64 at 10k is 800 MB; larger is surely a typo
 MAX_EXACT_DIM = 100  # exact (rational) linear algebra beyond this takes tens of seconds to minutes
-_MAX_FILE_BYTES = 1 << 30
-_NUM_RE = re.compile(r"[+-]?(?:\d{1,60}(?:\.\d{0,60})?|\.\d{1,60})(?:[eE][+-]?\d{1,3})?")
-_RAT_RE = re.compile(r"[+-]?\d{1,60}/\d{1,60}")
-_INT_RE = re.compile(r"\+?\d{1,9}")
-_KEY_RE = re.compile(r"([a-z]+)=([^=,]*)")
-# The symbolic n of exact output: a positive integer symbol, as theory.setting expects.
-N_SYMBOL = sp.Symbol("n", positive=True, integer=True)
+MAX_SEED = 2**63 - 1
+_MAX_FILE_BYTES = 1 << 30  # .npy
+_MAX_TEXT_BYTES = 32 << 20  # .csv / .json
+_A = re.ASCII  # \d is [0-9] only: unicode digits ('٣') are not numbers here
+_NUM_RE = re.compile(r"[+-]?(?:\d{1,60}(?:\.\d{0,60})?|\.\d{1,60})(?:[eE][+-]?\d{1,3})?", _A)
+_RAT_RE = re.compile(r"[+-]?\d{1,60}/\d{1,60}", _A)
+_INT_RE = re.compile(r"\+?\d{1,30}", _A)
+_KEY_RE = re.compile(r"([a-z]+)=([^=,]*)", _A)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "N_SYMBOL":  # the symbolic n of exact output: a positive integer symbol, as theory.setting expects
+        import sympy as sp
+
+        return sp.Symbol("n", positive=True, integer=True)
+    raise AttributeError(name)
 
 
 def _show(text: str, limit: int = 60) -> str:
@@ -80,7 +106,7 @@ def parse_number(text: str, *, what: str) -> Fraction:
         as_float = float(value)
     except OverflowError:
         as_float = float("inf")
-    if not np.isfinite(as_float):
+    if as_float in (float("inf"), float("-inf")):
         raise InputError(what, f"{_show(s)} is out of the float64 range")
     return value
 
@@ -88,8 +114,19 @@ def parse_number(text: str, *, what: str) -> Fraction:
 def _int_arg(text: str, *, what: str, key: str) -> int:
     s = text.strip()
     if not _INT_RE.fullmatch(s):
-        raise InputError(what, f"{key} must be a non-negative integer, got {_show(s)}")
+        raise InputError(what, f"{key} must be a non-negative integer (ASCII digits), got {_show(s)}")
     return int(s)
+
+
+def parse_seed(text: str | int, *, what: str = "--seed") -> int:
+    """A seed: an integer 0 <= S <= 2^63 - 1 (ASCII digits)."""
+    s = str(text).strip()
+    if not re.fullmatch(r"\+?\d{1,30}", s, _A):
+        raise InputError(what, f"must be a non-negative integer below 2^63, got {_show(s)}")
+    v = int(s)
+    if v > MAX_SEED:
+        raise InputError(what, f"must be a non-negative integer below 2^63, got {_show(s)}")
+    return v
 
 
 def _dim(d: int, *, what: str) -> int:
@@ -100,14 +137,18 @@ def _dim(d: int, *, what: str) -> int:
     return d
 
 
-def _random_spd(d: int, cond: float, seed: int) -> np.ndarray:
+def _random_spd(d: int, cond: float, seed: int) -> Any:
     """U diag(logspace(1..cond)) U^T with U Haar-distributed (seeded)."""
+    import numpy as np
+
     from iclcheck.numerics.random_matrices import random_spd
 
     return random_spd(d, cond, np.random.default_rng(seed))
 
 
-def _parse_random(body: str, *, what: str) -> np.ndarray:
+def _parse_random(body: str, *, what: str) -> Any:
+    from iclcheck.theory.setting import MAX_CONDITION
+
     fields: dict[str, str] = {}
     for part in body.split(","):
         m = _KEY_RE.fullmatch(part.strip())
@@ -127,11 +168,13 @@ def _parse_random(body: str, *, what: str) -> np.ndarray:
         raise InputError(what, f"cond must be >= 1, got {cond:g}")
     if cond > MAX_CONDITION:
         raise InputError(what, f"is nearly singular: cond={cond:.3g} exceeds {MAX_CONDITION:.0e}")
-    seed = _int_arg(fields.get("seed", "0"), what=what, key="seed")
+    seed = parse_seed(fields.get("seed", "0"), what=f"{what} seed")
     return _random_spd(d, cond, seed)
 
 
-def _rows_to_matrix(rows: list[list[Any]], *, what: str) -> np.ndarray:
+def _rows_to_matrix(rows: list[list[Any]], *, what: str) -> Any:
+    import numpy as np
+
     if not rows:
         raise InputError(what, "matrix is empty")
     d = len(rows)
@@ -145,38 +188,99 @@ def _rows_to_matrix(rows: list[list[Any]], *, what: str) -> np.ndarray:
     return A
 
 
-def _read_text(path: Path, *, what: str) -> str:
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular_file(path: str | Path, *, what: str, limit: int, limit_text: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. FIFOs, devices, directories (also behind
+    symlinks) are refused by os.stat before opening; the file is opened with O_NONBLOCK and re-checked
+    with fstat (no race with a swapped file), and never more than ``limit`` + 1 bytes are read."""
+    name = _show(str(path))
     try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            raise InputError(what, f"file {_show(str(path))} is larger than 1 GB")
-        return path.read_text(encoding="utf-8")
+        st = os.stat(path)
     except FileNotFoundError:
-        raise InputError(what, f"no such file {_show(str(path))}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(what, f"cannot read {_show(str(path))} ({type(exc).__name__})") from None
+        raise InputError(what, f"no such file {name}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(what, f"cannot read {name} ({type(exc).__name__})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(what, f"{name} is {_kind(st.st_mode)}, not a regular file; refusing to read it")
+    if st.st_size > limit:
+        raise InputError(what, f"file {name} is larger than {limit_text}")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise InputError(what, f"cannot read {name} ({exc.strerror or type(exc).__name__})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(what, f"{name} is {_kind(st.st_mode)}, not a regular file; refusing to read it")
+        with os.fdopen(fd, "rb", closefd=True) as f:
+            fd = -1
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise InputError(what, f"cannot read {name} ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        raise InputError(what, f"file {name} is larger than {limit_text}")
+    return data
 
 
-def _load_csv(path: Path, *, what: str) -> np.ndarray:
+def _read_text(path: Path, *, what: str) -> str:
+    data = read_regular_file(path, what=what, limit=_MAX_TEXT_BYTES, limit_text="32 MB (use .npy for large matrices)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(what, f"{_show(path.name)} is not UTF-8 text") from None
+
+
+def _load_csv(path: Path, *, what: str) -> Any:
     rows = []
     for k, line in enumerate(_read_text(path, what=what).splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         cells = re.split(r"\s*,\s*|\s+", line)
+        if len(cells) > MAX_DIM or len(rows) >= MAX_DIM:
+            raise InputError(what, f"{_show(path.name)} has more than {MAX_DIM} rows or columns")
         rows.append([parse_number(c, what=f"{what} ({path.name} line {k})") for c in cells])
     return _rows_to_matrix(rows, what=what)
 
 
-def _load_json(path: Path, *, what: str) -> np.ndarray:
+def _json_depth(text: str) -> int:
+    """Maximum nesting depth of [ and { outside JSON strings (linear time, no recursion)."""
+    depth = best = 0
+    for tok in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        c = tok.group()
+        if c in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif c in "]}":
+            depth -= 1
+    return best
+
+
+def _load_json(path: Path, *, what: str) -> Any:
     def bad_constant(name: str) -> Any:
         raise InputError(what, f"{path.name} holds the non-finite value {name}")
 
     def number(s: str) -> Fraction:
         return parse_number(s, what=f"{what} ({path.name})")
 
+    text = _read_text(path, what=what)
+    if _json_depth(text) > 2:
+        raise InputError(what, f"{_show(path.name)} is nested deeper than a list of rows [[...], ...]")
     try:
-        data = json.loads(_read_text(path, what=what), parse_float=number, parse_int=number,
-                          parse_constant=bad_constant)
+        data = json.loads(text, parse_float=number, parse_int=number, parse_constant=bad_constant)
+    except RecursionError:  # not reachable after the depth check; kept as a guard
+        raise InputError(what, f"{_show(path.name)} is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InputError(what, f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, list) or not all(isinstance(r, list) for r in data):
@@ -195,21 +299,50 @@ def _load_json(path: Path, *, what: str) -> np.ndarray:
     return _rows_to_matrix(rows, what=what)
 
 
-def _load_npy(path: Path, *, what: str) -> np.ndarray:
+def read_npy_bytes(data: bytes, *, what: str, name: str, max_dim: int = MAX_DIM) -> Any:
+    """A 2-D real array from the bytes of a .npy file. The magic string and the header are parsed first;
+    the dtype must be a plain real number type (never objects: nothing is unpickled), the shape 2-D with
+    sides <= max_dim, and shape x itemsize must equal the bytes that follow the header, all before
+    anything is allocated."""
+    import numpy as np
+    from numpy.lib import format as npf
+
+    name = _show(name)
+    f = io.BytesIO(data)
+    if not data.startswith(b"\x93NUMPY"):
+        raise InputError(what, f"{name} is not a .npy file (no NUMPY magic string)")
     try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            raise InputError(what, f"file {_show(str(path))} is larger than 1 GB")
-        A = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(what, f"no such file {_show(str(path))}") from None
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise InputError(what, f"{path.name} holds pickled data; refusing to unpickle it") from None
-        raise InputError(what, f"{path.name} is not a valid .npy file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise InputError(what, f"cannot read {_show(str(path))} ({type(exc).__name__})") from None
-    if not isinstance(A, np.ndarray):
-        raise InputError(what, f"{path.name} is an archive, not a single .npy array")
+        version = npf.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = npf.read_array_header_1_0(f)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npf.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"unsupported version {version}")
+    except (ValueError, SyntaxError, TypeError, EOFError, OverflowError) as exc:
+        raise InputError(what, f"{name} has a damaged .npy header ({_show(str(exc), 80)})") from None
+    if dtype.hasobject:
+        raise InputError(what, f"{name} holds Python objects (pickled data); refusing to unpickle it")
+    if dtype.kind not in "iuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise InputError(what, f"{name} has dtype {dtype}; need real floats or integers")
+    if len(shape) != 2:
+        raise InputError(what, f"{name} must hold a 2-D matrix, got shape {shape}")
+    if max(shape) > max_dim:
+        raise InputError(what, f"{name} claims shape {shape}; the supported maximum side is {max_dim}")
+    need = shape[0] * shape[1] * dtype.itemsize
+    have = len(data) - f.tell()
+    if have != need:
+        raise InputError(what, f"{name} is truncated or padded: its header claims shape {shape} ({need} bytes of "
+                         f"{dtype}) but {have} bytes follow")
+    A = np.frombuffer(data, dtype=dtype, count=shape[0] * shape[1], offset=f.tell())
+    return A.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _load_npy(path: Path, *, what: str) -> Any:
+    import numpy as np
+
+    data = read_regular_file(path, what=what, limit=_MAX_FILE_BYTES, limit_text="1 GB")
+    A = read_npy_bytes(data, what=what, name=path.name)
     if A.dtype.kind in "iu":
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.size == 0:
             raise InputError(what, f"must be a non-empty square matrix, got shape {A.shape}")
@@ -220,8 +353,10 @@ def _load_npy(path: Path, *, what: str) -> np.ndarray:
     return A.astype(float)
 
 
-def _check_matrix(A: np.ndarray, *, what: str) -> np.ndarray:
+def _check_matrix(A: Any, *, what: str) -> Any:
     """Shape, finiteness and symmetry (exact symmetry for exact matrices)."""
+    import numpy as np
+
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise InputError(what, f"must be a non-empty square matrix, got shape {A.shape}")
     if A.dtype == object:
@@ -239,21 +374,27 @@ def _check_matrix(A: np.ndarray, *, what: str) -> np.ndarray:
     return (A + A.T) / 2
 
 
-def parse_cov_spec(text: str, *, what: str = "--cov", exact: bool = True) -> np.ndarray:
+def parse_cov_spec(text: str, *, what: str = "--cov", exact: bool = True) -> Any:
     """A symmetric matrix from a covariance SPEC (see the module docstring).
 
     Returns an object array of ``Fraction`` when the SPEC is exact and ``exact`` is true, else a
     float64 array. Raises ``InputError`` naming ``what`` for anything else."""
+    import numpy as np
+
     if not isinstance(text, str):
         raise InputError(what, f"expected a SPEC string, got {type(text).__name__}")
     s = text.strip()
     head, sep, body = s.partition(":")
     if sep and head == "eye":
         d = _dim(_int_arg(body, what=what, key="D in eye:D"), what=what)
-        A = np.full((d, d), Fraction(0), dtype=object)
-        np.fill_diagonal(A, Fraction(1))
-        A = A if exact else np.eye(d)
+        if exact and d <= MAX_EXACT_DIM:
+            A = np.full((d, d), Fraction(0), dtype=object)
+            np.fill_diagonal(A, Fraction(1))
+        else:  # floats (exact arithmetic is refused above MAX_EXACT_DIM anyway)
+            A = np.eye(d)
     elif sep and head == "diag":
+        if body.count(",") >= MAX_DIM:
+            raise InputError(what, f"dimension exceeds the supported maximum {MAX_DIM}")
         items = body.split(",")
         vals = []
         for k, item in enumerate(items, start=1):
@@ -261,9 +402,12 @@ def parse_cov_spec(text: str, *, what: str = "--cov", exact: bool = True) -> np.
                 raise InputError(what, f"diag entry {k} is empty in {_show(s)}")
             vals.append(parse_number(item, what=f"{what} diag entry {k}"))
         d = _dim(len(vals), what=what)
-        A = np.full((d, d), Fraction(0), dtype=object)
-        for i, v in enumerate(vals):
-            A[i, i] = v
+        if exact and d <= MAX_EXACT_DIM:
+            A = np.full((d, d), Fraction(0), dtype=object)
+            for i, v in enumerate(vals):
+                A[i, i] = v
+        else:
+            A = np.diag(np.array([float(v) for v in vals]))
     elif sep and head == "random":
         A = _parse_random(body, what=what)
     elif s.lower().endswith((".npy", ".csv", ".json")):
@@ -281,13 +425,13 @@ def parse_cov_spec(text: str, *, what: str = "--cov", exact: bool = True) -> np.
     return A
 
 
-def parse_cov(text: str, **kw: Any) -> np.ndarray:
+def parse_cov(text: str, **kw: Any) -> Any:
     """Alias of ``parse_cov_spec`` (float output by default) for commands that need floats only."""
     kw.setdefault("exact", False)
     return parse_cov_spec(text, **kw)
 
 
-def parse_task_cov(text: str | None, *, exact: bool = True) -> str | np.ndarray | None:
+def parse_task_cov(text: str | None, *, exact: bool = True) -> Any:
     """``--task-cov``: None (identity), ``'inv'`` (Sigma^{-1}) or a SPEC matrix."""
     if text is None:
         return None
@@ -307,19 +451,23 @@ def parse_noise(text: str | None) -> Fraction:
     return v
 
 
-def parse_n(text: str | int, *, allow_symbolic: bool = False) -> int | sp.Symbol:
-    """``-n``: a positive integer, or ``n`` (symbolic) when exact output was asked for."""
+def parse_n(text: str | int, *, allow_symbolic: bool = False) -> Any:
+    """``-n``: a positive integer <= 1e15, or ``n`` (symbolic, a sympy Symbol) when exact output was asked for."""
+    from iclcheck.theory.setting import MAX_N
+
     s = str(text).strip()
     if s == "n":
         if not allow_symbolic:
             raise InputError("-n", "symbolic n is only available with exact output (--exact, --format latex "
                              "or --symbolic)")
-        return N_SYMBOL
-    if not re.fullmatch(r"[+-]?\d{1,30}", s):
+        return __getattr__("N_SYMBOL")
+    if not re.fullmatch(r"[+-]?\d{1,30}", s, _A):
         raise InputError("-n", f"must be a positive integer (or 'n' for symbolic), got {_show(s)}")
     n = int(s)
     if n < 1:
         raise InputError("-n", f"must be at least 1, got {n}")
+    if n > MAX_N:
+        raise InputError("-n", f"must be at most {MAX_N:.0e}, got {_show(s)}")
     return n
 
 
@@ -330,7 +478,7 @@ def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
                    help="covariate covariance Sigma: eye:D, diag:v1,v2,... (integers, decimals, a/b), "
                         "random:d=D,cond=K,seed=S, or a .npy/.csv/.json file")
     g.add_argument("-n", required=True, metavar="N",
-                   help="number of in-context examples (positive integer; 'n' = symbolic, exact output only)")
+                   help="number of in-context examples (integer 1..1e15; 'n' = symbolic, exact output only)")
     g.add_argument("--task-cov", metavar="SPEC|inv", default=None,
                    help="task prior covariance Sigma_w (default: identity; 'inv' = Sigma^-1)")
     g.add_argument("--noise", metavar="S2", default="0", help="label-noise variance sigma^2 >= 0 (default 0)")
@@ -347,12 +495,16 @@ _SETTING_FLAGS = {
 }
 
 
-def setting_from_args(args: argparse.Namespace, *, exact: bool | None = None) -> Setting:
+def setting_from_args(args: argparse.Namespace, *, exact: bool | None = None) -> Any:
     """Build the validated ``Setting`` from parsed CLI options.
 
     exact: keep exact rationals (default: when --exact, --symbolic or --format latex was given).
     Symbolic n is allowed only in exact mode. Errors from ``Setting.make`` are re-labelled with
     the flag they came from."""
+    import numpy as np
+
+    from iclcheck.theory.setting import Setting
+
     asked = bool(getattr(args, "exact", False) or getattr(args, "symbolic", False))
     if exact is None:
         exact = asked or getattr(args, "format", None) == "latex"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 from fractions import Fraction
 
@@ -20,6 +21,7 @@ from iclcheck.cli.inputs import (
     parse_n,
     parse_noise,
     parse_number,
+    parse_seed,
     parse_task_cov,
     setting_from_args,
 )
@@ -133,7 +135,8 @@ BAD_FILES = [
     ("bad.json", "[[1, 2], [2", "not valid JSON"),
     ("flat.json", "[1, 2]", "nested list"),
     ("nan.json", "[[NaN, 0], [0, 1]]", "non-finite"),
-    ("obj.json", '[[{"a": 1}, 0], [0, 1]]', "entries must be numbers"),
+    ("obj.json", '[[{"a": 1}, 0], [0, 1]]', "nested deeper"),
+    ("str.json", '[[true, 0], [0, 1]]', "entries must be numbers"),
     ("code.json", '[["__import__(\'os\')", 0], [0, 1]]', "not a number"),
 ]
 
@@ -155,11 +158,12 @@ def test_pickled_and_odd_npy_files_are_refused_without_unpickling(tmp_path):
     obj = tmp_path / "obj.npy"
     np.save(obj, np.array([Boom()], dtype=object), allow_pickle=True)
     raw = _write(tmp_path, "raw.npy", pickle.dumps(Boom()), binary=True)
-    for path in (str(obj), raw):
-        with pytest.raises(InputError, match="pickled"):
-            parse_cov_spec(path)
+    with pytest.raises(InputError, match="pickled"):
+        parse_cov_spec(str(obj))
+    with pytest.raises(InputError, match="not a .npy file"):  # a bare pickle is not an .npy at all
+        parse_cov_spec(raw)
     assert not marker.exists()
-    for arr, frag in [(np.ones(3), "square"), (np.ones((2, 2), dtype=complex), "dtype"),
+    for arr, frag in [(np.ones(3), "2-D"), (np.ones((2, 3)), "square"), (np.ones((2, 2), dtype=complex), "dtype"),
                       (np.array([[1.0, np.nan], [np.nan, 1.0]]), "non-finite")]:
         p = tmp_path / "x.npy"
         np.save(p, arr)
@@ -173,7 +177,7 @@ def test_pickled_and_odd_npy_files_are_refused_without_unpickling(tmp_path):
 def test_unreadable_file(tmp_path):
     d = tmp_path / "dir.csv"
     d.mkdir()
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="is a directory, not a regular file"):
         parse_cov_spec(str(d))
 
 
@@ -273,3 +277,90 @@ def test_non_symmetric_exact_matrix_is_refused_even_below_float_resolution(tmp_p
     p.write_text(json.dumps([[1, "1/3"], [0.3333333333333333, 1]]))
     with pytest.raises(InputError, match="not symmetric"):
         parse_cov_spec(str(p))
+
+
+# --- special files, lying headers, deep JSON, unicode digits, bounds (issue "Trust" points 5, 7) ---------
+
+
+def test_fifo_is_refused_before_it_is_opened(tmp_path):
+    fifo = tmp_path / "cov.npy"
+    os.mkfifo(fifo)  # opening it for reading without a writer would block forever
+    for flag_spec in (str(fifo), str(fifo.with_suffix(".csv")), str(fifo.with_suffix(".json"))):
+        if not os.path.exists(flag_spec):
+            os.mkfifo(flag_spec)
+        with pytest.raises(InputError, match="a FIFO, not a regular file"):
+            parse_cov_spec(flag_spec)
+
+
+def test_symlink_to_a_device_is_refused(tmp_path):
+    link = tmp_path / "zero.npy"
+    link.symlink_to("/dev/zero")  # st_size 0 but endless: the old size check saw 0 bytes
+    with pytest.raises(InputError, match="character device"):
+        parse_cov_spec(str(link))
+
+
+def test_npy_header_is_checked_against_the_file_size_before_allocation(tmp_path):
+    from numpy.lib import format as npf
+
+    p = tmp_path / "lies.npy"
+    with open(p, "wb") as f:  # the header claims 10000 x 10000 float64 (800 MB); 16 bytes follow
+        npf.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (10000, 10000)})
+        f.write(b"\0" * 16)
+    with pytest.raises(InputError, match="truncated or padded"):
+        parse_cov_spec(str(p))
+    with open(p, "wb") as f:  # 100000 x 100000: beyond MAX_DIM, refused from the header alone
+        npf.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)})
+    with pytest.raises(InputError, match="supported maximum side"):
+        parse_cov_spec(str(p))
+
+
+@pytest.mark.parametrize("content", [b"\0" * 200, bytes(range(200)), b"PK\x03\x04" + b"\0" * 50])
+def test_zero_filled_or_garbage_npy_is_not_called_pickled(tmp_path, content):
+    p = _write(tmp_path, "g.npy", content, binary=True)
+    with pytest.raises(InputError) as err:
+        parse_cov_spec(p)
+    assert "pickle" not in str(err.value) and "not a .npy file" in str(err.value)
+
+
+def test_deeply_nested_json_is_refused_without_recursion(tmp_path):
+    p = _write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InputError, match="nested deeper"):
+        parse_cov_spec(p)
+
+
+@pytest.mark.parametrize("spec", ["eye:\u0663", "diag:\u0661,2", "diag:1,\uff12", "random:d=\u0663,cond=2"])
+def test_unicode_digits_are_not_numbers(spec):
+    with pytest.raises(InputError):
+        parse_cov_spec(spec)
+    with pytest.raises(InputError):
+        parse_n("\u0663")
+
+
+def test_huge_dimension_names_the_bound():
+    with pytest.raises(InputError, match="exceeds the supported maximum 10000"):
+        parse_cov_spec("eye:1000000000")
+
+
+def test_task_cov_values_are_validated_like_cov():
+    for spec, frag in [("diag:1e-300,1e-300", "too small"), ("diag:1e155,1e155", "too large"), ("diag:1e155,1", "nearly singular"),
+                       ("diag:1,-1", "indefinite")]:
+        with pytest.raises(InputError) as err:
+            setting_from_args(_args(cov="eye:2", task_cov=spec))
+        assert str(err.value).startswith("--task-cov") and frag in str(err.value), str(err.value)
+
+
+def test_n_and_seed_bounds():
+    with pytest.raises(InputError, match="at most"):
+        parse_n(str(10**16))
+    assert parse_n(str(10**15)) == 10**15
+    for bad in ("-1", "2**3", str(2**63), "\u0663"):
+        with pytest.raises(InputError, match="non-negative integer below 2"):
+            parse_seed(bad)
+    assert parse_seed(str(2**63 - 1)) == 2**63 - 1
+
+
+def test_covariate_laws_agree_with_the_theory():
+    from iclcheck.cli.inputs import COVARIATE_LAWS
+    from iclcheck.theory.setting import COVARIATE_LAWS as THEORY_LAWS
+
+    assert COVARIATE_LAWS == THEORY_LAWS
