@@ -41,10 +41,18 @@ NUMPY_OPS = SimpleNamespace(
 
 
 def _spd_inverse(A: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive definite matrix by Cholesky (LAPACK potrf + potri).
+    """Inverse of a symmetric positive definite matrix by Cholesky (d <= 300: numpy's Cholesky and a
+    triangular inverse; larger: LAPACK potrf + potri).
 
     potri fills one triangle; the other is mirrored in cache-sized blocks (10x faster than
     triu + triu.T at d = 2000, bit-identical)."""
+    if A.shape[0] <= 300:  # small: numpy only (no scipy import on the CLI's fast path)
+        try:
+            Linv = np.linalg.inv(np.linalg.cholesky(A))  # A = L L^T, A^{-1} = L^-T L^-1
+        except np.linalg.LinAlgError:
+            raise np.linalg.LinAlgError("matrix is not positive definite (Cholesky failed)") from None
+        X = Linv.T @ Linv
+        return (X + X.T) / 2
     import scipy.linalg as sla
 
     c, info = sla.lapack.dpotrf(A, lower=0, clean=0)

@@ -14,8 +14,27 @@ from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any, TextIO
 
-import numpy as np
-import sympy as sp
+# numpy and sympy are looked up in sys.modules, never imported here: a value can only be a numpy or
+# sympy object if its module is already loaded, and importing this module stays cheap (CLI start-up).
+
+
+def _mod(name: str) -> Any:
+    return sys.modules.get(name)
+
+
+def _is_np_float(v: Any) -> bool:
+    np = _mod("numpy")
+    return np is not None and isinstance(v, np.floating)
+
+
+def _is_np_int(v: Any) -> bool:
+    np = _mod("numpy")
+    return np is not None and isinstance(v, np.integer)
+
+
+def _is_sympy(v: Any, kind: str = "Basic") -> bool:
+    sp = _mod("sympy")
+    return sp is not None and isinstance(v, getattr(sp, kind))
 
 __all__ = [
     "dump_json",
@@ -31,9 +50,9 @@ __all__ = [
 
 def fmt_number(v: Any, *, digits: int = 6) -> str:
     """Floats with ``digits`` significant digits, exact values (int, Fraction, sympy) with str."""
-    if isinstance(v, (float, np.floating)):
+    if isinstance(v, float) or _is_np_float(v):
         return f"{float(v):.{digits}g}"
-    if isinstance(v, np.integer):
+    if _is_np_int(v):
         return str(int(v))
     return str(v)
 
@@ -80,10 +99,12 @@ def print_table(rows: Iterable[Sequence[Any]], *, headers: Sequence[str] | None 
 def format_matrix(M: Any, *, digits: int = 6, max_size: int = 12, indent: str = "  ") -> str:
     """A readable bracketed matrix (numpy, sympy or nested lists); large matrices are elided to their
     corners (``max_size`` rows/columns shown)."""
-    if isinstance(M, sp.MatrixBase):
+    if _is_sympy(M, "MatrixBase"):
         nr, nc = M.shape
         get = M.__getitem__
     else:
+        import numpy as np
+
         A = np.asarray(M) if not isinstance(M, list) else np.array(M, dtype=object)
         nr, nc = A.shape
         get = A.__getitem__
@@ -101,10 +122,12 @@ def format_matrix(M: Any, *, digits: int = 6, max_size: int = 12, indent: str = 
 
 def float_rows(M: Any) -> list[list[float]]:
     """A matrix as a list of rows of Python floats."""
+    import numpy as np
+
     return np.asarray(M, dtype=float).tolist()
 
 
-def exact_rows(M: sp.MatrixBase) -> list[list[str]]:
+def exact_rows(M: Any) -> list[list[str]]:
     """An exact sympy matrix as a list of rows of strings ("200/33", "n/(n + 7)")."""
     return [[str(M[i, j]) for j in range(M.shape[1])] for i in range(M.shape[0])]
 
@@ -116,16 +139,17 @@ def to_jsonable(obj: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
+    np = _mod("numpy")
+    if np is not None and isinstance(obj, np.ndarray):
         return to_jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
+    if isinstance(obj, bool) or (np is not None and isinstance(obj, np.bool_)):
         return bool(obj)
-    if isinstance(obj, (int, np.integer)):
+    if isinstance(obj, int) or _is_np_int(obj):
         return int(obj)
-    if isinstance(obj, (float, np.floating)):
+    if isinstance(obj, float) or _is_np_float(obj):
         f = float(obj)
         return f if math.isfinite(f) else None
-    if isinstance(obj, (Fraction, sp.Basic)):
+    if isinstance(obj, Fraction) or _is_sympy(obj):
         return str(obj)
     return obj
 

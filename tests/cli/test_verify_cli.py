@@ -181,3 +181,10 @@ def test_a_refutation_always_carries_its_evidence_as_finding():
     chk.close("one equals two", 1.0, 2.0, atol=1e-12, reason="exact arithmetic in floats")
     res = chk.result("k", "s", "t")
     assert res.verdict == "refuted" and "one equals two" in res.finding and "outside tolerance" in res.finding
+
+
+def test_the_light_error_verdict_constant_matches_the_report():
+    from iclcheck.cli.commands import verify
+    from iclcheck.proofs.report import ERROR
+
+    assert verify.ERROR == ERROR

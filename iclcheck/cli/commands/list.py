@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from iclcheck.proofs.registry import select
-
 __all__ = ["register", "run"]
 
 
@@ -29,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from iclcheck.proofs.registry import select
+
     claims = select(args.claims or None)
     if args.keys:
         print("\n".join(c.key for c in claims))

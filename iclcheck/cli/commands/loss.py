@@ -8,24 +8,29 @@ first d columns of Q (q_{i,j}, i = 1..d+1, j = 1..d; 1-based). Only those entrie
 from __future__ import annotations
 
 import argparse
+import io
 import zipfile
 import zlib
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from iclcheck.cli.commands.precond import setting_summary
 from iclcheck.cli.formatting import dump_json, fmt_number
-from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
-from iclcheck.numerics.one_layer import OneLayer, check_params
+from iclcheck.cli.inputs import add_setting_arguments, read_npy_bytes, read_regular_file, setting_from_args
 from iclcheck.theory.errors import InputError
-from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
-from iclcheck.theory.setting import Setting
 
-__all__ = ["load_params", "loss_symbols", "register", "run", "symbolic_loss"]
+if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-up)
+    import numpy as np
+
+    from iclcheck.theory.setting import Setting
+
+__all__ = ["MAX_PARAMS_BYTES", "MAX_SYMBOLIC_DIM", "load_params", "loss_symbols", "register", "run", "symbolic_loss"]
+
+# --symbolic: the expanded polynomial has O(d^4) terms; d = 8 takes ~5 s, d = 12 ~16 s, d = 16 ~28 s
+# (symbolic n, this machine), so the closed form is printed up to d = 10.
+MAX_SYMBOLIC_DIM = 10
+MAX_PARAMS_BYTES = 1 << 30  # the .npz file (P and Q are (d+1)x(d+1) each, d <= 10000)
 
 EPILOG = """examples:
   iclcheck loss --cov diag:1,2,3 -n 4 --params pq.npz
@@ -39,15 +44,21 @@ EPILOG = """examples:
 """
 
 
-def loss_symbols(d: int) -> tuple[sp.Matrix, sp.Matrix]:
+def loss_symbols(d: int) -> tuple[Any, Any]:
     """(p, q): p = [p_1..p_{d+1}] (last row of P), q = [[q_{i,j}]] (d+1) x d (first d columns of Q)."""
+    import sympy as sp
+
     p = sp.Matrix([sp.Symbol(f"p_{k}") for k in range(1, d + 2)])  # (d+1, 1)
     q = sp.Matrix(d + 1, d, lambda i, j: sp.Symbol(f"q_{{{i + 1},{j + 1}}}"))  # (d+1, d)
     return p, q
 
 
-def symbolic_loss(setting: Setting) -> sp.Expr:
+def symbolic_loss(setting: Setting) -> Any:
     """The expanded closed form f(p, q) for the setting's exact Sigma, Sigma_w, sigma2 (n may be a Symbol)."""
+    import sympy as sp
+
+    from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
+
     d = setting.d
     S, W, Sh, km3, s2, n = exact_inputs(setting)  # an int n becomes a sympy Integer there
     p, q = loss_symbols(d)
@@ -59,44 +70,50 @@ def symbolic_loss(setting: Setting) -> sp.Expr:
 
 def load_params(path: str, d: int) -> tuple[np.ndarray, np.ndarray]:
     """P, Q from an .npz archive (allow_pickle=False), checked: present, real, (d+1)x(d+1), finite."""
+    from iclcheck.numerics.one_layer import check_params
+
     what = "--params"
     fp = Path(path)
+    data = read_regular_file(fp, what=what, limit=MAX_PARAMS_BYTES, limit_text="1 GB")
+    if not data.startswith(b"PK"):
+        hint = " (it is a single .npy array" if data.startswith(b"\x93NUMPY") else " (no zip signature"
+        raise InputError(what, f"{fp.name} is not an .npz archive of arrays P, Q{hint}; save them with "
+                         "numpy.savez(file, P=P, Q=Q))")
     try:
-        archive = np.load(fp, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(what, f"no such file {path!r}") from None
-    except (ValueError, zipfile.BadZipFile):
-        raise InputError(what, f"{fp.name} is not an .npz archive of plain arrays P, Q (pickled data is "
-                         "never loaded)") from None
-    except (OSError, EOFError) as exc:
-        raise InputError(what, f"cannot read {path!r} ({type(exc).__name__})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise InputError(what, f"{fp.name} holds a single array; save P and Q with numpy.savez(file, P=P, Q=Q)")
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise InputError(what, f"{fp.name} is not a valid .npz archive (damaged zip)") from None
+    need = 8 * (d + 1) ** 2 + 4096  # a (d+1)x(d+1) float64 array and a generous header
+    out = []
     with archive:
-        missing = [k for k in ("P", "Q") if k not in archive.files]
+        names = archive.namelist()
+        missing = [k for k in ("P", "Q") if f"{k}.npy" not in names]
         if missing:
-            raise InputError(what, f"{fp.name} has no array {' or '.join(missing)} (found: "
-                             f"{', '.join(archive.files) or 'nothing'})")
-        out = []
+            found = ", ".join(n.removesuffix(".npy") for n in names[:10]) or "nothing"
+            raise InputError(what, f"{fp.name} has no array {' or '.join(missing)} (found: {found})")
         for k in ("P", "Q"):
+            info = archive.getinfo(f"{k}.npy")
+            if info.file_size > need:
+                raise InputError(what, f"array {k} in {fp.name} is {info.file_size} bytes uncompressed; a "
+                                 f"{d + 1}x{d + 1} array needs at most {need}")
             try:
-                A = archive[k]
-            except ValueError as exc:
-                if "pickle" in str(exc).lower():
-                    raise InputError(what, f"array {k} in {fp.name} holds pickled objects; refusing to "
-                                     "unpickle it") from None
-                raise InputError(what, f"array {k} in {fp.name} is damaged ({exc})") from None
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                with archive.open(info) as member:
+                    raw = member.read(need + 1)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+                    RuntimeError) as exc:
                 raise InputError(what, f"array {k} in {fp.name} is damaged ({type(exc).__name__})") from None
-            if A.dtype.kind not in "iuf":
-                raise InputError(what, f"array {k} in {fp.name} has dtype {A.dtype}; need real numbers")
+            A = read_npy_bytes(raw, what=what, name=f"array {k} in {fp.name}", max_dim=d + 1)
             out.append(A.astype(float))
     P, Q = check_params(out[0], out[1], d, what=what)
     return P, Q
 
 
-def _exact_loss_at(setting: Setting, P: np.ndarray, Q: np.ndarray) -> sp.Rational:
+def _exact_loss_at(setting: Setting, P: np.ndarray, Q: np.ndarray) -> Any:
     """f at the exact binary values of the stored floats (rational arithmetic throughout)."""
+    import sympy as sp
+
+    from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
+
     d = setting.d
     S, W, Sh, km3, s2, n = exact_inputs(setting, n=sp.Integer(setting.n))
 
@@ -118,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.symbolic and args.params is None:
         raise InputError("--params", "give an .npz file with arrays P and Q, or use --symbolic for the closed form")
     setting = setting_from_args(args)
+    if args.symbolic and setting.d > MAX_SYMBOLIC_DIM:
+        raise InputError("--symbolic", f"the closed form is printed for d <= {MAX_SYMBOLIC_DIM} (it has O(d^4) terms; "
+                         f"d = 16 takes ~30 s), got d = {setting.d}; evaluate it at --params instead")
     if (args.exact or args.symbolic) and not setting.is_exact:
         raise InputError("--exact" if args.exact else "--symbolic",
                          "needs exact inputs: eye/diag/csv/json covariances and a rational --noise")
@@ -126,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         P, Q = load_params(args.params, setting.d)
         if setting.n_is_symbolic:
             raise InputError("-n", "evaluating at --params needs a numeric n")
+        from iclcheck.numerics.one_layer import OneLayer
+
         out["params"] = args.params
         out["loss"] = OneLayer(setting).loss(P, Q)
         if args.exact:
@@ -146,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
             out["loss_symbolic"] = str(out["loss_symbolic"])
         dump_json(out)
     elif args.format == "latex":
+        import sympy as sp
+
         if "loss_symbolic" in out:
             print(f"f(P, Q) = {sp.latex(out['loss_symbolic'])}")
         if "loss" in out:
@@ -175,7 +199,8 @@ def register(subparsers: Any) -> None:
     add_setting_arguments(p)
     p.add_argument("--params", metavar="FILE.npz", default=None, help="arrays P and Q, each (d+1)x(d+1)")
     p.add_argument("--symbolic", action="store_true",
-                   help="print f as a polynomial in p_k, q_{i,j} (exact Sigma; -n n keeps n symbolic)")
+                   help=f"print f as a polynomial in p_k, q_{{i,j}} (exact Sigma, d <= {MAX_SYMBOLIC_DIM}; -n n keeps n "
+                        "symbolic)")
     p.add_argument("--exact", action="store_true",
                    help="also give the loss at --params in rational arithmetic (exact inputs only)")
     p.add_argument("--format", choices=("table", "json", "latex"), default="table", help="output format")

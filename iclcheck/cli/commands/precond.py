@@ -12,17 +12,16 @@ inputs): the same formula of ``theory.one_layer`` in rational arithmetic, n an i
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-import numpy as np
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from iclcheck.cli.formatting import dump_json, exact_rows, float_rows, fmt_number, format_matrix
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
-from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
-from iclcheck.theory.one_layer import exact_optimum
-from iclcheck.theory.setting import Setting
+
+if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-up)
+    import numpy as np
+
+    from iclcheck.theory.setting import Setting
 
 __all__ = ["exact_preconditioner", "float_preconditioner", "register", "run", "setting_summary"]
 
@@ -40,14 +39,18 @@ P = e e^T, Q[:d,:d] = -Gamma*^T) and the minimal loss L* = E(prediction - w^T x_
 """
 
 
-def exact_preconditioner(setting: Setting) -> tuple[sp.Matrix, sp.Expr]:
+def exact_preconditioner(setting: Setting) -> tuple[Any, Any]:
     """(Gamma*, L*) exactly (theory.one_layer.exact_optimum: rationals, or rational functions of n)."""
+    from iclcheck.theory.one_layer import exact_optimum
+
     return exact_optimum(setting)
 
 
 def float_preconditioner(setting: Setting) -> tuple[np.ndarray, float]:
     """(Gamma*, L*) in floats via numerics.one_layer.OneLayer (numeric n)."""
-    one = OneLayer(setting)  # caches Gamma*, so min_loss() takes its O(d) route
+    from iclcheck.numerics.one_layer import OneLayer
+
+    one = OneLayer(setting)  # caches Gamma*, which min_loss() reuses
     G = one.gamma_star()  # (d, d)
     return G, one.min_loss()
 
@@ -66,6 +69,8 @@ def setting_summary(setting: Setting, cov: str) -> dict[str, Any]:
 
 
 def _latex_float_matrix(G: np.ndarray) -> str:
+    import sympy as sp
+
     return sp.latex(sp.Matrix(G.shape[0], G.shape[1], [sp.Float(float(v), 6) for v in G.ravel()]))
 
 
@@ -104,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
             out["loss_exact"] = str(L_ex)
         dump_json(out)
     elif args.format == "latex":
+        import sympy as sp
+
         if G_ex is not None:
             print(f"\\Gamma^* = {sp.latex(G_ex)}")
             print(f"L^* = {sp.latex(L_ex)}")

@@ -41,16 +41,10 @@ import sys
 import time
 from pathlib import Path
 
-from iclcheck.proofs.registry import Context, select
-from iclcheck.proofs.report import (
-    ERROR,
-    json_report,
-    markdown_report,
-    progress_printer,
-    run_claims,
-    table_report,
-)
+from iclcheck.cli.commands._lsa_common import seed_arg
 from iclcheck.theory.errors import InputError
+
+ERROR = "error"  # the verdict of a claim whose check crashed (iclcheck.proofs.report.ERROR)
 
 __all__ = ["register", "run"]
 
@@ -90,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", metavar="FILE", type=Path,
                    help="also write the report to FILE (markdown if FILE ends in .md, json if .json, "
                    "else in --format)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of every random draw, 0 <= S < 2^63 (default 0)")
     p.add_argument("--profile", choices=("quick", "thorough"), default="quick",
                    help="quick: few random settings, seconds per claim; thorough: many, for nightly runs")
     p.add_argument("--strict", action="store_true", help="exit 1 unless every verdict is 'confirmed'")
@@ -99,8 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _render(fmt: str, results, ctx: Context, titles: dict[str, str], seconds: float,
+def _render(fmt: str, results, ctx, titles: dict[str, str], seconds: float,
             notations: dict[str, str]) -> str:
+    from iclcheck.proofs.report import json_report, markdown_report, table_report
+
     if fmt == "json":
         return json.dumps(json_report(results, ctx, seconds=seconds), indent=2)
     if fmt == "markdown":
@@ -112,8 +108,8 @@ def _render(fmt: str, results, ctx: Context, titles: dict[str, str], seconds: fl
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.seed < 0:
-        raise InputError("--seed", f"must be a non-negative integer, got {args.seed}")
+    from iclcheck.proofs.registry import Context, select
+    from iclcheck.proofs.report import progress_printer, run_claims
     claims = select(args.claims or None)
     ctx = Context(seed=args.seed, profile=args.profile)
     titles = {c.key: c.title for c in claims}
