@@ -461,7 +461,7 @@ def parse_n(text: str | int, *, allow_symbolic: bool = False) -> Any:
             raise InputError("-n", "symbolic n is only available with exact output (--exact, --format latex "
                              "or --symbolic)")
         return __getattr__("N_SYMBOL")
-    if not re.fullmatch(r"[+-]?\d{1,30}", s, _A):
+    if not re.fullmatch(r"[+-]?\d{1,400}", s, _A):
         raise InputError("-n", f"must be a positive integer (or 'n' for symbolic), got {_show(s)}")
     n = int(s)
     if n < 1:
