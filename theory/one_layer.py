@@ -179,7 +179,7 @@ def exact_inputs(setting: Setting, n: Any = None) -> tuple:
             raise InputError(
                 "exact mode",
                 f"{setting.covariates} covariates need Sigma^(1/2) in closed form; exact mode supports "
-                "a diagonal Sigma for them (drop --exact for the float answer)",
+                "a diagonal Sigma for them (the float closed form covers any Sigma)",
             )
         Sh = sp.diag(*[sp.sqrt(S[i, i]) for i in range(d)])
     n = setting.n if n is None else n

@@ -39,6 +39,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from iclcheck.cli.flags import flag_of
 from iclcheck.theory.errors import InputError
 
 __all__ = [
@@ -486,13 +487,6 @@ def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
                    help="law of the standardized coordinates of Sigma^-1/2 x (default gaussian)")
 
 
-_SETTING_FLAGS = {
-    "covariance Sigma": "--cov",
-    "task covariance Sigma_w": "--task-cov",
-    "noise variance sigma2": "--noise",
-    "n": "-n",
-    "covariates": "--covariates",
-}
 
 
 def setting_from_args(args: argparse.Namespace, *, exact: bool | None = None) -> Any:
@@ -528,7 +522,7 @@ def setting_from_args(args: argparse.Namespace, *, exact: bool | None = None) ->
         setting = Setting.make(Sigma, n, Sigma_w=W, sigma2=sigma2,
                                covariates=getattr(args, "covariates", "gaussian"))
     except InputError as exc:
-        raise InputError(_SETTING_FLAGS.get(exc.what, exc.what), exc.problem) from None
+        raise InputError(flag_of(exc.what), exc.problem) from None
     if setting.n_is_symbolic and not setting.is_exact:
         raise InputError("-n", "symbolic n needs exact inputs (eye/diag/csv/json covariances, not random or "
                          "float .npy)")
