@@ -371,3 +371,45 @@ def test_exact_preconditioner_equals_float_and_is_stationary(setting):
         at = dict(zip(list(Gs), list(G_ex), strict=True))
         assert all(sp.diff(Lb, g).subs(at) == 0 for g in Gs)
         assert sp.nsimplify(Lb.subs(at)) == L_ex
+
+
+# --- extremes (issue "Trust" points 7, 8) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", ["4", "1000000000000", "1000000000000000"])
+def test_float_loss_agrees_with_the_exact_rational_for_huge_n(capsys, n):
+    # before: 1.5e-5 relative at n = 1e12 (cancellation in tr(S) - ...); the exact route is rational LU
+    out = run_json(capsys, "precond", "--cov", "diag:1,2,3", "-n", n, "--noise", "1/3", "--exact")
+    exact = Fraction(out["loss_exact"])
+    assert abs(out["loss"] - float(exact)) <= 4e-16 * float(exact)
+
+
+def test_inverse_prior_float_agrees_with_exact_at_high_condition(capsys):
+    # diag(1, 1e-11) with Sigma_w = Sigma^-1: Gamma* entries span 11 decades; exact rationals are the reference
+    out = run_json(capsys, "precond", "--cov", "diag:1,1e-11,3/7", "-n", "9", "--task-cov", "inv", "--noise", "0.5",
+                   "--exact")
+    for row, row_ex in zip(out["gamma"], out["gamma_exact"], strict=True):
+        for v, e in zip(row, row_ex, strict=True):
+            e = Fraction(e)
+            assert abs(v - float(e)) <= 4e-16 * abs(float(e))
+    assert out["loss"] == pytest.approx(float(Fraction(out["loss_exact"])), rel=4e-16)
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["precond", "--cov", "diag:1e155", "-n", "4"], "--cov: is too large"),
+    (["precond", "--cov", "eye:2", "-n", "4", "--noise", "1e300"], "--noise: 1e+300 exceeds"),
+    (["loss", "--cov", "eye:2", "-n", "4", "--noise", "1e300", "--symbolic"], "--noise"),
+    (["precond", "--cov", "diag:1e-200,1e-200", "-n", "4", "--exact"], "--cov: is too small"),
+    (["loss", "--cov", "eye:11", "-n", "4", "--symbolic"], "--symbolic: the closed form is printed for d <= 10"),
+])
+def test_overflowing_scales_are_refused_naming_the_flag(capsys, argv, fragment):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err, err
+
+
+def test_params_overflow_is_a_numerical_failure_exit_3(capsys, tmp_path):
+    p = tmp_path / "big.npz"
+    np.savez(p, P=np.full((3, 3), 1e100), Q=np.full((3, 3), 1e100))
+    code, out, err = run_cli(capsys, "loss", "--cov", "eye:2", "-n", "3", "--params", str(p))
+    assert code == 3 and "numerical failure" in err and "overflows float64" in err and err.count("\n") == 1
