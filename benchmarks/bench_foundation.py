@@ -49,7 +49,7 @@ from iclcheck.cli.inputs import N_SYMBOL, parse_cov_spec
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.setting import Setting
 
-__all__ = ["bench_loss", "bench_precond", "bench_symbolic", "main"]
+__all__ = ["bench_loss", "bench_precond", "bench_startup", "bench_symbolic", "main"]
 
 
 def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -80,7 +80,7 @@ def bench_precond(d: int, *, repeat: int, seed: int = 0) -> list[dict[str, Any]]
                 return cli_main(["precond", "--cov", str(path), "-n", str(n)])
 
         def proc() -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-m", "iclcheck.cli", "precond", "--cov", str(path), "-n", str(n)],
+            return subprocess.run([sys.executable, "-m", "iclcheck", "precond", "--cov", str(path), "-n", str(n)],
                                   capture_output=True, check=False)
 
         cli()  # warm: the first call imports every command module (a once-per-process cost)
@@ -119,6 +119,25 @@ def bench_precond(d: int, *, repeat: int, seed: int = 0) -> list[dict[str, Any]]
     rows[0]["stationarity_residual"] = resid
     rows[0]["min_loss"] = L
     return rows
+
+
+def bench_startup(*, repeat: int) -> list[dict[str, Any]]:
+    """CLI start-up as fresh processes against ``python -c "import numpy"`` (targets: --help <= 3x,
+    'precond --cov eye:2 -n 3' <= 5x; tests/cli/test_startup.py asserts them)."""
+    cmds = {
+        "python -c 'import numpy'": [sys.executable, "-c", "import numpy"],
+        "iclcheck --help": [sys.executable, "-m", "iclcheck", "--help"],
+        "iclcheck precond --cov eye:2 -n 3": [sys.executable, "-m", "iclcheck", "precond", "--cov", "eye:2", "-n", "3"],
+    }
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(max(repeat, 5)):
+        for k, c in cmds.items():
+            t = time.perf_counter()
+            subprocess.run(c, capture_output=True, check=True)
+            times[k].append(time.perf_counter() - t)
+    base = statistics.median(times["python -c 'import numpy'"])
+    return [{"case": f"start-up: {k}", "seconds": statistics.median(v), "vs_import_numpy": statistics.median(v) / base}
+            for k, v in times.items()]
 
 
 def _gradient_fn() -> tuple[str, Callable[..., Any]] | None:
@@ -202,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_foundation: --repeat must be >= 1", file=sys.stderr)
         return 2
     d_pre, d_loss, d_sym = (400, 100, 2) if args.quick else (2000, 500, 3)
-    rows = (bench_precond(d_pre, repeat=args.repeat) + bench_loss(d_loss, repeat=args.repeat)
+    rows = (bench_startup(repeat=args.repeat) + bench_precond(d_pre, repeat=args.repeat)
+            + bench_loss(d_loss, repeat=args.repeat)
             + bench_symbolic(d_sym, repeat=min(args.repeat, 3)))
     env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "numpy": np.__version__,
            "sympy": sp.__version__, "cpus": os.cpu_count()}
