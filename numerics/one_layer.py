@@ -250,7 +250,9 @@ class OneLayer:
             a, b = self._gaussian_ab()
             tau = self.d + self.sigma2
             return float((1.0 + tau) * self.d / (self.n * (a + b)))
-        return float(np.sum(self.N * self._gamma_star.T) / self.n)
+        # L* >= 0 (a loss); when it is 0 exactly (e.g. Rademacher, d = 1: N = 0) rounding may give -1e-16,
+        # and 0 is then the closer value
+        return max(float(np.sum(self.N * self._gamma_star.T) / self.n), 0.0)
 
     # -- full parameters -----------------------------------------------------------------------
     def loss(self, P: np.ndarray, Q: np.ndarray) -> float:

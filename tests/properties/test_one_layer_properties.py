@@ -388,3 +388,34 @@ def test_exact_gamma_star_matches_float(setting):
 def test_exact_gamma_star_is_rational(setting):
     """Regression: an int n once made (n + 1) / n float division (fixed in c2e5e1c)."""
     assert all(e.is_Rational for e in gamma_star_exact(setting))
+
+
+# ------------------------------------------------------------------------------------------------
+# L* by the cancellation-free route, and exact homogeneity under power-of-4 rescaling
+# ------------------------------------------------------------------------------------------------
+@given(settings())
+def test_min_loss_routes_agree(case):
+    """L* = (1/n) tr(N Gamma*) (min_loss) = L(Gamma*) = tr(S W) - <Gamma*, S W S> (the stationary identity)."""
+    setting, _ = case
+    ol = OneLayer(setting)
+    G = ol.gamma_star()
+    L = ol.min_loss()
+    tol = 10 * _solve_tol(ol) * np.trace(ol.SW)
+    assert abs(L - ol.reduced_loss(G)) <= tol
+    assert abs(L - (np.trace(ol.SW) - np.sum(G * ol.SWS))) <= tol
+    assert L >= 0
+
+
+@given(settings(), st.integers(-8, 8))
+def test_power_of_four_rescaling_is_exact(case, k):
+    """Sigma -> c Sigma, sigma2 -> c sigma2 (W fixed) maps Gamma* -> Gamma*/c and L* -> c L*; for c = 4^k every
+    rounding is scaled by a power of two (products, sums, square roots of 4^k x), so both hold bit for bit."""
+    setting, _ = case
+    if setting.task_cov_kind == "inverse":
+        return  # W = Sigma^-1 changes with Sigma: covered by the scale-free closed form of min_loss
+    c = 4.0**k
+    W = None if setting.task_cov_kind == "identity" else setting.Sigma_w
+    s2 = Setting.make(setting.Sigma * c, setting.n, Sigma_w=W, sigma2=setting.sigma2 * c, covariates=setting.covariates)
+    ol, ol2 = OneLayer(setting), OneLayer(s2)
+    np.testing.assert_array_equal(ol2.gamma_star() * c, ol.gamma_star())
+    assert ol2.min_loss() == c * ol.min_loss()
