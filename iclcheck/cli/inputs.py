@@ -477,12 +477,16 @@ def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("setting")
     g.add_argument("--cov", required=True, metavar="SPEC",
                    help="covariate covariance Sigma: eye:D, diag:v1,v2,... (integers, decimals, a/b), "
-                        "random:d=D,cond=K,seed=S, or a .npy/.csv/.json file")
+                        "random:d=D,cond=K,seed=S, or a .npy/.csv/.json file (regular files only). Bounds: "
+                        "d <= 10000 (exact arithmetic d <= 100), condition number <= 1e12, eigenvalues in "
+                        "[1e-40, 1e40]; .npy <= 1 GB, .csv/.json <= 32 MB")
     g.add_argument("-n", required=True, metavar="N",
                    help="number of in-context examples (integer 1..1e15; 'n' = symbolic, exact output only)")
     g.add_argument("--task-cov", metavar="SPEC|inv", default=None,
-                   help="task prior covariance Sigma_w (default: identity; 'inv' = Sigma^-1)")
-    g.add_argument("--noise", metavar="S2", default="0", help="label-noise variance sigma^2 >= 0 (default 0)")
+                   help="task prior covariance Sigma_w (default: identity; 'inv' = Sigma^-1); a SPEC as for --cov, "
+                        "with the same bounds")
+    g.add_argument("--noise", metavar="S2", default="0",
+                   help="label-noise variance sigma^2, 0 <= S2 <= 1e40 (default 0)")
     g.add_argument("--covariates", choices=COVARIATE_LAWS, default="gaussian",
                    help="law of the standardized coordinates of Sigma^-1/2 x (default gaussian)")
 

@@ -100,7 +100,8 @@ def test_progress_lines_on_stderr_only_when_asked(capsys):
     (["verify", "--profile", "slow"], "invalid choice"),
     (["verify", "--format", "xml"], "invalid choice"),
     (["verify", "--seed", "-1"], "--seed"),
-    (["verify", "--seed", "abc"], "invalid int value"),
+    (["verify", "--seed", "abc"], "must be a non-negative integer below 2^63"),
+    (["verify", "--seed", "\u0663"], "must be a non-negative integer below 2^63"),
     (["list", "nosuch"], "no registered claim"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, needle, capsys):

@@ -41,6 +41,9 @@ EPILOG = """examples:
 --params: an .npz archive (numpy.savez) with arrays P and Q, each (d+1)x(d+1); never unpickled.
 --symbolic: f as a polynomial in p_k = P[d+1, k] (last row of P) and q_{i,j} = Q[i, j], j <= d
 (1-based), for an exact Sigma. f = E(TF - w^T x_q)^2, TF = -[Z_1]_{d+1,n+1} (no factor 1/2).
+--symbolic is limited to d <= 10 (O(d^4) terms).
+exit status: 0 success; 2 bad input (one line on stderr); 3 valid input whose answer cannot be
+computed to the promised accuracy (one line saying why, with the figure).
 """
 
 

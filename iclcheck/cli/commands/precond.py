@@ -36,6 +36,8 @@ SPEC: eye:D | diag:v1,v2,... (integers, decimals, a/b; exact) | random:d=D,cond=
 (Haar rotation, eigenvalues log-spaced 1..K) | a .npy (never unpickled), .csv or .json file.
 Output: Gamma* (the preconditioner of x_q^T Gamma (1/n) sum y_i x_i; the LSA layer is
 P = e e^T, Q[:d,:d] = -Gamma*^T) and the minimal loss L* = E(prediction - w^T x_q)^2.
+exit status: 0 success; 2 bad input (one line on stderr); 3 valid input whose answer cannot be
+computed to the promised accuracy (one line saying why, with the figure).
 """
 
 
