@@ -126,7 +126,8 @@ def test_a_crashing_claim_is_reported_and_the_others_still_run(monkeypatch, caps
     bad = Claim(key="zz2099.crash", title="crashes", source="[Nobody 2099, Thm 0] arXiv 0000.00000",
                 statement="x", notation="x", verify=boom)
     real = select(["ahn2023.eq7"])
-    monkeypatch.setattr("iclcheck.cli.commands.verify.select", lambda pats: [bad, *real])
+    # verify imports select when it runs (light start-up), so the registry is where it is looked up
+    monkeypatch.setattr("iclcheck.proofs.registry.select", lambda pats: [bad, *real])
     assert main(["verify", "--format", "json"]) == 1
     obj = json.loads(capsys.readouterr().out)
     _check_schema(obj)
