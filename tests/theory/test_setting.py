@@ -104,3 +104,10 @@ def test_kurtosis_values_are_exact():
 
     assert KURTOSIS == {"gaussian": 3, "uniform": sp.Rational(9, 5), "rademacher": 1}
     assert Setting.make(np.eye(1), 2, covariates="uniform").kurtosis == sp.Rational(9, 5)
+
+
+def test_a_matrix_built_with_condition_exactly_1e12_is_accepted():
+    from iclcheck.numerics.random_matrices import random_spd
+
+    for seed in range(5):  # its computed eigenvalue ratio may exceed 1e12 by rounding (~1e-4 relative)
+        assert Setting.make(random_spd(30, 1e12, np.random.default_rng(seed)), 3).d == 30
