@@ -235,7 +235,7 @@ def _predicted_theta(ol: OneLayer) -> np.ndarray:
 
 
 def _decide(lower: float, upper: float, predicted: float, gap_tol: float, status: str,
-            extra: list[str]) -> tuple[bool, float, float, list[str]]:
+            extra: list[str], rounding: float = 0.0) -> tuple[bool, float, float, list[str]]:
     reasons = list(extra)
     if status != "optimal" and not extra:
         reasons.append(f"solver status {status!r} is not 'optimal'")
@@ -251,7 +251,10 @@ def _decide(lower: float, upper: float, predicted: float, gap_tol: float, status
         reasons.append(f"the loss at Gamma* ({predicted:.3g}, upper bound {upper:.3g}) is at rounding level: "
                        "a relative gap cannot be certified")
     elif not gap <= tol:
-        reasons.append(f"gap {gap:.3g} > tolerance {tol:.3g} (gap_tol {gap_tol:g} relative to the loss)")
+        why = (f"; the gap is the float rounding margin ({rounding:.2g}): the loss is too small relative to "
+               "the terms of the lift for float64 (an exact certificate may still succeed for rational inputs)"
+               if rounding >= 0.5 * gap else "")
+        reasons.append(f"gap {gap:.3g} > tolerance {tol:.3g} (gap_tol {gap_tol:g} relative to the loss){why}")
     return (not reasons), gap, tol, reasons
 
 
@@ -264,6 +267,7 @@ def _certify_float(ol: OneLayer, *, solver: str, gap_tol: float) -> Certificate:
     Ystar = sym_coords(invariant(theta_star, ol.d), ol.d)
     extra: list[str] = []
     upper, status, primal, dual, resid, mdist, lower, margin = np.inf, "not solved", np.nan, np.nan, np.nan, np.nan, -np.inf, np.nan
+    Fs = np.inf
     if not M.finite or not np.isfinite(L.Gs).all():
         extra.append("the lifted moments overflow in float64")
     else:
@@ -284,7 +288,8 @@ def _certify_float(ol: OneLayer, *, solver: str, gap_tol: float) -> Certificate:
             resid = float(np.linalg.norm((L.Gs @ Y @ L.moments.S) / L.n**2 + L.amat)
                           / max(np.linalg.norm(L.amat), 1e-300))
             mdist = float(np.linalg.norm(r - Ystar.reshape(-1)) / max(np.linalg.norm(Ystar), 1e-300))
-    certified, gap, tol, reasons = _decide(lower, upper, predicted, gap_tol, status, extra)
+    rounding = (margin if math.isfinite(margin) else 0.0) + (upper - Fs if math.isfinite(upper) else 0.0)
+    certified, gap, tol, reasons = _decide(lower, upper, predicted, gap_tol, status, extra, rounding)
     statement = (
         f"For every P, Q in R^({ol.d + 1}x{ol.d + 1}): f(P, Q) >= {lower:.12g} (proven from the {solver} dual point "
         f"of the convex relaxation in m = p (x) vec(Q[:, :d]), float rounding bounded: margin {margin:.1e}); "
