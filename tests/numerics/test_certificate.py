@@ -243,8 +243,8 @@ def test_gap_tolerance_is_relative_and_decides():
 
 
 def test_dimension_limits_are_input_errors():
-    with pytest.raises(InputError, match="d <= 12"):
-        certify(OneLayer(Setting.make(np.eye(13), 3)))
+    with pytest.raises(InputError, match="d <= 16"):
+        certify(OneLayer(Setting.make(np.eye(17), 3)))
     with pytest.raises(InputError, match="d <= 5"):
         certify(OneLayer(Setting.make(parse_cov_spec("eye:6"), 3)), exact=True)
 

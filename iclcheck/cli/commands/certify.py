@@ -15,7 +15,7 @@ from iclcheck.theory.errors import InputError
 __all__ = ["register", "run"]
 
 # mirrored from numerics.certificate (not imported here: it pulls numpy/cvxpy); a test keeps them equal
-MAX_CERT_DIM = 12
+MAX_CERT_DIM = 16
 MAX_EXACT_CERT_DIM = 5
 MAX_GAP_TOL = 0.1
 QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HIGHS", "MOSEK", "GUROBI")
@@ -34,7 +34,7 @@ bound). The loss of the predicted Gamma* point (with an upper rounding margin) m
 --exact (rational inputs, d <= {MAX_EXACT_CERT_DIM}): every quantity in rational arithmetic, the dual point
 rationalised and corrected to exact stationarity, PSD checked by exact LDL^T; for uniform/rademacher
 covariates Sigma must be diagonal with rational square roots. Float path: d <= {MAX_CERT_DIM}
-(the lifted QP has d(d+1)(d+2)/2 variables: 1092 at d = 12, about a minute here). Moments are
+(the lifted QP has d(d+1)(d+2)/2 variables: 2448 at d = 16, about 45 s here). Moments are
 computed from first principles (Isserlis' theorem), independently of the closed form.
 Solvers: any installed cvxpy QP solver ({', '.join(QP_SOLVERS[:4])}, ...).
 
