@@ -17,8 +17,10 @@ Rigour in float64: F(y) is bounded below, |r| above and lambda_min below with ex
 gamma_K |terms| for every computed sum (the moment formulas have nonnegative coefficients, so the same code
 run on |S|, |W|, |S^{1/2}| + delta gives a majorant of the terms, and delta covers the error of the computed
 S^{1/2}); eigenvalues by Weyl's theorem with the backward error of eigvalsh (4 P u |G_s|_F) plus the
-data margin. If lambda_lo <= 0 (singular or ill-conditioned lift, e.g. Rademacher covariates, whose
-features are linearly dependent, or moments that underflow) no float bound is stated: use ``exact``.
+data margin. Rademacher covariates make d - 1 pair features vanish identically (s_i^2 = 1): that exact
+kernel is quotiented out (``_rademacher_quotient``: F is constant along it, so inf F is the infimum over
+a complement, where lambda_min > 0). If lambda_lo <= 0 otherwise (ill-conditioned lift, moments that
+underflow) no float bound is stated: use ``exact``.
 
 Exact (``exact=True``, rational inputs): G_s, a_mat, c0 in Fractions; the solver's point is rationalised
 and corrected by an exact solve so that the stationarity G_s Y S = -n^2 a_mat holds exactly; G_s and S are
@@ -152,7 +154,7 @@ def _value_bounds(L: LiftedLoss, M: _Margins, Y: np.ndarray) -> tuple[float, flo
     return F, margin, float(np.linalg.norm(r_up) * (1 + 4 * _U))
 
 
-def float_bound(L: LiftedLoss, Y: np.ndarray, *, margins: _Margins | None = None,
+def float_bound(L: LiftedLoss, Y: np.ndarray, *, margins: _Margins | None = None,  # L: or a quotient
                 lam: float | None = None) -> tuple[float, float]:
     """A proven lower bound of min F (hence of f over all P, Q) from ANY point Y [P, d], and the margin used.
     Returns (-inf, inf) when lambda_min(A_s) cannot be bounded away from 0."""
@@ -258,10 +260,61 @@ def _decide(lower: float, upper: float, predicted: float, gap_tol: float, status
     return (not reasons), gap, tol, reasons
 
 
+def _rademacher_quotient(L: LiftedLoss, M: _Margins):
+    """Rademacher covariates: s_i^2 = 1, so for M = Sh^-1 D Sh^-1 with D diagonal and tr D = 0 the pair
+    feature sum_ki M_ki G_ki = sum_l s_l^T D s_l = n tr D vanishes identically: those d - 1 directions
+    (times R^d) span an exact kernel K of A_s on which a_s vanishes too (a = E phi t), so F is constant
+    along K and inf F = inf over any complement of K. The complement is span(B) with B the orthonormal
+    complement of the computed K~ (float B: the coordinates z of span(B) are exact, and B^T G B is bounded
+    with its rounding like G itself). Returns (L_W, M_W, B, problem) with problem None when it applies."""
+    from types import SimpleNamespace
+
+    d, P = L.d, L.Gs.shape[0]
+    k = d + 1
+    Shinv = np.linalg.inv(L.Sh)
+    Kt = []
+    for t in range(d - 1):
+        D = np.zeros(d)
+        D[t], D[t + 1] = 1.0, -1.0
+        Mm = np.zeros((k, k))
+        Mm[:d, :d] = (Shinv * D) @ Shinv
+        Kt.append(pair_basis(d).T @ Mm.reshape(-1))
+    Kt = np.array(Kt).T  # [P, d-1]
+    Q, _ = np.linalg.qr(np.hstack([Kt, np.eye(P)]))
+    Kq, B = Q[:, : d - 1], Q[:, d - 1 : P]  # orthonormal K~ and its complement [P, P - d + 1]
+    ev = np.linalg.eigvalsh(L.Gs)
+    small = int(np.sum(ev <= 1e-9 * ev[-1]))
+    kres = float(np.linalg.norm(L.Gs @ Kq) / np.linalg.norm(L.Gs))
+    if small != d - 1 or kres > 1e-9:
+        return None, None, None, (f"the lifted features have {small} numerically dependent directions (the "
+                                  f"Rademacher structure explains {d - 1}, residual {kres:.1e})")
+    Ba = np.abs(B)
+    g = M.g
+    LW = SimpleNamespace(Gs=B.T @ L.Gs @ B, amat=B.T @ L.amat, c0=L.c0, n=L.n, d=L.d, moments=L.moments)
+    LW.Gs = (LW.Gs + LW.Gs.T) / 2
+    GabsW = Ba.T @ M.Gabs @ Ba
+    aabsW = Ba.T @ M.aabs
+    MW = SimpleNamespace(
+        g=g, S=M.S, n=M.n, finite=M.finite, cabs=M.cabs, Ec=M.Ec, Gabs=GabsW * (1 + 4 * P * _U),
+        aabs=aabsW * (1 + 2 * P * _U),
+        EG=Ba.T @ M.EG @ Ba + 4 * P * _U * GabsW, Ea=Ba.T @ M.Ea + 2 * P * _U * aabsW,
+    )
+    return LW, MW, B, None
+
+
 def _certify_float(ol: OneLayer, *, solver: str, gap_tol: float) -> Certificate:
     L = LiftedLoss(ol)
     M = _Margins(L)
     lg, ls, lam = _lambda_lower(L, M)
+    quotient, qproblem = None, None
+    if not lam > 0 and ol.setting.covariates == "rademacher" and ol.d >= 2 and M.finite:
+        LW, MW, B, qproblem = _rademacher_quotient(L, M)
+        if qproblem is None:
+            lgW, lsW, lamW = _lambda_lower(LW, MW)
+            if lamW > 0:
+                quotient, lam = (LW, MW, B), lamW
+            else:
+                qproblem = f"after removing the exact Rademacher kernel lambda_min is still not provable ({lgW:.3g})"
     theta_star = _predicted_theta(ol)
     predicted = float(ol.loss(*ol.params_from_gamma(ol.gamma_star())))
     Ystar = sym_coords(invariant(theta_star, ol.d), ol.d)
@@ -275,7 +328,8 @@ def _certify_float(ol: OneLayer, *, solver: str, gap_tol: float) -> Certificate:
         upper = Fs + mg
     if not extra and not lam > 0:
         extra.append(
-            f"lambda_min(A_s) is not provably positive (lower bounds {lg:.3g} for G_s, {ls:.3g} for Sigma): the lifted "
+            (f"{qproblem}; " if qproblem else "")
+            + f"lambda_min(A_s) is not provably positive (lower bounds {lg:.3g} for G_s, {ls:.3g} for Sigma): the lifted "
             "features are (numerically) linearly dependent, the lift is too ill-conditioned for float64 or the "
             "moments underflow; no float bound is proven (an exact certificate may still succeed for rational inputs)"
         )
@@ -283,7 +337,11 @@ def _certify_float(ol: OneLayer, *, solver: str, gap_tol: float) -> Certificate:
         status, primal, dual, nu, F = _solve_qp(L, solver)
         if nu is not None:
             Y = y_from_dual(L, F, nu)
-            lower, margin = float_bound(L, Y, margins=M, lam=lam)
+            if quotient is None:
+                lower, margin = float_bound(L, Y, margins=M, lam=lam)
+            else:  # inf F = inf over span(B): the bound in the coordinates z = B^T Y of that complement
+                LW, MW, B = quotient
+                lower, margin = float_bound(LW, B.T @ Y, margins=MW, lam=lam)
             r = Y.reshape(-1)
             resid = float(np.linalg.norm((L.Gs @ Y @ L.moments.S) / L.n**2 + L.amat)
                           / max(np.linalg.norm(L.amat), 1e-300))

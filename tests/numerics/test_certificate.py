@@ -31,7 +31,7 @@ CASES = [
     ("rademacher-I", "rademacher", None, 0.3, 3, 3, 4),
     ("gauss-d1", "gaussian", None, 0.0, 1, 1, 5),
 ]
-FLOAT_CERTIFIABLE = [c for c in CASES if c[1] != "rademacher"]  # Rademacher: linearly dependent features
+FLOAT_CERTIFIABLE = CASES  # Rademacher (dependent features) through the exact kernel quotient
 
 
 def _setting(cov, prior, sigma2, n, d, seed):
@@ -196,14 +196,40 @@ def test_former_crash_and_false_certificate_cases_are_not_certified(spec, n, why
     assert c.statement.startswith("Not certified: ")
 
 
-def test_rademacher_float_is_refused_and_exact_certifies():
-    c = certify(OneLayer(_setting(*CASES[4][1:])))
-    assert not c.certified and "linearly dependent" in c.reason
+def test_rademacher_float_certifies_through_the_kernel_and_exact_agrees():
+    ol = OneLayer(_setting(*CASES[4][1:]))
+    L = LiftedLoss(ol)
+    ev = np.linalg.eigvalsh(L.Gs)
+    assert np.sum(ev <= 1e-9 * ev[-1]) == ol.d - 1  # the structural kernel (s_i^2 = 1), nothing else
+    c = certify(ol)
+    assert c.certified, c.reason
+    assert c.lower_bound <= ol.loss(*ol.params_from_gamma(ol.gamma_star()))
     s = Setting.make(parse_cov_spec("diag:1,4,9/4"), 3, sigma2=Fraction(3, 10), covariates="rademacher")
     ce = certify(OneLayer(s), exact=True)
     assert ce.certified, ce.reason
     assert isinstance(ce.exact_bound, Fraction) and ce.exact_bound == ce.exact_loss
     assert ce.exact_loss == Fraction(str(min_loss_exact(s)))  # theory's exact reduced optimum, by sympy
+    cf = certify(OneLayer(s))  # the float path on the same setting: a true bound within its tolerance
+    assert cf.certified and cf.lower_bound <= float(ce.exact_loss) <= cf.lower_bound + cf.gap
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[4]], ids=["gauss", "uniform", "rademacher"])
+def test_certify_with_adversarial_duals_is_never_false(case, monkeypatch):
+    """Feed perturbed solver duals through certify itself (including the Rademacher quotient path)."""
+    ol = OneLayer(_setting(*case[1:]))
+    attained = ol.loss(*ol.params_from_gamma(ol.gamma_star()))
+    real = cert._solve_qp
+    rng = np.random.default_rng(3)
+    for eps in (0.0, 1e-12, 1e-8, 1e-4, 1.0):
+        def perturbed(L, solver, eps=eps):
+            st, pr, du, nu, F = real(L, solver)
+            return st, pr, du, nu + eps * np.linalg.norm(nu) * rng.normal(size=nu.shape), F
+
+        monkeypatch.setattr(cert, "_solve_qp", perturbed)
+        c = certify(ol)
+        assert (not c.certified) or c.lower_bound <= attained
+        if eps == 0.0:
+            assert c.certified, c.reason
 
 
 @pytest.mark.parametrize(
