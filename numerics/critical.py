@@ -94,7 +94,7 @@ METHODS = ("descent", "newton")
 BFGS_MAX = 400  # dense BFGS up to this many parameters, L-BFGS beyond
 DENSE_MAX = 1200  # dense Hessian (classification, Newton) up to this many parameters; Lanczos/MINRES beyond
 LIFTED_BACKEND_MAX_DIM = 6  # the lifted backend holds A (D x D, D = (d+1)^2 d: 2.3 MB at d = 6)
-MAX_CRITICAL_DIM = 30  # (d+1)^2 = 961 parameters: one run takes seconds; the search is starts x that
+MAX_CRITICAL_DIM = 20  # (d+1)^2 = 441 parameters: ~12 s per start (2 runs) here, ~2 s at d = 10; memory < 0.3 GB
 MAX_STARTS = 10_000
 MAX_SEED = 2**63 - 1
 

@@ -17,7 +17,7 @@ from iclcheck.theory.errors import InputError
 __all__ = ["MAX_CRITICAL_DIM", "MAX_SEED", "MAX_STARTS", "landscape_json", "register", "run", "spec_dimension"]
 
 # mirrored from numerics.critical (not imported here: it pulls numpy/scipy); a test keeps them equal
-MAX_CRITICAL_DIM = 30
+MAX_CRITICAL_DIM = 20
 MAX_STARTS = 10_000
 MAX_SEED = 2**63 - 1
 
@@ -54,8 +54,9 @@ besides the scaling direction (> 0: a degenerate point, e.g. on a continuum of c
 has symmetries; such continua are listed point by point, not merged). Exit status 0 also when some
 runs do not converge (they are listed); 2 for bad input, checked before any work.
 
-limits (checked before any work): d <= 30 ((d+1)^2 = 961 parameters; memory is small, time is the limit:
-a run at d = 30 takes seconds, the search starts x 2 runs), 1 <= --starts <= 10000, 0 <= --seed <= 2^63 - 1.
+limits (checked before any work): d <= 20 ((d+1)^2 = 441 parameters; time, not memory, is the limit:
+peak memory < 0.3 GB; one start (2 runs) takes ~2 s at d = 10 and ~12 s at d = 20 here, the search
+takes --starts times that), 1 <= --starts <= 10000, 0 <= --seed <= 2^63 - 1.
 """
 
 
