@@ -62,6 +62,17 @@ QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HI
 _U = np.finfo(float).eps / 2
 
 
+def _round_outward(x: float, sig: int, *, down: bool) -> float:
+    """x rounded down (or up) to ``sig`` significant decimal digits, exactly (Fractions): a lower bound stays
+    a lower bound, and the printed digits do not depend on the last bits of BLAS rounding."""
+    if not math.isfinite(x) or x == 0:
+        return x
+    e = math.floor(math.log10(abs(x))) - sig + 1
+    q = Fraction(10) ** e
+    v = (math.floor(Fraction(x) / q) if down else math.ceil(Fraction(x) / q)) * q
+    return float(v)  # the float nearest v lies on the same side of x as v (x is itself a float)
+
+
 def _gamma(K: int) -> float:
     return K * _U / (1 - K * _U)
 
@@ -347,11 +358,13 @@ def _certify_float(ol: OneLayer, *, solver: str, gap_tol: float) -> Certificate:
                           / max(np.linalg.norm(L.amat), 1e-300))
             mdist = float(np.linalg.norm(r - Ystar.reshape(-1)) / max(np.linalg.norm(Ystar), 1e-300))
     rounding = (margin if math.isfinite(margin) else 0.0) + (upper - Fs if math.isfinite(upper) else 0.0)
+    sig = min(15, max(10, math.ceil(-math.log10(gap_tol)) + 4))
+    lower, upper = _round_outward(lower, sig, down=True), _round_outward(upper, sig, down=False)
     certified, gap, tol, reasons = _decide(lower, upper, predicted, gap_tol, status, extra, rounding)
     statement = (
-        f"For every P, Q in R^({ol.d + 1}x{ol.d + 1}): f(P, Q) >= {lower:.12g} (proven from the {solver} dual point "
+        f"For every P, Q in R^({ol.d + 1}x{ol.d + 1}): f(P, Q) >= {lower:.{sig}g} (proven from the {solver} dual point "
         f"of the convex relaxation in m = p (x) vec(Q[:, :d]), float rounding bounded: margin {margin:.1e}); "
-        f"the Gamma* point has f <= {upper:.12g}, so it is a global minimiser of the full one-layer loss to "
+        f"the Gamma* point has f <= {upper:.{sig}g}, so it is a global minimiser of the full one-layer loss to "
         f"within {gap:.1e} (tolerance {tol:.1e})."
         if certified else "Not certified: " + "; ".join(reasons) + "."
     )
