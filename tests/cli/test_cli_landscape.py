@@ -173,7 +173,7 @@ def test_certify_table_and_not_certified_exit_status(capsys, monkeypatch):
         (["critical", "--cov", "random:d=21,cond=2", "-n", "3"], "--cov"),
         (["certify", "--cov", "eye:17", "-n", "3"], "--cov"),
         (["certify", "--cov", "eye:10000", "-n", "3"], "--cov"),
-        (["certify", "--cov", "eye:6", "-n", "3", "--exact"], "--cov"),
+        (["certify", "--cov", "eye:11", "-n", "3", "--exact"], "--cov"),
         (["certify", "--cov", "random:d=2,cond=3", "-n", "3", "--exact"], "--exact"),
         (["certify", "--cov", "diag:2,3", "-n", "3", "--exact", "--covariates", "uniform"], "--cov"),
         (["certify", "--cov", "eye:2", "-n", "3", "--gap-tol", "-1"], "--gap-tol"),

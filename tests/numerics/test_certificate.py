@@ -271,8 +271,8 @@ def test_gap_tolerance_is_relative_and_decides():
 def test_dimension_limits_are_input_errors():
     with pytest.raises(InputError, match="d <= 16"):
         certify(OneLayer(Setting.make(np.eye(17), 3)))
-    with pytest.raises(InputError, match="d <= 5"):
-        certify(OneLayer(Setting.make(parse_cov_spec("eye:6"), 3)), exact=True)
+    with pytest.raises(InputError, match="d <= 10"):
+        certify(OneLayer(Setting.make(parse_cov_spec("eye:11"), 3)), exact=True)
 
 
 def test_the_predicted_point_coordinates_reproduce_its_loss():

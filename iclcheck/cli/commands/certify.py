@@ -16,7 +16,7 @@ __all__ = ["register", "run"]
 
 # mirrored from numerics.certificate (not imported here: it pulls numpy/cvxpy); a test keeps them equal
 MAX_CERT_DIM = 16
-MAX_EXACT_CERT_DIM = 5
+MAX_EXACT_CERT_DIM = 10
 MAX_GAP_TOL = 0.1
 QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HIGHS", "MOSEK", "GUROBI")
 
