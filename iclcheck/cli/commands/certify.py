@@ -22,7 +22,7 @@ QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HI
 
 EPILOG = f"""examples:
   iclcheck certify --cov random:d=3,cond=10,seed=1 -n 5
-  iclcheck certify --cov diag:1,2,3 -n 4 --covariates rademacher --exact
+  iclcheck certify --cov diag:1,4,9 -n 4 --covariates rademacher --exact
   iclcheck certify --cov diag:1,4 -n 3 --exact --format json
 
 What it proves when certified: f(P, Q) >= lower_bound for EVERY P, Q. In the lifted variable
@@ -33,7 +33,8 @@ bound). The loss of the predicted Gamma* point (with an upper rounding margin) m
 --gap-tol (relative) of that bound; a bound above it is reported as a contradiction, never certified.
 --exact (rational inputs, d <= {MAX_EXACT_CERT_DIM}): every quantity in rational arithmetic, the dual point
 rationalised and corrected to exact stationarity, PSD checked by exact LDL^T; for uniform/rademacher
-covariates Sigma must be diagonal with rational square roots. Float path: d <= {MAX_CERT_DIM}
+covariates Sigma must be diagonal with rational square roots. Float path: d <= {MAX_CERT_DIM}; for
+rademacher covariates the exact kernel of the lift (s_i^2 = 1) is quotiented out first
 (the lifted QP has d(d+1)(d+2)/2 variables: 2448 at d = 16, about 45 s here). Moments are
 computed from first principles (Isserlis' theorem), independently of the closed form.
 Solvers: any installed cvxpy QP solver ({', '.join(QP_SOLVERS[:4])}, ...).
