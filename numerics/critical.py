@@ -63,7 +63,6 @@ import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from iclcheck.numerics.certificate import MAX_CERT_DIM, LiftedLoss
 from iclcheck.numerics.derivatives import (
     hessian_flat,
     hvp_flat,
@@ -73,6 +72,7 @@ from iclcheck.numerics.derivatives import (
     unpack_parts,
     value_and_grad_flat,
 )
+from iclcheck.numerics.lift import LiftedLoss, invariant
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 
@@ -93,6 +93,10 @@ __all__ = [
 METHODS = ("descent", "newton")
 BFGS_MAX = 400  # dense BFGS up to this many parameters, L-BFGS beyond
 DENSE_MAX = 1200  # dense Hessian (classification, Newton) up to this many parameters; Lanczos/MINRES beyond
+LIFTED_BACKEND_MAX_DIM = 6  # the lifted backend holds A (D x D, D = (d+1)^2 d: 2.3 MB at d = 6)
+MAX_CRITICAL_DIM = 20  # (d+1)^2 = 441 parameters: ~12 s per start (2 runs) here, ~2 s at d = 10; memory < 0.3 GB
+MAX_STARTS = 10_000
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ class Landscape:
 
 
 class _Backend:
-    """Value, gradient, Hessian of f(theta). For d <= MAX_CERT_DIM through the lift f = m^T A m + 2 a^T m
+    """Value, gradient, Hessian of f(theta). For d <= LIFTED_BACKEND_MAX_DIM through the lift f = m^T A m + 2 a^T m
     + c0, m = p (x) q (q = theta[d+1:] = row-major Qd), whose derivatives are a few small tensor
     contractions (the lift is an independent derivation; tests check both backends agree); otherwise the
     O(d^3) closed-form gradient of ``numerics.derivatives`` with exact HVPs."""
@@ -158,7 +162,7 @@ class _Backend:
         self.ol, self.d = ol, ol.d
         self.k = ol.d + 1
         self.N = n_params(ol.d)
-        self.lifted = ol.d <= MAX_CERT_DIM
+        self.lifted = ol.d <= LIFTED_BACKEND_MAX_DIM
         if self.lifted:
             L = LiftedLoss(ol)
             nq = self.k * ol.d
@@ -224,13 +228,6 @@ def _split(theta: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
     p = np.concatenate([b, [c]])
     Qd = np.vstack([Q11, q21[None, :]])
     return p, Qd
-
-
-def invariant(theta: np.ndarray, d: int) -> np.ndarray:
-    """m_s(theta) [(d+1), (d+1), d]: the scale-invariant effective predictor tensor."""
-    p, Qd = _split(theta, d)
-    m = p[:, None, None] * Qd[None, :, :]  # [d+1, d+1, d]  p_k Qd_ij
-    return (m + m.transpose(1, 0, 2)) / 2
 
 
 def _flip(m: np.ndarray, d: int) -> np.ndarray:
@@ -445,8 +442,12 @@ def find_critical_points(
 ) -> Landscape:
     """Multi-start search; see the module docstring. grad_tol defaults to 1e-9 * max(1, tr(S W)) (absolute,
     at the balanced representative); loss_tol to 1e-9 * max(1, tr(S W))."""
-    if starts < 1:
-        raise InputError("--starts", f"must be a positive integer, got {starts}")
+    if not (isinstance(starts, (int, np.integer)) and 1 <= starts <= MAX_STARTS):
+        raise InputError("starts", f"must be an integer in [1, {MAX_STARTS}], got {starts!r}")
+    if not (isinstance(seed, (int, np.integer)) and 0 <= seed <= MAX_SEED):
+        raise InputError("seed", f"must be an integer in [0, 2^63 - 1], got {seed!r}")
+    if ol.d > MAX_CRITICAL_DIM:
+        raise InputError("Sigma", f"the critical-point search supports d <= {MAX_CRITICAL_DIM}, got d = {ol.d}")
     for m in methods:
         if m not in METHODS:
             raise InputError("method", f"must be one of {METHODS}, got {m!r}")

@@ -120,3 +120,45 @@ def test_classification_is_invariant_under_rescaling(issue_setting):
         assert classify(issue_setting, t)[:2] == ev0[:2]
         np.testing.assert_allclose(invariant(t, 3), invariant(th, 3), atol=1e-12)
         np.testing.assert_allclose(np.abs(balance(t, 3)), np.abs(balance(th, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kw,what",
+    [({"starts": 0}, "starts"), ({"starts": 10_001}, "starts"), ({"starts": 2.5}, "starts"),
+     ({"seed": -1}, "seed"), ({"seed": 2**63}, "seed")],
+)
+def test_search_options_are_bounded_before_any_work(issue_setting, kw, what, monkeypatch):
+    import iclcheck.numerics.critical as crit
+    from iclcheck.theory.errors import InputError
+
+    def no_work(*a, **k):
+        raise AssertionError("search started before the options were checked")
+
+    monkeypatch.setattr(crit, "_Backend", no_work)
+    with pytest.raises(InputError) as exc:
+        find_critical_points(issue_setting, **kw)
+    assert exc.value.what == what  # the library names its own parameter, not a CLI flag
+
+
+def test_dimension_limit_of_the_search():
+    from iclcheck.numerics.critical import MAX_CRITICAL_DIM
+    from iclcheck.theory.errors import InputError
+
+    ol = OneLayer(Setting.make(np.eye(MAX_CRITICAL_DIM + 1), 3))
+    with pytest.raises(InputError, match=f"d <= {MAX_CRITICAL_DIM}"):
+        find_critical_points(ol, starts=1)
+
+
+def test_critical_and_certificate_share_the_lift_without_importing_each_other():
+    import ast
+    from pathlib import Path
+
+    import iclcheck.numerics.certificate as c
+    import iclcheck.numerics.critical as k
+
+    for mod, other in ((c, "critical"), (k, "certificate")):
+        tree = ast.parse(Path(mod.__file__).read_text())
+        names = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in names if m.endswith(f"numerics.{other}")], (mod.__name__, names)
+        assert "iclcheck.numerics.lift" in names

@@ -53,9 +53,14 @@ def test_predicted_point_found_stationary_global_and_certified(arg):
     # nothing found below it
     assert all(q.loss >= p.loss - land.loss_tol for q in land.points)
     c = certify(ol)
+    if not c.certified and "rounding margin" in c.reason:
+        # a loss at float resolution (e.g. d = 1 Rademacher, n = 1, no noise: x^2 is constant and the
+        # predictor is exact, f* = 0): a relative gap is unattainable in float64; the bound is still true
+        assert c.lower_bound <= p.loss + land.loss_tol and c.predicted_upper <= 1e-9 * max(1.0, float(np.trace(ol.SW)))
+        return
     assert c.certified, c.reason
-    assert abs(c.gap) <= c.gap_tol
-    assert abs(p.loss - c.lower_bound) <= c.gap_tol
+    assert 0 <= c.gap <= c.gap_tol
+    assert c.lower_bound <= p.loss + land.loss_tol and p.loss - c.lower_bound <= c.gap_tol + land.loss_tol
 
 
 @given(settings_(gaussian_only=True), st.integers(0, 2**16))

@@ -8,16 +8,36 @@ to the complement of the scaling direction).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
-from iclcheck.cli.formatting import dump_json, float_rows, fmt_number, format_matrix, print_table
-from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
-from iclcheck.numerics.critical import Landscape, find_critical_points
-from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 
-__all__ = ["landscape_json", "register", "run"]
+__all__ = ["MAX_CRITICAL_DIM", "MAX_SEED", "MAX_STARTS", "landscape_json", "register", "run", "spec_dimension"]
+
+# mirrored from numerics.critical (not imported here: it pulls numpy/scipy); a test keeps them equal
+MAX_CRITICAL_DIM = 20
+MAX_STARTS = 10_000
+MAX_SEED = 2**63 - 1
+
+
+def spec_dimension(text: str, *, what: str) -> int | None:
+    """The dimension d a covariance SPEC asks for, read from the text alone (eye:D, diag:..., random:d=D),
+    so a size limit can be checked before any matrix is built; None for files and malformed specs (the
+    full parser reports those)."""
+    s = str(text).strip()
+    head, sep, body = s.partition(":")
+    if not sep:
+        return None
+    if head == "eye" and re.fullmatch(r"\+?\d{1,9}", body.strip()):
+        return int(body)
+    if head == "diag":
+        return body.count(",") + 1
+    if head == "random":
+        m = re.search(r"(?:^|,)\s*d=(\+?\d{1,9})\s*(?:,|$)", body)
+        return int(m.group(1)) if m else None
+    return None
 
 EPILOG = """examples:
   iclcheck critical --cov random:d=3,cond=10,seed=1 -n 5 --starts 64
@@ -32,11 +52,17 @@ preconditioner the point implements exactly when b = 0 and q21 = 0 (reduced form
 predicted Gamma* point (d <= 6; tensor distance beyond). flat = Hessian eigenvalues counted as zero
 besides the scaling direction (> 0: a degenerate point, e.g. on a continuum of critical points when Sigma
 has symmetries; such continua are listed point by point, not merged). Exit status 0 also when some
-runs do not converge (they are listed).
+runs do not converge (they are listed); 2 for bad input, checked before any work.
+
+limits (checked before any work): d <= 20 ((d+1)^2 = 441 parameters; time, not memory, is the limit:
+peak memory < 0.3 GB; one start (2 runs) takes ~2 s at d = 10 and ~12 s at d = 20 here, the search
+takes --starts times that), 1 <= --starts <= 10000, 0 <= --seed <= 2^63 - 1.
 """
 
 
-def landscape_json(land: Landscape) -> dict[str, Any]:
+def landscape_json(land: Any) -> dict[str, Any]:
+    from iclcheck.cli.formatting import float_rows
+
     return {
         "points": [
             {
@@ -70,11 +96,22 @@ def landscape_json(land: Landscape) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.starts < 1 or args.starts > 100_000:
-        raise InputError("--starts", f"must be between 1 and 100000, got {args.starts}")
-    if args.seed < 0:
-        raise InputError("--seed", f"must be a non-negative integer, got {args.seed}")
+    if not 1 <= args.starts <= MAX_STARTS:
+        raise InputError("--starts", f"must be between 1 and {MAX_STARTS}, got {args.starts}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise InputError("--seed", f"must be an integer in [0, 2^63 - 1], got {args.seed}")
+    d = spec_dimension(args.cov, what="--cov")
+    if d is not None and d > MAX_CRITICAL_DIM:
+        raise InputError("--cov", f"critical supports d <= {MAX_CRITICAL_DIM} ((d+1)^2 parameters per run), got d = {d}")
+    from iclcheck.cli.formatting import dump_json, fmt_number, format_matrix, print_table
+    from iclcheck.cli.inputs import setting_from_args
+
     setting = setting_from_args(args, exact=False)
+    if setting.d > MAX_CRITICAL_DIM:
+        raise InputError("--cov", f"critical supports d <= {MAX_CRITICAL_DIM}, got d = {setting.d}")
+    from iclcheck.numerics.critical import find_critical_points
+    from iclcheck.numerics.one_layer import OneLayer
+
     if args.plot:
         from iclcheck.numerics.landscape_plot import check_plot_path
 
@@ -125,9 +162,11 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from iclcheck.cli.inputs import add_setting_arguments
+
     add_setting_arguments(p)
-    p.add_argument("--starts", type=int, default=64, help="number of random starts (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    p.add_argument("--starts", type=int, default=64, help=f"number of random starts, 1..{MAX_STARTS} (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starts, 0..2^63-1 (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     p.add_argument("--plot", metavar="FILE.png", default=None,
                    help="save the loss along the path global-min -> lowest saddle and the Hessian spectra")
