@@ -81,10 +81,11 @@ class Score:
     vjp: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     per_n: bool  # c = 1/n (sum of n scores) or 1 (normalised weights)
     entrywise: bool  # s acts entry by entry: the mask can act through the zero column of Z M (literal product)
+    identity: bool = False  # s(F) = F: the layer may be re-associated as P (K K^T / c) Q Z (LSA.reassociate)
 
 
 SCORES: dict[str, Score] = {
-    "linear": Score("linear", _linear, _linear_vjp, per_n=True, entrywise=True),
+    "linear": Score("linear", _linear, _linear_vjp, per_n=True, entrywise=True, identity=True),
     "relu": Score("relu", _relu, _relu_vjp, per_n=True, entrywise=True),
     "softmax": Score("softmax", _softmax, _softmax_vjp, per_n=False, entrywise=False),
 }
@@ -99,12 +100,16 @@ class LSA:
     mask: bool = True
     mlp: bool = False
     tied: bool = False
+    reassociate: bool = False  # identity score only: c P K M K^T Q Z as P Kc Q Z, Kc = K K^T / c (D x D):
+    #                           O(D^2 n) instead of O(n^2 D) per prompt, equal up to rounding (used in training)
 
     def __post_init__(self):
         if isinstance(self.L, bool) or not isinstance(self.L, (int, np.integer)) or self.L < 1:
             raise InputError("L", f"number of layers must be a positive integer, got {self.L!r}")
         if self.score not in SCORES:
             raise InputError("score", f"unknown attention variant {self.score!r}; choose one of {', '.join(SCORES)}")
+        if self.reassociate and not SCORES[self.score].identity:
+            raise InputError("reassociate", f"needs a score that is the identity, not {self.score!r}")
 
     def index(self, l: int) -> int:
         return 0 if self.tied else l
@@ -175,6 +180,13 @@ def forward(model: LSA, Z0: np.ndarray, Ps, Qs, W1s=None, W2s=None, *, keep: boo
         out = Z
         Fl, Sl = [], []
         for h in range(Ps.shape[1]):
+            if model.reassociate:
+                Kc = Z[:, :, :nk] @ Z[:, :, :nk].transpose(0, 2, 1) / c  # (B, D, D) = (1/c) sum_keys z z^T
+                T = Ps[li, h] @ Kc @ Qs[li, h]  # (B, D, D)
+                out = out + T @ Z  # (B, D, N1)
+                Fl.append(Kc)
+                Sl.append(T)
+                continue
             F = Zt @ Qs[li, h] @ Z  # (B, N1, N1) = Z^T Q Z, keys on axis -2
             S = sc.f(F if literal else F[:, :nk])  # (B, N1 or K, N1)
             out = out + (Ps[li, h] @ ZM @ S) / c  # (B, D, N1); literal: row n of S meets the zero column
@@ -231,6 +243,14 @@ def vjp(cache: Cache, G: np.ndarray, *, per_prompt: bool = False) -> dict:
         dZ = G.copy()  # (B, D, N1) residual
         for h in range(Ps.shape[1]):
             P, Q, F, S = Ps[li, h], Qs[li, h], cache.Fs[l][h], cache.Ss[l][h]
+            if m.reassociate:  # F = Kc (B, D, D), S = T = P Kc Q (B, D, D)
+                dT = G @ Z.transpose(0, 2, 1)  # (B, D, D)
+                add(dPs, (li, h), dT @ (Q.T @ F))  # (B, D, D) = dT Q^T Kc
+                add(dQs, (li, h), F @ (P.T @ dT))  # (B, D, D) = Kc P^T dT
+                dKc = P.T @ dT @ Q.T  # (B, D, D)
+                dZ += S.transpose(0, 2, 1) @ G  # (B, D, N1)
+                dZ[:, :, :nk] += (dKc + dKc.transpose(0, 2, 1)) @ K / c  # (B, D, K)
+                continue
             dS = (P @ K).transpose(0, 2, 1) @ G / c  # (B, K, N1)
             add(dPs, (li, h), G @ (K @ S).transpose(0, 2, 1) / c)  # (B, D, D)
             dF = sc.vjp(F, S, dS)  # (B, K, N1)

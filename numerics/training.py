@@ -1,17 +1,11 @@
 """Training the L-layer linear self-attention as the papers do: minibatch Adam on fresh prompts.
 
-The forward pass is the literal one of ``numerics.forward`` (canonical model, STATEMENTS.md s.0),
-re-associated without changing a single product:
+The model is the one of ``numerics.lsa`` (canonical model, README "The canonical model"): the masked
+linear LSA, re-associated without changing the function,
 
-    (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T = (1/n) sum_{i<=n} z_i z_i^T   (d+1 x d+1),
+    (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T   (d+1 x d+1),   loss = mean_b (TF - y_q)^2,
 
-    Z_{l+1} = Z_l + P_l K_l Q_l Z_l,   loss = mean_b ([Z_L]_{d+1,n+1} + y_q)^2   (= (TF - y_q)^2).
-
-The backward pass is written by hand (reverse mode through the same recursion); with T = P K Q and
-G = dloss/dZ_{l+1}:
-
-    dT_b = G_b Z_b^T,   dP = sum_b dT_b Q^T K_b,   dQ = sum_b K_b P^T dT_b,
-    dZ_l = G + T^T G + (dK + dK^T) Z M / n   with dK_b = P^T dT_b Q^T.
+and its gradient is ``numerics.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
 
 Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection):
 
@@ -37,6 +31,7 @@ import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.forward import Prompts, sample_prompts
+from iclcheck.numerics.lsa import LSA, loss_and_grads
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
@@ -60,7 +55,7 @@ FAMILIES = ("gd", "gdpp", "full", "gd-scalar", "gdpp-scalar")
 
 
 # ---------------------------------------------------------------------------------------------
-# literal forward pass and its hand-written reverse mode
+# the model (numerics.lsa) on a batch: loss and gradient
 # ---------------------------------------------------------------------------------------------
 def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
     return pr.Z0, pr.yq  # (B, d+1, n+1), (B,)
@@ -69,44 +64,16 @@ def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
 def forward_backward(
     Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool = True
 ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Mean squared error of the L-layer LSA on a batch and its exact gradient in every P_l, Q_l.
+    """Mean squared error of the L-layer LSA on a batch and its exact gradient in every P_l, Q_l
+    (``numerics.lsa``, canonical masked linear model, re-associated).
 
     Ps, Qs: (L, D, D) with D = d+1; Z0: (B, D, n+1); yq: (B,). Returns (loss, residuals (B,),
     dloss/dPs (L, D, D), dloss/dQs (L, D, D)); residual = TF - y_q = -[Z_L]_{d+1,n+1} - y_q."""
-    B, D, N1 = Z0.shape
-    n = N1 - 1
-    L = len(Ps)
-    Zs = [Z0]
-    Ks = []
-    Ts = []
-    Z = Z0
-    for l in range(L):
-        Zc = Z[:, :, :n]  # (B, D, n) context tokens (Z M without the zero column)
-        K = Zc @ Zc.transpose(0, 2, 1) / n  # (B, D, D)
-        T = Ps[l] @ K @ Qs[l]  # (B, D, D) = P K Q
-        Z = Z + T @ Z  # (B, D, n+1)
-        Ks.append(K)
-        Ts.append(T)
-        Zs.append(Z)
-    resid = -Z[:, D - 1, n] - yq  # (B,) = TF - y_q
-    loss = float(np.mean(resid**2))
+    model = LSA(L=len(Ps), reassociate=True)
+    loss, r, g = loss_and_grads(model, Z0, yq, Ps, Qs, grad=grad)
     if not grad:
-        return loss, resid, None, None
-    G = np.zeros_like(Z)  # (B, D, n+1) dloss/dZ_L
-    G[:, D - 1, n] = -2.0 * resid / B
-    dPs = np.zeros_like(Ps)
-    dQs = np.zeros_like(Qs)
-    for l in range(L - 1, -1, -1):
-        Z, K, T, P, Q = Zs[l], Ks[l], Ts[l], Ps[l], Qs[l]
-        dT = G @ Z.transpose(0, 2, 1)  # (B, D, D)
-        dPs[l] = np.sum(dT @ (Q.T @ K), axis=0)  # sum_b dT_b Q^T K_b
-        dQs[l] = np.sum(K @ (P.T @ dT), axis=0)
-        dK = P.T @ dT @ Q.T  # (B, D, D)
-        S = dK + dK.transpose(0, 2, 1)  # (B, D, D)
-        Gn = G + T.transpose(0, 2, 1) @ G  # (B, D, n+1)
-        Gn[:, :, :n] += S @ Z[:, :, :n] / n
-        G = Gn
-    return loss, resid, dPs, dQs
+        return loss, r, None, None
+    return loss, r, g["Ps"][:, 0], g["Qs"][:, 0]
 
 
 def loss_on(Ps, Qs, prompts: Prompts) -> np.ndarray:

@@ -19,6 +19,8 @@ GRAD_CASES = [
     ("linear-nomask", LSA(L=2, mask=False), 1, 0, 3, 4, 1, 1e-6),
     ("linear-tied", LSA(L=3, tied=True), 1, 0, 3, 5, 2, 1e-6),
     ("linear-2heads-mlp", LSA(L=2, mlp=True), 2, 5, 4, 4, 3, 1e-6),
+    ("linear-reassociated-2heads-mlp", LSA(L=2, mlp=True, reassociate=True), 2, 3, 4, 5, 8, 1e-6),
+    ("linear-reassociated-nomask-tied", LSA(L=3, mask=False, tied=True, reassociate=True), 1, 0, 3, 4, 9, 1e-6),
     ("relu", LSA(L=2, score="relu"), 1, 0, 4, 6, 4, 1e-6),
     ("relu-nomask-mlp-tied", LSA(L=2, score="relu", mask=False, mlp=True, tied=True), 2, 3, 3, 5, 5, 1e-6),
     ("softmax", LSA(L=2, score="softmax"), 1, 0, 4, 5, 6, 1e-6),
@@ -59,6 +61,17 @@ def test_vjp_matches_central_differences(name, model, H, m, D, n, seed, rtol):
                 up[key], dn[key] = arr + e.reshape(arr.shape), arr - e.reshape(arr.shape)
             num[k] = (f(up, Zu) - f(dn, Zd)) / (2 * h)
         np.testing.assert_allclose(g[key].ravel(), num, rtol=rtol, atol=rtol * np.max(np.abs(num)), err_msg=key)
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_reassociated_forward_equals_the_literal_one(mask):
+    rng = np.random.default_rng(12)
+    Ps, Qs = rng.standard_normal((3, 2, 5, 5)) * 0.4, rng.standard_normal((3, 2, 5, 5)) * 0.4
+    W1, W2 = rng.standard_normal((3, 4, 5)) * 0.4, rng.standard_normal((3, 5, 4)) * 0.4
+    Z0 = rng.standard_normal((7, 5, 9))
+    lit = forward(LSA(L=3, mask=mask, mlp=True), Z0, Ps, Qs, W1, W2)
+    re = forward(LSA(L=3, mask=mask, mlp=True, reassociate=True), Z0, Ps, Qs, W1, W2)
+    np.testing.assert_allclose(re, lit, rtol=1e-12, atol=1e-12 * np.abs(lit).max())
 
 
 def test_per_prompt_gradients_sum_to_the_batch_gradient():
@@ -131,5 +144,7 @@ def test_bad_arguments_are_input_errors():
         LSA(L=0)
     with pytest.raises(InputError):
         LSA(L=1, score="tanh")
+    with pytest.raises(InputError):
+        LSA(L=1, score="relu", reassociate=True)
     with pytest.raises(InputError):
         forward(LSA(L=2), np.zeros((1, 3, 4)), np.zeros((1, 3, 3)), np.zeros((1, 3, 3)))
