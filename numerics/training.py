@@ -34,13 +34,18 @@ from iclcheck.numerics.forward import Prompts, sample_prompts
 from iclcheck.numerics.lsa import LSA, loss_and_grads
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.one_layer import sqrtm_psd
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
 __all__ = [
     "FAMILIES",
+    "MAX_BATCH",
+    "MAX_LAYERS",
+    "MAX_MEMORY_BYTES",
+    "MAX_STEPS",
     "Family",
     "TrainResult",
+    "check_budget",
     "dist_to_identity",
     "family",
     "forward_backward",
@@ -48,10 +53,44 @@ __all__ = [
     "paired_gap",
     "restricted_optimum",
     "summarize",
+    "step_memory_bytes",
     "train",
 ]
 
 FAMILIES = ("gd", "gdpp", "full", "gd-scalar", "gdpp-scalar")
+
+# Sizes a training run accepts, checked before any work (``check_budget``):
+MAX_LAYERS = 64  # the papers train L <= 12; deeper residual stacks amplify the minibatch gradient (d = 5, n = 20,
+#                  L = 64, lr 0.1: loss ~3e5 after 30 steps; full: nan at step 1) and L = 10000 gave nan coefficients
+MAX_STEPS = 1_000_000  # ~3 h at the Sec. 4.3 size (~0.01 s per step of 1024 prompts on one core)
+MAX_BATCH = 1_000_000  # prompts per step; memory is bounded separately
+MAX_MEMORY_BYTES = 2 * 2**30  # working set of one step (step_memory_bytes), 2 GiB
+
+
+def step_memory_bytes(d: int, n: int, L: int, batch: int) -> int:
+    """Estimated peak working set of one training step (float64): the prompts and, per layer, what the
+    forward pass keeps for the VJP (Z before and after attention (B, D, n+1), K and T (B, D, D)), plus
+    a handful of (B, D, n+1) temporaries of the backward pass."""
+    D, N1 = d + 1, n + 1
+    per_layer = 2 * D * N1 + 2 * D * D
+    prompts = (n + 1) * d * 3 + D * N1  # s, x, X / Z0
+    return 8 * int(batch) * (int(L) * per_layer + prompts + 6 * D * N1)
+
+
+def check_budget(setting: Setting, L: int, *, steps: int, batch: int) -> None:
+    """Refuse a run beyond the documented bounds (MAX_LAYERS, MAX_STEPS, MAX_BATCH, MAX_MEMORY_BYTES)."""
+    for what, v, top in (("L", L, MAX_LAYERS), ("steps", steps, MAX_STEPS), ("batch", batch, MAX_BATCH)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InputError(what, f"must be a positive integer, got {v!r}")
+        if v > top:
+            raise InputError(what, f"at most {top:,} for training, got {v:,}")
+    if setting.n_is_symbolic:
+        raise InputError("n", "training needs a numeric n")
+    mem = step_memory_bytes(setting.d, int(setting.n), L, batch)
+    if mem > MAX_MEMORY_BYTES:
+        raise InputError("batch", f"one step of {batch:,} prompts (d={setting.d}, n={setting.n}, L={L}) needs about "
+                                  f"{mem / 2**30:.1f} GiB, more than the {MAX_MEMORY_BYTES / 2**30:.0f} GiB bound; "
+                                  "use fewer prompts per step")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,6 +227,11 @@ def _progress(step: int, total: int, loss: float, t0: float, stream) -> None:
     stream.flush()
 
 
+def _diverged(t: int, steps: int, problem: str, lr: float, L: int) -> None:
+    raise NumericalFailure("training", f"diverged at step {t} of {steps}: {problem}",
+                           f"lower lr (it was {lr:g}), set clip, add warmup steps or use fewer layers L (it was {L})")
+
+
 def train(
     setting: Setting,
     L: int,
@@ -210,13 +254,15 @@ def train(
 ) -> TrainResult:
     """Adam (bias-corrected) on fresh prompts every step, learning rate lr * cos-decayed to
     lr * final_lr_frac after ``warmup`` linear warm-up steps; the exact minibatch gradient from
-    ``forward_backward``, optionally clipped to global norm ``clip``."""
-    for what, v in (("steps", steps), ("batch", batch)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InputError(what, f"must be a positive integer, got {v!r}")
+    ``forward_backward``, optionally clipped to global norm ``clip``.
+
+    Sizes beyond MAX_LAYERS, MAX_STEPS, MAX_BATCH or MAX_MEMORY_BYTES are refused before any work
+    (InputError); a non-finite loss, gradient or parameter raises NumericalFailure (what diverged, at
+    which step, and what to try)."""
     if not (np.isfinite(lr) and lr > 0):
         raise InputError("lr", f"learning rate must be a positive number, got {lr!r}")
     fam = family(family_name, setting, L)
+    check_budget(setting, L, steps=steps, batch=batch)
     theta = fam.init(rng, scale=init_scale) if theta0 is None else np.array(theta0, dtype=float)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
@@ -229,10 +275,12 @@ def train(
     for t in range(1, steps + 1):
         pr = sample_prompts(setting, batch, rng)
         Ps, Qs = fam.to_PQ(theta)
-        loss, _, dP, dQ = forward_backward(Ps, Qs, pr.Z0, pr.yq)
-        if not np.isfinite(loss):
-            raise InputError("lr", f"training diverged at step {t} (loss {loss}); lower --lr")
-        g = fam.pullback(dP, dQ)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is checked below
+            loss, _, dP, dQ = forward_backward(Ps, Qs, pr.Z0, pr.yq)
+            g = fam.pullback(dP, dQ)
+        if not (np.isfinite(loss) and np.all(np.isfinite(g))):
+            _diverged(t, steps, f"the minibatch loss is {loss:.3g}" if not np.isfinite(loss)
+                      else "the gradient has non-finite entries", lr, L)
         if clip is not None:
             gn = float(np.linalg.norm(g))
             if gn > clip:
@@ -245,6 +293,8 @@ def train(
         if t <= warmup:
             frac = frac * t / warmup
         theta = theta - lr * frac * mh / (np.sqrt(vh) + eps)
+        if not np.all(np.isfinite(theta)):
+            _diverged(t, steps, "the parameters have non-finite entries", lr, L)
         run = loss if run is None else 0.98 * run + 0.02 * loss
         if t % every == 0 or t == steps:
             hist.append((t, float(run)))
