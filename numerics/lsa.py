@@ -145,8 +145,8 @@ class Cache:
     W1s: np.ndarray | None  # (L', m, D)
     W2s: np.ndarray | None  # (L', D, m)
     Zin: list  # Z_l before attention, (B, D, N1)
-    Fs: list  # per layer, per head: F (B, K, N1)
-    Ss: list  # per layer, per head: S (B, K, N1)
+    Fs: list  # per layer, per head: F (B, K, N1) (reassociated: Kc (B, D, D))
+    Ss: list  # per layer, per head: S (B, K, N1) (reassociated: T = P Kc Q (B, D, D))
     Zmid: list  # after attention, before the MLP (B, D, N1)
     H1s: list  # W1 Zmid (B, m, N1)
     ZL: np.ndarray  # (B, D, N1)
@@ -170,7 +170,7 @@ def forward(model: LSA, Z0: np.ndarray, Ps, Qs, W1s=None, W2s=None, *, keep: boo
     cache = Cache(model, Ps, Qs, W1s, W2s, [], [], [], [], [], Z) if keep else None
     for l in range(model.L):
         li = model.index(l)
-        literal = model.mask and sc.entrywise
+        literal = model.mask and sc.entrywise and not model.reassociate
         if literal:
             ZM = Z.copy()
             ZM[:, :, n] = 0.0  # (B, D, N1) Z M: the query column is masked out of keys and values
