@@ -4,6 +4,9 @@ d = 5, n = 20, Sigma = U^T D U (D = diag(1, 1, 0.25, 0.0625, 1), U Haar from see
 condition (8), Adam (5000 steps x 1024 fresh prompts, lr 0.1 cosine-decayed). Target: within 2% of the
 exact optimal loss (numerics.multilayer) in under 5 minutes on 2 cores.
 
+The model and its gradient are numerics.lsa (masked linear score, re-associated as P K Q Z); ``step_seconds``
+times one minibatch gradient of the literal and the re-associated layer at this size.
+
 Run: OMP_NUM_THREADS=1 python benchmarks/bench_training.py   (also: pytest -m slow benchmarks/bench_training.py)
 """
 
@@ -38,6 +41,26 @@ def reproduce(seed: int = 0, steps: int = 5000, batch: int = 1024, lr: float = 0
             "a_learned": [e["a"] for e in info["layers"]], "dist": [e["dist_A"] for e in info["layers"]]}
 
 
+def step_seconds(batch: int = 1024, reps: int = 20) -> dict:
+    """Seconds per minibatch loss + gradient (d = 5, n = 20, L = 3), literal vs re-associated layer."""
+    from iclcheck.numerics.forward import sample_prompts
+    from iclcheck.numerics.lsa import LSA, loss_and_grads
+
+    st = Setting.make(np.eye(5), 20, Sigma_w="inv")
+    rng = np.random.default_rng(0)
+    pr = sample_prompts(st, batch, rng)
+    Z0, yq = pr.Z0, pr.yq
+    Ps, Qs = rng.standard_normal((3, 6, 6)) * 0.1, rng.standard_normal((3, 6, 6)) * 0.1
+    out = {}
+    for name, model in (("literal", LSA(L=3)), ("reassociated", LSA(L=3, reassociate=True))):
+        loss_and_grads(model, Z0, yq, Ps, Qs)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            loss_and_grads(model, Z0, yq, Ps, Qs)
+        out[name] = (time.perf_counter() - t0) / reps
+    return out
+
+
 @pytest.mark.slow
 def test_ahn_three_layer_reproduction_within_two_percent():
     r = reproduce()
@@ -46,6 +69,8 @@ def test_ahn_three_layer_reproduction_within_two_percent():
 
 
 if __name__ == "__main__":
+    for k, v in step_seconds().items():
+        print(f"{'step ' + k:>20}: {v:.4f} s")
     r = reproduce()
     for k, v in r.items():
         print(f"{k:>14}: {v}")

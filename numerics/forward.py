@@ -1,4 +1,4 @@
-"""Literal forward pass of the L-layer linear self-attention, exactly as defined, and prompt sampling.
+"""Literal forward pass of the L-layer linear self-attention (wrappers over numerics.lsa) and prompt sampling.
 
 Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l),  M = diag(I_n, 0);  TF(Z_0) = -[Z_L]_{d+1, n+1}.
 Batched over prompts: Z has shape (B, d+1, n+1), columns are tokens, the last column is the query.
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
@@ -40,12 +41,7 @@ class Prompts:
 
     @property
     def Z0(self) -> np.ndarray:
-        B, n, d = self.X.shape
-        Z = np.zeros((B, d + 1, n + 1))
-        Z[:, :d, :n] = self.X.transpose(0, 2, 1)  # (B, d, n) inputs as columns
-        Z[:, d, :n] = self.y  # (B, n) labels
-        Z[:, :d, n] = self.xq  # (B, d) query, label slot 0
-        return Z
+        return build_prompts(self.X, self.y, self.xq)  # (B, d+1, n+1)
 
 
 def sample_prompts(setting: Setting, batch: int, rng: np.random.Generator) -> Prompts:
@@ -68,19 +64,16 @@ def sample_prompts(setting: Setting, batch: int, rng: np.random.Generator) -> Pr
 def lsa_forward(Z0: np.ndarray, Ps, Qs, *, relu: bool = False) -> np.ndarray:
     """Run L layers; Ps, Qs are sequences of (d+1, d+1) matrices. Returns Z_L (B, d+1, n+1).
 
-    relu=True uses ReLU attention P Z M ReLU(Z^T Q Z) (Ahn et al. Thm 5)."""
-    Z = np.array(Z0, dtype=float, copy=True)
-    if Z.ndim == 2:
-        Z = Z[None]
-    n = Z.shape[2] - 1
-    for P, Q in zip(Ps, Qs, strict=True):
-        ZM = Z.copy()
-        ZM[:, :, n] = 0.0  # Z M: the query column is masked out of keys and values
-        A = Z.transpose(0, 2, 1) @ Q @ Z  # (B, n+1, n+1) = Z^T Q Z
-        if relu:
-            A = np.maximum(A, 0.0)
-        Z = Z + (P @ ZM @ A) / n  # (B, d+1, n+1)
-    return Z
+    relu=True uses ReLU attention P Z M ReLU(Z^T Q Z) (Ahn et al. Thm 5). A thin wrapper over
+    ``numerics.lsa.forward`` (masked, untied, no MLP)."""
+    Ps, Qs = list(Ps), list(Qs)
+    if len(Ps) != len(Qs):
+        raise InputError("Qs", f"needs one Q per P: {len(Ps)} P's, {len(Qs)} Q's")
+    if not Ps:
+        Z = np.array(Z0, dtype=float, copy=True)
+        return Z[None] if Z.ndim == 2 else Z
+    model = LSA(L=len(Ps), score="relu" if relu else "linear")
+    return forward(model, Z0, np.asarray(Ps, dtype=float), np.asarray(Qs, dtype=float))
 
 
 def predict(Z0: np.ndarray, Ps, Qs, *, relu: bool = False) -> np.ndarray:

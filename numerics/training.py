@@ -1,17 +1,11 @@
 """Training the L-layer linear self-attention as the papers do: minibatch Adam on fresh prompts.
 
-The forward pass is the literal one of ``numerics.forward`` (canonical model, STATEMENTS.md s.0),
-re-associated without changing a single product:
+The model is the one of ``numerics.lsa`` (canonical model, README "The canonical model"): the masked
+linear LSA, re-associated without changing the function,
 
-    (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T = (1/n) sum_{i<=n} z_i z_i^T   (d+1 x d+1),
+    (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T   (d+1 x d+1),   loss = mean_b (TF - y_q)^2,
 
-    Z_{l+1} = Z_l + P_l K_l Q_l Z_l,   loss = mean_b ([Z_L]_{d+1,n+1} + y_q)^2   (= (TF - y_q)^2).
-
-The backward pass is written by hand (reverse mode through the same recursion); with T = P K Q and
-G = dloss/dZ_{l+1}:
-
-    dT_b = G_b Z_b^T,   dP = sum_b dT_b Q^T K_b,   dQ = sum_b K_b P^T dT_b,
-    dZ_l = G + T^T G + (dK + dK^T) Z M / n   with dK_b = P^T dT_b Q^T.
+and its gradient is ``numerics.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
 
 Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection):
 
@@ -37,15 +31,21 @@ import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.forward import Prompts, sample_prompts
+from iclcheck.numerics.lsa import LSA, loss_and_grads
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.one_layer import sqrtm_psd
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
 __all__ = [
     "FAMILIES",
+    "MAX_BATCH",
+    "MAX_LAYERS",
+    "MAX_MEMORY_BYTES",
+    "MAX_STEPS",
     "Family",
     "TrainResult",
+    "check_budget",
     "dist_to_identity",
     "family",
     "forward_backward",
@@ -53,14 +53,48 @@ __all__ = [
     "paired_gap",
     "restricted_optimum",
     "summarize",
+    "step_memory_bytes",
     "train",
 ]
 
 FAMILIES = ("gd", "gdpp", "full", "gd-scalar", "gdpp-scalar")
 
+# Sizes a training run accepts, checked before any work (``check_budget``):
+MAX_LAYERS = 64  # the papers train L <= 12; deeper residual stacks amplify the minibatch gradient (d = 5, n = 20,
+#                  L = 64, lr 0.1: loss ~3e5 after 30 steps; full: nan at step 1) and L = 10000 gave nan coefficients
+MAX_STEPS = 1_000_000  # ~3 h at the Sec. 4.3 size (~0.01 s per step of 1024 prompts on one core)
+MAX_BATCH = 1_000_000  # prompts per step; memory is bounded separately
+MAX_MEMORY_BYTES = 2 * 2**30  # working set of one step (step_memory_bytes), 2 GiB
+
+
+def step_memory_bytes(d: int, n: int, L: int, batch: int) -> int:
+    """Estimated peak working set of one training step (float64): the prompts and, per layer, what the
+    forward pass keeps for the VJP (Z before and after attention (B, D, n+1), K and T (B, D, D)), plus
+    a handful of (B, D, n+1) temporaries of the backward pass."""
+    D, N1 = d + 1, n + 1
+    per_layer = 2 * D * N1 + 2 * D * D
+    prompts = (n + 1) * d * 3 + D * N1  # s, x, X / Z0
+    return 8 * int(batch) * (int(L) * per_layer + prompts + 6 * D * N1)
+
+
+def check_budget(setting: Setting, L: int, *, steps: int, batch: int) -> None:
+    """Refuse a run beyond the documented bounds (MAX_LAYERS, MAX_STEPS, MAX_BATCH, MAX_MEMORY_BYTES)."""
+    for what, v, top in (("L", L, MAX_LAYERS), ("steps", steps, MAX_STEPS), ("batch", batch, MAX_BATCH)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InputError(what, f"must be a positive integer, got {v!r}")
+        if v > top:
+            raise InputError(what, f"at most {top:,} for training, got {v:,}")
+    if setting.n_is_symbolic:
+        raise InputError("n", "training needs a numeric n")
+    mem = step_memory_bytes(setting.d, int(setting.n), L, batch)
+    if mem > MAX_MEMORY_BYTES:
+        raise InputError("batch", f"one step of {batch:,} prompts (d={setting.d}, n={setting.n}, L={L}) needs about "
+                                  f"{mem / 2**30:.1f} GiB, more than the {MAX_MEMORY_BYTES / 2**30:.0f} GiB bound; "
+                                  "use fewer prompts per step")
+
 
 # ---------------------------------------------------------------------------------------------
-# literal forward pass and its hand-written reverse mode
+# the model (numerics.lsa) on a batch: loss and gradient
 # ---------------------------------------------------------------------------------------------
 def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
     return pr.Z0, pr.yq  # (B, d+1, n+1), (B,)
@@ -69,44 +103,16 @@ def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
 def forward_backward(
     Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool = True
 ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Mean squared error of the L-layer LSA on a batch and its exact gradient in every P_l, Q_l.
+    """Mean squared error of the L-layer LSA on a batch and its exact gradient in every P_l, Q_l
+    (``numerics.lsa``, canonical masked linear model, re-associated).
 
     Ps, Qs: (L, D, D) with D = d+1; Z0: (B, D, n+1); yq: (B,). Returns (loss, residuals (B,),
     dloss/dPs (L, D, D), dloss/dQs (L, D, D)); residual = TF - y_q = -[Z_L]_{d+1,n+1} - y_q."""
-    B, D, N1 = Z0.shape
-    n = N1 - 1
-    L = len(Ps)
-    Zs = [Z0]
-    Ks = []
-    Ts = []
-    Z = Z0
-    for l in range(L):
-        Zc = Z[:, :, :n]  # (B, D, n) context tokens (Z M without the zero column)
-        K = Zc @ Zc.transpose(0, 2, 1) / n  # (B, D, D)
-        T = Ps[l] @ K @ Qs[l]  # (B, D, D) = P K Q
-        Z = Z + T @ Z  # (B, D, n+1)
-        Ks.append(K)
-        Ts.append(T)
-        Zs.append(Z)
-    resid = -Z[:, D - 1, n] - yq  # (B,) = TF - y_q
-    loss = float(np.mean(resid**2))
+    model = LSA(L=len(Ps), reassociate=True)
+    loss, r, g = loss_and_grads(model, Z0, yq, Ps, Qs, grad=grad)
     if not grad:
-        return loss, resid, None, None
-    G = np.zeros_like(Z)  # (B, D, n+1) dloss/dZ_L
-    G[:, D - 1, n] = -2.0 * resid / B
-    dPs = np.zeros_like(Ps)
-    dQs = np.zeros_like(Qs)
-    for l in range(L - 1, -1, -1):
-        Z, K, T, P, Q = Zs[l], Ks[l], Ts[l], Ps[l], Qs[l]
-        dT = G @ Z.transpose(0, 2, 1)  # (B, D, D)
-        dPs[l] = np.sum(dT @ (Q.T @ K), axis=0)  # sum_b dT_b Q^T K_b
-        dQs[l] = np.sum(K @ (P.T @ dT), axis=0)
-        dK = P.T @ dT @ Q.T  # (B, D, D)
-        S = dK + dK.transpose(0, 2, 1)  # (B, D, D)
-        Gn = G + T.transpose(0, 2, 1) @ G  # (B, D, n+1)
-        Gn[:, :, :n] += S @ Z[:, :, :n] / n
-        G = Gn
-    return loss, resid, dPs, dQs
+        return loss, r, None, None
+    return loss, r, g["Ps"][:, 0], g["Qs"][:, 0]
 
 
 def loss_on(Ps, Qs, prompts: Prompts) -> np.ndarray:
@@ -221,6 +227,11 @@ def _progress(step: int, total: int, loss: float, t0: float, stream) -> None:
     stream.flush()
 
 
+def _diverged(t: int, steps: int, problem: str, lr: float, L: int) -> None:
+    raise NumericalFailure("training", f"diverged at step {t} of {steps}: {problem}",
+                           f"lower lr (it was {lr:g}), set clip, add warmup steps or use fewer layers L (it was {L})")
+
+
 def train(
     setting: Setting,
     L: int,
@@ -243,13 +254,15 @@ def train(
 ) -> TrainResult:
     """Adam (bias-corrected) on fresh prompts every step, learning rate lr * cos-decayed to
     lr * final_lr_frac after ``warmup`` linear warm-up steps; the exact minibatch gradient from
-    ``forward_backward``, optionally clipped to global norm ``clip``."""
-    for what, v in (("steps", steps), ("batch", batch)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InputError(what, f"must be a positive integer, got {v!r}")
+    ``forward_backward``, optionally clipped to global norm ``clip``.
+
+    Sizes beyond MAX_LAYERS, MAX_STEPS, MAX_BATCH or MAX_MEMORY_BYTES are refused before any work
+    (InputError); a non-finite loss, gradient or parameter raises NumericalFailure (what diverged, at
+    which step, and what to try)."""
     if not (np.isfinite(lr) and lr > 0):
         raise InputError("lr", f"learning rate must be a positive number, got {lr!r}")
     fam = family(family_name, setting, L)
+    check_budget(setting, L, steps=steps, batch=batch)
     theta = fam.init(rng, scale=init_scale) if theta0 is None else np.array(theta0, dtype=float)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
@@ -262,10 +275,12 @@ def train(
     for t in range(1, steps + 1):
         pr = sample_prompts(setting, batch, rng)
         Ps, Qs = fam.to_PQ(theta)
-        loss, _, dP, dQ = forward_backward(Ps, Qs, pr.Z0, pr.yq)
-        if not np.isfinite(loss):
-            raise InputError("lr", f"training diverged at step {t} (loss {loss}); lower --lr")
-        g = fam.pullback(dP, dQ)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is checked below
+            loss, _, dP, dQ = forward_backward(Ps, Qs, pr.Z0, pr.yq)
+            g = fam.pullback(dP, dQ)
+        if not (np.isfinite(loss) and np.all(np.isfinite(g))):
+            _diverged(t, steps, f"the minibatch loss is {loss:.3g}" if not np.isfinite(loss)
+                      else "the gradient has non-finite entries", lr, L)
         if clip is not None:
             gn = float(np.linalg.norm(g))
             if gn > clip:
@@ -278,6 +293,8 @@ def train(
         if t <= warmup:
             frac = frac * t / warmup
         theta = theta - lr * frac * mh / (np.sqrt(vh) + eps)
+        if not np.all(np.isfinite(theta)):
+            _diverged(t, steps, "the parameters have non-finite entries", lr, L)
         run = loss if run is None else 0.98 * run + 0.02 * loss
         if t % every == 0 or t == steps:
             hist.append((t, float(run)))

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.forward import sample_prompts
+from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult, Step
@@ -29,7 +30,7 @@ from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import relu_layer_loss, thm5_scalar
 from iclcheck.theory.setting import Setting
 
-__all__ = ["CLAIM", "params", "verify"]
+__all__ = ["CLAIM", "RELU_LAYER", "params", "tf", "verify"]
 
 SOURCE = "[Ahn et al. 2023, Thm 5 (ReLU attention; formula reconstructed)] arXiv 2306.00297"
 STATEMENT = ("Attn(Z) = P Z M ReLU(Z^T Q Z), x, w ~ N(0, I), last row of Q_0 zero. A global minimizer is P_0 = [[0,0],[0,1]], "
@@ -50,6 +51,14 @@ def params(c: float, B: np.ndarray, b: np.ndarray | None = None) -> tuple[np.nda
     Q = np.zeros((d + 1, d + 1))
     Q[:d, :d] = B
     return P, Q
+
+
+RELU_LAYER = LSA(L=1, score="relu")  # the one model (numerics.lsa) with ReLU scores, query masked
+
+
+def tf(Z0: np.ndarray, P: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """TF(Z0) = -[Z_1]_{d+1,n+1} of one ReLU-attention layer, (B,)."""
+    return -forward(RELU_LAYER, Z0, P[None], Q[None])[:, -1, -1]
 
 
 def verify(ctx: Context) -> ClaimResult:
@@ -97,8 +106,8 @@ def verify(ctx: Context) -> ClaimResult:
 
     def cross(r: np.random.Generator, m: int) -> np.ndarray:
         pr = sample_prompts(st, m, r)
-        t_b = predict(pr.Z0, [Pb], [Q0], relu=True)  # (m,) the b-term alone
-        return t_b * (predict(pr.Z0, [P0], [Q0], relu=True) - pr.yq)
+        t_b = tf(pr.Z0, Pb, Q0)  # (m,) the b-term alone
+        return t_b * (tf(pr.Z0, P0, Q0) - pr.yq)
 
     chk.within_ci("cross term E[TF_b (TF_0 - y_q)] = 0: the x-part b of P's last row only adds loss", mc_mean(
         cross, samples=samples, rng=rng), 0.0, reason="w -> -w symmetry; b-term independent of w")
@@ -106,21 +115,21 @@ def verify(ctx: Context) -> ClaimResult:
     Pn, Qn = P0.copy(), Q0.copy()
     Pn[:dd, :] = rng.normal(size=(dd, dd + 1))
     Qn[:, dd] = rng.normal(size=dd + 1)
-    dev = float(np.max(np.abs(predict(pr.Z0, [Pn], [Qn], relu=True) - predict(pr.Z0, [P0], [Q0], relu=True))))
+    dev = float(np.max(np.abs(tf(pr.Z0, Pn, Qn) - tf(pr.Z0, P0, Q0))))
     chk.add(Step("entries outside P's last row and Q's first d columns do not change the prediction",
                  "pass" if dev == 0.0 else "fail", f"max change over 64 prompts = {dev:.3g} (exactly 0 expected)",
                  computed=dev, expected=0.0, deviation=dev, tolerance=0.0))
     # beyond the theorem's class: does a nonzero last row q21 of Q help? paired Monte Carlo probes at +-s
     worst_z, lines = np.inf, []
     pr = sample_prompts(st, samples, rng)
-    base = (predict(pr.Z0, [P0], [Q0], relu=True) - pr.yq) ** 2  # (B,)
+    base = (tf(pr.Z0, P0, Q0) - pr.yq) ** 2  # (B,)
     for k in range(4 if ctx.thorough else 2):
         v = rng.normal(size=dd)
         v /= np.linalg.norm(v)
         for s in (0.05, -0.05):
             Qp = Q0.copy()
             Qp[dd, :dd] = s * v
-            diff = (predict(pr.Z0, [P0], [Qp], relu=True) - pr.yq) ** 2 - base  # (B,) paired
+            diff = (tf(pr.Z0, P0, Qp) - pr.yq) ** 2 - base  # (B,) paired
             z = float(diff.mean() / (diff.std(ddof=1) / np.sqrt(diff.size)))
             worst_z = min(worst_z, z)
             lines.append(f"dir {k + 1}, s={s:+g}: {diff.mean():+.3g} (z={z:+.2f})")

@@ -16,11 +16,12 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
+from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, ClaimResult
 from iclcheck.theory.notation import fu
 
-__all__ = ["CLAIM", "float_layer", "newton_block"]
+__all__ = ["CLAIM", "float_layer", "float_model", "newton_block"]
 
 KEY = "fu2023.thm5_1"
 SOURCE = "[Fu, Chen, Jia, Sharan 2024, Thm 5.1 and its proof (Newton layer)] arXiv 2310.17086"
@@ -43,14 +44,30 @@ def newton_block(T, S):
     return T - half * T @ S @ T, 2 * T - T @ S @ T
 
 
-def float_layer(H: np.ndarray, d: int, n: int, *, variant: str, rng: np.random.Generator | None = None) -> np.ndarray:
-    """One Newton layer (attention + MLP) in floats; with ``rng``, random free factors Qt (Kt = Qt^{-T})."""
+def float_model(d: int, n: int, *, variant: str, rng: np.random.Generator | None = None, layers: int = 1,
+                mlp: bool = True) -> tuple[LSA, dict]:
+    """The Newton layer as the toolkit's one model (numerics.lsa): ReLU scores with the query masked out of keys
+    and values, 1/n-normalised, two heads with P_m = V_m and Q_m^LSA = K_m^T Q_m (so that
+    z_j^T Q^LSA z_i = <Q_m h_i, K_m h_j>), the MLP of fu.mlp_weights; ``layers`` > 1 ties the weights.
+    With ``rng``, random free factors Qt (Kt = Qt^{-T})."""
     Qt = Kt = None
     if rng is not None:
         Qt = rng.standard_normal((2 * d, 2 * d)) + 2 * np.eye(2 * d)
         Kt = np.linalg.inv(Qt).T  # Qt^T Kt = I
     heads = fu.newton_layer_heads(d, n, variant=variant, Qt=Qt, Kt=Kt, exact=False)
-    return fu.mlp_double(fu.relu_attention(H, heads, n=n), d)
+    params = {"Ps": np.stack([V for _, _, V in heads])[None],  # (1, 2, 2d, 2d)
+              "Qs": np.stack([K.T @ Q for Q, K, _ in heads])[None]}  # (1, 2, 2d, 2d)
+    if mlp:
+        W1, W2 = fu.mlp_weights(d, exact=False)
+        params.update(W1s=W1[None], W2s=W2[None])  # (1, 2d, 2d)
+    return LSA(L=layers, score="relu", mask=True, mlp=mlp, tied=True), params
+
+
+def float_layer(H: np.ndarray, d: int, n: int, *, variant: str, rng: np.random.Generator | None = None,
+                layers: int = 1, mlp: bool = True) -> np.ndarray:
+    """``layers`` Newton layers (attention + MLP) in floats on the hidden states H (2d, n+1)."""
+    model, params = float_model(d, n, variant=variant, rng=rng, layers=layers, mlp=mlp)
+    return forward(model, H, **params)[0]  # (2d, n+1)
 
 
 def _exact_steps(ck: Checker) -> str:
@@ -126,9 +143,7 @@ def _float_steps(ck: Checker, ctx: Context) -> None:
         out_p = float_layer(H, d, n, variant="printed", rng=rng)
         worst_p = max(worst_p, float(np.abs(out_p[:d] - exp).max() / scale))
         # Chain: k+1 corrected layers from T = M_0 reproduce M_{k+1} on every token and the Newton prediction.
-        Hk = fu.hidden_state(X, Ms[0], xq)
-        for _ in range(k + 1):
-            Hk = float_layer(Hk, d, n, variant="corrected")
+        Hk = float_layer(fu.hidden_state(X, Ms[0], xq), d, n, variant="corrected", layers=k + 1)  # tied weights
         exp_k = Ms[k + 1] @ C
         worst_chain = max(worst_chain, float(np.abs(Hk[:d] - exp_k).max() / (1 + np.abs(exp_k).max())))
         pred = float(Hk[:d, n] @ (X.T @ y))  # (M_{k+1} x_q)^T X^T y = x_q^T w_{k+1} (M symmetric)

@@ -88,3 +88,72 @@ def test_paired_gap_of_a_model_with_itself_is_zero():
     Q[0, :2, :2] = -0.5 * np.eye(2)
     la, gap = paired_gap(st, P, Q, P, Q, samples=2000, rng=np.random.default_rng(0))
     assert gap.mean == 0.0 and la.mean > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# bounds and divergence (library), and how the train command reports them
+# ---------------------------------------------------------------------------------------------
+def test_sizes_beyond_the_bounds_are_refused_before_any_work(monkeypatch):
+    from iclcheck.numerics import training
+    from iclcheck.theory.errors import InputError
+
+    def no_work(*a, **k):
+        raise AssertionError("prompts were drawn before the size check")
+
+    monkeypatch.setattr(training, "sample_prompts", no_work)
+    st = Setting.make(np.eye(5), 20, Sigma_w="inv")
+    rng = np.random.default_rng(0)
+    for kw, what in ((dict(L=training.MAX_LAYERS + 1), "L"), (dict(L=2, steps=training.MAX_STEPS + 1), "steps"),
+                     (dict(L=2, batch=training.MAX_BATCH + 1), "batch"), (dict(L=2, batch=900_000), "batch")):
+        L = kw.pop("L")
+        with pytest.raises(InputError) as exc:
+            train(st, L, rng=rng, **kw)
+        assert exc.value.what == what
+
+
+def test_memory_estimate_counts_what_the_step_keeps():
+    from iclcheck.numerics.training import step_memory_bytes
+
+    # per prompt and layer the VJP keeps Z before and after attention (D x (n+1)) and K, T (D x D)
+    d, n = 5, 20
+    per_layer = step_memory_bytes(d, n, 3, 1) - step_memory_bytes(d, n, 2, 1)
+    assert per_layer == 8 * (2 * 6 * 21 + 2 * 36)
+    assert step_memory_bytes(d, n, 2, 1000) == 1000 * step_memory_bytes(d, n, 2, 1)
+
+
+def test_a_diverging_run_is_a_numerical_failure():
+    from iclcheck.theory.errors import NumericalFailure
+
+    st = Setting.make(np.eye(3), 8, Sigma_w="inv")
+    fam = family("gd", st, 2)
+    with pytest.raises(NumericalFailure) as exc:  # A = 1e200: the forward pass overflows at step 1
+        train(st, 2, steps=5, batch=16, rng=np.random.default_rng(0), theta0=np.full(fam.size, 1e200))
+    assert "step 1 of 5" in exc.value.problem and "lr" in exc.value.hint and "--" not in str(exc.value)
+
+
+def test_train_command_exit_codes_and_messages(capsys):
+    from iclcheck.cli import main
+
+    base = ["train", "--cov", "eye:5", "-n", "20"]
+    assert main(base + ["-L", "10000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "-L" in err and "64" in err
+    assert main(base + ["-L", "2", "--steps", "1000000000"]) == 2
+    assert "--steps" in capsys.readouterr().err
+    assert main(base + ["-L", "2", "--batch", "900000"]) == 2
+    err = capsys.readouterr().err
+    assert "--batch" in err and "GiB" in err
+    assert main(base + ["-L", "64", "--family", "full", "--steps", "3", "--batch", "16", "--samples", "100"]) == 3
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err.count("\n") == 1 and "diverged at step 1" in cap.err
+    assert "--lr" in cap.err and "-L" in cap.err
+
+
+def test_train_command_bounds_are_the_library_bounds():
+    from iclcheck.cli.commands import train as cmd
+    from iclcheck.numerics import training
+
+    assert (cmd.MAX_LAYERS, cmd.MAX_STEPS, cmd.MAX_BATCH) == (training.MAX_LAYERS, training.MAX_STEPS,
+                                                             training.MAX_BATCH)
+    assert cmd.MAX_MEMORY_GIB * 2**30 == training.MAX_MEMORY_BYTES
+    assert "-L <= 64" in cmd.EPILOG and "1,000,000" in cmd.EPILOG and "2 GiB" in cmd.EPILOG

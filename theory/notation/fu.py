@@ -15,7 +15,8 @@ with Q_m = Qt_m [[0, -(n/2) I], [0, 0]], K_m = Kt_m [[I, 0], [0, 0]], Qt_1^T Kt_
 V_1 = V_2 = [[I, 0], [0, 0]] (as printed). Then <Q_1 h_i, K_1 h_j> = -(n/2) x_i^T T x_j =: a_ij and
 <Q_2 h_i, K_2 h_j> = -a_ij. The canonical model has no counterpart of this block (it is a construction
 about a ReLU-attention transformer, not the LSA of STATEMENTS.md section 0); nothing is re-scaled.
-Everything below is generic: sympy matrices give exact results, numpy 2-d arrays give floats.
+The weights and hidden states are generic (sympy matrices exact, numpy arrays floats); the layer maps here are
+exact (sympy) only: theory imports no numerics, and the float layer is numerics.lsa (used by the claim).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "alpha_printed",
     "hidden_state",
     "mlp_double",
+    "mlp_weights",
     "newton_layer_heads",
     "printed_b3",
     "relu_attention",
@@ -77,8 +79,8 @@ def _block(rows: list[list[Any]], sym: bool):
     return sp.BlockMatrix(rows).as_explicit() if sym else np.block(rows)
 
 
-def _relu(A: Any):
-    return A.applyfunc(lambda a: sp.Max(a, 0)) if isinstance(A, sp.MatrixBase) else np.maximum(A, 0.0)
+def _relu(A: sp.MatrixBase) -> sp.MatrixBase:
+    return A.applyfunc(lambda a: sp.Max(a, 0))
 
 
 def hidden_state(X: Any, T: Any, xq: Any) -> Any:
@@ -120,27 +122,37 @@ def newton_layer_heads(d: int, n: int, *, variant: str = "printed", Qt: Any = No
     return heads
 
 
-def relu_attention(H: Any, heads: list[tuple[Any, Any, Any]], *, n: int, normalise: str = "1/n") -> Any:
-    """One residual ReLU-attention layer, literally: for every token i (queries include the query token),
+def relu_attention(H: sp.MatrixBase, heads: list[tuple[Any, Any, Any]], *, n: int,
+                   normalise: str = "1/n") -> sp.MatrixBase:
+    """One residual ReLU-attention layer, literally and exactly (sympy): for every token i (queries include
+    the query token),
 
         h_i <- h_i + c sum_m sum_{j <= n} ReLU(<Q_m h_i, K_m h_j>) V_m h_j,   c = 1/n or 1.
-    """
+
+    The float layer is numerics.lsa (ReLU score, query mask, P_m = V_m, Q = K_m^T Q_m: see the claim)."""
     if normalise not in ("1/n", "sum"):
         raise InputError("normalise", f"must be '1/n' or 'sum', got {normalise!r}")
+    if not isinstance(H, sp.MatrixBase):
+        raise InputError("H", "the exact layer map takes sympy matrices (floats: numerics.lsa)")
     Hc = H[:, :n]  # (2d, n) keys and values from the n context tokens only
     out = H
-    c = (sp.Rational(1, n) if isinstance(H, sp.MatrixBase) else 1.0 / n) if normalise == "1/n" else 1
+    c = sp.Rational(1, n) if normalise == "1/n" else 1
     for Q, K, V in heads:
         A = (Q @ H).T @ (K @ Hc)  # (n+1, n): A[i, j] = <Q h_i, K h_j>
         out = out + c * (V @ Hc) @ _relu(A).T  # (2d, n+1)
     return out
 
 
-def mlp_double(H: Any, d: int) -> Any:
-    """The MLP h <- h + W_2 ReLU(W_1 h) with W_1 = [[I, 0], [-I, 0]], W_2 = [[I, -I], [0, 0]]:
-    the top block u becomes u + ReLU(u) - ReLU(-u) = 2u, the bottom block is unchanged."""
-    sym = isinstance(H, sp.MatrixBase)
-    Z, eye = _zeros(d, d, sym), _eye(d, sym)
-    W1 = _block([[eye, Z], [-1 * eye, Z]], sym)
-    W2 = _block([[eye, -1 * eye], [Z, Z]], sym)
+def mlp_weights(d: int, *, exact: bool = True) -> tuple[Any, Any]:
+    """W_1 = [[I, 0], [-I, 0]], W_2 = [[I, -I], [0, 0]] (2d x 2d): h <- h + W_2 ReLU(W_1 h) maps the top
+    block u to u + ReLU(u) - ReLU(-u) = 2u and leaves the bottom block unchanged."""
+    Z, eye = _zeros(d, d, exact), _eye(d, exact)
+    return _block([[eye, Z], [-1 * eye, Z]], exact), _block([[eye, -1 * eye], [Z, Z]], exact)
+
+
+def mlp_double(H: sp.MatrixBase, d: int) -> sp.MatrixBase:
+    """The MLP h <- h + W_2 ReLU(W_1 h) of ``mlp_weights``, exactly (sympy)."""
+    if not isinstance(H, sp.MatrixBase):
+        raise InputError("H", "the exact MLP map takes sympy matrices (floats: numerics.lsa)")
+    W1, W2 = mlp_weights(d)
     return H + W2 @ _relu(W1 @ H)

@@ -5,16 +5,24 @@ gap to the exact optimum of the restricted family (Ahn et al. Thm 3 / condition 
 from __future__ import annotations
 
 import argparse
-
-import numpy as np
+import math
+import re
 
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
-from iclcheck.cli.formatting import dump_json
-from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
-from iclcheck.numerics.training import paired_gap, summarize, train
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, NumericalFailure
 
 __all__ = ["register", "run"]
+
+# Bounds, checked before any work (the library's numerics.training.MAX_* and MAX_MEMORY_BYTES; a test keeps
+# these literals equal to them, so that --help can show them without importing numpy).
+MAX_LAYERS, MAX_STEPS, MAX_BATCH, MAX_MEMORY_GIB = 64, 1_000_000, 1_000_000, 2
+MAX_SAMPLES = 20_000_000  # Monte Carlo prompts for the final loss and the gap
+MC_BATCH = 20_000  # prompts per Monte Carlo batch (fewer when one batch would exceed the memory bound)
+
+# library parameter -> flag
+FLAGS = {"L": "-L", "steps": "--steps", "batch": "--batch", "lr": "--lr", "clip": "--clip", "warmup": "--warmup",
+         "samples": "--samples"}
+_HINT_WORDS = re.compile(r"\b(lr|clip|warmup|L)\b")
 
 EPILOG = """examples:
   # Ahn et al. Sec. 4.3 (3 layers, condition (8)); about 2 minutes on one core, gap ~0.5-0.7%
@@ -27,6 +35,11 @@ Learned a_i = tr(Sigma^1/2 A_i Sigma^1/2)/d (canonical model, 1/n inside the lay
 min_alpha ||M - alpha I||_F / ||M||_F. The gap to the optimum is a paired Monte Carlo difference
 (same prompts for both models) against the exact condition-(8) optimum (needs --task-cov inv or
 Sigma = I, Gaussian covariates).
+
+bounds (refused with exit 2 before any work): -L <= 64, --steps <= 1,000,000, --batch <= 1,000,000
+and one step's working set <= 2 GiB (about 8 B x batch x (L (2 D (n+1) + 2 D^2) + ...), D = d+1),
+--samples <= 20,000,000. A run that diverges (non-finite loss, gradient or parameters) stops with
+exit 3 and says at which step; lower --lr, set --clip or --warmup, or use fewer layers.
 """
 
 
@@ -35,8 +48,10 @@ def register(sub) -> None:
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
     p.add_argument("--family", choices=("gd", "gdpp", "full"), default="gd", help="parameter family (default gd)")
-    p.add_argument("--steps", type=positive_int, default=5000, help="Adam steps (default 5000)")
-    p.add_argument("--batch", type=positive_int, default=1024, help="fresh prompts per step (default 1024)")
+    p.add_argument("--steps", type=positive_int, default=5000, help=f"Adam steps (default 5000, at most {MAX_STEPS:,})")
+    p.add_argument("--batch", type=positive_int, default=1024,
+                   help=f"fresh prompts per step (default 1024, at most {MAX_BATCH:,} and a {MAX_MEMORY_GIB} GiB "
+                        "working set per step)")
     p.add_argument("--lr", type=float, default=None,
                    help="peak learning rate, cosine-decayed to 1%% (default 0.1 for gd, 0.01 gdpp and full)")
     p.add_argument("--clip", type=float, default=None,
@@ -44,12 +59,39 @@ def register(sub) -> None:
                         "whose losses have heavy-tailed minibatch gradients)")
     p.add_argument("--warmup", type=int, default=None, help="linear warm-up steps (default 0 for gd, 100 otherwise)")
     p.add_argument("--samples", type=positive_int, default=200_000,
-                   help="Monte Carlo prompts for the final loss and the gap (default 200000)")
+                   help=f"Monte Carlo prompts for the final loss and the gap (default 200000, at most {MAX_SAMPLES:,})")
     p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a TTY")
     p.set_defaults(func=run)
 
 
+def _flagged(exc: InputError | NumericalFailure) -> Exception:
+    """The library's error with its parameter names replaced by this command's flags."""
+    if isinstance(exc, NumericalFailure):
+        return NumericalFailure(exc.what, exc.problem, _HINT_WORDS.sub(lambda m: FLAGS[m.group(1)], exc.hint))
+    return InputError(FLAGS.get(exc.what, exc.what), exc.problem)
+
+
+def _finite(out: dict, keys: tuple[str, ...]) -> None:
+    """Never print nan: a non-finite result is a numerical failure, not an answer."""
+    for k in keys:
+        v = out.get(k)
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        if any(x is not None and not math.isfinite(x) for x in vals):
+            raise NumericalFailure("training", f"the trained model's {k} is not finite ({v})",
+                                   "lower --lr, set --clip or --warmup, or use fewer layers -L")
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.L > MAX_LAYERS:  # before the setting is even parsed: no work beyond the bound
+        raise InputError("-L", f"at most {MAX_LAYERS} layers for training, got {args.L:,}")
+    if args.samples > MAX_SAMPLES:
+        raise InputError("--samples", f"at most {MAX_SAMPLES:,}, got {args.samples:,}")
+    import numpy as np
+
+    from iclcheck.cli.formatting import dump_json
+    from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+    from iclcheck.numerics.training import check_budget, paired_gap, step_memory_bytes, summarize, train
+
     st = setting_of(args)
     lr = args.lr if args.lr is not None else {"gd": 0.1, "gdpp": 0.01, "full": 0.01}[args.family]
     clip = args.clip if args.clip is not None else (None if args.family == "gd" else 1.0)
@@ -60,10 +102,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--warmup", f"must be >= 0, got {args.warmup}")
     if not (np.isfinite(lr) and lr > 0):
         raise InputError("--lr", f"must be a positive number, got {args.lr}")
-    rng = np.random.default_rng(args.seed)
-    res = train(st, args.L, family_name=args.family, steps=args.steps, batch=args.batch, lr=lr, rng=rng,
-                clip=clip, warmup=warmup, progress=show_progress(args))
-    info = summarize(res, st)
+    try:
+        check_budget(st, args.L, steps=args.steps, batch=args.batch)
+        mc_batch = max(1, min(MC_BATCH, (MAX_MEMORY_GIB * 2**30) // step_memory_bytes(st.d, int(st.n), args.L, 1)))
+        rng = np.random.default_rng(args.seed)
+        res = train(st, args.L, family_name=args.family, steps=args.steps, batch=args.batch, lr=lr, rng=rng,
+                    clip=clip, warmup=warmup, progress=show_progress(args))
+    except (InputError, NumericalFailure) as exc:
+        raise _flagged(exc) from None
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused below
+        info = summarize(res, st)
     out = {
         "setting": st.describe(), "family": args.family, "L": args.L, "steps": args.steps, "batch": args.batch,
         "lr": lr, "clip": clip, "warmup": warmup, "seed": args.seed, "seconds": round(res.seconds, 2),
@@ -82,19 +130,25 @@ def run(args: argparse.Namespace) -> int:
         a_opt, f_opt = optimal_gd_coefficients(st, args.L)
     except InputError as exc:
         a_opt, f_opt, why = None, None, str(exc)
-    if a_opt is not None:
-        Pb, Qb = family_params(st.Sigma, a_opt)
-        la, gap = paired_gap(st, res.Ps, res.Qs, np.array(Pb), np.array(Qb), samples=args.samples, rng=rng)
-        out.update({"loss": la.mean, "loss_ci": list(la.ci),
-                    "optimum": {"family": "gd (condition (8), A_i = a_i Sigma^-1)", "coefficients": a_opt.tolist(),
-                                "loss": f_opt},
-                    "gap": gap.mean, "gap_ci": list(gap.ci), "relative_gap": gap.mean / f_opt,
-                    "relative_gap_ci": [gap.ci[0] / f_opt, gap.ci[1] / f_opt]})
-    else:
-        from iclcheck.numerics.montecarlo import mc_loss
+    with np.errstate(over="ignore", invalid="ignore"):
+        if a_opt is not None:
+            Pb, Qb = family_params(st.Sigma, a_opt)
+            la, gap = paired_gap(st, res.Ps, res.Qs, np.array(Pb), np.array(Qb), samples=args.samples, rng=rng,
+                                 batch=mc_batch)
+            out.update({"loss": la.mean, "loss_ci": list(la.ci),
+                        "optimum": {"family": "gd (condition (8), A_i = a_i Sigma^-1)", "coefficients": a_opt.tolist(),
+                                    "loss": f_opt},
+                        "gap": gap.mean, "gap_ci": list(gap.ci), "relative_gap": gap.mean / f_opt,
+                        "relative_gap_ci": [gap.ci[0] / f_opt, gap.ci[1] / f_opt]})
+        else:
+            from iclcheck.numerics.forward import sample_prompts
+            from iclcheck.numerics.montecarlo import mc_mean
+            from iclcheck.numerics.training import loss_on
 
-        la = mc_loss(st, list(res.Ps), list(res.Qs), samples=args.samples, rng=rng)
-        out.update({"loss": la.mean, "loss_ci": list(la.ci), "optimum": None, "optimum_note": why})
+            la = mc_mean(lambda r, k: loss_on(res.Ps, res.Qs, sample_prompts(st, k, r)), samples=args.samples,
+                         rng=rng, batch=mc_batch)
+            out.update({"loss": la.mean, "loss_ci": list(la.ci), "optimum": None, "optimum_note": why})
+    _finite(out, ("coefficients", "dist_A", "b", "dist_B", "off_pattern", "loss", "loss_ci", "gap", "gap_ci"))
     out["history"] = [[t, v] for t, v in res.history[:: max(1, len(res.history) // 20)]]
     if args.format == "json":
         dump_json(out)

@@ -28,3 +28,16 @@ def test_best_multiple_by_least_squares():
     se = np.sqrt(np.mean((m * r) ** 2) / len(m)) / np.mean(m * m)
     printed = 2 * n / (2 * (d + 2) + (n - 1))
     assert abs(a_hat - printed) < 3.5 * se, (a_hat, printed, se)
+
+
+def test_relu_prediction_by_hand():
+    # P = c e e^T, Q = [[B, 0], [0, 0]]: TF = -(c/n) sum_i y_i ReLU(x_i^T B x_q), written out per prompt.
+    from iclcheck.proofs.claims.ahn2023_thm5 import params, tf
+
+    rng = np.random.default_rng(3)
+    d, n = 3, 6
+    pr = sample_prompts(Setting.make(np.eye(d), n), 50, rng)
+    c, B = 0.7, rng.normal(size=(d, d))
+    P, Q = params(c, B)
+    by_hand = -(c / n) * np.einsum("bi,bi->b", pr.y, np.maximum(np.einsum("bid,de,be->bi", pr.X, B, pr.xq), 0.0))
+    np.testing.assert_allclose(tf(pr.Z0, P, Q), by_hand, rtol=1e-12, atol=1e-12)

@@ -26,10 +26,28 @@ def test_layer_by_hand_one_dimensional():
     # d = n = 1, x_1 = 2, x_q = 1, T = t: a_1j = -(1/2) x_i t x_j; corrected update (1/1) * a * t * x_j
     t = 0.25
     H = fu.hidden_state(np.array([[2.0]]), np.array([[t]]), np.array([1.0]))
-    out = fu.relu_attention(H, fu.newton_layer_heads(1, 1, variant="corrected", exact=False), n=1)
+    out = float_layer(H, 1, 1, variant="corrected", mlp=False)  # attention only, through numerics.lsa
     # token 1 (x = 2): a = -(1/2)*2*t*2 = -2t, top = 2t + a*t*2 = 2t - 4t^2; query (x = 1): a = -t, top = t - 2t^2
     np.testing.assert_allclose(out[0], [2 * t - 4 * t * t, t - 2 * t * t], rtol=1e-12)
     np.testing.assert_allclose(out[0], (t - 0.5 * t * 4 * t) * np.array([2.0, 1.0]), rtol=1e-12)
+
+
+def test_float_model_equals_the_exact_sympy_layer():
+    # numerics.lsa with the mapped weights (P_m = V_m, Q = K_m^T Q_m) against theory.notation.fu's literal
+    # exact layer (sympy, rationals), both head variants, attention alone and with the MLP.
+    import sympy as sp
+
+    X = sp.Matrix([[1, 2], [-1, sp.Rational(1, 2)], [0, 3]])
+    xq = sp.Matrix([2, -1])
+    T = sp.Matrix([[sp.Rational(1, 5), sp.Rational(-1, 10)], [sp.Rational(-1, 10), sp.Rational(1, 3)]])
+    H = fu.hidden_state(X, T, xq)
+    Hf = np.array(H.evalf(), dtype=float)
+    for variant in ("printed", "corrected"):
+        att = fu.relu_attention(H, fu.newton_layer_heads(2, 3, variant=variant), n=3)
+        np.testing.assert_allclose(float_layer(Hf, 2, 3, variant=variant, mlp=False), np.array(att, float),
+                                   rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(float_layer(Hf, 2, 3, variant=variant), np.array(fu.mlp_double(att, 2), float),
+                                   rtol=1e-14, atol=1e-14)
 
 
 def test_stacked_layers_converge_to_ols_prediction():
@@ -39,9 +57,7 @@ def test_stacked_layers_converge_to_ols_prediction():
     xq = rng.standard_normal(3)
     S = X.T @ X
     a = 1 / np.linalg.norm(S @ S, "fro")
-    H = fu.hidden_state(X, a * S, xq)
-    for _ in range(25):
-        H = float_layer(H, 3, 8, variant="corrected")
+    H = float_layer(fu.hidden_state(X, a * S, xq), 3, 8, variant="corrected", layers=25)  # tied weights
     w_ols = np.linalg.lstsq(X, y, rcond=None)[0]
     np.testing.assert_allclose(H[:3, 8] @ (X.T @ y), xq @ w_ols, rtol=1e-8)
     np.testing.assert_allclose(H[:3, :8], newton_iterates(S, alpha=a, steps=25)[-1] @ X.T, rtol=1e-8, atol=1e-9)
