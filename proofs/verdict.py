@@ -160,7 +160,7 @@ class Tolerance:
 @dataclass
 class Step:
     """One checked step of an argument. Build it through a ``Checker`` method (``exact``, ``close``,
-    ``within_ci``, ``at_least``, ``z_test``, ``decided``, ``undecided``); direct construction still works."""
+    ``within_ci``, ``at_least``, ``bounded``, ``z_test``, ``decided``, ``undecided``); direct construction still works."""
 
     name: str
     status: Status
@@ -316,6 +316,13 @@ class Checker:
         short = max(0.0, float(floor) - float(value))
         return self.add(Step(name, Status.decide(short <= slack), detail,
                              computed=value if computed is None else computed, deviation=short, tolerance=float(slack)))
+
+    def bounded(self, name: str, deviation: float, tolerance: float, *, detail: str, computed: Any = None,
+                expected: Any = None, exact: bool = False) -> Step:
+        """A deviation the claim computed itself (e.g. the largest relative mismatch over many exact
+        comparisons): pass iff deviation <= tolerance."""
+        return self.add(Step(name, Status.decide(deviation <= tolerance), detail, computed=computed, expected=expected,
+                             deviation=float(deviation), tolerance=float(tolerance), exact=exact))
 
     def z_test(self, name: str, zmax: float, zcrit: float, *, detail: str, computed: Any = None,
                expected: Any = None, expect_zero: bool = True) -> Step:
