@@ -14,7 +14,13 @@ import pkgutil
 import sys
 import traceback
 
-from iclcheck.theory.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_NUMERICAL, ICLCheckError, NumericalFailure
+from iclcheck.theory.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_NUMERICAL,
+    ICLCheckError,
+    NumericalFailure,
+)
 
 __all__ = ["build_parser", "main"]
 
