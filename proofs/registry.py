@@ -1,36 +1,59 @@
-"""The claim registry: every module in ``proofs.claims`` defines ``CLAIM = Claim(...)``.
+"""The claim registry and runner: every module in ``proofs.claims`` defines ``CLAIM = Claim(...)``.
 
-Adding a claim touches one module (proofs/claims/<paper>_<claim>.py) plus its test; discovery is
-automatic and ``tests/proofs/test_registry.py`` fails when a module is unregistered or incomplete.
+Adding a claim touches one module (proofs/claims/<paper>_<claim>.py, pattern: proofs/claims/_template.py)
+plus its test; discovery is automatic and ``tests/proofs/test_registry.py`` fails when a module is
+unregistered or incomplete. Modules whose name starts with ``_`` are not claims.
+
+The runner is ``Claim.run(ctx)``: it hands the claim to ``verify`` (as ``ctx.claim``), salts the claim's
+random stream by the claim (``ctx.rng()`` draws from ``[seed, claim.salt]``), and builds the result from the
+``Checker`` that ``verify`` returns (optionally with a finding: ``return chk, finding``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from iclcheck.proofs.verdict import ClaimResult
+from iclcheck.proofs.verdict import Checker, ClaimResult
 
-__all__ = ["Claim", "Context", "all_claims", "select"]
+__all__ = ["Claim", "Context", "all_claims", "default_salt", "select"]
+
+def default_salt(key: str) -> int:
+    """A claim's default RNG salt: CRC32 of its key (stable across machines and runs, unlike hash())."""
+    return zlib.crc32(key.encode("utf-8"))
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a check may depend on besides the claim: the seed and the profile."""
+    """What a check may depend on besides the claim: the seed, the profile and (inside ``Claim.run``)
+    the claim being checked."""
 
     seed: int = 0
     profile: str = "quick"  # "quick" (default run, < 60 s for all claims) or "thorough" (nightly)
+    claim: Claim | None = field(default=None, compare=False, repr=False)
 
-    def rng(self, salt: int = 0) -> np.random.Generator:
+    def rng(self, salt: int | None = None) -> np.random.Generator:
+        """The claim's random stream, ``default_rng([seed, claim.salt])``. An explicit ``salt`` (the old
+        pattern, ``ctx.rng(131)``) is deprecated but still honoured: new claims declare ``Claim.salt``."""
+        if salt is None:
+            if self.claim is None:
+                raise ValueError("Context.rng() without a salt needs the claim: run it through Claim.run(ctx)")
+            salt = self.claim.salt
         return np.random.default_rng([self.seed, salt])
 
     @property
     def thorough(self) -> bool:
         return self.profile == "thorough"
+
+    def for_claim(self, claim: Claim) -> Context:
+        return dataclasses.replace(self, claim=claim)
 
 
 @dataclass(frozen=True)
@@ -40,7 +63,30 @@ class Claim:
     source: str  # exact citation, e.g. "[Ahn et al. 2023, Thm 1] arXiv 2306.00297"
     statement: str  # as printed, in the paper's own notation
     notation: str  # the explicit map from the paper's notation to the canonical model
-    verify: Callable[[Context], ClaimResult] = field(repr=False)
+    # verify(ctx) -> Checker | (Checker, finding) (new), or -> ClaimResult (old pattern, still accepted)
+    verify: Callable[[Context], Any] = field(repr=False)
+    salt: int | None = None  # the claim's RNG salt; None -> default_salt(key)
+
+    def __post_init__(self) -> None:
+        if self.salt is None:
+            object.__setattr__(self, "salt", default_salt(self.key))
+        elif not isinstance(self.salt, int) or isinstance(self.salt, bool) or self.salt < 0:
+            raise ValueError(f"claim {self.key!r}: salt must be an int >= 0, got {self.salt!r}")
+
+    def run(self, ctx: Context) -> ClaimResult:
+        """Run ``verify`` with this claim in ``ctx`` and build its result (key, source, statement from here)."""
+        out = self.verify(ctx.for_claim(self))
+        if isinstance(out, ClaimResult):  # old pattern: verify called chk.result(...) itself
+            return out
+        finding = None
+        if isinstance(out, tuple):
+            chk, finding = out
+        else:
+            chk = out
+        if not isinstance(chk, Checker):
+            raise TypeError(f"{self.key}: verify() must return its Checker (or (Checker, finding)), "
+                            f"got {type(out).__name__}")
+        return chk.result(self.key, self.source, self.statement, finding=finding)
 
 
 def all_claims() -> dict[str, Claim]:
@@ -49,6 +95,8 @@ def all_claims() -> dict[str, Claim]:
 
     found: dict[str, Claim] = {}
     for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("_"):  # the template and private helpers are not claims
+            continue
         mod = importlib.import_module(f"iclcheck.proofs.claims.{info.name}")
         claim = getattr(mod, "CLAIM", None)
         if claim is None:

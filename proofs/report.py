@@ -1,12 +1,15 @@
 """Running claims and rendering their verdicts: table (terminal), JSON (machines), Markdown (README).
 
-``run_claims`` runs each selected claim's ``verify`` and never lets one claim's crash stop the
+``run_claims`` runs each selected claim (``Claim.run``) and never lets one claim's crash stop the
 others: a claim whose ``verify`` raises becomes a result with verdict ``"error"`` (an internal
 error of the toolkit, not a verdict on the paper) and the traceback's last line as its finding.
 
 The Markdown report is deterministic for a fixed seed and profile (byte-identical on rerun): it
 contains no timings, no dates and no machine details, and numbers are printed with fixed
 significant digits. It is what the README's "Verification status" section shows.
+
+Claims with released-code records (``proofs.released``) also show the released code (repo@commit:path and
+the fact) and their verdict "as printed" next to "as released"; claims without records render as before.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.verdict import ClaimResult, Step
+from iclcheck.proofs.released import ReleasedCode, released_code
+from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
 __all__ = [
     "ERROR",
@@ -31,14 +35,14 @@ __all__ = [
     "table_report",
 ]
 
-ERROR = "error"  # a claim whose verify() raised: an internal error, reported, never a verdict on the paper
-VERDICT_ORDER = ("confirmed", "refuted", "inconclusive", ERROR)
+ERROR = Verdict.ERROR  # a claim whose verify() raised: an internal error, reported, never a verdict on the paper
+VERDICT_ORDER = tuple(Verdict)
 
 
 def _run_one(claim: Claim, ctx: Context) -> ClaimResult:
     t0 = time.perf_counter()
     try:
-        res = claim.verify(ctx)
+        res = claim.run(ctx)
     except Exception as exc:  # noqa: BLE001 - recorded as this claim's internal error, the others continue
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return ClaimResult(key=claim.key, source=claim.source, statement=claim.statement, verdict=ERROR,
@@ -62,7 +66,7 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
 
 
 def summary(results: list[ClaimResult], ctx: Context, seconds: float | None = None) -> dict[str, Any]:
-    counts = {v: sum(r.verdict == v for r in results) for v in VERDICT_ORDER}
+    counts = {v.value: sum(r.verdict is v for r in results) for v in VERDICT_ORDER}
     out: dict[str, Any] = {"claims": len(results), "counts": counts, "seed": ctx.seed, "profile": ctx.profile}
     if seconds is not None:
         out["seconds"] = round(seconds, 3)
@@ -88,7 +92,7 @@ def _worst(res: ClaimResult) -> Step | None:
     steps = [s for s in res.steps if s.deviation is not None and math.isfinite(s.deviation)]
     if not steps:
         return None
-    failing = [s for s in steps if s.status == "fail"]
+    failing = [s for s in steps if s.status is Status.FAIL]
     pool = failing or steps
 
     def rank(s: Step) -> tuple[int, float]:
@@ -137,21 +141,43 @@ def table_report(results: list[ClaimResult], *, titles: dict[str, str], timings:
     headers = ["key", "claim", "verdict", "dev", "tol"] + (["time"] if timings else [])
     rows = []
     for r in results:
-        row = [r.key, _title(r, titles), r.verdict, _dev_cell(r), _fmt(_tolerance(r))]
+        row = [r.key, _title(r, titles), _verdict_cell(r), _dev_cell(r), _fmt(_tolerance(r))]
         if timings:
             row.append(f"{r.seconds:.2f}s")
         rows.append(row)
     out = [_table(headers, rows)]
-    notes = [r for r in results if r.verdict != "confirmed"]
+    notes = [r for r in results if r.verdict is not Verdict.CONFIRMED or released_code(r.key)]
     for r in notes:
-        failing = [s for s in r.steps if s.status != "pass"]
+        failing = [s for s in r.steps if s.status is not Status.PASS]
         out.append("")
-        out.append(f"{r.key} ({r.verdict}):")
+        out.append(f"{r.key} ({_verdict_cell(r)}):")
+        out += [f"  released code {_released_ref(rc)}: {rc.fact}" for rc in released_code(r.key)]
         if r.finding:
             out.append(_indent(r.finding, "  "))
         for s in failing:
-            out.append(f"  - step '{s.name}' {s.status}: {s.detail}")
+            out.append(f"  - step '{s.name}' {s.status}{_scope_tag(s)}: {s.detail}")
     return "\n".join(out)
+
+
+def _released_ref(rc: ReleasedCode) -> str:
+    return f"{rc.repo}@{rc.commit}:{rc.path}"
+
+
+def _released_verdict(r: ClaimResult) -> str:
+    return r.released_verdict.value if r.released_verdict is not None else "not checked"
+
+
+def _verdict_cell(r: ClaimResult, *, md: bool = False) -> str:
+    """The verdict; for claims with released-code records, 'as printed' and 'as released' side by side."""
+    v = f"**{r.verdict}**" if md else str(r.verdict)
+    if not released_code(r.key):
+        return v
+    rel = _released_verdict(r)
+    return f"{v} as printed, {f'**{rel}**' if md else rel} as released"
+
+
+def _scope_tag(s: Step) -> str:
+    return "" if s.scope == "printed" else f" [{s.scope}]"
 
 
 def _indent(text: str, pre: str) -> str:
@@ -164,6 +190,10 @@ def json_report(results: list[ClaimResult], ctx: Context, *, seconds: float | No
     for r in results:
         d = r.to_dict()
         d["max_deviation"] = r.max_deviation
+        records = released_code(r.key)
+        if records:
+            d["released_code"] = [rc.to_dict() for rc in records]
+            d["verdicts"] = {"as_printed": r.verdict.value, "as_released": _released_verdict(r)}
         claims.append(d)
     return {"claims": claims, "summary": summary(results, ctx, seconds)}
 
@@ -190,7 +220,7 @@ def _md_step(s: Step) -> str:
     if s.exact:
         nums.append("exact")
     extra = f" ({', '.join(nums)})" if nums else ""
-    return f"- **{s.status}** {_md_cell(s.name)}: {_md_cell(s.detail)}{extra}"
+    return f"- **{s.status}**{_scope_tag(s)} {_md_cell(s.name)}: {_md_cell(s.detail)}{extra}"
 
 
 def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[str, str],
@@ -199,7 +229,7 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
     section per claim (source, statement as printed, the notation map when given, finding, steps)."""
     notations = notations or {}
     s = summary(results, ctx)
-    counts = ", ".join(f"{v} {s['counts'][v]}" for v in VERDICT_ORDER if s["counts"][v] or v != ERROR)
+    counts = ", ".join(f"{v} {s['counts'][v]}" for v in VERDICT_ORDER if s["counts"][v] or v is not ERROR)
     lines = [
         f"Generated by `iclcheck verify --format markdown --seed {ctx.seed} --profile {ctx.profile}`: "
         f"{s['claims']} claims; {counts}.",
@@ -208,19 +238,23 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
         "|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| `{r.key}` | {_md_cell(_title(r, titles))} | {_md_cell(r.source)} | **{r.verdict}** | "
+        lines.append(f"| `{r.key}` | {_md_cell(_title(r, titles))} | {_md_cell(r.source)} | {_verdict_cell(r, md=True)} | "
                      f"{_md_cell(_dev_cell(r, md=True))} | {_fmt_md(_tolerance(r))} |")
     noted = [r for r in results if r.finding]
     if noted:
         lines += ["", "Findings (what fails as printed, and the corrected statement when derived; notes on "
                   "confirmed claims are extensions beyond the paper):", ""]
-        lines += [f"- `{r.key}` ({r.verdict}): {_md_cell(r.finding)}" for r in noted]
+        lines += [f"- `{r.key}` ({_verdict_cell(r)}): {_md_cell(r.finding)}" for r in noted]
     lines += ["", "Each claim's checked steps:"]
     for r in results:
-        lines += ["", "<details>", f"<summary><code>{r.key}</code>: {r.verdict} ({_html(_title(r, titles))})</summary>",
+        lines += ["", "<details>", f"<summary><code>{r.key}</code>: {_verdict_cell(r)} ({_html(_title(r, titles))})</summary>",
                   "", f"*{_md_cell(r.source)}*", "", f"Statement: {_md_cell(r.statement)}", ""]
         if notations.get(r.key):
             lines += [f"Notation: {_md_cell(notations[r.key])}", ""]
+        records = released_code(r.key)
+        if records:
+            lines += [f"Released code: `{_released_ref(rc)}`: {_md_cell(rc.fact)}" for rc in records]
+            lines += ["", f"Verdict as printed: **{r.verdict}**; as released: **{_released_verdict(r)}**", ""]
         if r.finding:
             lines += [f"Finding: {_md_cell(r.finding)}", ""]
         lines += [_md_step(st) for st in r.steps]

@@ -1,7 +1,16 @@
 """Verdicts are data: a claim's check is a list of named steps, each with its evidence.
 
-Step status is one of pass / fail / inconclusive; the claim's verdict is confirmed (every step
-passed), refuted (some step failed) or inconclusive (none failed, some could not decide).
+A step's status is a ``Status`` (pass / fail / inconclusive); the claim's verdict is a ``Verdict``:
+confirmed (every step passed), refuted (some step failed), inconclusive (none failed, some could not
+decide), or error (the toolkit's ``verify`` raised; never a verdict on the paper). Both are ``str``-valued
+enums, so JSON and Markdown show the same words as before, and free strings are rejected.
+
+A step that compares numbers is decided by ONE object that also supplies the figures it shows: a
+``Tolerance`` for computed-vs-expected comparisons, the confidence interval for Monte Carlo
+(``Checker.within_ci``), a floor for eigenvalues (``Checker.at_least``), a critical value for z-tests
+(``Checker.z_test``). A step that carries both a deviation and a tolerance passes iff
+deviation <= tolerance (``Step.consistent``); a hand-built ``Step`` that contradicts its figures warns
+(``InconsistentStep``).
 """
 
 from __future__ import annotations
@@ -10,19 +19,71 @@ import contextlib
 import dataclasses
 import math
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 import sympy as sp
 
-__all__ = ["Checker", "ClaimResult", "Step", "overall"]
+__all__ = ["Checker", "ClaimResult", "InconsistentStep", "Scope", "Status", "Step", "Tolerance", "Verdict", "overall"]
 
-STEP_STATUSES = ("pass", "fail", "inconclusive")
-VERDICTS = ("confirmed", "refuted", "inconclusive")
+
+class _Word(str, Enum):
+    """A str-valued enum that prints as its value (f-strings, str(), JSON)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @classmethod
+    def of(cls, value: Any):
+        """``value`` as a member; a member's value is accepted, anything else is a ValueError."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            for m in cls:
+                if m.value == value:
+                    return m
+        raise ValueError(f"{cls.__name__.lower()} must be one of {tuple(m.value for m in cls)}, got {value!r}")
+
+
+class Status(_Word):
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+
+    @classmethod
+    def decide(cls, ok: bool, otherwise: Status | None = None) -> Status:
+        return cls.PASS if ok else (otherwise or cls.FAIL)
+
+
+class Verdict(_Word):
+    CONFIRMED = "confirmed"
+    REFUTED = "refuted"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"  # verify() raised: an internal error of the toolkit, not a verdict on the paper
+
+
+class Scope(_Word):
+    PRINTED = "printed"  # checks the statement as printed
+    RELEASED = "released"  # checks it under the authors' released code's convention (proofs/released.py)
+
+
+class InconsistentStep(UserWarning):
+    """A Step whose shown deviation and tolerance contradict its status."""
+
+
+STEP_STATUSES = tuple(s.value for s in Status)
+VERDICTS = tuple(v.value for v in Verdict)
 
 
 def _jsonable(v: Any) -> Any:
+    if isinstance(v, Enum):
+        return v.value
     if v is None or isinstance(v, (bool, int, str)):
         return v
     if isinstance(v, float):
@@ -45,40 +106,103 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """How far ``computed`` may be from ``expected``, entrywise, and why (``reason`` is shown).
+
+    ``check`` decides and returns the figures the report shows, so the two cannot disagree:
+
+    - atol only: deviation max |c - e| against atol;
+    - rtol only: deviation max |c - e| / |e| against rtol (0/0 counts as 0, x/0 as inf);
+    - both: deviation max |c - e| / (|e| + atol/rtol) against rtol (a relative deviation whose scale is
+      floored at atol/rtol).
+
+    In every case the step passes iff deviation <= shown tolerance, which is |c - e| <= atol + rtol |e|
+    for every entry. The shown deviation stays in the units of the tolerance (relative when rtol is
+    given), so rounding-level agreement prints as rounding level (the Markdown report shows it as
+    '< 1e-12', independent of the BLAS build)."""
+
+    rtol: float = 0.0
+    atol: float = 0.0
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"tolerance {name} must be a finite number >= 0, got {v!r}")
+
+    @property
+    def shown(self) -> float:
+        """The tolerance the deviation is compared with."""
+        return float(self.rtol or self.atol)
+
+    def check(self, computed: Any, expected: Any) -> tuple[bool, float, float]:
+        """(ok, deviation, shown tolerance) with ok == (deviation <= shown tolerance)."""
+        import numpy as np
+
+        c = np.asarray(computed, dtype=float)
+        e = np.asarray(expected, dtype=float)
+        err = np.abs(c - e)
+        if err.size == 0:
+            return True, 0.0, self.shown
+        if self.rtol:
+            scale = np.abs(e) + self.atol / self.rtol  # err <= atol + rtol |e|  <=>  err / scale <= rtol
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(err == 0, 0.0, err / scale)  # x/0 -> inf (rtol only, e = 0); nan stays nan
+        else:
+            ratio = err
+        dev = float("nan") if np.isnan(ratio).any() else float(np.max(ratio))
+        tol = self.shown
+        return bool(dev <= tol), dev, tol
+
+
 @dataclass
 class Step:
-    """One checked step of an argument."""
+    """One checked step of an argument. Build it through a ``Checker`` method (``exact``, ``close``,
+    ``within_ci``, ``at_least``, ``bounded``, ``z_test``, ``decided``, ``undecided``); direct construction still works."""
 
     name: str
-    status: str
+    status: Status
     detail: str
     computed: Any = None
     expected: Any = None
     # The step passes iff deviation <= tolerance (when both are given); steps decided otherwise
-    # (a p-value above a level, an eigenvalue above a floor) leave them None and say so in ``detail``.
+    # (a count of mismatches, an ordering) leave them None and say so in ``detail``.
     deviation: float | None = None
     tolerance: float | None = None
     exact: bool = False
-    # "printed": checks the statement as printed; "released": checks it under the authors' released code's
-    # convention (proofs/released.py). The claim's verdict is over the printed steps; released_verdict over
-    # the released ones.
-    scope: str = "printed"
+    # The claim's verdict is over the printed steps; released_verdict over the released ones.
+    scope: Scope = Scope.PRINTED
 
     def __post_init__(self) -> None:
-        if self.status not in STEP_STATUSES:
-            raise ValueError(f"step status must be one of {STEP_STATUSES}, got {self.status!r}")
+        self.status = Status.of(self.status)
+        self.scope = Scope.of(self.scope)
+        if not self.consistent:
+            # Checker's constructors cannot produce this; a hand-built Step (old pattern) can: warn, keep it
+            warnings.warn(f"step {self.name!r}: status {self.status} contradicts the shown deviation "
+                          f"{self.deviation!r} and tolerance {self.tolerance!r} (a step passes iff deviation <= "
+                          "tolerance); build it with a Checker method", InconsistentStep, stacklevel=3)
+
+    @property
+    def consistent(self) -> bool:
+        """False iff the step shows a deviation and a tolerance that contradict its status."""
+        d, t = self.deviation, self.tolerance
+        if self.status is Status.INCONCLUSIVE or d is None or t is None or math.isnan(d) or math.isnan(t):
+            return True
+        return (d <= t) == (self.status is Status.PASS)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in asdict(self).items()}
 
 
-def overall(steps: list[Step]) -> str:
-    steps = [s for s in steps if s.scope == "printed"]
-    if any(s.status == "fail" for s in steps):
-        return "refuted"
-    if not steps or any(s.status == "inconclusive" for s in steps):
-        return "inconclusive"
-    return "confirmed"
+def overall(steps: list[Step]) -> Verdict:
+    steps = [s for s in steps if s.scope is Scope.PRINTED]
+    if any(s.status is Status.FAIL for s in steps):
+        return Verdict.REFUTED
+    if not steps or any(s.status is Status.INCONCLUSIVE for s in steps):
+        return Verdict.INCONCLUSIVE
+    return Verdict.CONFIRMED
 
 
 @dataclass
@@ -86,11 +210,16 @@ class ClaimResult:
     key: str
     source: str
     statement: str
-    verdict: str
+    verdict: Verdict
     steps: list[Step]
     finding: str | None = None
     seconds: float = 0.0
-    released_verdict: str | None = None  # the verdict under the released code's convention, if checked
+    released_verdict: Verdict | None = None  # the verdict under the released code's convention, if checked
+
+    def __post_init__(self) -> None:
+        self.verdict = Verdict.of(self.verdict)
+        if self.released_verdict is not None:
+            self.released_verdict = Verdict.of(self.released_verdict)
 
     @property
     def max_deviation(self) -> float | None:
@@ -102,33 +231,34 @@ class ClaimResult:
             "key": self.key,
             "source": self.source,
             "statement": self.statement,
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
             "steps": [s.to_dict() for s in self.steps],
             "finding": self.finding,
-            **({"released_verdict": self.released_verdict} if self.released_verdict is not None else {}),
+            **({"released_verdict": self.released_verdict.value} if self.released_verdict is not None else {}),
             "seconds": round(self.seconds, 3),
         }
 
 
 @dataclass
 class Checker:
-    """Accumulates steps. Exact identities exactly, numeric ones against a stated tolerance,
-    Monte Carlo against a confidence interval."""
+    """Accumulates steps. Exact identities exactly, numeric ones against a stated ``Tolerance``,
+    Monte Carlo against a confidence interval. A claim's ``verify`` returns its Checker (and an optional
+    finding); the registry (``Claim.run``) turns it into the ``ClaimResult``."""
 
     steps: list[Step] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
 
-    scope: str = "printed"
+    scope: Scope = Scope.PRINTED
 
     def add(self, step: Step) -> Step:
-        step.scope = self.scope
+        step.scope = Scope.of(self.scope)
         self.steps.append(step)
         return step
 
     @contextlib.contextmanager
     def as_released(self) -> Iterator[Checker]:
         """Steps added inside this block check the claim under the released code's convention."""
-        old, self.scope = self.scope, "released"
+        old, self.scope = self.scope, Scope.RELEASED
         try:
             yield self
         finally:
@@ -140,50 +270,97 @@ class Checker:
         diff = sp.simplify(a - b)
         zero = diff.is_zero_matrix if isinstance(diff, sp.MatrixBase) else diff == 0
         dev = 0.0 if zero else _max_abs_float(diff)
+        if not zero and dev == 0.0:  # not proven zero, yet rounds to 0.0 in floats: no figure to show
+            dev = None
         return self.add(
-            Step(name, "pass" if zero else "fail", detail or ("exact identity" if zero else f"differs by {diff}"),
+            Step(name, Status.decide(bool(zero)), detail or ("exact identity" if zero else f"differs by {diff}"),
                  computed=a, expected=b, deviation=dev, tolerance=0.0, exact=True)
         )
 
-    def close(self, name: str, computed: Any, expected: Any, *, rtol: float = 0.0, atol: float = 0.0,
-              reason: str) -> Step:
-        """Pass iff |computed - expected| <= atol + rtol |expected| entrywise; ``reason`` justifies the tolerance."""
+    def close(self, name: str, computed: Any, expected: Any, tol: Tolerance | None = None, *, rtol: float = 0.0,
+              atol: float = 0.0, reason: str | None = None) -> Step:
+        """Pass iff |computed - expected| <= atol + rtol |expected| entrywise, decided (and shown) by ``tol``;
+        the keywords ``rtol``, ``atol``, ``reason`` build it in place (``reason`` justifies the tolerance)."""
         import numpy as np
 
-        c = np.asarray(computed, dtype=float)
-        e = np.asarray(expected, dtype=float)
-        err = np.abs(c - e)
-        bound = atol + rtol * np.abs(e)
-        ok = bool(np.all(err <= bound))
-        scale = float(np.max(np.abs(e))) if e.size else 0.0
-        dev = float(np.max(err)) / (scale if rtol and scale > 0 else 1.0)
-        tol = rtol if rtol else atol
-        return self.add(Step(name, "pass" if ok else "fail", f"{'within' if ok else 'outside'} tolerance ({reason})",
-                             computed=c, expected=e, deviation=dev, tolerance=tol))
+        if tol is None:
+            if reason is None:
+                raise TypeError("close() needs a Tolerance or a reason for rtol/atol")
+            tol = Tolerance(rtol=rtol, atol=atol, reason=reason)
+        elif rtol or atol or reason is not None:
+            raise TypeError("close(): give either a Tolerance or rtol/atol/reason, not both")
+        ok, dev, shown = tol.check(computed, expected)
+        return self.add(Step(name, Status.decide(ok), f"{'within' if ok else 'outside'} tolerance ({tol.reason})",
+                             computed=np.asarray(computed, dtype=float), expected=np.asarray(expected, dtype=float),
+                             deviation=dev, tolerance=shown))
 
     def within_ci(self, name: str, estimate: Any, value: float, reason: str = "") -> Step:
-        """Monte Carlo: pass iff ``value`` lies in the estimate's confidence interval."""
+        """Monte Carlo: pass iff ``value`` lies in the estimate's confidence interval; shown as |z| against
+        the interval's critical value (halfwidth / stderr)."""
         lo, hi = estimate.ci
-        ok = lo <= value <= hi
         z = abs(estimate.mean - value) / estimate.stderr if estimate.stderr > 0 else float("inf")
+        zcrit = float(estimate.halfwidth / estimate.stderr) if estimate.stderr > 0 else None
+        # |z| <= critical value is value in [mean - halfwidth, mean + halfwidth]; deciding by the shown figures
+        # keeps status and figures consistent even where the two differ by rounding
+        ok = (z <= zcrit) if zcrit is not None else (lo <= value <= hi)
         return self.add(Step(
-            name, "pass" if ok else "fail",
+            name, Status.decide(ok),
             f"{value:.6g} {'inside' if ok else 'outside'} {estimate.level:.1%} CI [{lo:.6g}, {hi:.6g}] "
             f"from {estimate.n_samples} samples (|z|={z:.2f}){'; ' + reason if reason else ''}",
-            computed=estimate.mean, expected=value, deviation=z, tolerance=float(estimate.halfwidth / estimate.stderr)
-            if estimate.stderr > 0 else None))
+            computed=estimate.mean, expected=value, deviation=z, tolerance=zcrit))
+
+    def at_least(self, name: str, value: float, floor: float, *, slack: float, detail: str,
+                 computed: Any = None) -> Step:
+        """A floor (e.g. on an eigenvalue): pass iff value >= floor - slack; shown as the shortfall
+        max(0, floor - value) against ``slack``."""
+        short = max(0.0, float(floor) - float(value))
+        return self.add(Step(name, Status.decide(short <= slack), detail,
+                             computed=value if computed is None else computed, deviation=short, tolerance=float(slack)))
+
+    def bounded(self, name: str, deviation: float, tolerance: float, *, detail: str, computed: Any = None,
+                expected: Any = None, exact: bool = False) -> Step:
+        """A deviation the claim computed itself (e.g. the largest relative mismatch over many exact
+        comparisons): pass iff deviation <= tolerance."""
+        return self.add(Step(name, Status.decide(deviation <= tolerance), detail, computed=computed, expected=expected,
+                             deviation=float(deviation), tolerance=float(tolerance), exact=exact))
+
+    def z_test(self, name: str, zmax: float, zcrit: float, *, detail: str, computed: Any = None,
+               expected: Any = None, expect_zero: bool = True) -> Step:
+        """A (Bonferroni) z-test. ``expect_zero``: pass iff zmax <= zcrit, shown as |z| against zcrit. A power
+        control (``expect_zero=False``) passes iff zmax > zcrit, else it is inconclusive; it shows no deviation
+        (it reports nothing about the claim)."""
+        if expect_zero:
+            return self.add(Step(name, Status.decide(zmax <= zcrit), detail, computed=computed, expected=expected,
+                                 deviation=zmax, tolerance=zcrit))
+        return self.add(Step(name, Status.decide(zmax > zcrit, Status.INCONCLUSIVE), detail, computed=computed,
+                             expected=expected))
+
+    def decided(self, name: str, ok: bool, detail: str, *, computed: Any = None, expected: Any = None,
+                exact: bool = False) -> Step:
+        """A step decided by a rule stated in ``detail`` (a count of mismatches, an ordering); no figures."""
+        return self.add(Step(name, Status.decide(bool(ok)), detail, computed=computed, expected=expected,
+                             exact=exact))
+
+    def undecided(self, name: str, detail: str) -> Step:
+        """A step that could not be decided here (the claim becomes inconclusive); ``detail`` says why."""
+        return self.add(Step(name, Status.INCONCLUSIVE, detail))
 
     def result(self, key: str, source: str, statement: str, finding: str | None = None) -> ClaimResult:
-        """The claim's result. A refuted claim without a finding of its own gets one made of its
-        failing steps, so no refutation is ever reported without its evidence. A finding given for a
-        confirmed claim is kept (a note, e.g. an extension beyond the paper)."""
+        """The claim's result (the registry calls this; claims return the Checker instead). A refuted claim
+        without a finding of its own gets one made of its failing steps, so no refutation is ever reported
+        without its evidence. A finding given for a confirmed claim is kept (a note, e.g. an extension)."""
         verdict = overall(self.steps)
-        if verdict == "refuted" and finding is None:
-            finding = "; ".join(f"{s.name}: {s.detail}" for s in self.steps if s.status == "fail")
-        released = [dataclasses.replace(s, scope="printed") for s in self.steps if s.scope == "released"]
+        if verdict is Verdict.REFUTED and finding is None:
+            finding = "; ".join(f"{s.name}: {s.detail}" for s in self.steps if s.status is Status.FAIL)
+        released = [dataclasses.replace(s, scope=Scope.PRINTED) for s in self.steps if s.scope is Scope.RELEASED]
         return ClaimResult(key=key, source=source, statement=statement, verdict=verdict, steps=self.steps,
                            finding=finding, seconds=time.perf_counter() - self.t0,
                            released_verdict=overall(released) if released else None)
+
+    @property
+    def failed(self) -> bool:
+        """Whether some printed step failed (e.g. to attach a finding only to a refutation)."""
+        return any(s.status is Status.FAIL and s.scope is Scope.PRINTED for s in self.steps)
 
 
 def _max_abs_float(diff: Any) -> float | None:

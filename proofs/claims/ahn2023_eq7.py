@@ -16,7 +16,7 @@ import sympy as sp
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import eq7_scalar, thm1_block
 from iclcheck.theory.one_layer import gamma_star_exact
@@ -30,11 +30,13 @@ NOTATION = AHN_NOTATION + " Here Sigma = Sigma_w = I, sigma2 = 0."
 
 N = sp.Symbol("n", positive=True, integer=True)
 D = sp.Symbol("d", positive=True, integer=True)
+ULPS = Tolerance(rtol=1e-12, atol=1e-15, reason="Cholesky inverse of a multiple of I: exact up to a few ulps")
+REORDERED = Tolerance(atol=1e-10, reason="same arithmetic in a different order: rounding only (|predictions| < 100)")
 
 
-def verify(ctx: Context) -> ClaimResult:
+def verify(ctx: Context) -> Checker:
     chk = Checker()
-    rng = ctx.rng(107)
+    rng = ctx.rng()
     # 1. eq (7) vs Thm 1 at Lambda = I: (n+1)/n * 1 + (1/n) * d, symbolic n and d
     thm1_iso = 1 / ((N + 1) / N + D / N)
     chk.exact("eq. (7) scalar = Thm 1 block at Lambda = I (symbolic n, d)", eq7_scalar(N, D), thm1_iso,
@@ -49,8 +51,7 @@ def verify(ctx: Context) -> ClaimResult:
     for _ in range(20 if ctx.thorough else 4):
         d, n = int(rng.integers(1, 12)), int(rng.integers(1, 200))
         chk.close(f"float Gamma* = eq. (7) * I (d={d}, n={n})", OneLayer(Setting.make(np.eye(d), n)).gamma_star(),
-                  float(eq7_scalar(n, d)) * np.eye(d), rtol=1e-12, atol=1e-15,
-                  reason="Cholesky inverse of a multiple of I: exact up to a few ulps")
+                  float(eq7_scalar(n, d)) * np.eye(d), ULPS)
     # 4. printed Q_0 in the literal forward pass = one step of GD with step n/(n+d+1)
     d, n = 5, 20
     st = Setting.make(np.eye(d), n)
@@ -62,10 +63,9 @@ def verify(ctx: Context) -> ClaimResult:
     Q0[:d, :d] = -a * np.eye(d)
     gd = a * np.einsum("bd,bnd,bn->b", pr.xq, pr.X, pr.y) / n  # (B,) x_q^T a (1/n) sum y_i x_i
     chk.close("printed (P_0, Q_0) in the literal forward pass = one GD step of size n/(n+d+1) (d=5, n=20)",
-              predict(pr.Z0, [P0], [Q0]), gd, rtol=0, atol=1e-10,
-              reason="same arithmetic in a different order: rounding only (|predictions| < 100)")
-    return chk.result(CLAIM.key, SOURCE, STATEMENT)
+              predict(pr.Z0, [P0], [Q0]), gd, REORDERED)
+    return chk
 
 
 CLAIM = Claim(key="ahn2023.eq7", title="isotropic block n/(n+d+1) I", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify)
+              notation=NOTATION, verify=verify, salt=107)

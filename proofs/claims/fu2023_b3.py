@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy as sp
 
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.proofs.verdict import Checker
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
 
@@ -34,7 +34,7 @@ def correct_b3(*, alpha: sp.Expr, s: sp.Symbol) -> dict[int, sp.Expr]:
     return {1: ms[1], 2: ms[2]}
 
 
-def verify(ctx: Context) -> ClaimResult:
+def verify(ctx: Context) -> tuple[Checker, str | None]:
     ck = Checker()
     a, s = sp.symbols("alpha s")
     ms = nt.newton_polys(MAX_K, alpha=a, s=s)
@@ -54,7 +54,7 @@ def verify(ctx: Context) -> ClaimResult:
              sp.Matrix(lead), sp.Matrix([a] + [-(a ** (2**k)) for k in range(1, MAX_K + 1)]))
 
     # A random rational symmetric S and a rational alpha: the matrix recursion against both polynomial forms.
-    rng = ctx.rng(6)
+    rng = ctx.rng()
     trials = 10 if ctx.thorough else 2
     bad_printed, bad_correct, dev_printed = 0, 0, 0.0
     for t in range(trials):
@@ -70,14 +70,13 @@ def verify(ctx: Context) -> ClaimResult:
             dev_printed = max(dev_printed, max(abs(float(e)) for e in diff) / (1 + max(abs(float(e)) for e in Ms[k])))
         if t == 0:
             example = (S, alpha, Ms[1], poly_at(printed[1].subs(a, alpha), s, S))
-    ck.add(Step(f"random rational S ({trials} matrices): matrix recursion = the recursion's polynomials at S",
-                "pass" if bad_correct == 0 else "fail", f"{bad_correct} mismatches out of {2 * trials}", exact=True))
+    ck.decided(f"random rational S ({trials} matrices): matrix recursion = the recursion's polynomials at S",
+               bad_correct == 0, f"{bad_correct} mismatches out of {2 * trials}", exact=True)
     S0, al0, M1, P1 = example
-    ck.add(Step(f"as printed, random rational S ({trials} matrices): matrix recursion = printed polynomials at S",
-                "pass" if bad_printed == 0 else "fail",
-                f"{bad_printed} mismatches out of {2 * trials} (largest relative deviation {dev_printed:.3g}); e.g. S = {S0.tolist()}, alpha = {al0}: "
-                f"M_1 = {M1.tolist()} but printed M_1(S) = {P1.tolist()}", deviation=dev_printed, tolerance=0.0,
-                exact=True))
+    ck.bounded(f"as printed, random rational S ({trials} matrices): matrix recursion = printed polynomials at S",
+               dev_printed, 0.0, exact=True,
+               detail=f"{bad_printed} mismatches out of {2 * trials} (largest relative deviation {dev_printed:.3g}); e.g. S = {S0.tolist()}, alpha = {al0}: "
+               f"M_1 = {M1.tolist()} but printed M_1(S) = {P1.tolist()}")
     corr = {k: _pretty(v) for k, v in correct_b3(alpha=a, s=s).items()}
     finding = (
         f"App. B.3 as printed is inconsistent with eq. 5: from M_0 = alpha S, M_1 = 2 M_0 - M_0 S M_0 = {corr[1]} "
@@ -86,7 +85,7 @@ def verify(ctx: Context) -> ClaimResult:
         "(-4 alpha^2 instead of -alpha^2), carried into M_2. In general M_k = (I - (I - alpha S^2)^(2^k)) S^+ (a "
         "polynomial in S), whose degree 2^(k+1) - 1 is as printed."
     )
-    return ck.result(KEY, SOURCE, STATEMENT, finding=finding if any(x.status == "fail" for x in ck.steps) else None)
+    return ck, (finding if ck.failed else None)
 
 
 def _pretty(p: sp.Expr) -> str:
@@ -107,6 +106,6 @@ def poly_at(p: sp.Expr, s: sp.Symbol, S: sp.Matrix) -> sp.Matrix:
 
 
 CLAIM = Claim(key=KEY, title="Newton polynomials M_1, M_2, degree (B.3)", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify)
+              notation=NOTATION, verify=verify, salt=6)
 
 

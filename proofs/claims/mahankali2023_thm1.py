@@ -16,37 +16,25 @@ import sympy as sp
 
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.claims.ahn2023_thm1 import check_full_space_global
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.proofs.steps import S2, N, check_full_space_global, gamma_star_symbolic
+from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
-from iclcheck.theory.one_layer import SYMPY_OPS, reduced_M_formula
 from iclcheck.theory.setting import Setting
 
-__all__ = ["CLAIM", "gamma_star_symbolic", "verify"]
+__all__ = ["CLAIM", "verify"]
 
 SOURCE = "[Mahankali, Hashimoto, Ma 2024, Thm 1 (reconstructed)] arXiv 2307.03576"
 STATEMENT = ("x ~ N(0, I_d), w ~ N(0, I_d), y = w^T x + eps, eps ~ N(0, sigma^2): the global minimizer of the one-layer "
              "LSA pre-training loss implements one step of GD, y_hat = eta (1/n) sum_i y_i x_i^T x_q, "
              "eta = n / (n + d + 1 + sigma^2).")
 
-N = sp.Symbol("n", positive=True, integer=True)
-S2 = sp.Symbol("sigma2", nonnegative=True)
+ULPS = Tolerance(rtol=1e-12, atol=1e-15, reason="Cholesky inverse of a multiple of I: a few ulps")
 
 
-def gamma_star_symbolic(S: sp.Matrix, W: sp.Matrix, n, sigma2, *, Sh: sp.Matrix | None = None,
-                        kurtosis: int | sp.Expr = 3) -> sp.Matrix:
-    """Gamma* = W S M^{-1} from the derived M (theory.one_layer), allowing a symbolic sigma^2
-    (Setting only takes numbers). Sh = S^{1/2} is needed only for non-Gaussian covariates."""
-    d = S.shape[0]
-    km3 = sp.Matrix([kurtosis - 3] * d)
-    M = reduced_M_formula(S, W, Sh if Sh is not None else sp.zeros(d, d), km3, sigma2, n, SYMPY_OPS)
-    return (W * S * M.inv()).applyfunc(sp.simplify)
-
-
-def verify(ctx: Context) -> ClaimResult:
+def verify(ctx: Context) -> Checker:
     chk = Checker()
-    rng = ctx.rng(211)
+    rng = ctx.rng()
     for d in range(1, 5 if ctx.thorough else 4):
         I = sp.eye(d)
         chk.exact(f"derived Gamma* = eta I (d={d}, symbolic n and sigma^2)", gamma_star_symbolic(I, I, N, S2),
@@ -55,8 +43,7 @@ def verify(ctx: Context) -> ClaimResult:
         d, n, s2 = int(rng.integers(1, 10)), int(rng.integers(1, 100)), float(rng.uniform(0, 3))
         chk.close(f"float Gamma* = eta I (d={d}, n={n}, sigma^2={s2:.3g})",
                   OneLayer(Setting.make(np.eye(d), n, sigma2=s2)).gamma_star(),
-                  eta_printed(n, d, s2) * np.eye(d), rtol=1e-12, atol=1e-15,
-                  reason="Cholesky inverse of a multiple of I: a few ulps")
+                  eta_printed(n, d, s2) * np.eye(d), ULPS)
     # 3. literal forward pass at the eta point vs the closed-form minimum
     d, n, s2 = 3, 8, 0.5
     st = Setting.make(np.eye(d), n, sigma2=s2)
@@ -73,8 +60,8 @@ def verify(ctx: Context) -> ClaimResult:
     for d in (1, 2, 3):
         chk.exact(f"w ~ N(0, I/d): derived optimum = n/(n+1+d(1+sigma^2)) (d={d}; printed eta is the N(0, I) form)",
                   gamma_star_symbolic(sp.eye(d), sp.eye(d) / d, N, S2), eta_w_over_d(N, d, S2) * sp.eye(d))
-    return chk.result(CLAIM.key, SOURCE, STATEMENT)
+    return chk
 
 
 CLAIM = Claim(key="mahankali2023.thm1", title="isotropic noisy: eta = n/(n+d+1+s2)", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify)
+              statement=STATEMENT, notation=NOTATION, verify=verify, salt=211)

@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.proofs.claims import ahn2023_thm1, zhang2024_thm4_1
-from iclcheck.proofs.claims.ahn2023_thm1 import cayley
-from iclcheck.proofs.registry import Context
-from iclcheck.proofs.verdict import Checker
+from iclcheck.proofs.steps import cayley
+from iclcheck.proofs.verdict import Checker, Verdict
 from iclcheck.theory.notation.ahn import thm1_params
 from iclcheck.theory.notation.zhang import from_canonical, to_canonical, zhang_forward, zhang_gamma
 from iclcheck.theory.setting import Setting
@@ -47,10 +46,9 @@ def test_ahn_thm1_in_zhang_notation_same_predictor(d, n, seed, gamma):
     np.testing.assert_allclose(zhang_forward(pr.Z0, W_PV, W_KQ), predict(pr.Z0, [P], [Q]), rtol=1e-10, atol=1e-10)
 
 
-def test_same_verdict_in_both_notations():
-    ctx = Context(seed=0, profile="quick")
-    v_ahn = ahn2023_thm1.verify(ctx).verdict
-    v_zhang = zhang2024_thm4_1.verify(ctx).verdict
+def test_same_verdict_in_both_notations(claim_result):
+    v_ahn = claim_result(ahn2023_thm1.CLAIM.key).verdict
+    v_zhang = claim_result(zhang2024_thm4_1.CLAIM.key).verdict
     # Ahn's printed block, translated into Zhang's notation, checked against Zhang's printed optimum (exact)
     chk = Checker()
     n = sp.Symbol("n", positive=True, integer=True)
@@ -63,4 +61,4 @@ def test_same_verdict_in_both_notations():
         chk.exact("Ahn's point in Zhang's notation: W^PV_22 W^KQ_11 = Gamma^-1",
                   (W_PV[d, d] * W_KQ[:d, :d]).applyfunc(sp.simplify), zhang_gamma(Lam, n).inv().applyfunc(sp.simplify))
     v_translated = chk.result("metamorphic", "", "").verdict
-    assert v_ahn == v_zhang == v_translated == "confirmed"
+    assert v_ahn is v_zhang is v_translated is Verdict.CONFIRMED

@@ -4,13 +4,13 @@ from fractions import Fraction
 
 import sympy as sp
 
-from iclcheck.proofs.claims.ahn2023_eq7 import N, verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.ahn2023_eq7 import N
+from iclcheck.proofs.verdict import Verdict
 
 
-def test_verdict_and_scalar():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "confirmed"
+def test_verdict_and_scalar(claim_result):
+    res = claim_result("ahn2023.eq7")
+    assert res.verdict is Verdict.CONFIRMED
     derived = [s for s in res.steps if s.name.startswith("derived Gamma* = eq. (7) scalar * I_")]
     assert len(derived) >= 3
     for s in derived:

@@ -4,13 +4,13 @@ theory.notation.ahn) and compared with the derived Gamma* the claim computed, at
 import numpy as np
 import sympy as sp
 
-from iclcheck.proofs.claims.ahn2023_thm1 import N, verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.ahn2023_thm1 import N
+from iclcheck.proofs.verdict import Verdict
 
 
-def test_verdict_and_paper_block():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "confirmed", [(s.name, s.detail) for s in res.steps if s.status != "pass"]
+def test_verdict_and_paper_block(claim_result):
+    res = claim_result("ahn2023.thm1")
+    assert res.verdict is Verdict.CONFIRMED, [(s.name, s.detail) for s in res.steps if s.status != "pass"]
     step = res.steps[0]  # Section 4.3 spectrum, symbolic n
     lam = np.array([1, 1, 0.25, 0.0625, 1])
     n = 20

@@ -1,6 +1,5 @@
 """fu2023.b3: the printed M_1, M_2 are refuted; the recursion's polynomials and degrees are confirmed."""
 
-import json
 from fractions import Fraction
 
 import numpy as np
@@ -9,16 +8,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from iclcheck.numerics.algorithms import newton_iterates
-from iclcheck.proofs.claims.fu2023_b3 import CLAIM, correct_b3
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.fu2023_b3 import correct_b3
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
 
 
-def test_quick_profile():
-    r = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert json.loads(json.dumps(r.to_dict()))["key"] == r.key  # the report serialises
-    assert r.verdict == "refuted"
+def test_quick_profile(claim_result):
+    r = claim_result("fu2023.b3")
+    assert r.verdict is Verdict.REFUTED
     failed = [s.name for s in r.steps if s.status == "fail"]
     assert failed and all(n.startswith("as printed") for n in failed), failed
     assert "2 alpha S - alpha^2 S^3" in r.finding and "4 alpha S - 6 alpha^2 S^3 + 4 alpha^3 S^5 - alpha^4 S^7" in r.finding

@@ -5,14 +5,14 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.forward import sample_prompts
-from iclcheck.proofs.claims.mahankali2023_thm1 import S2, N, verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.steps import S2, N
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 
 
-def test_verdict_and_symbolic_step():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "confirmed"
+def test_verdict_and_symbolic_step(claim_result):
+    res = claim_result("mahankali2023.thm1")
+    assert res.verdict is Verdict.CONFIRMED
     s = [s for s in res.steps if s.name.startswith("derived Gamma* = eta I (d=2")][0]
     assert sp.simplify(sp.Matrix(s.computed)[0, 0] - N / (N + 3 + S2)) == 0
 

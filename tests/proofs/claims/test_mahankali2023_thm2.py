@@ -4,14 +4,13 @@ re-estimated here by Monte Carlo least squares for Rademacher covariates (kappa 
 import numpy as np
 
 from iclcheck.numerics.forward import sample_prompts
-from iclcheck.proofs.claims.mahankali2023_thm2 import verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 
 
-def test_verdict_and_note():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "confirmed"
+def test_verdict_and_note(claim_result):
+    res = claim_result("mahankali2023.thm2")
+    assert res.verdict is Verdict.CONFIRMED
     assert "kappa" in res.finding and "not a refutation" in res.finding
 
 

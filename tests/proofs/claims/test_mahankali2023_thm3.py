@@ -4,17 +4,16 @@ here by one-dimensional numerical quadrature (an independent route to the Gaussi
 import numpy as np
 from scipy import integrate
 
-from iclcheck.proofs.claims.mahankali2023_thm3 import verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.verdict import Verdict
 
 
 def _gauss(fn):
     return integrate.quad(lambda t: fn(t) * np.exp(-t * t / 2) / np.sqrt(2 * np.pi), -np.inf, np.inf)[0]
 
 
-def test_verdict_and_moments_by_quadrature():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "confirmed", [(s.name, s.detail) for s in res.steps if s.status != "pass"]
+def test_verdict_and_moments_by_quadrature(claim_result):
+    res = claim_result("mahankali2023.thm3")
+    assert res.verdict is Verdict.CONFIRMED, [(s.name, s.detail) for s in res.steps if s.status != "pass"]
     d, s2 = 3, 0.25
     g = {"relu": lambda t: max(t, 0.0), "cubic": lambda t: t**3}
     dg = {"relu": lambda t: float(t > 0), "cubic": lambda t: 3 * t * t}

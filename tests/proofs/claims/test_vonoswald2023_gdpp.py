@@ -1,22 +1,19 @@
 """vonoswald2023.gdpp: confirmed; the spectral map and the condition-number helper agree with floats."""
 
-import json
-
 import numpy as np
 import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from iclcheck.numerics.algorithms import gdpp_transform
-from iclcheck.proofs.claims.vonoswald2023_gdpp import CLAIM, curvature_condition
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.vonoswald2023_gdpp import curvature_condition
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation import vonoswald as vo
 
 
-def test_quick_profile_confirms():
-    r = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert json.loads(json.dumps(r.to_dict()))["key"] == r.key  # the report serialises
-    assert r.verdict == "confirmed", [(s.name, s.status, s.detail) for s in r.steps]
+def test_quick_profile_confirms(claim_result):
+    r = claim_result("vonoswald2023.gdpp")
+    assert r.verdict is Verdict.CONFIRMED, [(s.name, s.status, s.detail) for s in r.steps]
     assert sum(s.exact for s in r.steps) >= 5
 
 

@@ -1,25 +1,22 @@
-"""vonoswald2023.prop1: the claim runs and is confirmed; the check is able to fail (negative controls)."""
-
-import json
+"""vonoswald2023.prop1: confirmed (also for another seed); the check is able to fail (negative controls)."""
 
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.proofs.claims.vonoswald2023_prop1 import CLAIM, float_instance, vonoswald_predictions
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.vonoswald2023_prop1 import float_instance, vonoswald_predictions
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation import vonoswald as vo
 
 
-def test_quick_profile_confirms():
-    r = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert json.loads(json.dumps(r.to_dict()))["key"] == r.key  # the report serialises
-    assert r.verdict == "confirmed", [(s.name, s.status, s.detail) for s in r.steps]
-    assert r.key == "vonoswald2023.prop1" and any(s.exact for s in r.steps)
+def test_quick_profile_confirms(claim_result):
+    r = claim_result("vonoswald2023.prop1")
+    assert r.verdict is Verdict.CONFIRMED, [(s.name, s.status, s.detail) for s in r.steps]
+    assert any(s.exact for s in r.steps)
 
 
-def test_other_seed_confirms():
-    assert CLAIM.verify(Context(seed=7, profile="quick")).verdict == "confirmed"
+def test_other_seed_confirms(claim_result):
+    assert claim_result("vonoswald2023.prop1", seed=7).verdict is Verdict.CONFIRMED
 
 
 def test_prediction_is_one_gd_step_by_hand():

@@ -4,8 +4,7 @@
 import numpy as np
 
 from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.proofs.claims.zhang2024_thm4_1 import verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation.zhang import to_canonical, zhang_solution
 from iclcheck.theory.setting import Setting
 
@@ -21,9 +20,9 @@ def _their_prediction_loops(E, W_PV, W_KQ):
     return E[d1 - 1, N] + total / N
 
 
-def test_verdict_and_forward_pass_by_loops():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "confirmed"
+def test_verdict_and_forward_pass_by_loops(claim_result):
+    res = claim_result("zhang2024.thm4_1")
+    assert res.verdict is Verdict.CONFIRMED
     rng = np.random.default_rng(0)
     Lam = np.diag([0.5, 1.0, 2.0])
     n = 6
