@@ -244,7 +244,7 @@ def _float_steps(ck: Checker, ctx: Context) -> str:
                 f"every k >= 1, so the relative error never falls below EPS = {EPS:g}",
                 "fail" if min(floors) > EPS else "pass",
                 "lower bound |v_max^T w_OLS| / ||w_OLS|| on the relative error for all k >= 1: " + "; ".join(rows_floor),
-                computed=min(floors), expected=0.0))
+                computed=float(f"{min(floors):.3g}"), expected=0.0))
     ck.add(Step(f"as printed, floats at the paper's sizes and random ones: printed alpha needs no more iterations "
                 f"than the code alpha to reach relative error {EPS:g}",
                 "fail" if printed_slower else "pass", "; ".join(rows_p)))

@@ -100,3 +100,31 @@ def test_claim_attribution_of_differing_lines():
     b = "| `x.a` | 1 |\n- `x.b` (refuted): 9\n<summary><code>x.c</code>: ok</summary>\n- **pass** step 4\nend"
     assert claims_of_differing_lines(a, b) == {"x.b", "x.c"}
     assert claims_of_differing_lines(a, a) == set()
+
+
+def _script():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "scripts" / "update_readme_status.py"
+    spec = importlib.util.spec_from_file_location("update_readme_status", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_update_readme_status_check_names_the_difference_and_the_blas(tmp_path, monkeypatch, capsys):
+    mod = _script()
+    report = "table v1\n\nEach claim's checked steps:\n- step 1\n"
+    monkeypatch.setattr(mod, "render", lambda: report)
+    readme, full = tmp_path / "README.md", tmp_path / "docs" / "VERIFICATION.md"
+    readme.write_text(f"head\n{mod.BEGIN}\nold\n{mod.END}\ntail\n")
+    args = ["--readme", str(readme), "--full", str(full)]
+    assert mod.main([*args, "--check"]) == 1  # stale: README block old, VERIFICATION.md missing
+    err = capsys.readouterr().err
+    assert "out of date" in err and "BLAS:" in err and "+table v1" in err and "-old" in err
+    assert mod.main(args) == 0  # regenerate
+    assert "table v1" in readme.read_text() and "- step 1" in full.read_text() and "step 1" not in readme.read_text()
+    assert mod.main([*args, "--check"]) == 0
+    monkeypatch.setattr(mod, "render", lambda: report.replace("v1", "v2"))  # e.g. a number that moved
+    assert mod.main([*args, "--check"]) == 1
+    assert "-table v1" in capsys.readouterr().err
