@@ -42,8 +42,9 @@ FINDING = ("The refutation is of the printed form Z^T Q Z only. With attention P
            "and numerically): replace A_l by A_l^T, or assume A_l symmetric - which covers every use in the paper "
            "(Thm 2, Thms 3-4, GD with gamma_l I). The authors' released code (chengxiang/LinearTransformer, "
            "linear_transformer.py) scores Z_query Q Z_key^T instead, i.e. Q^T in the printed form; under that "
-           "convention the lemma holds as printed for every A_l, symmetric or not (checked exactly, on the same "
-           "random instance and on the counterexample above, and in floats at d = 5, n = 20).")
+           "convention the lemma holds as printed for every A_l, symmetric or not (checked exactly with symbolic "
+           "A_0, A_1 at d = 2, n = 3, L = 2, on the random instance and the counterexample above, and in floats at "
+           "d = 5, n = 20, L = 3).")
 
 
 def exact_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
@@ -185,6 +186,11 @@ def verify(ctx: Context) -> ClaimResult:
                   f"n={n}, L={L}, all l = 0..L)", _released_gap(X, w_star, xq, As_gen), zero)
         chk.exact("released code's attention: the smallest counterexample above satisfies the printed recursion",
                   _released_gap(sp.Matrix([[1, 0]]), e1, e2, [e1 * e2.T]), sp.zeros(2, 1))
+        # for all A_l: symbolic 2 x 2 matrices (the gap is a polynomial in their entries; it must vanish identically)
+        As_sym_entries = [sp.Matrix(2, 2, sp.symbols(f"a{l}_1:3(1:3)")) for l in range(2)]
+        Xs, ws_, xqs = sp.Matrix([[1, 2], [-1, 1], [2, -3]]), sp.Matrix([1, -1]), sp.Matrix([2, 1])
+        chk.exact("released code's attention: printed recursion for ALL A_0, A_1 (symbolic 2x2 entries, exact, d=2, "
+                  "n=3, L=2)", _released_gap(Xs, ws_, xqs, As_sym_entries).applyfunc(sp.expand), sp.zeros(3, 1))
         d, n, L = 5, 20, 3
         st = Setting.make(np.eye(d), n)
         pr = sample_prompts(st, 32, rng)

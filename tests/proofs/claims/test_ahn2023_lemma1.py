@@ -52,5 +52,5 @@ def test_released_verdict_confirms_the_lemma_as_printed():
     res = CLAIM.verify(Context(seed=0, profile="quick"))
     assert res.verdict == "refuted" and res.released_verdict == "confirmed"
     released = [s for s in res.steps if s.scope == "released"]
-    assert len(released) == 3 and all(s.status == "pass" for s in released)
+    assert len(released) == 4 and all(s.status == "pass" for s in released)
     assert "printed form Z^T Q Z only" in res.finding and "Z_query Q Z_key^T" in res.finding
