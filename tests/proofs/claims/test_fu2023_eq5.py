@@ -22,6 +22,10 @@ def test_quick_profile_refutes_only_the_printed_alpha():
     assert failed and all(n.startswith("as printed") for n in failed), failed
     assert all(s.status == "pass" for s in r.steps if s.name.startswith("corrected"))
     assert "X = [[1]], y = [1]" in r.finding and "1/||S S^T||_F" in r.finding
+    assert r.released_verdict == "confirmed"  # the released code's alpha = 1/||S S^T||_F
+    assert {s.scope for s in r.steps if s.name.startswith("corrected (")} == {"released"}
+    # rounding-decided counts appear only as the stated ranges
+    assert "52-63" in r.finding and "typical, not universal" in r.finding and "stopping point" in r.finding
 
 
 def test_counterexample_by_hand_with_fractions():
