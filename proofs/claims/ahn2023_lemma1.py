@@ -34,8 +34,8 @@ STATEMENT = ("Under (8), with y_l^(n+1) = [Z_l]_{d+1,n+1}: y_l^(n+1) = -<x_q, w_
              "w_{l+1}^gd = w_l^gd - A_l grad R_{w*}(w_l^gd), R_{w*}(w) = (1/2n) sum_i (w^T x_i - w*^T x_i)^2 "
              "(stated for l = 1, ..., L-1). 'This includes GD with A_l = gamma_l I and adaptive preconditioned GD.'")
 NOTATION = AHN_NOTATION + " Layers counted from 0 (Z_0 is the prompt, A_l acts in layer l); no label noise, so y = X w*."
-FINDING = ("The refutation is of the printed form Z^T Q Z only. With attention P Z M (Z^T Q Z) as printed in (8), the "
-           "lemma holds only for symmetric A_l: the forward pass implements w_{l+1} = w_l - A_l^T grad R(w_l) (the "
+FINDING = ("As printed, with attention P Z M (Z^T Q Z) as in (8), the lemma holds only for symmetric A_l; the "
+           "refutation is of the printed Z^T Q Z form only. That forward pass implements w_{l+1} = w_l - A_l^T grad R(w_l) (the "
            "transpose), because [Z^T Q Z]_{ij} = -x_i^T A x_j pairs A's rows with the training inputs. Smallest "
            "counterexample: d = 2, n = 1, L = 1, x_1 = e_1, w* = e_1 (y_1 = 1), x_q = e_2, A_0 = e_1 e_2^T: "
            "[Z_1]_{3,2} = -1 but -<x_q, w_1^gd> = 0 (the corrected form gives -1). Corrected statement (checked exactly "

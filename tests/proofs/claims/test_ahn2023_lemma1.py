@@ -53,4 +53,4 @@ def test_released_verdict_confirms_the_lemma_as_printed():
     assert res.verdict == "refuted" and res.released_verdict == "confirmed"
     released = [s for s in res.steps if s.scope == "released"]
     assert len(released) == 4 and all(s.status == "pass" for s in released)
-    assert "printed form Z^T Q Z only" in res.finding and "Z_query Q Z_key^T" in res.finding
+    assert "printed Z^T Q Z form only" in res.finding and "Z_query Q Z_key^T" in res.finding
