@@ -278,8 +278,8 @@ def verify(ctx: Context) -> ClaimResult:
     counter, _ = _exact_steps(ck)
     float_rows = _float_steps(ck, ctx)
     (d64, D64), (d32, D32) = PRINTED_DELAY["float64"], PRINTED_DELAY["float32"]
-    (u64, _), (b64, _) = REGROWTH["float64"]
-    (u32, _), (b32, _) = REGROWTH["float32"]
+    (u64, U64), (b64, B64) = REGROWTH["float64"]
+    (u32, U32), (b32, B32) = REGROWTH["float32"]
     finding = (
         "alpha = 2/||S S^T||_2 = 2/lambda_max(S)^2 is the boundary of the convergence region 0 < alpha < "
         "2/lambda_max^2: on the top eigenvector e_0 = 1 - alpha lambda_max^2 = -1, so m_1 = m_0 (2 - lambda_max m_0) = 0 "
@@ -295,9 +295,9 @@ def verify(ctx: Context) -> ClaimResult:
         "alpha = 1/||S S^T||_F, the iterates converge to the minimum-norm OLS S^+ X^T y, the error squares each step "
         "and k <= ceil(log2(ln(1/eps) sqrt(rank S) kappa^2)) iterations suffice: checked exactly and in floats. For "
         "n < d this holds up to a stopping point in floats: on null(S) the recursion is m -> 2m (exact), so "
-        f"null-space rounding doubles each step and, iterated past convergence, the error exceeds {EPS:g} again from "
-        f"step ~{u64} and 1 from step ~{b64} in float64 ({EPS32:g} from ~{u32}, 1 from ~{b32} in float32): stop "
-        "at the bound above."
+        f"null-space rounding doubles each step and, iterated past convergence, the error exceeds {EPS:g} again at "
+        f"step {u64}-{U64} and 1 at step {b64}-{B64} in float64 ({EPS32:g} at {u32}-{U32}, 1 at {b32}-{B32} in "
+        "float32; ranges measured under perturbed rounding): stop at the bound above."
     )
     return ck.result(KEY, SOURCE, STATEMENT, finding=finding if any(s.status == "fail" for s in ck.steps) else None)
 
