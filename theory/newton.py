@@ -13,6 +13,12 @@ minimum-norm OLS solution, also for n < d) iff |1 - alpha lambda^2| < 1 for ever
 i.e. iff 0 < alpha < 2 / lambda_max^2 = 2 / ||S S^T||_2. At the boundary alpha = 2/lambda_max^2,
 e_0 = -1 on the top eigenvector, e_1 = 1, and e_k = 1 for all k >= 1: M_k annihilates that direction forever.
 
+On null(S) (lambda = 0) the recursion reads m_{k+1} = 2 m_k: exactly 0 stays 0, but in floats a rounding-level
+component of M_k there doubles every step, so for n < d the float iterates converge and then leave again (the
+error rises after ~60 more steps in float64); stop at the iteration bound. At the boundary alpha the float
+outcome is decided by rounding (e_0 = -1 + O(1e-16)): divergence or a delay of ~50-60 iterations, never a
+number to report from one run.
+
 Here ``s`` is a commuting symbol standing for S (polynomials), and matrices are exact sympy matrices.
 """
 

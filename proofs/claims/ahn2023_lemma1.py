@@ -34,12 +34,17 @@ STATEMENT = ("Under (8), with y_l^(n+1) = [Z_l]_{d+1,n+1}: y_l^(n+1) = -<x_q, w_
              "w_{l+1}^gd = w_l^gd - A_l grad R_{w*}(w_l^gd), R_{w*}(w) = (1/2n) sum_i (w^T x_i - w*^T x_i)^2 "
              "(stated for l = 1, ..., L-1). 'This includes GD with A_l = gamma_l I and adaptive preconditioned GD.'")
 NOTATION = AHN_NOTATION + " Layers counted from 0 (Z_0 is the prompt, A_l acts in layer l); no label noise, so y = X w*."
-FINDING = ("As printed the lemma holds only for symmetric A_l. The forward pass under (8) implements "
-           "w_{l+1} = w_l - A_l^T grad R(w_l) (the transpose), because [Z^T Q Z]_{ij} = -x_i^T A x_j pairs A's rows with "
-           "the training inputs. Smallest counterexample: d = 2, n = 1, L = 1, x_1 = e_1, w* = e_1 (y_1 = 1), x_q = e_2, "
-           "A_0 = e_1 e_2^T: [Z_1]_{3,2} = -1 but -<x_q, w_1^gd> = 0 (the corrected form gives -1). Corrected statement "
-           "(checked exactly and numerically): replace A_l by A_l^T, or assume A_l symmetric - which covers every use "
-           "in the paper (Thm 2, Thms 3-4, GD with gamma_l I).")
+FINDING = ("As printed, with attention P Z M (Z^T Q Z) as in (8), the lemma holds only for symmetric A_l; the "
+           "refutation is of the printed Z^T Q Z form only. That forward pass implements w_{l+1} = w_l - A_l^T grad R(w_l) (the "
+           "transpose), because [Z^T Q Z]_{ij} = -x_i^T A x_j pairs A's rows with the training inputs. Smallest "
+           "counterexample: d = 2, n = 1, L = 1, x_1 = e_1, w* = e_1 (y_1 = 1), x_q = e_2, A_0 = e_1 e_2^T: "
+           "[Z_1]_{3,2} = -1 but -<x_q, w_1^gd> = 0 (the corrected form gives -1). Corrected statement (checked exactly "
+           "and numerically): replace A_l by A_l^T, or assume A_l symmetric - which covers every use in the paper "
+           "(Thm 2, Thms 3-4, GD with gamma_l I). The authors' released code (chengxiang/LinearTransformer, "
+           "linear_transformer.py) scores Z_query Q Z_key^T instead, i.e. Q^T in the printed form; under that "
+           "convention the lemma holds as printed for every A_l, symmetric or not (checked exactly with symbolic "
+           "A_0, A_1 at d = 2, n = 3, L = 2, on the random instance and the counterexample above, and in floats at "
+           "d = 5, n = 20, L = 3).")
 
 
 def exact_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
@@ -60,6 +65,52 @@ def exact_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]
         Z = Z + P * Z * Mmask * (Z.T * Q * Z) / n
         out.append(Z[d, n])
     return out
+
+
+def released_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
+    """The released code's forward pass (proofs/released.py, ahn2023.lemma1), written out exactly: tokens are the
+    rows z_m of Zr ((n+1) x (d+1)), scores Attn[k, m] = z_k^T Q z_m (k the updated token), token k receives
+    (1/n) sum_{m <= n} Attn[k, m] P z_m; P = [[0, 0], [0, 1]], Q = [[-A, 0], [0, 0]]. Returns [Z_l]_{d+1,n+1}."""
+    n, d = X.shape
+    Zr = sp.zeros(n + 1, d + 1)
+    Zr[:n, :d] = X
+    Zr[:n, d] = y
+    Zr[n, :d] = xq.T
+    P = sp.zeros(d + 1, d + 1)
+    P[d, d] = 1
+    Mmask = sp.diag(*([1] * n + [0]))
+    out = [Zr[n, d]]
+    for A in As:
+        Q = sp.zeros(d + 1, d + 1)
+        Q[:d, :d] = -A
+        Attn = Zr * Q * Zr.T  # (n+1, n+1): Attn[k, m] = z_k^T Q z_m
+        Zr = Zr + Attn * Mmask * Zr * P.T / n  # row k += (1/n) sum_m Attn[k, m] mask_m (P z_m)^T
+        out.append(Zr[n, d])
+    return out
+
+
+def _released_gap(X, w_star, xq, As) -> sp.Matrix:
+    """Released forward pass minus the lemma's printed recursion (A_l, not A_l^T), every layer."""
+    y = X * w_star
+    fwd = released_forward(X, y, xq, As)
+    ws = lemma1_recursion(X, y, As, transpose=False)
+    return sp.Matrix([fwd[k] + (xq.T * ws[k])[0, 0] for k in range(len(As) + 1)])
+
+
+def _released_forward_float(X: np.ndarray, y: np.ndarray, xq: np.ndarray, As: list[np.ndarray]) -> np.ndarray:
+    """The released code's attention on a batch in floats (tokens as rows, scores 'BNi,ij,BMj->BNM'), (B,)."""
+    B, n, d = X.shape
+    Z = np.concatenate([np.concatenate([X, y[..., None]], -1),
+                        np.concatenate([xq[:, None, :], np.zeros((B, 1, 1))], -1)], 1)  # (B, n+1, d+1)
+    P = np.zeros((d + 1, d + 1))
+    P[d, d] = 1.0
+    mask = np.r_[np.ones(n), 0.0]
+    for A in As:
+        Q = np.zeros((d + 1, d + 1))
+        Q[:d, :d] = -A
+        attn = np.einsum("bki,ij,bmj->bkm", Z, Q, Z)  # (B, n+1, n+1)
+        Z = Z + np.einsum("bkm,m,bmi->bki", attn, mask, Z @ P.T) / n  # (B, n+1, d+1)
+    return Z[:, n, d]
 
 
 def _rat(rng: np.random.Generator, shape: tuple[int, int]) -> sp.Matrix:
@@ -129,6 +180,26 @@ def verify(ctx: Context) -> ClaimResult:
                      for b in range(16)])
     chk.close("extension, noisy labels: forward pass = corrected recursion on R_y (observed labels, not w*)", yq, pred,
               rtol=1e-9, atol=1e-9, reason="rounding only")
+    with chk.as_released():  # the released code's attention Z_query Q Z_key^T (proofs/released.py)
+        d, n, L = 2, 3, 3
+        chk.exact(f"released code's attention: printed recursion (A_l, not A_l^T), non-symmetric A_l (exact, d={d}, "
+                  f"n={n}, L={L}, all l = 0..L)", _released_gap(X, w_star, xq, As_gen), zero)
+        chk.exact("released code's attention: the smallest counterexample above satisfies the printed recursion",
+                  _released_gap(sp.Matrix([[1, 0]]), e1, e2, [e1 * e2.T]), sp.zeros(2, 1))
+        # for all A_l: symbolic 2 x 2 matrices (the gap is a polynomial in their entries; it must vanish identically)
+        As_sym_entries = [sp.Matrix(2, 2, sp.symbols(f"a{l}_1:3(1:3)")) for l in range(2)]
+        Xs, ws_, xqs = sp.Matrix([[1, 2], [-1, 1], [2, -3]]), sp.Matrix([1, -1]), sp.Matrix([2, 1])
+        chk.exact("released code's attention: printed recursion for ALL A_0, A_1 (symbolic 2x2 entries, exact, d=2, "
+                  "n=3, L=2)", _released_gap(Xs, ws_, xqs, As_sym_entries).applyfunc(sp.expand), sp.zeros(3, 1))
+        d, n, L = 5, 20, 3
+        st = Setting.make(np.eye(d), n)
+        pr = sample_prompts(st, 32, rng)
+        As = [rng.normal(size=(d, d)) / d for _ in range(L)]  # non-symmetric
+        yq = _released_forward_float(pr.X, pr.y, pr.xq, As)
+        pred = np.array([-(pr.xq[b] @ lemma1_recursion(pr.X[b], pr.y[b][:, None], As, transpose=False)[-1])[0]
+                         for b in range(pr.X.shape[0])])  # (B,)
+        chk.close(f"released code's attention, floats: printed recursion, non-symmetric A_l (d={d}, n={n}, L={L}, "
+                  "32 prompts)", yq, pred, rtol=1e-9, atol=1e-9, reason="L layers of O(1) products; rounding ~L * 1e-15")
     return chk.result(CLAIM.key, SOURCE, STATEMENT, finding=FINDING)
 
 

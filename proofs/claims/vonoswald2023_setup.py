@@ -14,6 +14,8 @@ line search, and by the eigenvalue extremes of X X^T that they report over 10,00
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import sympy as sp
 from scipy import stats
@@ -123,6 +125,11 @@ def _extreme_consistent(r: float, rng: np.random.Generator, K: int) -> tuple[boo
     return consistent, rejected_any, rows
 
 
+def _scope(ck: Checker, printed: bool):
+    """Steps about the paper's text are in the printed scope; steps about the code's law in the released scope."""
+    return contextlib.nullcontext() if printed else ck.as_released()
+
+
 def verify(ctx: Context) -> ClaimResult:
     ck = Checker()
     r_text, r_code = vo.PAPER_TEXT_INPUT_RANGE, vo.CODE_INPUT_RANGE
@@ -143,10 +150,11 @@ def verify(ctx: Context) -> ClaimResult:
     for label, printed in (("paper text U(-1,1)", True), ("code U(-1/2,1/2)", False)):
         val = results[label][2]
         inside = bool(lo <= val < hi)
-        ck.add(Step(f"{'as printed' if printed else 'corrected (code law)'}: {label} data, 1/2 MSE, optimal eta: "
+        with _scope(ck, printed):
+            ck.add(Step(f"{'as printed' if printed else 'corrected (code law)'}: {label} data, 1/2 MSE, optimal eta: "
                     "one-step GD loss is 'about 0.2' (window [0.15, 0.25) for one printed digit)",
-                    "pass" if inside else "fail", "; ".join(table), computed=float(val), expected=float(REPORTED),
-                    deviation=abs(float(val - REPORTED)), tolerance=0.05, exact=True))
+                        "pass" if inside else "fail", "; ".join(table), computed=float(val),
+                        expected=float(REPORTED), deviation=abs(float(val - REPORTED)), tolerance=0.05, exact=True))
 
     # The canonical loss of the Prop. 1 weights at eta* is 2 x their loss (loss scaling, both parameterisations).
     r, eta_star, half_loss = results["code U(-1/2,1/2)"]
@@ -162,24 +170,28 @@ def verify(ctx: Context) -> ClaimResult:
     for label in ("code U(-1/2,1/2)", "paper text U(-1,1)"):
         r, eta_star, half_loss = results[label]
         est = _mc_gd_step(float(r), float(eta_star), samples, rng)
-        ck.within_ci(f"Monte Carlo ({label}): literal GD step at eta*, 1/2 MSE on the query", est, float(half_loss))
+        with _scope(ck, label.startswith("paper")):
+            ck.within_ci(f"Monte Carlo ({label}): literal GD step at eta*, 1/2 MSE on the query", est, float(half_loss))
 
     # Their grid line search lands in the reported window only with the code law.
     tasks = 100_000 if ctx.thorough else 10_000
     eta_ls, loss_ls = _line_search(float(r_code), rng, tasks)
-    ck.add(Step("line search replay (grid x Monte Carlo on 10^4 tasks, code law): minimum in [0.15, 0.25)",
-                "pass" if WINDOW[0] <= loss_ls < WINDOW[1] else "fail",
-                f"grid argmin eta = {eta_ls:.4g} (exact eta* = {float(results['code U(-1/2,1/2)'][1]):.4g}), "
-                f"MC loss {loss_ls:.4f}", computed=loss_ls, expected=0.2, deviation=abs(loss_ls - 0.2), tolerance=0.05))
+    with ck.as_released():
+        ck.add(Step("line search replay (grid x Monte Carlo on 10^4 tasks, code law): minimum in [0.15, 0.25)",
+                    "pass" if WINDOW[0] <= loss_ls < WINDOW[1] else "fail",
+                    f"grid argmin eta = {eta_ls:.4g} (exact eta* = {float(results['code U(-1/2,1/2)'][1]):.4g}), "
+                    f"MC loss {loss_ls:.4f}", computed=loss_ls, expected=0.2, deviation=abs(loss_ls - 0.2),
+                    tolerance=0.05))
 
     # The published eigenvalue extremes of X X^T over 10,000 tasks identify the data law.
     for label, r, printed in (("paper text U(-1,1)", r_text, True), ("code U(-1/2,1/2)", r_code, False)):
         # Rejecting U(-1,1) is decisive with few tasks (every task exceeds the published max); the code law needs more.
         K = 200_000 if ctx.thorough else (2_000 if printed else 10_000)
         consistent, _, rows = _extreme_consistent(float(r), rng, K)
-        ck.add(Step(f"{'as printed' if printed else 'corrected (code law)'}: published eigenvalue extremes of X X^T "
-                    f"over 10,000 tasks are plausible under {label} (level {LEVEL_ALPHA})",
-                    "pass" if consistent else "fail", "; ".join(rows)))
+        with _scope(ck, printed):
+            ck.add(Step(f"{'as printed' if printed else 'corrected (code law)'}: published eigenvalue extremes of X X^T "
+                        f"over 10,000 tasks are plausible under {label} (level {LEVEL_ALPHA})",
+                        "pass" if consistent else "fail", "; ".join(rows)))
 
     finding = None
     if any(s.status == "fail" for s in ck.steps):
@@ -191,7 +203,12 @@ def verify(ctx: Context) -> ClaimResult:
             f"eigenvalue ranges of XX^T also reject it. The released code's law x ~ U(-1/2,1/2)^d (input_range = 1) "
             f"gives {c} = {float(c):.4f} with eta* = {results['code U(-1/2,1/2)'][1]} (1/2 MSE; plain MSE would be "
             f"{float(2 * c):.4f}) and matches the eigenvalue ranges. Corrected statement: x ~ U(-1/2, 1/2)^d, "
-            "1/2 MSE; the GD loss is 245/1188 = 0.206.")
+            "1/2 MSE; the GD loss is 245/1188 = 0.206. The released code says U(-1,1) too, in create_reg_data's "
+            "docstring, while the function draws U(-input_range/2, input_range/2) (src/data.py, "
+            "google-research/self-organising-systems); the 'Test on larger inputs' plot of "
+            "constructed_token_setup.ipynb labels its axis 'x ~ U(-alpha, alpha)' but passes alpha as input_range, "
+            "so the data are U(-alpha/2, alpha/2): the label is off by a factor 2 (transcribed in "
+            "proofs/released.py; the notebook's plot is not re-run here).")
     return ck.result(KEY, SOURCE, STATEMENT, finding=finding)
 
 

@@ -31,3 +31,26 @@ def test_verdict_counterexample_and_correction():
     assert -np.array([0.0, 1.0]) @ w1c == -1.0  # corrected: A^T
     cx = [s for s in failing if s.name.startswith("smallest")][0]
     assert cx.deviation == 1.0
+
+
+def test_released_convention_is_the_printed_form_with_Q_transposed():
+    # independent route: the released code's row-token forward pass with A equals the printed (column) form with A^T
+    import sympy as sp
+
+    from iclcheck.proofs.claims.ahn2023_lemma1 import exact_forward, released_forward
+    X = sp.Matrix([[1, 2], [0, -1], [3, 1]])
+    y = sp.Matrix([1, -2, 1])
+    xq = sp.Matrix([2, -1])
+    As = [sp.Matrix([[1, 2], [0, 1]]) / 3, sp.Matrix([[0, 1], [-1, 2]]) / 5]
+    assert released_forward(X, y, xq, As) == exact_forward(X, y, xq, [A.T for A in As])
+    assert released_forward(X, y, xq, As) != exact_forward(X, y, xq, As)
+
+
+def test_released_verdict_confirms_the_lemma_as_printed():
+    from iclcheck.proofs.claims.ahn2023_lemma1 import CLAIM
+    from iclcheck.proofs.registry import Context
+    res = CLAIM.verify(Context(seed=0, profile="quick"))
+    assert res.verdict == "refuted" and res.released_verdict == "confirmed"
+    released = [s for s in res.steps if s.scope == "released"]
+    assert len(released) == 4 and all(s.status == "pass" for s in released)
+    assert "printed Z^T Q Z form only" in res.finding and "Z_query Q Z_key^T" in res.finding
