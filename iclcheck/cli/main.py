@@ -33,7 +33,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 # name -> the one-line help of ``iclcheck --help``. Each module iclcheck/cli/commands/<name>.py defines
 # ``register(subparsers)``; tests/cli/test_startup.py checks this table against the modules.
 COMMANDS: dict[str, str] = {
-    "certify": "certify that the predicted Gamma* point is a global minimum of the one-layer loss",
+    "certify": "prove a global lower bound of the one-layer loss and certify the predicted Gamma* point",
     "compare": "per-step errors of GD, preconditioned GD, GD++, Newton, OLS and trained LSA",
     "critical": "find, deduplicate and classify the critical points of the one-layer loss",
     "layers": "optimal per-layer coefficients of the L-layer GD / GD++ families (exact loss)",

@@ -88,10 +88,8 @@ def test_certify_bound_is_below_the_attained_loss_for_each_solver(capsys, ol, so
 @pytest.mark.parametrize(
     "argv,why",
     [
-        (["--cov", "diag:1e-300", "-n", "4"], "not provably positive"),
         (["--cov", "random:d=3,cond=1e11,seed=1", "-n", "4"], "not provably positive"),
         (["--cov", "random:d=3,cond=100,seed=1", "-n", "1000000000000"], "Not certified"),
-        (["--cov", "random:d=3,cond=100,seed=1", "-n", "999999999999999999999999999999"], "Not certified"),
     ],
 )
 def test_certify_former_crashes_are_not_certified_exit_1(capsys, argv, why):
@@ -99,6 +97,18 @@ def test_certify_former_crashes_are_not_certified_exit_1(capsys, argv, why):
     assert rc == 1 and "Traceback" not in err
     data = json.loads(out)
     assert data["certified"] is False and why in data["statement"]
+
+
+@pytest.mark.parametrize(
+    "argv,why",
+    [
+        (["--cov", "diag:1e-300", "-n", "4"], "below 1e-40"),  # the loss would underflow: refused up front
+        (["--cov", "random:d=3,cond=100,seed=1", "-n", "999999999999999999999999999999"], "at most 1e+15"),
+    ],
+)
+def test_certify_former_crashes_out_of_scale_are_bad_input(capsys, argv, why):
+    rc, out, err = run_cli(capsys, "certify", *argv, "--format", "json")
+    assert rc == 2 and out == "" and "Traceback" not in err and why in err and len(err.strip().splitlines()) == 1
 
 
 def test_certify_exact_is_rational(capsys):

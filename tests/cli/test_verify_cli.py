@@ -44,7 +44,7 @@ def test_table_lists_each_claim_and_the_refuted_finding(capsys):
     head = out.splitlines()[0].split()
     assert head == ["key", "claim", "verdict", "dev", "tol", "time"]
     assert "ahn2023.eq7" in out and "confirmed" in out
-    assert "ahn2023.lemma1 (refuted):" in out and "A_l^T" in out and "step 'smallest counterexample" in out
+    assert "ahn2023.lemma1 (refuted as printed, confirmed as released):" in out and "A_l^T" in out and "step 'smallest counterexample" in out
     assert "confirmed 1, refuted 1, inconclusive 0, error 0" in out
 
 
@@ -74,7 +74,7 @@ def test_markdown_is_byte_identical_on_rerun(capsys, tmp_path):
     assert (tmp_path / "a.md").read_bytes() == (tmp_path / "b.md").read_bytes()
     assert "| key | claim | source | verdict |" in first and "<summary><code>ahn2023.lemma1</code>: refuted" in first
     assert "**fail** smallest counterexample" in first and "Notation: Canonical model = Ahn" in first
-    assert "- `ahn2023.lemma1` (refuted): As printed" in first
+    assert "- `ahn2023.lemma1` (refuted as printed, confirmed as released): As printed" in first
     rows = [ln for ln in first.splitlines() if ln.startswith("|")]
     assert len(rows) == 2 + len(keys) and "(\\|z\\|)" in first
     assert all(len(re.findall(r"(?<!\\)\|", ln)) == 7 for ln in rows), "a cell breaks the table"

@@ -183,10 +183,8 @@ def test_inaccurate_status_is_not_certified(monkeypatch):
 @pytest.mark.parametrize(
     "spec,n,why",
     [
-        ("diag:1e-300", 4, "not provably positive"),  # was AttributeError (moments underflow)
         ("random:d=3,cond=1e11,seed=1", 4, "not provably positive"),  # was TypeError
         ("random:d=3,cond=100,seed=1", 10**12, ""),  # was certified with the bound above the loss
-        ("random:d=3,cond=100,seed=1", 10**30 - 1, ""),  # predicted loss at rounding level
     ],
 )
 def test_former_crash_and_false_certificate_cases_are_not_certified(spec, n, why):
@@ -194,6 +192,18 @@ def test_former_crash_and_false_certificate_cases_are_not_certified(spec, n, why
     c = certify(ol)
     assert not c.certified and why in c.reason
     assert c.statement.startswith("Not certified: ")
+
+
+@pytest.mark.parametrize(
+    "spec,n,why",
+    [
+        ("diag:1e-300", 4, "below 1e-40"),  # was AttributeError (moments underflow): now refused by Setting
+        ("random:d=3,cond=100,seed=1", 10**30 - 1, "at most"),  # predicted loss at rounding level: n bounded
+    ],
+)
+def test_former_crash_cases_out_of_float_scale_are_refused_as_input(spec, n, why):
+    with pytest.raises(InputError, match=why):
+        OneLayer(Setting.make(parse_cov_spec(spec, exact=False), n))
 
 
 def test_rademacher_float_certifies_through_the_kernel_and_exact_agrees():
