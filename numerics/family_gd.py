@@ -66,6 +66,14 @@ class GDOptimum:
     exact: bool = False
     lower_bound: float = float("nan")  # min over ALL degree-L filters p(0) = 1 (convex; = loss when certified)
 
+    @property
+    def method(self) -> str:
+        if self.certified:
+            return ("certified global minimum (convex quadratic in the coefficients of prod (1 - a_l x), "
+                    f"minimiser real-rooted; {'exact rational' if self.exact else 'float'} solve)")
+        return (f"not certified: the best degree-L filter has complex roots (lower bound {self.lower_bound:.8g}); "
+                f"best real coefficients by a multistart of {GD_MULTISTART_STARTS} BFGS starts (seed 0)")
+
 
 def optimal_gd(problem: Any, L: int, *, exact: bool | None = None) -> GDOptimum:
     """Global minimiser of the (8)-family loss over a in R^L.
@@ -150,7 +158,10 @@ def _stable_gd_optimum(pr: FamilyProblem, L: int) -> tuple[np.ndarray, np.ndarra
     return a, poly, False, lower
 
 
-def _multistart_gd(pr: FamilyProblem, L: int, *, starts: int = 64, seed: int = 0) -> np.ndarray:
+GD_MULTISTART_STARTS = 64
+
+
+def _multistart_gd(pr: FamilyProblem, L: int, *, starts: int = GD_MULTISTART_STARTS, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     best, best_val = None, np.inf
     for _ in range(starts):
