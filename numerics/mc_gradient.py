@@ -15,7 +15,7 @@ from iclcheck.numerics.quadrature import problem_from
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
-__all__ = ["MCGradient", "bonferroni_z", "gdpp_loss_mc", "literal_loss", "lsa_loss_and_grads", "mc_full_gradient"]
+__all__ = ["MCGradient", "bonferroni_z", "conditional_literal_loss", "gdpp_loss_mc", "literal_loss", "lsa_loss_and_grads", "mc_full_gradient"]
 
 
 def lsa_loss_and_grads(Z0: np.ndarray, yq: np.ndarray, Ps, Qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -175,3 +175,18 @@ def gdpp_loss_mc(problem: Any, a: Any, b: Any, *, samples: int, rng: np.random.G
     st = Setting.make(np.eye(pr.d), pr.n, sigma2=pr.sigma2)
     return mc_loss(st, *family_params(np.eye(pr.d), a, b), samples=samples, rng=rng)
 
+
+
+def conditional_literal_loss(setting: Setting, Ps, Qs, *, draws: int,
+                             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """For ``draws`` fresh X: E[(TF - y_q)^2 | X] by the literal forward pass (exact over x_q and w: the d^2
+    prompts of ``_integrated_prompts``, noiseless only) and the eigenvalues of S = (1/n) X^T X of the SAME X
+    (meaningful for Sigma = I). Returns (loss (draws,), eigenvalues (draws, d))."""
+    if setting.sigma2 != 0:
+        raise InputError("sigma2", "the conditional loss integrates x_q and w exactly only without label noise")
+    d, n = setting.d, int(setting.n)
+    Z0, yq = _integrated_prompts(setting, draws, rng)
+    loss = literal_loss(Z0, yq, Ps, Qs).reshape(draws, d * d).sum(1)  # (draws,)
+    X = Z0.reshape(draws, d * d, d + 1, n + 1)[:, 0, :d, :n]  # (draws, d, n)
+    lam = np.linalg.eigvalsh(X @ X.transpose(0, 2, 1) / n)  # (draws, d)
+    return loss, lam
