@@ -2,18 +2,24 @@
 
 Every algorithm maps a prompt (X, y, x_q) to a sequence of predictions yhat_k, k = 0..K (step k of
 an iterative method, or layer k of an attention model: yhat_0 = 0 for all of them, being w_0 = 0),
-and the per-step error is the population loss of the canonical model, E (yhat_k - w^T x_q)^2,
-estimated by Monte Carlo over fresh prompts with a confidence interval.
+and the per-step error is the population loss of the canonical model, E (yhat_k - w^T x_q)^2, exact where
+the restricted families give it (opt-poly, pgd, gdpp in the family setting), otherwise estimated by Monte Carlo
+over fresh prompts with an interval clipped at 0 and tail diagnostics (``numerics.montecarlo``): a heavy-tailed
+step is reported as "mean not estimable at this sample size" with its median, never as an interval.
 
 Conventions (as in ``numerics.algorithms``): R(w) = (1/2n)||Xw - y||^2, grad R = (1/n) X^T (Xw - y).
 
-- ``gd``        w_{k+1} = w_k - eta grad R(w_k), eta minimising the step-K loss (1-D search, common prompts)
-- ``pgd``       w_{k+1} = w_k - eta Sigma^{-1} grad R(w_k), eta likewise
+- ``gd``        w_{k+1} = w_k - eta grad R(w_k), eta minimising the loss after L steps (the attention models'
+                depth; 1-D search on common pilot prompts); steps k > L are run with that eta and flagged
+                ``beyond_L`` (eta is not tuned for them)
+- ``pgd``       w_{k+1} = w_k - eta Sigma^{-1} grad R(w_k), eta likewise (exact loss per step in the family setting)
 - ``opt-poly``  L steps w_{l+1} = w_l - a_l Sigma^{-1} grad R(w_l) with the exact condition-(8) optimum
-                (``numerics.multilayer.optimal_gd_coefficients``; the loss is symmetric in the a_l, the
+                (``numerics.family_gd.optimal_gd``, certified; the loss is symmetric in the a_l, the
                 intermediate curve uses the ascending order)
 - ``gdpp``      the condition-(11) LSA with A_l = a_l Sigma^{-1}, B_l = b_l I at the restricted optimum
-                (common-random-number L-BFGS, ``numerics.training.restricted_optimum``), layer by layer
+                (THE optimiser ``numerics.family_gdpp.optimal_gdpp`` on the exact loss in the family setting x ~ N(0,
+                Sigma), w ~ N(0, Sigma^-1); otherwise the common-random-number sample optimum of
+                ``numerics.training.restricted_optimum``, labelled as such), layer by layer
 - ``newton``    Iterative Newton (Fu et al. eq. 5) with the convergent alpha = 1/||S S^T||_F, S = X^T X;
                 step k is their w_k = M_k X^T y (w_0 = alpha S X^T y is already one step from 0)
 - ``ols``       minimum-norm least squares (a constant curve);  ``bayes`` the posterior mean
@@ -32,15 +38,17 @@ a prompt of i context tokens (its 1/i normalisation), exactly as its literal for
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.algorithms import newton_w, ols
+from iclcheck.numerics.family_gd import gd_loss, optimal_gd
+from iclcheck.numerics.family_gdpp import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
-from iclcheck.numerics.montecarlo import MCEstimate
-from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
+from iclcheck.numerics.quadrature import problem_from
 from iclcheck.numerics.random_matrices import split_spectrum_sigma  # noqa: F401 (re-exported)
 from iclcheck.numerics.training import restricted_optimum, train
 from iclcheck.theory.errors import InputError
@@ -73,12 +81,9 @@ ALGORITHMS = ("gd", "pgd", "opt-poly", "gdpp", "newton", "ols", "bayes", "lsa")
 PathFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (X, y, xq) -> (K+1, B)
 
 
-def estimate(sq: np.ndarray, *, level: float = 0.999) -> MCEstimate:
-    """Sample mean of iid values with a CLT interval (same shape as ``numerics.montecarlo``)."""
-    v = np.asarray(sq, float)
-    k = v.size
-    sd = float(np.std(v, ddof=1)) if k > 1 else 0.0
-    return MCEstimate(mean=float(v.mean()), stderr=sd / np.sqrt(k), n_samples=k, level=level)
+def estimate(sq: np.ndarray, *, level: float = 0.999, nonnegative: bool = False) -> MCEstimate:
+    """Sample mean of iid values with a CLT interval and tail diagnostics (``numerics.montecarlo``)."""
+    return estimate_from_values(sq, level=level, nonnegative=nonnegative)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,8 +162,14 @@ class Curve:
     name: str
     label: str
     steps: np.ndarray  # (m,) step / layer indices
-    errors: list[MCEstimate]  # one per step
+    errors: list[MCEstimate]  # one per step (Monte Carlo on the common test prompts)
     params: dict
+    exact: list[float | None] = field(default_factory=list)  # exact population error per step where known
+    tuned_steps: int | None = None  # the step count its step size / coefficients were optimised for
+
+    def beyond(self) -> list[bool]:
+        """Per step: run beyond the step count it was tuned for (gd / pgd with an eta optimal for L steps)."""
+        return [self.tuned_steps is not None and int(k) > self.tuned_steps for k in self.steps]
 
 
 def _check_int(v, what: str, lo: int) -> int:
@@ -183,8 +194,9 @@ def compare(
 ) -> dict:
     """Per-step errors of every algorithm on ``samples`` fresh prompts (common to all algorithms).
 
-    L: layers of the attention models (opt-poly, gdpp, lsa); steps: iterations of gd / pgd / newton
-    (default max(L, 10)). Step sizes and restricted optima are tuned on a separate pilot sample."""
+    L: layers of the attention models (opt-poly, gdpp, lsa) and the step count gd / pgd's eta is optimal for;
+    steps: iterations of gd / pgd / newton shown (default max(L, 10); steps beyond L are flagged). Step sizes
+    and sample optima are tuned on a separate pilot sample."""
     L = _check_int(L, "L", 1)
     K = _check_int(steps if steps is not None else max(L, 10), "steps", 1)
     samples = _check_int(samples, "samples", 10)
@@ -199,30 +211,48 @@ def compare(
     X, y, xq, yq = test.X, test.y, test.xq, test.yq
     curves: list[Curve] = []
 
-    def add(name: str, label: str, preds: np.ndarray, params: dict, idx=None) -> None:
-        errs = [estimate((p - yq) ** 2) for p in preds]
-        curves.append(Curve(name, label, np.arange(len(preds)) if idx is None else np.asarray(idx), errs, params))
+    family_pr = _family_problem(setting)  # the exact restricted-family losses apply (x Gaussian, w ~ N(0, Sigma^-1))
+
+    def add(name: str, label: str, preds: np.ndarray, params: dict, idx=None, exact=None, tuned=None) -> None:
+        errs = [estimate((p - yq) ** 2, nonnegative=True) for p in preds]
+        curves.append(Curve(name, label, np.arange(len(preds)) if idx is None else np.asarray(idx), errs, params,
+                            exact=list(exact) if exact is not None else [None] * len(errs), tuned_steps=tuned))
 
     if "gd" in algorithms:
-        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=K, precond=np.eye(d))
-        add("gd", f"GD (eta*={eta:.3g})", gd_path(X, y, xq, steps=K, Gamma=eta * np.eye(d)), {"eta": eta})
+        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=np.eye(d))
+        add("gd", f"GD (eta*={eta:.3g}, optimal for {L} steps)", gd_path(X, y, xq, steps=K, Gamma=eta * np.eye(d)),
+            {"eta": eta, "eta_optimal_for_steps": L}, tuned=L)
     if "pgd" in algorithms:
-        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=K, precond=Si)
-        add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g})", gd_path(X, y, xq, steps=K, Gamma=eta * Si),
-            {"eta": eta})
+        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=Si)
+        ex = [gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr else None
+        add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
+            gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)
     if "opt-poly" in algorithms:
         try:
-            a, loss = optimal_gd_coefficients(setting, L)
+            opt = optimal_gd(setting, L)
+            a = opt.coefficients
+            ex = [gd_loss(a[:k], opt.problem) if k else float(d) for k in range(L + 1)]
             add("opt-poly", f"optimal {L}-step poly (8)", gd_path(X, y, xq, steps=L, Gamma=a[:, None, None] * Si),
-                {"a": a.tolist(), "exact_loss": loss})
+                {"a": a.tolist(), "exact_loss": opt.loss, "method": opt.method}, exact=ex)
         except InputError as exc:  # the exact family optimum needs Gaussian data and w ~ N(0, Sigma^-1)
             curves.append(Curve("opt-poly", "optimal poly (8): n/a", np.arange(0), [], {"skipped": str(exc)}))
     if "gdpp" in algorithms:
-        th, _ = restricted_optimum(setting, L, family_name="gdpp-scalar", fixed_prompts=pilot, rng=rng,
-                                   starts_count=2)
-        Ps, Qs = family_params(setting.Sigma, th[:L], th[L:])
-        add("gdpp", f"GD++ (11) optimum, {L} layers", lsa_path(X, y, xq, Ps, Qs),
-            {"a": th[:L].tolist(), "b": th[L:].tolist()})
+        if family_pr is not None and L <= 3:
+            o = optimal_gdpp(family_pr, L, seed=int(rng.integers(2**31)))
+            a_pp, b_pp = o.a, o.b
+            ex = [gdpp_loss(a_pp[:k], b_pp[:k], family_pr) if k else float(d) for k in range(L + 1)]
+            how = o.method
+            label = f"GD++ (11) optimum, {L} layers"
+        else:
+            th, _ = restricted_optimum(setting, L, family_name="gdpp-scalar", fixed_prompts=pilot, rng=rng,
+                                       starts_count=2)
+            a_pp, b_pp, ex = th[:L], th[L:], None
+            how = (f"sample-average optimum on {pilot.X.shape[0]} pilot prompts (L-BFGS, 2 starts); no exact loss "
+                   "outside the family setting x ~ N(0, Sigma), w ~ N(0, Sigma^-1)")
+            label = f"GD++ (11) sample optimum, {L} layers"
+        Ps, Qs = family_params(setting.Sigma, a_pp, b_pp)
+        add("gdpp", label, lsa_path(X, y, xq, Ps, Qs), {"a": list(map(float, a_pp)), "b": list(map(float, b_pp)),
+                                                         "method": how}, exact=ex)
     if "newton" in algorithms:
         add("newton", "Iterative Newton (alpha=1/||SS^T||_F)", _newton_path(X, y, xq, steps=K), {})
     if "ols" in algorithms:
@@ -240,6 +270,14 @@ def compare(
     sims = similarity_maps(setting, curves, trained, K=K, rng=rng, prompts=sim_prompts) if sim_prompts else {}
     return {"setting": setting.describe(), "L": L, "steps": K, "samples": samples, "curves": curves,
             "trained": trained, "similarity": sims}
+
+
+def _family_problem(setting: Setting):
+    """The whitened FamilyProblem when the exact restricted-family losses apply to ``setting``, else None."""
+    try:
+        return problem_from(setting)
+    except InputError:
+        return None
 
 
 def similarity_maps(setting: Setting, curves: list[Curve], trained, *, K: int, rng: np.random.Generator,
