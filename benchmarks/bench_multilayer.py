@@ -20,6 +20,7 @@ import sys
 import time
 
 import iclcheck.numerics.multilayer as nm
+import iclcheck.numerics.quadrature as nq
 import iclcheck.theory.sample_moments as sm
 from iclcheck.theory.multilayer import optimal_gd_exact
 
@@ -29,8 +30,8 @@ __all__ = ["bench", "main"]
 def _cold() -> None:
     sm._table.cache_clear()
     sm._dependencies.cache_clear()
-    nm._moments_cached.cache_clear()
-    nm._quadrature_cached.cache_clear()
+    nq._moments_cached.cache_clear()
+    nq._quadrature_cached.cache_clear()
 
 
 def _best(fn, repeat: int) -> tuple[float, object]:
