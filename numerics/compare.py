@@ -48,6 +48,7 @@ from iclcheck.numerics.family_gd import gd_loss, optimal_gd
 from iclcheck.numerics.family_gdpp import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
+from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.quadrature import problem_from
 from iclcheck.numerics.random_matrices import split_spectrum_sigma  # noqa: F401 (re-exported)
 from iclcheck.numerics.training import restricted_optimum, train
@@ -218,13 +219,20 @@ def compare(
         curves.append(Curve(name, label, np.arange(len(preds)) if idx is None else np.asarray(idx), errs, params,
                             exact=list(exact) if exact is not None else [None] * len(errs), tuned_steps=tuned))
 
+    one = OneLayer(setting)  # exact one-step loss of x_q^T Gamma (1/n) X^T y for any Sigma, Sigma_w, law
+    f0 = float(np.trace(setting.Sigma @ setting.Sigma_w))  # step 0 predicts 0: E (w^T x_q)^2
+
+    def early_exact(Gamma: np.ndarray) -> list[float | None]:
+        return [f0, float(one.reduced_loss(Gamma))] + [None] * (K - 1)
+
     if "gd" in algorithms:
         eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=np.eye(d))
         add("gd", f"GD (eta*={eta:.3g}, optimal for {L} steps)", gd_path(X, y, xq, steps=K, Gamma=eta * np.eye(d)),
-            {"eta": eta, "eta_optimal_for_steps": L}, tuned=L)
+            {"eta": eta, "eta_optimal_for_steps": L}, exact=early_exact(eta * np.eye(d)), tuned=L)
     if "pgd" in algorithms:
         eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=Si)
-        ex = [gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr else None
+        ex = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr
+              else early_exact(eta * Si))
         add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
             gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)
     if "opt-poly" in algorithms:

@@ -2,6 +2,7 @@
 Gram-form GD++ recursion against a literal token-level von Oswald layer."""
 
 import numpy as np
+import pytest
 
 from iclcheck.numerics.compare import best_match, gd_path, gdpp_recurrent_predict, prefix_errors, sim_e
 from iclcheck.numerics.forward import sample_prompts
@@ -127,3 +128,18 @@ def test_exact_family_errors_agree_with_monte_carlo_where_tails_are_light():
                 assert e.contains(x), (c.name, e.ci, x)
                 checked += 1
     assert checked >= 7
+
+
+def test_one_step_errors_are_exact_for_any_law_and_agree_with_monte_carlo():
+    """Steps 0 and 1 of gd / pgd use the exact one-layer loss (uniform covariates, noise, Sigma_w = I); the
+    literal paths' Monte Carlo intervals contain them."""
+    from iclcheck.numerics.compare import compare
+
+    st_ = Setting.make(np.diag([1.0, 2.0]), 6, sigma2=0.3, covariates="uniform")
+    res = compare(st_, 2, steps=3, samples=40_000, rng=np.random.default_rng(1), train_steps=0, sim_prompts=0,
+                  algorithms=("gd", "pgd"))
+    for c in res["curves"]:
+        assert c.exact[0] == pytest.approx(3.0)  # E (w^T x_q)^2 = tr(Sigma Sigma_w)
+        assert c.exact[1] is not None and c.exact[2] is None  # beyond one step no closed form for this law
+        for e, x in zip(c.errors[:2], c.exact[:2], strict=True):
+            assert e.estimable and e.contains(x), (c.name, e.ci, x)
