@@ -6,8 +6,10 @@ quantiles, not the interval) when either
 - the Hill estimate of the tail index of |v - median| over the top sqrt(N) draws is below ``HILL_MIN`` = 1.3
   (a power-law tail of index alpha < 2 has no variance; at alpha < 1.3 the sample mean converges at rate
   N^(1/alpha - 1), far slower than the CLT's N^(-1/2), and is typically biased low at any affordable N), or
-- the relative standard error of the sample variance, sqrt((m4 / s^4 - 1) / N), exceeds ``VAR_REL_SE_MAX`` = 1
-  (the standard error itself is not known to within 100%).
+- the relative standard error of the sample variance, sqrt((m4 / s^4 - 1) / N), exceeds ``VAR_REL_SE_MAX`` = 0.9
+  (the standard error itself is not known; it tends to 1 when a single draw carries the variance), or
+- (N >= 100) the largest draw is more than ``MAX_SHARE`` = 10% of the sum of |draws| (the mean rests on a
+  handful of draws).
 For a non-negative quantity (``nonnegative=True``, e.g. a squared error) the interval is clipped at 0.
 The mean and standard error are the plain sample figures (unchanged by the diagnostics).
 """
@@ -23,11 +25,12 @@ from scipy import stats
 from iclcheck.numerics.forward import Prompts, predict, sample_prompts
 from iclcheck.theory.setting import Setting
 
-__all__ = ["HILL_MIN", "VAR_REL_SE_MAX", "MCEstimate", "estimate_from_values", "hill_tail_index", "mc_loss",
+__all__ = ["HILL_MIN", "MAX_SHARE", "VAR_REL_SE_MAX", "MCEstimate", "estimate_from_values", "hill_tail_index", "mc_loss",
            "mc_mean"]
 
 HILL_MIN = 1.3
-VAR_REL_SE_MAX = 1.0
+VAR_REL_SE_MAX = 0.9
+MAX_SHARE = 0.1
 QUANTILES = (0.05, 0.5, 0.95, 0.99)
 
 
@@ -102,7 +105,8 @@ def _diagnose(v: np.ndarray, mean: float, level: float, stderr: float, nonnegati
     alpha = hill_tail_index(v - med) if N else float("nan")
     tot = float(np.sum(np.abs(v)))
     share = float(np.max(np.abs(v)) / tot) if tot > 0 else 0.0
-    heavy = bool((np.isfinite(alpha) and alpha < HILL_MIN) or var_rel > VAR_REL_SE_MAX)
+    heavy = bool((np.isfinite(alpha) and alpha < HILL_MIN) or var_rel > VAR_REL_SE_MAX
+                 or (N >= 100 and share > MAX_SHARE))
     return MCEstimate(mean=mean, stderr=stderr, n_samples=N, level=level, nonnegative=nonnegative, heavy_tail=heavy,
                       tail_index=alpha, var_rel_se=var_rel, max_share=share, median=med, quantiles=qs)
 
