@@ -47,6 +47,13 @@ from iclcheck.numerics.algorithms import newton_w, ols
 from iclcheck.numerics.family_gd import gd_loss, optimal_gd
 from iclcheck.numerics.family_gdpp import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
+from iclcheck.numerics.gdpp_recurrent import (  # noqa: F401 (re-exported)
+    best_eta_quartic,
+    gdpp_recurrent_from_gram,
+    gdpp_recurrent_predict,
+    gdpp_two_layer_terms,
+)
+from iclcheck.numerics.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.quadrature import problem_from
@@ -350,139 +357,3 @@ def best_match(err_layers: np.ndarray, err_steps: np.ndarray) -> tuple[np.ndarra
         for k in range(Ka):
             S[l, k] = sim_e(err_layers[l], err_steps[k]).mean
     return np.argmax(S, axis=1), S
-
-
-# ---------------------------------------------------------------------------------------------
-# Fu et al.: Newton vs GD iteration counts (unnormalised S = X^T X, their convention)
-# ---------------------------------------------------------------------------------------------
-def gd_unnormalised_errors(X, y, xq, yq, *, eta: float, ks) -> np.ndarray:
-    """Test errors (x_q^T w_k - y_q)^2, (len(ks), B), of GD w_{k+1} = w_k - eta (S w_k - X^T y) from 0.
-
-    Run in the eigenbasis of S (the same linear recursion, diagonalised): w_k = V diag(1 - (1 -
-    eta lambda)^k) V^T w_OLS on range(S); so any step count costs O(d) per prompt."""
-    S = X.transpose(0, 2, 1) @ X  # (B, d, d)
-    lam, V = np.linalg.eigh(S)  # (B, d), (B, d, d)
-    b = np.einsum("bdi,bnd,bn->bi", V, X, y)  # (B, d) = V^T X^T y
-    pos = lam > 1e-12 * lam[:, -1:]
-    c = np.where(pos, b / np.where(pos, lam, 1.0), 0.0)  # OLS coordinates
-    q = np.einsum("bdi,bd->bi", V, xq)  # (B, d)
-    out = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in np.atleast_1d(ks):
-            f = 1.0 - (1.0 - eta * lam) ** int(k)
-            out.append((np.einsum("bi,bi->b", q, f * c) - yq) ** 2)
-    return np.stack(out)
-
-
-def newton_counts(S: np.ndarray, w_ols: np.ndarray, eps_list, *, alpha: np.ndarray, max_iter: int = 80) -> np.ndarray:
-    """Measured Iterative Newton counts: the first k with ||M_k X^T y - w_OLS|| <= eps ||w_OLS||
-    (M_k from the literal recursion M_{k+1} = 2M_k - M_k S M_k; X^T y = S w_OLS). (len(eps), B);
-    max_iter + 1 where not reached."""
-    B, d, _ = S.shape
-    M = alpha[:, None, None] * S  # (B, d, d)
-    target = np.einsum("bij,bj->bi", S, w_ols)  # X^T y
-    nrm = np.linalg.norm(w_ols, axis=1)
-    eps_arr = np.asarray(eps_list, float)
-    counts = np.full((eps_arr.size, B), max_iter + 1)
-    for k in range(max_iter + 1):
-        rel = np.linalg.norm(np.einsum("bij,bj->bi", M, target) - w_ols, axis=1) / nrm  # (B,)
-        hit = (rel[None, :] <= eps_arr[:, None]) & (counts > max_iter)
-        counts[hit] = k
-        M = 2 * M - M @ S @ M
-    return counts
-
-
-def gd_counts(S: np.ndarray, w_ols: np.ndarray, eps_list, *, eta: np.ndarray) -> np.ndarray:
-    """First k with ||w_k - w_OLS|| <= eps ||w_OLS|| for GD w_{k+1} = w_k - eta (S w_k - X^T y), w_0 = 0.
-
-    The error is -(I - eta S)^k w_OLS exactly; evaluated in S's eigenbasis and located by doubling +
-    bisection over k (the norm is non-increasing in k for 0 < eta <= 1/lambda_max)."""
-    lam, V = np.linalg.eigh(S)  # (B, d)
-    c2 = np.einsum("bdi,bd->bi", V, w_ols) ** 2  # (B, d)
-    nrm2 = c2.sum(1)
-    r = np.abs(1.0 - eta[:, None] * lam)  # (B, d)
-    logr = np.log(np.clip(r, 1e-300, None))
-    eps_arr = np.asarray(eps_list, float)
-    out = np.zeros((eps_arr.size, S.shape[0]), dtype=np.int64)
-
-    def rel2(k: np.ndarray) -> np.ndarray:
-        return np.sum(c2 * np.exp(2 * k[:, None] * logr), axis=1) / nrm2
-
-    for j, eps in enumerate(eps_arr):
-        hi = np.ones(S.shape[0])
-        while True:
-            bad = rel2(hi) > eps**2
-            if not bad.any() or hi.max() > 1e12:
-                break
-            hi = np.where(bad, hi * 2, hi)
-        lo = np.floor(hi / 2)
-        while np.any(hi - lo > 1):
-            mid = np.floor((lo + hi) / 2)
-            ok = rel2(mid) <= eps**2
-            hi = np.where(ok, mid, hi)
-            lo = np.where(ok, lo, mid)
-        out[j] = np.where(rel2(np.zeros_like(hi)) <= eps**2, 0, hi).astype(np.int64)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# von Oswald et al.: the recurrent GD++ layer, in Gram form
-# ---------------------------------------------------------------------------------------------
-def gdpp_recurrent_predict(X, y, xq, *, eta: float, gamma: float, layers: int) -> np.ndarray:
-    """Prediction of ``layers`` applications of one GD++ layer (von Oswald et al., W_0 = 0):
-    e_j <- e_j + P W_V sum_i e_i e_i^T W_K^T W_Q e_j with P = [[-gamma I, 0], [0, eta/N]], i.e.
-    x_j <- (I - gamma C) x_j, y_j <- y_j - (eta/N) sum_i y_i x_i^T x_j (C = sum_i x_i x_i^T, no 1/N;
-    query label starts at 0; prediction = -query label). Tracked exactly through C_l, b_l = X_l^T r_l
-    and x_q,l: q <- q - (eta/N) b^T x_q, b <- (I - gamma C)(b - (eta/N) C b), x_q <- (I - gamma C) x_q,
-    C <- (I - gamma C) C (I - gamma C). Returns (B,)."""
-    B, N, d = X.shape
-    C = X.transpose(0, 2, 1) @ X  # (B, d, d)
-    b = np.einsum("bnd,bn->bd", X, y)  # (B, d)
-    return gdpp_recurrent_from_gram(C, b, xq, N=N, eta=eta, gamma=gamma, layers=layers)
-
-
-def gdpp_recurrent_from_gram(C, b, xq, *, N: int, eta: float, gamma: float, layers: int) -> np.ndarray:
-    """``gdpp_recurrent_predict`` from the sufficient statistics C = X^T X (B, d, d), b = X^T y (B, d)."""
-    B, d = b.shape
-    x = np.array(xq, float)
-    q = np.zeros(B)
-    I = np.eye(d)
-    for _ in range(layers):
-        T = I - gamma * C  # (B, d, d)
-        q = q - eta / N * np.einsum("bd,bd->b", b, x)
-        Cb = np.einsum("bij,bj->bi", C, b)
-        b = np.einsum("bij,bj->bi", T, b - eta / N * Cb)
-        x = np.einsum("bij,bj->bi", T, x)
-        C = T @ C @ T
-    return -q
-
-
-def gdpp_two_layer_terms(C, b, xq, *, N: int, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Two recurrent GD++ layers predict eta * u - eta^2 * v exactly (u, v per task, (B,)):
-    u = (b^T x_q + (T b)^T T x_q) / N, v = (T C b)^T T x_q / N^2, T = I - gamma C.
-    (From ``gdpp_recurrent_from_gram`` with layers = 2.) So for fixed gamma the loss is a quartic in eta."""
-    d = b.shape[1]
-    T = np.eye(d) - gamma * C  # (B, d, d)
-    Tx = np.einsum("bij,bj->bi", T, xq)
-    Tb = np.einsum("bij,bj->bi", T, b)
-    TCb = np.einsum("bij,bj->bi", T, np.einsum("bij,bj->bi", C, b))
-    u = (np.einsum("bd,bd->b", b, xq) + np.einsum("bd,bd->b", Tb, Tx)) / N
-    v = np.einsum("bd,bd->b", TCb, Tx) / N**2
-    return u, v
-
-
-def best_eta_quartic(u: np.ndarray, v: np.ndarray, yq: np.ndarray) -> tuple[float, float]:
-    """argmin_eta mean (eta u - eta^2 v - y)^2 (exact: the real roots of the cubic derivative)."""
-    Euu, Euv, Evv = np.mean(u * u), np.mean(u * v), np.mean(v * v)
-    Euy, Evy, Eyy = np.mean(u * yq), np.mean(v * yq), np.mean(yq * yq)
-    # f(eta) = Evv eta^4 - 2 Euv eta^3 + (Euu + 2 Evy) eta^2 - 2 Euy eta + Eyy
-    coeffs = [4 * Evv, -6 * Euv, 2 * (Euu + 2 * Evy), -2 * Euy]
-    roots = np.roots(coeffs)
-    cands = roots[np.abs(roots.imag) < 1e-9].real
-
-    def f(e):
-        return Evv * e**4 - 2 * Euv * e**3 + (Euu + 2 * Evy) * e**2 - 2 * Euy * e + Eyy
-
-    vals = [f(e) for e in cands]
-    i = int(np.argmin(vals))
-    return float(cands[i]), float(vals[i])
