@@ -221,16 +221,18 @@ def compare(
 
     family_pr = _family_problem(setting)  # the exact restricted-family losses apply (x Gaussian, w ~ N(0, Sigma^-1))
 
-    def add(name: str, label: str, preds: np.ndarray, params: dict, idx=None, exact=None, tuned=None) -> None:
-        errs = [estimate((p - yq) ** 2, nonnegative=True) for p in preds]
-        curves.append(Curve(name, label, np.arange(len(preds)) if idx is None else np.asarray(idx), errs, params,
-                            exact=list(exact) if exact is not None else [None] * len(errs), tuned_steps=tuned))
-
     one = OneLayer(setting)  # exact one-step loss of x_q^T Gamma (1/n) X^T y for any Sigma, Sigma_w, law
     f0 = float(np.trace(setting.Sigma @ setting.Sigma_w))  # step 0 predicts 0: E (w^T x_q)^2
 
     def early_exact(Gamma: np.ndarray) -> list[float | None]:
         return [f0, float(one.reduced_loss(Gamma))] + [None] * (K - 1)
+
+    def add(name: str, label: str, preds: np.ndarray, params: dict, idx=None, exact=None, tuned=None) -> None:
+        errs = [estimate((p - yq) ** 2, nonnegative=True) for p in preds]
+        if exact is None:  # step 0 of every layer / step model predicts 0: its error is E (w^T x_q)^2 exactly
+            exact = [f0 if idx is None and k == 0 else None for k in range(len(errs))]
+        curves.append(Curve(name, label, np.arange(len(preds)) if idx is None else np.asarray(idx), errs, params,
+                            exact=list(exact), tuned_steps=tuned))
 
     if "gd" in algorithms:
         eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=np.eye(d))
@@ -269,7 +271,8 @@ def compare(
         add("gdpp", label, lsa_path(X, y, xq, Ps, Qs), {"a": list(map(float, a_pp)), "b": list(map(float, b_pp)),
                                                          "method": how}, exact=ex)
     if "newton" in algorithms:
-        add("newton", "Iterative Newton (alpha=1/||SS^T||_F)", _newton_path(X, y, xq, steps=K), {})
+        add("newton", "Iterative Newton (alpha=1/||SS^T||_F)", _newton_path(X, y, xq, steps=K), {},
+            exact=[None] * (K + 1))  # its step 0 is already alpha S X^T y, not 0
     if "ols" in algorithms:
         p = np.einsum("bd,bd->b", xq, ols(X, y))
         add("ols", "OLS", p[None], {}, idx=[K])
