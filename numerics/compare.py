@@ -2,18 +2,24 @@
 
 Every algorithm maps a prompt (X, y, x_q) to a sequence of predictions yhat_k, k = 0..K (step k of
 an iterative method, or layer k of an attention model: yhat_0 = 0 for all of them, being w_0 = 0),
-and the per-step error is the population loss of the canonical model, E (yhat_k - w^T x_q)^2,
-estimated by Monte Carlo over fresh prompts with a confidence interval.
+and the per-step error is the population loss of the canonical model, E (yhat_k - w^T x_q)^2, exact where
+the restricted families give it (opt-poly, pgd, gdpp in the family setting), otherwise estimated by Monte Carlo
+over fresh prompts with an interval clipped at 0 and tail diagnostics (``numerics.montecarlo``): a heavy-tailed
+step is reported as "mean not estimable at this sample size" with its median, never as an interval.
 
 Conventions (as in ``numerics.algorithms``): R(w) = (1/2n)||Xw - y||^2, grad R = (1/n) X^T (Xw - y).
 
-- ``gd``        w_{k+1} = w_k - eta grad R(w_k), eta minimising the step-K loss (1-D search, common prompts)
-- ``pgd``       w_{k+1} = w_k - eta Sigma^{-1} grad R(w_k), eta likewise
+- ``gd``        w_{k+1} = w_k - eta grad R(w_k), eta minimising the loss after L steps (the attention models'
+                depth; 1-D search on common pilot prompts); steps k > L are run with that eta and flagged
+                ``beyond_L`` (eta is not tuned for them)
+- ``pgd``       w_{k+1} = w_k - eta Sigma^{-1} grad R(w_k), eta likewise (exact loss per step in the family setting)
 - ``opt-poly``  L steps w_{l+1} = w_l - a_l Sigma^{-1} grad R(w_l) with the exact condition-(8) optimum
-                (``numerics.multilayer.optimal_gd_coefficients``; the loss is symmetric in the a_l, the
+                (``numerics.family_gd.optimal_gd``, certified; the loss is symmetric in the a_l, the
                 intermediate curve uses the ascending order)
 - ``gdpp``      the condition-(11) LSA with A_l = a_l Sigma^{-1}, B_l = b_l I at the restricted optimum
-                (common-random-number L-BFGS, ``numerics.training.restricted_optimum``), layer by layer
+                (THE optimiser ``numerics.family_gdpp.optimal_gdpp`` on the exact loss in the family setting x ~ N(0,
+                Sigma), w ~ N(0, Sigma^-1); otherwise the common-random-number sample optimum of
+                ``numerics.training.restricted_optimum``, labelled as such), layer by layer
 - ``newton``    Iterative Newton (Fu et al. eq. 5) with the convergent alpha = 1/||S S^T||_F, S = X^T X;
                 step k is their w_k = M_k X^T y (w_0 = alpha S X^T y is already one step from 0)
 - ``ols``       minimum-norm least squares (a constant curve);  ``bayes`` the posterior mean
@@ -32,15 +38,25 @@ a prompt of i context tokens (its 1/i normalisation), exactly as its literal for
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.algorithms import newton_w, ols
+from iclcheck.numerics.family_gd import gd_loss, optimal_gd
+from iclcheck.numerics.family_gdpp import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
-from iclcheck.numerics.montecarlo import MCEstimate
-from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+from iclcheck.numerics.gdpp_recurrent import (  # noqa: F401 (re-exported)
+    best_eta_quartic,
+    gdpp_recurrent_from_gram,
+    gdpp_recurrent_predict,
+    gdpp_two_layer_terms,
+)
+from iclcheck.numerics.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
+from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.quadrature import problem_from
 from iclcheck.numerics.random_matrices import split_spectrum_sigma  # noqa: F401 (re-exported)
 from iclcheck.numerics.training import restricted_optimum, train
 from iclcheck.theory.errors import InputError
@@ -73,12 +89,9 @@ ALGORITHMS = ("gd", "pgd", "opt-poly", "gdpp", "newton", "ols", "bayes", "lsa")
 PathFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (X, y, xq) -> (K+1, B)
 
 
-def estimate(sq: np.ndarray, *, level: float = 0.999) -> MCEstimate:
-    """Sample mean of iid values with a CLT interval (same shape as ``numerics.montecarlo``)."""
-    v = np.asarray(sq, float)
-    k = v.size
-    sd = float(np.std(v, ddof=1)) if k > 1 else 0.0
-    return MCEstimate(mean=float(v.mean()), stderr=sd / np.sqrt(k), n_samples=k, level=level)
+def estimate(sq: np.ndarray, *, level: float = 0.999, nonnegative: bool = False) -> MCEstimate:
+    """Sample mean of iid values with a CLT interval and tail diagnostics (``numerics.montecarlo``)."""
+    return estimate_from_values(sq, level=level, nonnegative=nonnegative)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,8 +170,14 @@ class Curve:
     name: str
     label: str
     steps: np.ndarray  # (m,) step / layer indices
-    errors: list[MCEstimate]  # one per step
+    errors: list[MCEstimate]  # one per step (Monte Carlo on the common test prompts)
     params: dict
+    exact: list[float | None] = field(default_factory=list)  # exact population error per step where known
+    tuned_steps: int | None = None  # the step count its step size / coefficients were optimised for
+
+    def beyond(self) -> list[bool]:
+        """Per step: run beyond the step count it was tuned for (gd / pgd with an eta optimal for L steps)."""
+        return [self.tuned_steps is not None and int(k) > self.tuned_steps for k in self.steps]
 
 
 def _check_int(v, what: str, lo: int) -> int:
@@ -183,8 +202,9 @@ def compare(
 ) -> dict:
     """Per-step errors of every algorithm on ``samples`` fresh prompts (common to all algorithms).
 
-    L: layers of the attention models (opt-poly, gdpp, lsa); steps: iterations of gd / pgd / newton
-    (default max(L, 10)). Step sizes and restricted optima are tuned on a separate pilot sample."""
+    L: layers of the attention models (opt-poly, gdpp, lsa) and the step count gd / pgd's eta is optimal for;
+    steps: iterations of gd / pgd / newton shown (default max(L, 10); steps beyond L are flagged). Step sizes
+    and sample optima are tuned on a separate pilot sample."""
     L = _check_int(L, "L", 1)
     K = _check_int(steps if steps is not None else max(L, 10), "steps", 1)
     samples = _check_int(samples, "samples", 10)
@@ -199,32 +219,60 @@ def compare(
     X, y, xq, yq = test.X, test.y, test.xq, test.yq
     curves: list[Curve] = []
 
-    def add(name: str, label: str, preds: np.ndarray, params: dict, idx=None) -> None:
-        errs = [estimate((p - yq) ** 2) for p in preds]
-        curves.append(Curve(name, label, np.arange(len(preds)) if idx is None else np.asarray(idx), errs, params))
+    family_pr = _family_problem(setting)  # the exact restricted-family losses apply (x Gaussian, w ~ N(0, Sigma^-1))
+
+    one = OneLayer(setting)  # exact one-step loss of x_q^T Gamma (1/n) X^T y for any Sigma, Sigma_w, law
+    f0 = float(np.trace(setting.Sigma @ setting.Sigma_w))  # step 0 predicts 0: E (w^T x_q)^2
+
+    def early_exact(Gamma: np.ndarray) -> list[float | None]:
+        return [f0, float(one.reduced_loss(Gamma))] + [None] * (K - 1)
+
+    def add(name: str, label: str, preds: np.ndarray, params: dict, idx=None, exact=None, tuned=None) -> None:
+        errs = [estimate((p - yq) ** 2, nonnegative=True) for p in preds]
+        if exact is None:  # step 0 of every layer / step model predicts 0: its error is E (w^T x_q)^2 exactly
+            exact = [f0 if idx is None and k == 0 else None for k in range(len(errs))]
+        curves.append(Curve(name, label, np.arange(len(preds)) if idx is None else np.asarray(idx), errs, params,
+                            exact=list(exact), tuned_steps=tuned))
 
     if "gd" in algorithms:
-        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=K, precond=np.eye(d))
-        add("gd", f"GD (eta*={eta:.3g})", gd_path(X, y, xq, steps=K, Gamma=eta * np.eye(d)), {"eta": eta})
+        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=np.eye(d))
+        add("gd", f"GD (eta*={eta:.3g}, optimal for {L} steps)", gd_path(X, y, xq, steps=K, Gamma=eta * np.eye(d)),
+            {"eta": eta, "eta_optimal_for_steps": L}, exact=early_exact(eta * np.eye(d)), tuned=L)
     if "pgd" in algorithms:
-        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=K, precond=Si)
-        add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g})", gd_path(X, y, xq, steps=K, Gamma=eta * Si),
-            {"eta": eta})
+        eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=Si)
+        ex = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr
+              else early_exact(eta * Si))
+        add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
+            gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)
     if "opt-poly" in algorithms:
         try:
-            a, loss = optimal_gd_coefficients(setting, L)
+            opt = optimal_gd(setting, L)
+            a = opt.coefficients
+            ex = [gd_loss(a[:k], opt.problem) if k else float(d) for k in range(L + 1)]
             add("opt-poly", f"optimal {L}-step poly (8)", gd_path(X, y, xq, steps=L, Gamma=a[:, None, None] * Si),
-                {"a": a.tolist(), "exact_loss": loss})
+                {"a": a.tolist(), "exact_loss": opt.loss, "method": opt.method}, exact=ex)
         except InputError as exc:  # the exact family optimum needs Gaussian data and w ~ N(0, Sigma^-1)
             curves.append(Curve("opt-poly", "optimal poly (8): n/a", np.arange(0), [], {"skipped": str(exc)}))
     if "gdpp" in algorithms:
-        th, _ = restricted_optimum(setting, L, family_name="gdpp-scalar", fixed_prompts=pilot, rng=rng,
-                                   starts_count=2)
-        Ps, Qs = family_params(setting.Sigma, th[:L], th[L:])
-        add("gdpp", f"GD++ (11) optimum, {L} layers", lsa_path(X, y, xq, Ps, Qs),
-            {"a": th[:L].tolist(), "b": th[L:].tolist()})
+        if family_pr is not None and L <= 3:
+            o = optimal_gdpp(family_pr, L, seed=int(rng.integers(2**31)))
+            a_pp, b_pp = o.a, o.b
+            ex = [gdpp_loss(a_pp[:k], b_pp[:k], family_pr) if k else float(d) for k in range(L + 1)]
+            how = o.method
+            label = f"GD++ (11) optimum, {L} layers"
+        else:
+            th, _ = restricted_optimum(setting, L, family_name="gdpp-scalar", fixed_prompts=pilot, rng=rng,
+                                       starts_count=2)
+            a_pp, b_pp, ex = th[:L], th[L:], None
+            how = (f"sample-average optimum on {pilot.X.shape[0]} pilot prompts (L-BFGS, 2 starts); no exact loss "
+                   "outside the family setting x ~ N(0, Sigma), w ~ N(0, Sigma^-1)")
+            label = f"GD++ (11) sample optimum, {L} layers"
+        Ps, Qs = family_params(setting.Sigma, a_pp, b_pp)
+        add("gdpp", label, lsa_path(X, y, xq, Ps, Qs), {"a": list(map(float, a_pp)), "b": list(map(float, b_pp)),
+                                                         "method": how}, exact=ex)
     if "newton" in algorithms:
-        add("newton", "Iterative Newton (alpha=1/||SS^T||_F)", _newton_path(X, y, xq, steps=K), {})
+        add("newton", "Iterative Newton (alpha=1/||SS^T||_F)", _newton_path(X, y, xq, steps=K), {},
+            exact=[None] * (K + 1))  # its step 0 is already alpha S X^T y, not 0
     if "ols" in algorithms:
         p = np.einsum("bd,bd->b", xq, ols(X, y))
         add("ols", "OLS", p[None], {}, idx=[K])
@@ -240,6 +288,14 @@ def compare(
     sims = similarity_maps(setting, curves, trained, K=K, rng=rng, prompts=sim_prompts) if sim_prompts else {}
     return {"setting": setting.describe(), "L": L, "steps": K, "samples": samples, "curves": curves,
             "trained": trained, "similarity": sims}
+
+
+def _family_problem(setting: Setting):
+    """The whitened FamilyProblem when the exact restricted-family losses apply to ``setting``, else None."""
+    try:
+        return problem_from(setting)
+    except InputError:
+        return None
 
 
 def similarity_maps(setting: Setting, curves: list[Curve], trained, *, K: int, rng: np.random.Generator,
@@ -304,139 +360,3 @@ def best_match(err_layers: np.ndarray, err_steps: np.ndarray) -> tuple[np.ndarra
         for k in range(Ka):
             S[l, k] = sim_e(err_layers[l], err_steps[k]).mean
     return np.argmax(S, axis=1), S
-
-
-# ---------------------------------------------------------------------------------------------
-# Fu et al.: Newton vs GD iteration counts (unnormalised S = X^T X, their convention)
-# ---------------------------------------------------------------------------------------------
-def gd_unnormalised_errors(X, y, xq, yq, *, eta: float, ks) -> np.ndarray:
-    """Test errors (x_q^T w_k - y_q)^2, (len(ks), B), of GD w_{k+1} = w_k - eta (S w_k - X^T y) from 0.
-
-    Run in the eigenbasis of S (the same linear recursion, diagonalised): w_k = V diag(1 - (1 -
-    eta lambda)^k) V^T w_OLS on range(S); so any step count costs O(d) per prompt."""
-    S = X.transpose(0, 2, 1) @ X  # (B, d, d)
-    lam, V = np.linalg.eigh(S)  # (B, d), (B, d, d)
-    b = np.einsum("bdi,bnd,bn->bi", V, X, y)  # (B, d) = V^T X^T y
-    pos = lam > 1e-12 * lam[:, -1:]
-    c = np.where(pos, b / np.where(pos, lam, 1.0), 0.0)  # OLS coordinates
-    q = np.einsum("bdi,bd->bi", V, xq)  # (B, d)
-    out = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in np.atleast_1d(ks):
-            f = 1.0 - (1.0 - eta * lam) ** int(k)
-            out.append((np.einsum("bi,bi->b", q, f * c) - yq) ** 2)
-    return np.stack(out)
-
-
-def newton_counts(S: np.ndarray, w_ols: np.ndarray, eps_list, *, alpha: np.ndarray, max_iter: int = 80) -> np.ndarray:
-    """Measured Iterative Newton counts: the first k with ||M_k X^T y - w_OLS|| <= eps ||w_OLS||
-    (M_k from the literal recursion M_{k+1} = 2M_k - M_k S M_k; X^T y = S w_OLS). (len(eps), B);
-    max_iter + 1 where not reached."""
-    B, d, _ = S.shape
-    M = alpha[:, None, None] * S  # (B, d, d)
-    target = np.einsum("bij,bj->bi", S, w_ols)  # X^T y
-    nrm = np.linalg.norm(w_ols, axis=1)
-    eps_arr = np.asarray(eps_list, float)
-    counts = np.full((eps_arr.size, B), max_iter + 1)
-    for k in range(max_iter + 1):
-        rel = np.linalg.norm(np.einsum("bij,bj->bi", M, target) - w_ols, axis=1) / nrm  # (B,)
-        hit = (rel[None, :] <= eps_arr[:, None]) & (counts > max_iter)
-        counts[hit] = k
-        M = 2 * M - M @ S @ M
-    return counts
-
-
-def gd_counts(S: np.ndarray, w_ols: np.ndarray, eps_list, *, eta: np.ndarray) -> np.ndarray:
-    """First k with ||w_k - w_OLS|| <= eps ||w_OLS|| for GD w_{k+1} = w_k - eta (S w_k - X^T y), w_0 = 0.
-
-    The error is -(I - eta S)^k w_OLS exactly; evaluated in S's eigenbasis and located by doubling +
-    bisection over k (the norm is non-increasing in k for 0 < eta <= 1/lambda_max)."""
-    lam, V = np.linalg.eigh(S)  # (B, d)
-    c2 = np.einsum("bdi,bd->bi", V, w_ols) ** 2  # (B, d)
-    nrm2 = c2.sum(1)
-    r = np.abs(1.0 - eta[:, None] * lam)  # (B, d)
-    logr = np.log(np.clip(r, 1e-300, None))
-    eps_arr = np.asarray(eps_list, float)
-    out = np.zeros((eps_arr.size, S.shape[0]), dtype=np.int64)
-
-    def rel2(k: np.ndarray) -> np.ndarray:
-        return np.sum(c2 * np.exp(2 * k[:, None] * logr), axis=1) / nrm2
-
-    for j, eps in enumerate(eps_arr):
-        hi = np.ones(S.shape[0])
-        while True:
-            bad = rel2(hi) > eps**2
-            if not bad.any() or hi.max() > 1e12:
-                break
-            hi = np.where(bad, hi * 2, hi)
-        lo = np.floor(hi / 2)
-        while np.any(hi - lo > 1):
-            mid = np.floor((lo + hi) / 2)
-            ok = rel2(mid) <= eps**2
-            hi = np.where(ok, mid, hi)
-            lo = np.where(ok, lo, mid)
-        out[j] = np.where(rel2(np.zeros_like(hi)) <= eps**2, 0, hi).astype(np.int64)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# von Oswald et al.: the recurrent GD++ layer, in Gram form
-# ---------------------------------------------------------------------------------------------
-def gdpp_recurrent_predict(X, y, xq, *, eta: float, gamma: float, layers: int) -> np.ndarray:
-    """Prediction of ``layers`` applications of one GD++ layer (von Oswald et al., W_0 = 0):
-    e_j <- e_j + P W_V sum_i e_i e_i^T W_K^T W_Q e_j with P = [[-gamma I, 0], [0, eta/N]], i.e.
-    x_j <- (I - gamma C) x_j, y_j <- y_j - (eta/N) sum_i y_i x_i^T x_j (C = sum_i x_i x_i^T, no 1/N;
-    query label starts at 0; prediction = -query label). Tracked exactly through C_l, b_l = X_l^T r_l
-    and x_q,l: q <- q - (eta/N) b^T x_q, b <- (I - gamma C)(b - (eta/N) C b), x_q <- (I - gamma C) x_q,
-    C <- (I - gamma C) C (I - gamma C). Returns (B,)."""
-    B, N, d = X.shape
-    C = X.transpose(0, 2, 1) @ X  # (B, d, d)
-    b = np.einsum("bnd,bn->bd", X, y)  # (B, d)
-    return gdpp_recurrent_from_gram(C, b, xq, N=N, eta=eta, gamma=gamma, layers=layers)
-
-
-def gdpp_recurrent_from_gram(C, b, xq, *, N: int, eta: float, gamma: float, layers: int) -> np.ndarray:
-    """``gdpp_recurrent_predict`` from the sufficient statistics C = X^T X (B, d, d), b = X^T y (B, d)."""
-    B, d = b.shape
-    x = np.array(xq, float)
-    q = np.zeros(B)
-    I = np.eye(d)
-    for _ in range(layers):
-        T = I - gamma * C  # (B, d, d)
-        q = q - eta / N * np.einsum("bd,bd->b", b, x)
-        Cb = np.einsum("bij,bj->bi", C, b)
-        b = np.einsum("bij,bj->bi", T, b - eta / N * Cb)
-        x = np.einsum("bij,bj->bi", T, x)
-        C = T @ C @ T
-    return -q
-
-
-def gdpp_two_layer_terms(C, b, xq, *, N: int, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Two recurrent GD++ layers predict eta * u - eta^2 * v exactly (u, v per task, (B,)):
-    u = (b^T x_q + (T b)^T T x_q) / N, v = (T C b)^T T x_q / N^2, T = I - gamma C.
-    (From ``gdpp_recurrent_from_gram`` with layers = 2.) So for fixed gamma the loss is a quartic in eta."""
-    d = b.shape[1]
-    T = np.eye(d) - gamma * C  # (B, d, d)
-    Tx = np.einsum("bij,bj->bi", T, xq)
-    Tb = np.einsum("bij,bj->bi", T, b)
-    TCb = np.einsum("bij,bj->bi", T, np.einsum("bij,bj->bi", C, b))
-    u = (np.einsum("bd,bd->b", b, xq) + np.einsum("bd,bd->b", Tb, Tx)) / N
-    v = np.einsum("bd,bd->b", TCb, Tx) / N**2
-    return u, v
-
-
-def best_eta_quartic(u: np.ndarray, v: np.ndarray, yq: np.ndarray) -> tuple[float, float]:
-    """argmin_eta mean (eta u - eta^2 v - y)^2 (exact: the real roots of the cubic derivative)."""
-    Euu, Euv, Evv = np.mean(u * u), np.mean(u * v), np.mean(v * v)
-    Euy, Evy, Eyy = np.mean(u * yq), np.mean(v * yq), np.mean(yq * yq)
-    # f(eta) = Evv eta^4 - 2 Euv eta^3 + (Euu + 2 Evy) eta^2 - 2 Euy eta + Eyy
-    coeffs = [4 * Evv, -6 * Euv, 2 * (Euu + 2 * Evy), -2 * Euy]
-    roots = np.roots(coeffs)
-    cands = roots[np.abs(roots.imag) < 1e-9].real
-
-    def f(e):
-        return Evv * e**4 - 2 * Euv * e**3 + (Euu + 2 * Evy) * e**2 - 2 * Euy * e + Eyy
-
-    vals = [f(e) for e in cands]
-    i = int(np.argmin(vals))
-    return float(cands[i]), float(vals[i])

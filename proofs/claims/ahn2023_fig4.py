@@ -2,9 +2,11 @@
 B_1 ~ 0.565 I and ||A_0|| <= ||A_1|| <= ||A_2||.
 
 Compared against the optimum of the restricted family A_i = a_i Sigma^{-1}, B_i = b_i I (Thm 4's set S;
-the loss does not depend on Sigma there, nor on b_2: footnote), found by multistart BFGS on the exact
-GD++ loss of ``numerics.multilayer.gdpp_loss``, itself checked at the optimum against the literal
-forward pass (Monte Carlo CI). Tolerance for b_0, b_1: the profile band of parameters whose loss is
+the loss does not depend on Sigma there, nor on b_2: footnote), found by THE GD++ optimiser
+(``numerics.family_gdpp.optimal_gdpp``, a stated multistart) on the exact GD++ loss, itself checked against the
+literal forward pass draw by draw (E[err^2 | X] over x_q and w exactly, d^2 prompts per X) and by a second
+exact route (rational moment contraction). Plain Monte Carlo of the loss is heavy-tailed here (see ahn2023.thm4)
+and is used only when its tail diagnostics allow an interval. Tolerance for b_0, b_1: the profile band of parameters whose loss is
 within 5% of the optimum (quadratic model, band_i = sqrt(2 * 0.05 f* (H^{-1})_ii)): a trained run that
 gets within 5% of the restricted optimum can sit anywhere in it. n = 20 as in the public notebooks;
 the text's n = 10 is reported alongside.
@@ -13,10 +15,12 @@ the text's n = 10 is reported alongside.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
+from iclcheck.numerics.family_gdpp import gdpp_conditional_loss, gdpp_loss_rational
+from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
+from iclcheck.numerics.mc_gradient import conditional_literal_loss
 from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.numerics.multilayer import family_params, gdpp_loss
+from iclcheck.numerics.multilayer import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Step
 from iclcheck.theory.setting import Setting
@@ -30,54 +34,40 @@ def _f(theta, n):
     return gdpp_loss(theta[:L], [theta[L], theta[L + 1], 0.0], (D, n))
 
 
-def restricted_gdpp_optimum(n: int, rng: np.random.Generator, starts: int) -> tuple[np.ndarray, float]:
-    best = None
-    for s in range(starts):
-        x0 = np.concatenate([rng.uniform(0.1, 3.0, L), rng.uniform(-0.5, 1.5, L - 1)])
-        if s == 0:
-            x0 = np.array([0.35, 2.0, 8.0, 0.8, 0.5])  # a generic start in the increasing-a basin
-        r = optimize.minimize(_f, x0, args=(n,), method="Nelder-Mead",
-                              options={"maxiter": 3000, "xatol": 1e-9, "fatol": 1e-14})
-        r = optimize.minimize(_f, r.x, args=(n,), method="BFGS", options={"gtol": 1e-11})
-        if best is None or r.fun < best.fun:
-            best = r
-    return best.x, float(best.fun)
-
-
-def _hessian(theta, n, h=1e-4):
-    k = theta.size
-    H = np.empty((k, k))
-    for i in range(k):
-        for j in range(k):
-            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
-            H[i, j] = (_f(theta + e_i + e_j, n) - _f(theta + e_i - e_j, n) - _f(theta - e_i + e_j, n)
-                       + _f(theta - e_i - e_j, n)) / (4 * h * h)
-    return (H + H.T) / 2
-
-
 def verify(ctx: Context):
     ck = Checker()
-    starts = 30 if ctx.thorough else 3
-    rng = ctx.rng(4)
-    th, fstar = restricted_gdpp_optimum(20, rng, starts)
-    th10, f10 = restricted_gdpp_optimum(10, rng, starts)
+    opt, opt10 = optimal_gdpp((D, 20), L, seed=ctx.seed), optimal_gdpp((D, 10), L, seed=ctx.seed)
+    th, fstar = np.concatenate([opt.a, opt.b[: L - 1]]), opt.loss
+    th10, f10 = np.concatenate([opt10.a, opt10.b[: L - 1]]), opt10.loss
     a, b = th[:L], th[L:]
-    # 1. the exact loss at the optimum against the literal forward pass, on a non-isotropic Sigma
+    # 1. the exact loss against the literal forward pass: draw by draw, then the expectation by a second route
+    st_w = Setting.make(np.eye(D), 20)
+    Ps, Qs = family_params(np.eye(D), a, [b[0], b[1], 0.37])
+    lit, lam = conditional_literal_loss(st_w, Ps, Qs, draws=400 if ctx.thorough else 100, rng=ctx.rng(5))
+    ck.close("E[err^2 | X] of the literal forward pass (x_q, w integrated exactly) = tr p(S)^2, draw by draw (n=20)",
+             lit, gdpp_conditional_loss(a, b, lam), rtol=1e-9, atol=0.0,
+             reason="an identity per X; rounding only. B_2 = 0.37 I in the forward pass: the loss does not depend "
+             "on B_{L-1}")
+    ck.close("exact GD++ loss at the optimum: quadrature = rational moment contraction", fstar,
+             gdpp_loss_rational(a, b, (D, 20)), rtol=1e-10, atol=0.0, reason="two exact routes")
     Sigma = np.diag([1.0, 1.0, 0.25, 0.0625, 1.0])
     st = Setting.make(Sigma, 20, Sigma_w="inv")
-    Ps, Qs = family_params(Sigma, a, [b[0], b[1], 0.37])
-    est = mc_loss(st, Ps, Qs, samples=400_000 if ctx.thorough else 60_000, rng=ctx.rng(5))
-    ck.within_ci("exact GD++ loss at the optimum = literal forward pass (n=20)", est, fstar,
-                 "B_2 = 0.37 I in the forward pass: the loss does not depend on B_{L-1}")
+    est = mc_loss(st, *family_params(Sigma, a, [b[0], b[1], 0.37]), samples=400_000 if ctx.thorough else 60_000,
+                  rng=ctx.rng(6))
+    if est.estimable:
+        ck.within_ci("exact GD++ loss at the optimum = literal forward pass, non-isotropic Sigma (n=20)", est, fstar)
+    else:
+        ck.add(Step("plain Monte Carlo of the loss (non-isotropic Sigma) flagged heavy-tailed: not used", "pass",
+                    f"exact {fstar:.6g}; literal MC {est.describe()}", computed=est.mean, expected=fstar))
     # 2. an attained, strict local minimum of the restricted loss (gradient ~ 0, Hessian positive definite)
-    H = _hessian(th, 20)
-    h = 1e-6
-    g = np.array([(_f(th + h * e, 20) - _f(th - h * e, 20)) / (2 * h) for e in np.eye(th.size)])
+    H = hessian_from_values(lambda t: _f(t, 20), th, h=1e-4)
+    g = central_gradient(lambda t: _f(t, 20), th, h=1e-6)
     ev = np.linalg.eigvalsh(H)
     ok_min = np.linalg.norm(g) <= 1e-6 and ev[0] > 0
+    starts = opt.starts
     ck.add(Step("restricted optimum is an attained strict local minimum", "pass" if ok_min else "fail",
                 f"|grad| = {np.linalg.norm(g):.2e} (central differences, h = 1e-6: error ~1e-10), Hessian "
-                f"eigenvalues {np.array2string(ev, precision=3)}; the thorough profile searches 30 starts",
+                f"eigenvalues {np.array2string(ev, precision=3)}; found by a {opt.method}",
                 computed=float(np.linalg.norm(g)), expected=0.0, deviation=float(np.linalg.norm(g)), tolerance=1e-6))
     # 3. b_0, b_1 against the published values with the 5% profile band
     Hinv = np.linalg.pinv(H)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
+from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.multilayer import full_gd_loss
 from iclcheck.proofs.registry import Claim, Context
@@ -80,17 +81,10 @@ def verify(ctx: Context) -> ClaimResult:
     chk.within_ci("Wick full-matrix loss at a random symmetric pair inside the MC CI of the literal model", est, f(th_r))
 
     # 3. stationarity and positive-definite Hessian in the full symmetric space
-    h = 1e-4
-    I2 = np.eye(2 * k)
-    grad = np.array([(f(theta0 + h * e) - f(theta0 - h * e)) / (2 * h) for e in I2])
+    grad = central_gradient(f, theta0, h=1e-4)
     chk.close("gradient in the full symmetric space at the scalar optimum", grad, np.zeros_like(grad), atol=1e-7,
               reason="central differences with h = 1e-4 on a polynomial of degree 4 (error ~1e-9)")
-    H = np.zeros((2 * k, 2 * k))
-    for i in range(2 * k):
-        for j in range(i, 2 * k):
-            ei, ej = I2[i], I2[j]
-            H[i, j] = H[j, i] = (f(theta0 + h * (ei + ej)) - f(theta0 + h * (ei - ej)) - f(theta0 - h * (ei - ej))
-                                 + f(theta0 - h * (ei + ej))) / (4 * h * h)
+    H = hessian_from_values(f, theta0, h=1e-4)
     ev = np.linalg.eigvalsh((H + H.T) / 2)
     chk.add(Step("Hessian in the full symmetric space at the scalar optimum is positive definite (strict local min)",
                  "pass" if ev[0] > 1e-4 else ("fail" if ev[0] < -1e-4 else "inconclusive"),

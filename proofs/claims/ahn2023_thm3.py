@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from iclcheck.numerics.finite_diff import central_gradient, directional_derivative
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.multilayer import (
@@ -47,26 +48,16 @@ NOTATION = ("Canonical model of STATEMENTS.md section 0 (Ahn's own): P_i = [[0,0
 
 
 def _fd_full_grad(Sigma: np.ndarray, a: np.ndarray, n: int) -> np.ndarray:
-    """Central differences of the exact full-matrix loss f(A) = f_s(Sigma^{1/2} A Sigma^{1/2}) at A_l = a_l Sigma^-1."""
+    """Central differences (h = 1e-5) of the exact full-matrix loss f(A) = f_s(Sigma^{1/2} A Sigma^{1/2}) at
+    A_l = a_l Sigma^-1, in every entry of every A_l: (L, d, d)."""
     d = Sigma.shape[0]
     Sh = sqrtm_psd(Sigma)
     Si = np.linalg.inv(Sigma)
-    As = [al * Si for al in a]
-    h = 1e-5
-    G = np.zeros((len(a), d, d))
 
-    def f(Am):
-        return full_gd_loss([Sh @ A @ Sh for A in Am], (d, n))
+    def f(As: np.ndarray) -> float:  # As (L, d, d)
+        return full_gd_loss([Sh @ A @ Sh for A in As], (d, n))
 
-    for l in range(len(a)):
-        for i in range(d):
-            for j in range(d):
-                up = [A.copy() for A in As]
-                dn = [A.copy() for A in As]
-                up[l][i, j] += h
-                dn[l][i, j] -= h
-                G[l, i, j] = (f(up) - f(dn)) / (2 * h)
-    return G
+    return central_gradient(f, np.array([al * Si for al in a]), h=1e-5)
 
 
 def verify(ctx: Context) -> ClaimResult:
@@ -168,15 +159,12 @@ def verify(ctx: Context) -> ClaimResult:
         a3 = optimal_gd((d3, n3), 3).coefficients
         r = ctx.rng(9)
         dd = []
+        A3 = np.array([al * Si3 for al in a3])  # (3, d, d)
         for l in range(3):
-            E = r.standard_normal((d3, d3))
-            h = 1e-4
-            up = [al * Si3 for al in a3]
-            dn = [al * Si3 for al in a3]
-            up[l] = up[l] + h * E
-            dn[l] = dn[l] - h * E
-            dd.append((full_gd_loss([Sh3 @ A @ Sh3 for A in up], (d3, n3))
-                       - full_gd_loss([Sh3 @ A @ Sh3 for A in dn], (d3, n3))) / (2 * h))
+            E = np.zeros_like(A3)
+            E[l] = r.standard_normal((d3, d3))
+            dd.append(directional_derivative(lambda As: full_gd_loss([Sh3 @ A @ Sh3 for A in As], (d3, n3)), A3, E,
+                                             h=1e-4))
         chk.close("exact full-matrix loss (Wick, L=3): directional derivatives at a* along random full E vanish",
                   dd, [0.0] * 3, atol=1e-6, reason="central differences, h = 1e-4")
 

@@ -5,7 +5,12 @@ Argument checked, on a NON-isotropic Sigma:
 1. whitening maps (A_i, B_i) = (a_i Sigma^-1, b_i I) to (a_i I, b_i I) with w ~ N(0, I) (literal forward pass);
 2. the restricted loss F(a, b) is exact (theory.multilayer: p(x) = prod (1 - a_l x T_l(x)^2)), checked against the
    literal model by Monte Carlo; a critical point of F is found (multistart + trust-region Newton on the exact
-   gradient, L = 2 and Ahn's d = 5, n = 20, L = 3) - found, not certified globally optimal;
+   gradient, L = 2 and Ahn's d = 5, n = 20, L = 3; THE optimiser of numerics.family_gdpp) - found, not certified
+   globally optimal. At d = 5, n = 20, L = 3 the exact value is decided by a second exact route (rational
+   contraction of p^2 with the exact Wishart moments, no quadrature); the literal-model Monte Carlo there is
+   heavy-tailed (the degree-13 filter reaches p^2 ~ 1e6 on spectra never drawn) and is reported as not
+   estimable, never as an interval; the sample-average optimum over fresh spectra says what a learner that
+   only sees such draws converges to;
 3. rotation invariance gives grad_{A_i} f = (dF/da_i / d) Sigma and grad_{B_i} f = (dF/db_i / d) I on S: checked by
    MC backprop through the literal model at a non-critical point, then the full gradient at the critical point
    is within its CI of 0; B_{L-1} does not enter (its per-prompt gradient is exactly 0).
@@ -14,9 +19,17 @@ Argument checked, on a NON-isotropic Sigma:
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
+from iclcheck.numerics.family_gdpp import (
+    gdpp_conditional_loss,
+    gdpp_loss_rational,
+    sample_average_gdpp,
+    spectral_draws,
+)
 from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.mc_gradient import conditional_literal_loss
+from iclcheck.numerics.montecarlo import mc_loss, mc_mean
 from iclcheck.numerics.multilayer import (
     ahn_sigma,
     bonferroni_z,
@@ -60,20 +73,62 @@ def verify(ctx: Context) -> ClaimResult:
               reason="rounding of Sigma^{1/2}")
 
     # 2. a critical point of the restricted loss
-    opt = optimal_gdpp(st, L, starts=12 if ctx.thorough else 3, seed=ctx.seed)
+    opt = optimal_gdpp(st, L, seed=ctx.seed)
     chk.close(f"restricted critical point found (d={d}, n={n}, L={L}): |grad F| ~ 0", opt.gradient_norm, 0.0,
               atol=1e-8, reason="trust-region Newton on the exact (complex-step) gradient; F ~ 1e-2")
     chk.add(Step("GD++ optimum below the certified GD optimum (GD++ contains GD at b = 0)",
                  "pass" if opt.loss <= optimal_gd(st, L).loss + 1e-12 else "fail",
                  f"F_gdpp = {opt.loss:.8g}, F_gd = {optimal_gd(st, L).loss:.8g}"))
-    opt5 = optimal_gdpp((5, 20), 3, starts=24 if ctx.thorough else 2, seed=ctx.seed)
+    opt5 = optimal_gdpp((5, 20), 3, seed=ctx.seed)
     chk.close("Ahn's d=5, n=20, L=3: restricted critical point found", opt5.gradient_norm, 0.0, atol=1e-7,
-              reason="trust-region Newton on the exact gradient; F ~ 1e-3")
+              reason=f"{opt5.method}; F ~ 1e-3")
 
-    est = mc_loss(st, *family_params(Sigma, opt.a, opt.b), samples=200_000 if ctx.thorough else 30_000,
-                  rng=ctx.rng(3))
-    chk.within_ci("exact F at the critical point inside the Monte Carlo CI of the literal model", est,
-                  gdpp_loss(opt.a, opt.b, st))
+    # the literal model given X (x_q, w integrated exactly over d^2 prompts) equals tr p(S)^2, draw by draw
+    st_w = Setting.make(np.eye(d), n)
+    lit, lam = conditional_literal_loss(st_w, *family_params(np.eye(d), opt.a, opt.b), draws=200, rng=ctx.rng(9))
+    chk.close(f"E[err^2 | X] of the literal model = tr p(S)^2 draw by draw (whitened, d={d}, L={L})", lit,
+              gdpp_conditional_loss(opt.a, opt.b, lam), rtol=1e-9, atol=0.0, reason="an identity per X; rounding")
+    Ps3, Qs3 = family_params(Sigma, opt.a, opt.b)
+    est = mc_mean(lambda r, k: conditional_literal_loss(st, Ps3, Qs3, draws=k, rng=r)[0],
+                  samples=50_000 if ctx.thorough else 10_000, rng=ctx.rng(3), batch=2000, nonnegative=True)
+    name = (f"exact F at the critical point inside the Monte Carlo CI of the literal model (d={d}, L={L}; per draw "
+            "of X, x_q and w integrated exactly)")
+    if est.estimable:
+        chk.within_ci(name, est, gdpp_loss(opt.a, opt.b, st))
+    else:
+        chk.add(Step(f"d={d}, L={L}: Monte Carlo of E tr p(S)^2 flagged heavy-tailed; the draw-by-draw identity and "
+                     "the exact loss decide", "pass", f"exact F = {gdpp_loss(opt.a, opt.b, st):.6g}; literal MC "
+                     f"{est.describe()}", computed=est.mean, expected=gdpp_loss(opt.a, opt.b, st)))
+
+    # 2b. d=5, L=3: the exact value by a second exact route, and what the literal Monte Carlo can say there
+    F5, F5_rat = opt5.loss, gdpp_loss_rational(opt5.a, opt5.b, (5, 20))
+    chk.close("d=5, L=3: exact F by quadrature = exact F by rational moment contraction (second exact route)",
+              F5, F5_rat, rtol=1e-10, atol=0.0,
+              reason="both exact; the quadrature is rounded once from 30+ digits, the rational route at the end")
+    st5 = Setting.make(np.eye(5), 20)
+    N5 = 300_000 if ctx.thorough else 30_000
+    est5 = mc_loss(st5, *family_params(np.eye(5), opt5.a, opt5.b), samples=N5, rng=ctx.rng(7))
+    if est5.estimable:
+        chk.within_ci("d=5, L=3: exact F inside the Monte Carlo CI of the literal model", est5, F5)
+    else:
+        chk.add(Step("d=5, L=3: literal-model Monte Carlo flagged heavy-tailed; the exact routes decide", "pass",
+                     f"exact F = {F5:.6g} (two routes agree); literal MC {est5.describe()}: no interval is "
+                     "reported, the sample mean is not evidence for or against F", computed=est5.mean, expected=F5))
+
+    # 2c. what a learner that sees only typical spectra converges to (sample-average optimum over fresh S)
+    Nsaa = 200_000 if ctx.thorough else 50_000
+    lam = spectral_draws((5, 20), Nsaa, ctx.rng(8))
+    a_s, b_s, f_s = sample_average_gdpp(lam, 3, x0=np.concatenate([opt5.a, opt5.b[:2]]))
+    F_at_s = gdpp_loss(a_s, b_s, (5, 20))
+    f_at_opt = float(np.mean(gdpp_conditional_loss(opt5.a, opt5.b, lam)))
+    p_tail = float(stats.chi2.sf(5.5 * 20, 20))
+    chk.add(Step("d=5, L=3: the sample-average optimum over fresh spectra is not the population optimum",
+                 "pass" if F_at_s > F5 and f_s < f_at_opt else "fail",
+                 f"{Nsaa} draws of S (largest eigenvalue seen {lam.max():.2f}; P(lambda_max > 5.5) >= P(S_11 > 5.5) "
+                 f"= {p_tail:.1e}): their average of tr p(S)^2 is minimised at a = {np.round(a_s, 4).tolist()}, "
+                 f"b = {np.round(b_s[:2], 4).tolist()} (sample loss {f_s:.4g}; at the population optimum "
+                 f"{f_at_opt:.4g}), whose exact population loss is {F_at_s:.4g} = {F_at_s / F5:.0f}x F*",
+                 computed=F_at_s, expected=F5))
 
     # 3. full gradient on S, off the critical point: prediction from rotation invariance
     samples = 200_000 if ctx.thorough else 30_000
@@ -116,9 +171,17 @@ def verify(ctx: Context) -> ClaimResult:
 
     finding = (f"Confirmed; the infimum is attained at a critical point found numerically (d={d}, n={n}, L={L}: a = "
                f"{np.round(opt.a, 4).tolist()}, b_0 = {opt.b[0]:.4f}; Ahn's d=5, n=20, L=3: a = "
-               f"{np.round(opt5.a, 4).tolist()}, b = {np.round(opt5.b[:2], 4).tolist()}, F = {opt5.loss:.4g}). "
-               "Not certified as the global minimum of the restricted family (multistart only). No exact "
-               "full-matrix expectation for (11) here: the full-matrix evidence is Monte Carlo.")
+               f"{np.round(opt5.a, 4).tolist()}, b = {np.round(opt5.b[:2], 4).tolist()}, F = {opt5.loss:.4g}, by a "
+               f"{opt5.method}; other local minima found: "
+               f"{', '.join(f'{v:.4g}' for v in opt5.local_minima[1:4])}). F is exact by two routes (quadrature and "
+               "rational moment contraction). The literal-model Monte Carlo at d=5, L=3 is heavy-tailed (mean not "
+               "estimable at the sizes tried: part of F comes from spectra of S with lambda_max far above any drawn). "
+               "For the paper's experiment this means: a learner that only sees typical spectra converges to the "
+               f"sample-average optimum (here {Nsaa} draws: b = {np.round(b_s[:2], 3).tolist()}, population loss "
+               f"{F_at_s:.3g} = {F_at_s / F5:.0f}x F*), not to the population optimum; neither training nor Monte "
+               "Carlo at that scale can reach or certify F*. Shown for the restricted family with the exact "
+               "conditional loss tr p(S)^2 over drawn spectra, not by a training run. Not certified as the global "
+               "minimum of the restricted family (multistart only); the full-matrix evidence is Monte Carlo.")
     return chk.result(CLAIM_KEY, SOURCE, STATEMENT, finding=finding)
 
 

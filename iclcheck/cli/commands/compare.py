@@ -9,9 +9,6 @@ import argparse
 import numpy as np
 
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
-from iclcheck.cli.formatting import dump_json
-from iclcheck.numerics.compare import compare
-from iclcheck.numerics.plots import error_curves
 
 __all__ = ["register", "run"]
 
@@ -20,9 +17,11 @@ EPILOG = """examples:
   iclcheck compare --cov diag:1,1,0.25,0.0625,1 --rotate 1 --task-cov inv -n 20 -L 3 --steps 15 --plot ill.png
   iclcheck compare --cov diag:100,100,1,1 -n 8 -L 2 --train-steps 0 --format json
 
-error = E (yhat_k - w^T x_q)^2 at step/layer k on the same fresh prompts for every algorithm (99.9% CI).
-Step sizes (gd, pgd) minimise the step-K error; the GD++ and condition-(8) coefficients minimise the
-L-layer loss. Iterative Newton uses Fu et al.'s indexing (step k = w_k = M_k X^T y) and their code's
+error = E (yhat_k - w^T x_q)^2 at step/layer k on the same fresh prompts for every algorithm (99.9% CI,
+clipped at 0). Exact where the restricted families give it (pgd, opt-poly, gdpp when x ~ N(0, Sigma) and
+w ~ N(0, Sigma^-1)): marked '='. Step sizes (gd, pgd) minimise the error after L steps (the attention
+models' depth); steps beyond L are run with that step size and marked '+'. A Monte Carlo cell whose tails
+make the mean not estimable at this sample size is marked '?' (the JSON gives median and quantiles). Iterative Newton uses Fu et al.'s indexing (step k = w_k = M_k X^T y) and their code's
 alpha = 1/||S S^T||_F. The trained LSA (full P, Q) is read out after every layer.
 """
 
@@ -52,35 +51,57 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.plot)
         if path.suffix.lower() not in (".png", ".pdf", ".svg") or not path.parent.exists():
             raise InputError("--plot", f"needs an existing directory and a .png/.pdf/.svg name, got {args.plot!r}")
+    from iclcheck.cli.formatting import dump_json
+    from iclcheck.numerics.compare import compare
+
     res = compare(st, args.L, steps=args.steps, samples=args.samples, rng=np.random.default_rng(args.seed),
                   train_steps=args.train_steps, train_lr=0.01, progress=show_progress(args))
     curves = res["curves"]
     if args.plot:
+        from iclcheck.numerics.plots import error_curves
+
         error_curves(curves, args.plot, title=f"{st.describe()}, L={args.L}")
     if args.format == "json":
+        def per_step(c):
+            return [{"step": int(k), "mc_mean": e.mean, "ci": list(e.ci) if e.estimable else None,
+                     "estimable": e.estimable, "median": e.median, "tail_index": e.tail_index,
+                     "note": e.tail_note() or None, "exact": x, "beyond_L": bool(bz)}
+                    for k, e, x, bz in zip(c.steps, c.errors, c.exact, c.beyond(), strict=True)]
+
         dump_json({
             "setting": res["setting"], "L": res["L"], "steps": res["steps"], "samples": res["samples"],
             "seed": args.seed, "plot": args.plot,
             "algorithms": {c.name: {"label": c.label, "steps": [int(s) for s in c.steps],
-                                    "errors": [e.mean for e in c.errors], "ci": [list(e.ci) for e in c.errors],
+                                    "errors": [e.mean for e in c.errors],
+                                    "ci": [list(e.ci) if e.estimable else None for e in c.errors],
+                                    "tuned_for_steps": c.tuned_steps, "per_step": per_step(c),
                                     "params": c.params} for c in curves},
             "similarity": {k: {"best_step": v["best_step"], "sim_e": v["sim_e"]} for k, v in res["similarity"].items()},
         })
         return 0
     print(f"per-step error E(yhat_k - w^T x_q)^2, {res['samples']} prompts, {st.describe()}, L={args.L}")
+    print("  = exact   + beyond the L steps the step size is optimal for   ? Monte Carlo mean not estimable "
+          "(heavy tail; see --format json for median/quantiles)")
     K = res["steps"]
     width = max(len(c.label) for c in curves)
-    head = "".join(f"{k:>10}" for k in range(K + 1))
+    head = "".join(f"{k:>13}" for k in range(K + 1))
     print(f"{'algorithm':<{width}}  {head}")
+
+    def cell(e, x, bz) -> str:
+        v, mark = (x, "=") if x is not None else (e.mean, "" if e.estimable else "?")
+        return f"{f'{v:.4g}{mark}{chr(43) if bz else chr(32)}':>13}"
+
     for c in curves:
-        row = {int(s): e.mean for s, e in zip(c.steps, c.errors, strict=True)}
+        row = {int(s): cell(e, x, bz) for s, e, x, bz in zip(c.steps, c.errors, c.exact, c.beyond(), strict=True)}
         if len(c.errors) == 1:
-            cells = "".join(f"{row[K]:>10.4g}" if k == K else f"{'':>10}" for k in range(K + 1))
+            cells = "".join(next(iter(row.values())) if k == K else f"{'':>13}" for k in range(K + 1))
         else:
-            cells = "".join(f"{row[k]:>10.4g}" if k in row else f"{'':>10}" for k in range(K + 1))
+            cells = "".join(row.get(k, f"{'':>13}") for k in range(K + 1))
         print(f"{c.label:<{width}}  {cells}")
         if c.params.get("skipped"):
             print(f"{'':<{width}}  ({c.params['skipped']})")
+        if c.params.get("method"):
+            print(f"{'':<{width}}  ({c.params['method']})")
     if res["similarity"]:
         print("best-matching step per layer l = 1..L (argmax_k SimE on prefix prompts, Fu et al.), SimE in brackets:")
         for k, v in res["similarity"].items():

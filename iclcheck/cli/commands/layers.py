@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from iclcheck.cli.inputs import setting_from_args
-from iclcheck.numerics.multilayer import MAX_GD_LAYERS, optimal_gd, optimal_gdpp
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -42,8 +41,13 @@ def _setting(args: argparse.Namespace) -> Setting:
 
 
 def run(args: argparse.Namespace) -> int:
+    from iclcheck.numerics.family_gd import MAX_GD_LAYERS, optimal_gd
+    from iclcheck.numerics.family_gdpp import optimal_gdpp
+
     if args.L < 1:
         raise InputError("-L", f"must be a positive integer, got {args.L}")
+    if args.starts < 1:
+        raise InputError("--starts", f"must be a positive integer, got {args.starts}")
     if args.family == "gdpp" and args.L > 3:
         raise InputError("-L", "the exact gdpp loss is implemented for L <= 3 (degree 2*40 moments at L = 4)")
     if args.L > MAX_GD_LAYERS:
@@ -61,15 +65,15 @@ def run(args: argparse.Namespace) -> int:
         opt = optimal_gd(st, args.L)
         out.update(coefficients=[float(v) for v in opt.coefficients], loss=opt.loss,
                    certified_global_min=opt.certified, gradient_norm=opt.gradient_norm,
-                   lower_bound=opt.lower_bound,
+                   lower_bound=opt.lower_bound, method=opt.method,
                    order="any permutation of the coefficients is equally optimal (loss symmetric); ascending")
     else:
         opt = optimal_gdpp(st, args.L, starts=args.starts, seed=args.seed)
         out.update(coefficients=[float(v) for v in opt.a], b_coefficients=[float(v) for v in opt.b],
                    loss=opt.loss, certified_global_min=False, gradient_norm=opt.gradient_norm,
-                   stationary=opt.attained, starts=opt.starts,
-                   order=f"layer order 0..L-1; b_{args.L - 1} does not enter the loss (reported 0); best of "
-                   f"{opt.starts} multistart runs, not a certificate")
+                   stationary=opt.attained, starts=opt.starts, seed=opt.seed, hits=opt.hits,
+                   local_minima=list(opt.local_minima[:5]), method=opt.method,
+                   order=f"layer order 0..L-1; b_{args.L - 1} does not enter the loss (reported 0)")
     out["loss_zero_predictor"] = float(st.d)
     if args.format == "json":
         print(json.dumps(out))
@@ -82,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     for l, a in enumerate(out["coefficients"]):
         row = f"{l:5d}  {a:<13.8g}" + (f"  {out['b_coefficients'][l]:<13.8g}" if args.family == "gdpp" else "")
         w(row.rstrip() + "\n")
-    w(f"\nminimal loss E(TF - y_q)^2 = {out['loss']:.10g}   (log loss {np.log(out['loss']):.4f}; "
+    what = "minimal loss" if args.family == "gd" else "best loss found"
+    w(f"\n{what} E(TF - y_q)^2 = {out['loss']:.10g}   (log loss {np.log(out['loss']):.4f}; "
       f"zero predictor {st.d})\n")
     if out["certified_global_min"]:
         cert = "global minimum certified (convex in the coefficients of prod (1 - a_l x), minimiser real-rooted)"
@@ -90,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         cert = (f"not certified: the best degree-{args.L} filter has complex roots (its loss {out['lower_bound']:.8g} "
                 "is a lower bound no real steps attain); best real coefficients by multistart")
     else:
-        cert = "not certified: best local minimum found"
+        cert = (f"{opt.method}; lowest local minima found "
+                + ", ".join(f"{v:.6g}" for v in opt.local_minima[:3]))
     w(f"{cert}; |gradient| = {out['gradient_norm']:.2e}\n{out['order']}\n")
     return 0
 
@@ -111,7 +117,7 @@ def register(sub: Any) -> None:
     p.add_argument("--family", choices=("gd", "gdpp"), default="gd",
                    help="gd: condition (8), A_l = a_l Sigma^-1; gdpp: condition (11), also B_l = b_l I")
     p.add_argument("--noise", default="0", metavar="S2", help="label-noise variance sigma2 >= 0 (default 0)")
-    p.add_argument("--starts", type=int, default=16, help="gdpp: multistart runs (default 16)")
+    p.add_argument("--starts", type=int, default=24, help="gdpp: multistart runs (default 24)")
     p.add_argument("--seed", type=int, default=0, help="seed of the gdpp multistart")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
