@@ -54,6 +54,7 @@ from iclcheck.numerics.gdpp_recurrent import (  # noqa: F401 (re-exported)
     gdpp_two_layer_terms,
 )
 from iclcheck.numerics.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
+from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.quadrature import problem_from
@@ -114,10 +115,7 @@ def gd_path(X, y, xq, *, steps: int, Gamma: np.ndarray) -> np.ndarray:
 def lsa_path(X, y, xq, Ps, Qs) -> np.ndarray:
     """Read-out -[Z_l]_{d+1,n+1} after every layer l = 0..L of the literal forward pass, (L+1, B)."""
     B, n, d = X.shape
-    Z = np.zeros((B, d + 1, n + 1))
-    Z[:, :d, :n] = X.transpose(0, 2, 1)
-    Z[:, d, :n] = y
-    Z[:, :d, n] = xq
+    Z = build_prompts(X, y, xq)  # (B, d+1, n+1)
     out = [np.zeros(B)]
     for P, Q in zip(Ps, Qs, strict=True):
         Z = lsa_forward(Z, [P], [Q])

@@ -11,51 +11,12 @@ import numpy as np
 
 from iclcheck.numerics.family_gdpp import family_params
 from iclcheck.numerics.forward import lsa_forward
+from iclcheck.numerics.lsa import lsa_loss_and_grads  # the one LSA model (re-exported under its old name)
 from iclcheck.numerics.quadrature import problem_from
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
 __all__ = ["MCGradient", "bonferroni_z", "conditional_literal_loss", "gdpp_loss_mc", "literal_loss", "lsa_loss_and_grads", "mc_full_gradient"]
-
-
-def lsa_loss_and_grads(Z0: np.ndarray, yq: np.ndarray, Ps, Qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-prompt loss (TF - y_q)^2 and its gradients w.r.t. every full P_l, Q_l, by backprop through
-    the literal forward pass Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l).
-
-    Returns loss (B,), dP (B, L, d+1, d+1), dQ (B, L, d+1, d+1)."""
-    Z = np.array(Z0, dtype=float)
-    B, D, N1 = Z.shape
-    n = N1 - 1
-    L = len(Ps)
-    Zs, ZMs, Fs = [], [], []
-    for P, Q in zip(Ps, Qs, strict=True):
-        ZM = Z.copy()
-        ZM[:, :, n] = 0.0  # (B, D, n+1) query column masked
-        F = Z.transpose(0, 2, 1) @ Q @ Z  # (B, n+1, n+1)
-        Zs.append(Z)
-        ZMs.append(ZM)
-        Fs.append(F)
-        Z = Z + (P @ ZM @ F) / n  # (B, D, n+1)
-    out = Z[:, D - 1, n]  # (B,) = -TF
-    r = out + yq  # (B,) = -(TF - y_q)
-    loss = r**2
-    G = np.zeros_like(Z)  # (B, D, n+1) dloss/dZ_L
-    G[:, D - 1, n] = 2.0 * r
-    dP = np.empty((B, L, D, D))
-    dQ = np.empty((B, L, D, D))
-    for l in range(L - 1, -1, -1):
-        P, Q, Zl, ZM, F = Ps[l], Qs[l], Zs[l], ZMs[l], Fs[l]
-        GF = G @ F.transpose(0, 2, 1) / n  # (B, D, n+1): dloss/d(P ZM) through F
-        dP[:, l] = GF @ ZM.transpose(0, 2, 1)  # (B, D, D)
-        dZM = P.T @ GF  # (B, D, n+1)
-        dF = ZM.transpose(0, 2, 1) @ (P.T @ G) / n  # (B, n+1, n+1)
-        dQ[:, l] = Zl @ dF @ Zl.transpose(0, 2, 1)  # (B, D, D)
-        dZ = G.copy()
-        dZM[:, :, n] = 0.0
-        dZ += dZM
-        dZ += Q @ Zl @ dF.transpose(0, 2, 1) + Q.T @ Zl @ dF  # (B, D, n+1)
-        G = dZ
-    return loss, dP, dQ
 
 
 @dataclass(frozen=True)
@@ -153,7 +114,7 @@ def mc_full_gradient(setting: Setting, Ps, Qs, *, samples: int, rng: np.random.G
 
 
 def literal_loss(Z0: np.ndarray, yq: np.ndarray, Ps, Qs) -> np.ndarray:
-    """Per-prompt (TF - y_q)^2 via ``numerics.forward.lsa_forward`` (for finite-difference checks)."""
+    """Per-prompt (TF - y_q)^2 via the literal forward pass of ``numerics.lsa`` (for finite-difference checks)."""
     return (lsa_forward(Z0, Ps, Qs)[:, -1, -1] + yq) ** 2
 
 
