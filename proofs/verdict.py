@@ -296,7 +296,12 @@ class Checker:
 
     def within_ci(self, name: str, estimate: Any, value: float, reason: str = "") -> Step:
         """Monte Carlo: pass iff ``value`` lies in the estimate's confidence interval; shown as |z| against
-        the interval's critical value (halfwidth / stderr)."""
+        the interval's critical value (halfwidth / stderr). A heavy-tailed estimate (``estimable`` False:
+        mean not estimable at this sample size) gives an inconclusive step that says so, never a pass."""
+        if not getattr(estimate, "estimable", True):
+            # heavy tails: the interval is not an honest one, so it can neither confirm nor refute
+            return self.undecided(name, f"{value:.6g} not compared: {estimate.tail_note()}"
+                                  f"{'; ' + reason if reason else ''}")
         lo, hi = estimate.ci
         z = abs(estimate.mean - value) / estimate.stderr if estimate.stderr > 0 else float("inf")
         zcrit = float(estimate.halfwidth / estimate.stderr) if estimate.stderr > 0 else None
