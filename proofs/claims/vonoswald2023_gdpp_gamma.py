@@ -16,7 +16,7 @@ from scipy import optimize, stats
 
 from iclcheck.numerics.compare import best_eta_quartic, gdpp_two_layer_terms
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.verdict import Checker, Step
+from iclcheck.proofs.verdict import Checker
 
 PUBLISHED_GAMMA = {10: 0.179, 25: 0.099, 50: 0.056, 100: 0.029}
 PUBLISHED_MAX = {10: 4.6, 25: 7.712, 50: 10.845, 100: 17.196}
@@ -92,7 +92,7 @@ def extreme_pvalue(pool: np.ndarray, v: float, *, upper: bool) -> tuple[float, f
     return float(q), float(2 * min(q, 1 - q))
 
 
-def verify(ctx: Context):
+def verify(ctx: Context) -> Checker:
     ck = Checker()
     R, B = (10, 50_000) if ctx.thorough else (4, 2000)
     Ns = (10, 25, 50, 100)
@@ -103,14 +103,13 @@ def verify(ctx: Context):
         hw = stats.t.ppf(0.9995, R - 1) * se
         pub = PUBLISHED_GAMMA[N]
         strict = abs(m - pub) <= hw + ROUNDING
-        ok = abs(m - pub) <= band + hw + ROUNDING
-        ck.add(Step(f"gamma* (N={N}, {LAYERS} recurrent layers) vs published {pub}", "pass" if ok else "fail",
-                    f"gamma* = {m:.4f} +- {hw:.4f} (99.9% t-interval over {R} replicate optimisations on {B} "
-                    f"tasks each; replicates {np.round(reps, 4).tolist()}); published {pub} +- {ROUNDING} rounding; "
-                    f"{DELTA:.0%}-loss band +-{band:.4f}; strict comparison (CI + rounding only): "
-                    f"{'consistent' if strict else 'distinguishable'} (|diff| = {abs(m - pub):.4f})",
-                    computed=float(m), expected=pub, deviation=float(abs(m - pub)),
-                    tolerance=float(band + hw + ROUNDING)))
+        ck.bounded(f"gamma* (N={N}, {LAYERS} recurrent layers) vs published {pub}", float(abs(m - pub)),
+                   float(band + hw + ROUNDING),
+                   detail=f"gamma* = {m:.4f} +- {hw:.4f} (99.9% t-interval over {R} replicate optimisations on {B} "
+                   f"tasks each; replicates {np.round(reps, 4).tolist()}); published {pub} +- {ROUNDING} rounding; "
+                   f"{DELTA:.0%}-loss band +-{band:.4f}; strict comparison (CI + rounding only): "
+                   f"{'consistent' if strict else 'distinguishable'} (|diff| = {abs(m - pub):.4f})",
+                   computed=float(m), expected=pub)
     pool_size = 60_000 if ctx.thorough else 10_000
     for i, N in enumerate(Ns):
         pmx, pmn = eig_pool(N, ctx.rng(1000 + i), pool_size)
@@ -123,11 +122,11 @@ def verify(ctx: Context):
             extra = f"; under the paper's U(-1,1) (XX^T x 4) p = {p_wide:.3g}"
             if upper:
                 extra += f", one simulated max {wide:.4g}"
-            ck.add(Step(f"{label} eigenvalue of XX^T over 10,000 tasks (N={N})", "pass" if p >= P_LEVEL else "fail",
-                        f"published {pub:g}; one simulated 10,000-task {label} {one:.4g}; P({label} <= published) "
-                        f"= {q:.3g} from a pool of {pool_size} tasks, two-sided p = {p:.3g} (pass iff >= {P_LEVEL})"
-                        f"{extra}", computed=one, expected=pub))  # pass iff p >= level: the p-value is in the detail
-    return ck.result(CLAIM.key, CLAIM.source, CLAIM.statement)  # a refutation's finding: its failing steps
+            ck.decided(f"{label} eigenvalue of XX^T over 10,000 tasks (N={N})", p >= P_LEVEL,
+                       f"published {pub:g}; one simulated 10,000-task {label} {one:.4g}; P({label} <= published) "
+                       f"= {q:.3g} from a pool of {pool_size} tasks, two-sided p = {p:.3g} (pass iff >= {P_LEVEL})"
+                       f"{extra}", computed=one, expected=pub)  # pass iff p >= level: the p-value is in the detail
+    return ck  # a refutation's finding: its failing steps
 
 
 CLAIM = Claim(

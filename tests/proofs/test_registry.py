@@ -84,11 +84,7 @@ def test_select_by_key_prefix_and_unknown():
 
 # --- what every claim must satisfy when run (the per-claim tests keep only their independent routes) ----------
 
-KNOWN_INCONSISTENT = {
-    # a floor R^2 >= 0.9 built by hand as deviation = min R^2, tolerance = 0.9: shows 0.987 > 0.9 yet passes.
-    # Another engineer's claim; the conversion recipe (Checker.at_least) fixes it.
-    "fu2023.rates",
-}
+KNOWN_INCONSISTENT: frozenset[str] = frozenset()  # steps whose figures contradict their status (none left)
 
 
 @pytest.mark.parametrize("key", sorted(all_claims()))

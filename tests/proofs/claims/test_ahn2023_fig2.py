@@ -10,8 +10,8 @@ def test_registered():
     assert all_claims()["ahn2023.fig2"] is mod.CLAIM
 
 
-def test_confirmed_quick():
-    res = mod.CLAIM.verify(Context(seed=0))
+def test_confirmed_quick(claim_result):
+    res = claim_result("ahn2023.fig2")
     assert res.verdict == "confirmed", [(s.name, s.detail) for s in res.steps if s.status != "pass"]
     assert "not determined by the loss" in res.finding
 
@@ -19,6 +19,6 @@ def test_confirmed_quick():
 def test_sensitive_to_wrong_values(monkeypatch):
     """Swap in coefficients 20% off: the coefficient and the loss steps must fail."""
     monkeypatch.setattr(mod, "PUBLISHED_CODE_SIGN", tuple(0.8 * np.array(mod.PUBLISHED_CODE_SIGN)))
-    res = mod.CLAIM.verify(Context(seed=0))
+    res = mod.CLAIM.run(Context(seed=0))
     failed = {s.name for s in res.steps if s.status == "fail"}
     assert res.verdict == "refuted" and any("published coefficients" in f for f in failed)

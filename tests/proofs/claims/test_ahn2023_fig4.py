@@ -1,11 +1,9 @@
-"""The claim ahn2023.fig4 runs in the quick profile and every step carries its evidence."""
-
-from iclcheck.proofs.claims.ahn2023_fig4 import CLAIM
-from iclcheck.proofs.registry import Context
+"""ahn2023.fig4: the published B_0, B_1 lie in the 5%-loss band of the restricted optimum; the order of ||A_i|| holds."""
 
 
-def test_ahn2023_fig4_quick_profile():
-    res = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert res.key == "ahn2023.fig4" and res.steps
-    assert all(s.detail for s in res.steps)
-    assert res.verdict in ("confirmed", "refuted", "inconclusive")
+def test_published_b_within_band_and_order(claim_result):
+    by = {s.name: s for s in claim_result("ahn2023.fig4").steps}
+    for i, pub in enumerate((0.9, 0.565)):
+        s = by[f"b_{i}* vs published B_{i} ~ {pub} I"]
+        assert s.status == "pass" and abs(s.computed - pub) == s.deviation <= s.tolerance
+    assert by["||A_0|| <= ||A_1|| <= ||A_2|| at the optimum"].status == "pass"

@@ -1,11 +1,8 @@
-"""The claim vonoswald2023.gdpp_gamma runs in the quick profile and every step carries its evidence."""
-
-from iclcheck.proofs.claims.vonoswald2023_gdpp_gamma import CLAIM
-from iclcheck.proofs.registry import Context
+"""vonoswald2023.gdpp_gamma: each gamma step's deviation is |gamma* - published| (recomputed from its figures)."""
 
 
-def test_vonoswald2023_gdpp_gamma_quick_profile():
-    res = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert res.key == "vonoswald2023.gdpp_gamma" and res.steps
-    assert all(s.detail for s in res.steps)
-    assert res.verdict in ("confirmed", "refuted", "inconclusive")
+def test_gamma_steps_show_their_own_difference(claim_result):
+    steps = [s for s in claim_result("vonoswald2023.gdpp_gamma").steps if s.name.startswith("gamma*")]
+    assert len(steps) == 4
+    for s in steps:
+        assert abs(abs(s.computed - s.expected) - s.deviation) < 1e-15 and (s.status == "pass") == (s.deviation <= s.tolerance)
