@@ -22,7 +22,7 @@ import pytest
 KERNELS = ("Prescott", "Haswell")
 # Claims whose printed numbers still differ between the two kernels (files owned by other engineers, listed in
 # the repro report). The slow test requires the differing set to be exactly this: remove a key once it is fixed.
-KNOWN_BLAS_DEPENDENT = frozenset({"ahn2023.thm1", "ahn2023.thm3", "ahn2023.thm4"})
+KNOWN_BLAS_DEPENDENT = frozenset({"ahn2023.thm3", "ahn2023.thm4"})
 FAST_CLAIMS = ("fu2023.eq5", "fu2023.rates", "fu2023.illconditioned", "ahn2023.lemma1", "vonoswald2023.setup")
 
 _PROBE = ("import json, numpy; from threadpoolctl import threadpool_info; "

@@ -3,13 +3,12 @@
 import numpy as np
 
 from iclcheck.numerics.forward import lsa_forward
-from iclcheck.proofs.claims.ahn2023_lemma1 import verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.verdict import Verdict
 
 
-def test_verdict_counterexample_and_correction():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "refuted"
+def test_verdict_counterexample_and_correction(claim_result):
+    res = claim_result("ahn2023.lemma1")
+    assert res.verdict is Verdict.REFUTED
     assert "A_l^T" in res.finding
     by_name = {s.name.split(" (")[0]: s for s in res.steps}
     assert by_name["printed recursion, symmetric A_l"].status == "pass"
@@ -46,11 +45,9 @@ def test_released_convention_is_the_printed_form_with_Q_transposed():
     assert released_forward(X, y, xq, As) != exact_forward(X, y, xq, As)
 
 
-def test_released_verdict_confirms_the_lemma_as_printed():
-    from iclcheck.proofs.claims.ahn2023_lemma1 import CLAIM
-    from iclcheck.proofs.registry import Context
-    res = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "refuted" and res.released_verdict == "confirmed"
+def test_released_verdict_confirms_the_lemma_as_printed(claim_result):
+    res = claim_result("ahn2023.lemma1")
+    assert res.verdict is Verdict.REFUTED and res.released_verdict is Verdict.CONFIRMED
     released = [s for s in res.steps if s.scope == "released"]
     assert len(released) == 4 and all(s.status == "pass" for s in released)
     assert "printed Z^T Q Z form only" in res.finding and "Z_query Q Z_key^T" in res.finding

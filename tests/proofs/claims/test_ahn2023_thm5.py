@@ -4,14 +4,13 @@ ReLU forward pass (no closed form), and must contain the printed 2n/(2(d+2)+(n-1
 import numpy as np
 
 from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.proofs.claims.ahn2023_thm5 import verify
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 
 
-def test_verdict():
-    res = verify(Context(seed=0, profile="quick"))
-    assert res.verdict == "confirmed", [(s.name, s.detail) for s in res.steps if s.status != "pass"]
+def test_verdict(claim_result):
+    res = claim_result("ahn2023.thm5")
+    assert res.verdict is Verdict.CONFIRMED, [(s.name, s.detail) for s in res.steps if s.status != "pass"]
 
 
 def test_best_multiple_by_least_squares():

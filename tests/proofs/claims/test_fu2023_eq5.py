@@ -1,6 +1,5 @@
 """fu2023.eq5: refuted as printed (alpha on the convergence boundary), corrected alpha confirmed."""
 
-import json
 from fractions import Fraction
 
 import numpy as np
@@ -8,21 +7,20 @@ import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.proofs.claims.fu2023_eq5 import CLAIM, exact_instance, iterations_to
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.fu2023_eq5 import exact_instance, iterations_to
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
 
 
-def test_quick_profile_refutes_only_the_printed_alpha():
-    r = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert json.loads(json.dumps(r.to_dict()))["key"] == r.key  # the report serialises
-    assert r.verdict == "refuted"
+def test_quick_profile_refutes_only_the_printed_alpha(claim_result):
+    r = claim_result("fu2023.eq5")
+    assert r.verdict is Verdict.REFUTED
     failed = [s.name for s in r.steps if s.status == "fail"]
     assert failed and all(n.startswith("as printed") for n in failed), failed
     assert all(s.status == "pass" for s in r.steps if s.name.startswith("corrected"))
     assert "X = [[1]], y = [1]" in r.finding and "1/||S S^T||_F" in r.finding
-    assert r.released_verdict == "confirmed"  # the released code's alpha = 1/||S S^T||_F
+    assert r.released_verdict is Verdict.CONFIRMED  # the released code's alpha = 1/||S S^T||_F
     assert {s.scope for s in r.steps if s.name.startswith("corrected (")} == {"released"}
     # rounding-decided counts appear only as the stated ranges
     assert "52-63" in r.finding and "typical, not universal" in r.finding and "stopping point" in r.finding

@@ -1,21 +1,18 @@
 """fu2023.thm5_1: the printed heads (V_1 = V_2) are refuted; V_2 = -V_1 gives T - 1/2 TST and 2T - TST."""
 
-import json
-
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from iclcheck.numerics.algorithms import newton_iterates
-from iclcheck.proofs.claims.fu2023_thm5_1 import CLAIM, float_layer
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.fu2023_thm5_1 import float_layer
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation import fu
 
 
-def test_quick_profile():
-    r = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert json.loads(json.dumps(r.to_dict()))["key"] == r.key  # the report serialises
-    assert r.verdict == "refuted"
+def test_printed_heads_fail_and_corrected_ones_pass(claim_result):
+    r = claim_result("fu2023.thm5_1")
+    assert r.verdict is Verdict.REFUTED
     failed = [s.name for s in r.steps if s.status == "fail"]
     assert failed and all(n.startswith("as printed") for n in failed), failed
     assert all(s.status == "pass" for s in r.steps if s.name.startswith("corrected"))

@@ -1,27 +1,24 @@
 """vonoswald2023.setup: the printed data law is refuted against the reported 0.2; the code's law reproduces it."""
 
-import json
-
 import numpy as np
 import sympy as sp
 from scipy.optimize import minimize_scalar
 
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.claims.vonoswald2023_setup import CLAIM, gd_loss_exact, hand_formula
-from iclcheck.proofs.registry import Context
+from iclcheck.proofs.claims.vonoswald2023_setup import gd_loss_exact, hand_formula
+from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 
 
-def test_quick_profile_refutes_printed_law_and_confirms_code_law():
-    r = CLAIM.verify(Context(seed=0, profile="quick"))
-    assert json.loads(json.dumps(r.to_dict()))["key"] == r.key  # the report serialises
-    assert r.verdict == "refuted"
+def test_quick_profile_refutes_printed_law_and_confirms_code_law(claim_result):
+    r = claim_result("vonoswald2023.setup")
+    assert r.verdict is Verdict.REFUTED
     failed = [s.name for s in r.steps if s.status == "fail"]
     assert failed and all(name.startswith("as printed") for name in failed), failed
     assert all(s.status == "pass" for s in r.steps if s.name.startswith("corrected"))
     assert "245/1188" in r.finding and "U(-1/2,1/2)" in r.finding
     # the code's law is the released scope: every released step passes, every failing step is printed scope
-    assert r.released_verdict == "confirmed"
+    assert r.released_verdict is Verdict.CONFIRMED
     assert {s.scope for s in r.steps if s.status == "fail"} == {"printed"}
     assert {s.name.split(":")[0] for s in r.steps if s.scope == "released"} >= {"corrected (code law)"}
     assert "docstring" in r.finding and "factor 2" in r.finding
@@ -57,3 +54,4 @@ def test_hand_formula_against_float_closed_form_for_gaussian_data():
     eta_h, half_h = hand_formula(sp.Integer(1), kappa=sp.Integer(3))
     assert np.isclose(res.x, float(eta_h), rtol=1e-6)
     assert np.isclose(res.fun / 2, float(half_h), rtol=1e-10)
+
