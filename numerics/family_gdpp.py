@@ -83,13 +83,14 @@ class GDPPOptimum:
     starts: int
     spread: float  # max loss difference among the best 10% of starts (a multistart agreement figure)
     seed: int = 0
-    hits: int = 1  # starts whose local minimum is the best one (loss within 1e-9 relative)
+    hits: int = 1  # starts whose local minimum is the best one (loss within 1e-9 relative); not printed in
+    # ``method``: which starts land within 1e-9 of the best is decided by rounding and varies with the BLAS kernel
     local_minima: tuple[float, ...] = ()  # distinct local-minimum losses found, ascending
 
     @property
     def method(self) -> str:
         return (f"multistart of {self.starts} starts (seed {self.seed}; BFGS + trust-region Newton on the exact "
-                f"gradient; best reached by {self.hits} of {self.starts}), not certified")
+                f"gradient; the lowest local minimum kept), not certified")
 
 
 def _gdpp_split(theta: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:

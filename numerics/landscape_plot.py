@@ -40,9 +40,9 @@ def check_plot_path(path: str | Path) -> Path:
     """The output path, validated (a .png/.pdf/.svg file in an existing directory)."""
     path = Path(path)
     if path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise InputError("--plot", f"must name a .png, .pdf or .svg file, got {str(path)!r}")
+        raise InputError("plot file", f"must name a .png, .pdf or .svg file, got {str(path)!r}")
     if not path.parent.exists():
-        raise InputError("--plot", f"directory {str(path.parent)!r} does not exist")
+        raise InputError("plot file", f"directory {str(path.parent)!r} does not exist")
     return path
 
 

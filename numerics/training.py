@@ -229,7 +229,7 @@ def _progress(step: int, total: int, loss: float, t0: float, stream) -> None:
 
 def _diverged(t: int, steps: int, problem: str, lr: float, L: int) -> None:
     raise NumericalFailure("training", f"diverged at step {t} of {steps}: {problem}",
-                           f"lower lr (it was {lr:g}), set clip, add warmup steps or use fewer layers L (it was {L})")
+                           f"lower lr (it was {lr:g}), set clip, raise warmup or use fewer layers L (it was {L})")
 
 
 def train(

@@ -50,3 +50,19 @@ def test_nothing_below_the_cli_imports_it_and_no_bare_room_imports():
             if bare:
                 bad.append(f"{f.relative_to(ROOT)} imports bare {sorted(bare)} (use iclcheck.{sorted(bare)[0]})")
     assert not bad, "; ".join(bad)
+
+
+def test_no_cli_flag_names_below_the_cli():
+    """Library errors name library parameters (Sigma, n, lr, starts); only iclcheck/cli maps them to flags."""
+    import re
+
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    bad = []
+    for room in ("theory", "numerics"):
+        for f in (ROOT / room).rglob("*.py"):
+            for node in ast.walk(ast.parse(f.read_text(), filename=str(f))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and flag.search(node.value):
+                    if node.value.lstrip().startswith(('"""', "'''")) or "\n" in node.value:
+                        continue  # docstrings may say how the CLI exposes a function
+                    bad.append(f"{f.relative_to(ROOT)}:{node.lineno}: {flag.search(node.value).group()}")
+    assert not bad, "CLI flags in library strings: " + "; ".join(bad)

@@ -31,6 +31,13 @@ PARAMETER_FLAGS: dict[str, str] = {
     "seed": "--seed",
     "L": "-L",
     "exact mode": "--exact",
+    "plot file": "--plot",
+    "solver": "--solver",
+    "gap_tol": "--gap-tol",
+    "batch": "--batch",
+    "clip": "--clip",
+    "warmup": "--warmup",
+    "family": "--family",
 }
 # names that are replaced inside free text (hints); single letters and math symbols are not
 _HINT_WORDS = ("lr", "starts", "steps", "samples", "seed", "sigma2")

@@ -5,7 +5,7 @@ cannot be computed to the promised accuracy: one line), never a traceback, an in
 Two parts: Hypothesis over the option grammar (random SPEC strings, numbers including inf / nan / huge
 / negative / unicode digits, files of random bytes), run in-process with an alarm against hangs; and a
 table of concrete cases from the issue, each run as a fresh process with a timeout. Cases of commands
-owned by other engineers are marked with the command name (xfail until their bounds are merged).
+owned by other engineers are marked with the command name.
 The default profiles draw few examples (well under a minute); HYPOTHESIS_PROFILE=thorough draws 300.
 """
 
@@ -229,17 +229,14 @@ CASES = [
     (["train", "--cov", "eye:2", "-n", "5", "-L", "1", "--seed", "-1"], 2, "non-negative integer"),
     (["train", "--cov", "eye:2", "-n", "5", "-L", "1", "--steps", "\u0663"], 2, "positive integer"),
     # other owners' commands (their option bounds): checked here so the merged suite holds them to it
-    pytest.param(["compare", "--cov", "eye:2", "-n", "1000000", "-L", "1"], 2, "-n:", id="compare-n-bound",
-                 marks=pytest.mark.xfail(reason="compare owner: -n upper bound", strict=False)),
+    pytest.param(["compare", "--cov", "eye:2", "-n", "1000000", "-L", "1"], 2, "-n:", id="compare-n-bound"),
     pytest.param(["compare", "--cov", "eye:2", "-n", "5", "-L", "1", "--samples", "1000000000"], 2, "--samples:",
-                 id="compare-samples-bound",
-                 marks=pytest.mark.xfail(reason="compare owner: --samples upper bound", strict=False)),
-    pytest.param(["critical", "--cov", "eye:2", "-n", "5", "--starts", "-1"], 2, "--starts:", id="critical-starts",
-                 marks=pytest.mark.xfail(reason="critical owner: --starts bounds", strict=False)),
-    pytest.param(["critical", "--cov", "eye:2", "-n", "5", "--seed", "-1"], 2, "--seed:", id="critical-seed",
-                 marks=pytest.mark.xfail(reason="critical owner: --seed bounds", strict=False)),
-    pytest.param(["layers", "-n", "5", "-L", "-1"], 2, "-L:", id="layers-L",
-                 marks=pytest.mark.xfail(reason="layers owner: -L bounds", strict=False)),
+                 id="compare-samples-bound"),
+    pytest.param(["compare", "--cov", "eye:50", "-n", "5000", "-L", "1", "--samples", "100000"], 2, "GiB",
+                 id="compare-memory-bound"),
+    pytest.param(["critical", "--cov", "eye:2", "-n", "5", "--starts", "-1"], 2, "--starts:", id="critical-starts"),
+    pytest.param(["critical", "--cov", "eye:2", "-n", "5", "--seed", "-1"], 2, "--seed:", id="critical-seed"),
+    pytest.param(["layers", "-n", "5", "-L", "-1"], 2, "-L:", id="layers-L"),
 ]
 
 

@@ -30,8 +30,9 @@ def register(sub) -> None:
     p = sub.add_parser("compare", help="per-step errors of GD, preconditioned GD, GD++, Newton, OLS and trained LSA",
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
-    p.add_argument("--steps", type=positive_int, default=None, help="iterations of GD / Newton (default max(L, 10))")
-    p.add_argument("--samples", type=positive_int, default=4000, help="test prompts (default 4000)")
+    p.add_argument("--steps", type=positive_int, default=None, help="iterations of GD / Newton (default max(L, 10); at most 10000)")
+    p.add_argument("--samples", type=positive_int, default=4000, help="test prompts (default 4000; at most 1e6, and about 2 GiB of prompts: "
+                   "samples x (d+1) x (n+1); -n at most 10000)")
     p.add_argument("--train-steps", type=int, default=1500,
                    help="Adam steps for the trained LSA (default 1500; 0 skips it)")
     p.add_argument("--plot", metavar="FILE.png", default=None, help="write the error curves (log scale) to FILE")
@@ -39,10 +40,35 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+MAX_N = 10_000  # context length
+MAX_SAMPLES = 1_000_000  # test prompts
+MAX_STEPS = 10_000  # GD / Newton iterations
+MAX_BYTES = 2 * 2**30  # the prompts and per-step predictions held at once
+
+
+def _check_sizes(args: argparse.Namespace, d: int, n: int) -> None:
+    """Bounds checked before any work (documented in --help): sizes, and a memory estimate of the prompts
+    (samples x (d+1) x (n+1) floats, a few copies) and the per-step predictions (samples x steps)."""
+    from iclcheck.theory.errors import InputError
+
+    if n > MAX_N:
+        raise InputError("-n", f"must be at most {MAX_N} for compare, got {n}")
+    if args.samples > MAX_SAMPLES:
+        raise InputError("--samples", f"must be at most {MAX_SAMPLES}, got {args.samples}")
+    steps = args.steps if args.steps is not None else max(args.L, 10)
+    if steps > MAX_STEPS:
+        raise InputError("--steps", f"must be at most {MAX_STEPS}, got {steps}")
+    need = 8 * args.samples * (4 * (d + 1) * (n + 1) + 8 * (steps + 1) + 4 * n)
+    if need > MAX_BYTES:
+        raise InputError("--samples", f"needs about {need / 2**30:.1f} GiB at d={d}, n={n}, {steps} steps, more "
+                         f"than the {MAX_BYTES // 2**30} GiB bound: lower --samples, -n or --steps")
+
+
 def run(args: argparse.Namespace) -> int:
     from iclcheck.theory.errors import InputError
 
     st = setting_of(args)
+    _check_sizes(args, st.d, int(st.n))
     if args.train_steps < 0:
         raise InputError("--train-steps", f"must be >= 0, got {args.train_steps}")
     if args.plot is not None:  # validate the path before the expensive part
