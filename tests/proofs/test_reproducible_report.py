@@ -4,9 +4,8 @@ Each run is a subprocess with OPENBLAS_CORETYPE forcing one OpenBLAS kernel (Pre
 Haswell: AVX2/FMA), which changes the rounding of every matrix product. The kernel that actually runs is read
 back with threadpoolctl, so the test cannot pass by comparing a kernel with itself.
 
-The whole report takes ~45-95 s per kernel on a shared 2-core machine, so that comparison is marked slow
-(``pytest -m slow tests/proofs/test_reproducible_report.py``); the default run compares the claims whose
-numbers sat on a rounding knife-edge (Newton iteration counts at the boundary alpha) and their neighbours.
+The whole quick report is compared (about 15-45 s per kernel on a 2-core machine), plus a faster check of the
+claims whose numbers sat on a rounding knife-edge (Newton iteration counts at the boundary alpha).
 """
 
 from __future__ import annotations
@@ -20,9 +19,9 @@ import sys
 import pytest
 
 KERNELS = ("Prescott", "Haswell")
-# Claims whose printed numbers still differ between the two kernels (files owned by other engineers, listed in
-# the repro report). The slow test requires the differing set to be exactly this: remove a key once it is fixed.
-KNOWN_BLAS_DEPENDENT = frozenset({"ahn2023.thm3", "ahn2023.thm4"})
+# Claims whose printed numbers still differ between the two kernels: none. The whole-report test requires the
+# differing set to be exactly this, so a claim that starts printing rounding noise fails it.
+KNOWN_BLAS_DEPENDENT: frozenset[str] = frozenset()
 FAST_CLAIMS = ("fu2023.eq5", "fu2023.rates", "fu2023.illconditioned", "ahn2023.lemma1", "vonoswald2023.setup")
 
 _PROBE = ("import json, numpy; from threadpoolctl import threadpool_info; "
@@ -85,7 +84,6 @@ def test_claims_once_on_a_rounding_knife_edge_give_identical_bytes_under_two_ker
     assert a == b, f"differs in {sorted(claims_of_differing_lines(a, b))}"
 
 
-@pytest.mark.slow
 def test_quick_markdown_report_is_identical_under_two_kernels_except_known_claims():
     _kernels_differ()
     a, b = (_report(k) for k in KERNELS)
