@@ -97,7 +97,7 @@ def verify(ctx: Context) -> Checker:
         P, Q = params(c, B)
         est = mc_loss(st, [P], [Q], samples=samples if n < 10 else samples // 2, rng=rng, relu=True)
         chk.within_ci(f"closed-form ReLU loss = literal forward pass ({label}, d={dd}, n={n})", est,
-                      float(relu_layer_loss(c, sp.Matrix(B), n, dd)))
+                      float(relu_layer_loss(c, sp.Matrix(np.asarray(B).tolist()), n, dd)))  # python floats: sympy < 1.13 misreads numpy 2 scalars
     # b adds an orthogonal (w-even) term; irrelevant entries do nothing
     dd, n = 3, 5
     st = Setting.make(np.eye(dd), n)
