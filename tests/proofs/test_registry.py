@@ -266,3 +266,27 @@ def test_report_shows_released_code_and_both_verdicts(monkeypatch):
     assert j["verdicts"] == {"as_printed": "refuted", "as_released": "confirmed"}
     # without records the claim renders as before (only the released step carries its scope tag)
     assert "Released code" not in plain_md and "as released" not in plain_md
+
+
+# --- a finding may not generalise beyond what its steps checked ---------------------------------------------------
+UNIVERSAL = re.compile(r"\b(always|never|every|for all)\b", re.IGNORECASE)
+# what backs a universal sentence in its own words: an exact / symbolic check, or a stated range (a relation
+# such as k >= 1, or a parenthesised enumeration with numbers: "(Thm 2, Thms 3-4, ...)", "(d = 2, n = 3)")
+BACKING = re.compile(r"exact|symbolic|checked|[<>]=|\([^)]*\d[^)]*\)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("key", sorted(all_claims()))
+def test_universal_words_in_a_finding_are_backed_by_an_exact_step_or_a_stated_range(key, claim_result):
+    res = claim_result(key)
+    sentences = [s for s in re.split(r"(?<=[.;:])\s+", res.finding or "") if UNIVERSAL.search(s)]
+    if not sentences:
+        return
+    assert any(s.exact for s in res.steps), f"{key}: universal finding without any exact step: {sentences[0]!r}"
+    unbacked = [s for s in sentences if not BACKING.search(s)]
+    assert not unbacked, f"{key}: universal sentence with no exact check or stated range: {unbacked[0]!r}"
+
+
+def test_the_universal_word_rule_catches_an_unqualified_sentence():
+    s = "The printed alpha always converges late."
+    assert UNIVERSAL.search(s) and not BACKING.search(s)
+    assert BACKING.search("holds for every k >= 1 (exact)") and BACKING.search("every use (Thm 2, Thms 3-4)")
