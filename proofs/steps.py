@@ -14,7 +14,7 @@ import sympy as sp
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.verdict import Checker
+from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.newton import cayley_orthogonal as cayley
 from iclcheck.theory.notation.ahn import odd_part_gamma
 from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula, reduced_M_formula
@@ -92,3 +92,20 @@ def check_full_space_global(chk: Checker, setting: Setting, exact_setting: Setti
     chk.decided(f"no random full (P, Q) beats L* ({target} value)", worst >= -1e-9 * max(1, L_star),
                 f"min over random parameters of f - L* = {worst:.3g} (>= 0 up to 1e-9 relative rounding of the "
                 "closed form)", computed=worst, expected=0.0)
+
+
+RELEASED_ATTENTION = Tolerance(rtol=1e-9, atol=1e-12,
+                               reason="Q symmetric: the same products in another order, rounding only")
+
+
+def check_released_attention(chk: Checker, setting: Setting, Ps, Qs, rng: np.random.Generator, *,
+                             what: str) -> None:
+    """Ahn et al.'s released code (proofs/released.py) scores tokens as Z_query Q Z_key^T: that is the printed
+    P Z M (Z^T Q Z) with Q replaced by Q^T. At a claim's points (A_i = a_i Sigma^-1 symmetric, so Q_i = Q_i^T)
+    the two models are the same function of the prompt, so the claim's verdict carries over to the code's
+    convention; checked on the literal forward pass (a ``released``-scope step)."""
+    pr = sample_prompts(setting, 200, rng)  # (B, d+1, n+1) prompts
+    Qt = [np.asarray(Q, float).T for Q in Qs]
+    with chk.as_released():
+        chk.close(f"released attention Z_query Q Z_key^T (printed form with Q^T) predicts the same at {what}",
+                  predict(pr.Z0, Ps, Qt), predict(pr.Z0, Ps, Qs), RELEASED_ATTENTION)

@@ -18,9 +18,11 @@ import itertools
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.family_gdpp import family_params
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
 from iclcheck.numerics.multilayer import ahn_sigma, gd_loss, optimal_gd
 from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.multilayer import a_symbols, optimal_gd_exact
 from iclcheck.theory.multilayer import gd_loss as gd_loss_exact
@@ -112,6 +114,7 @@ def verify(ctx: Context) -> Checker:
                f"published values {loss_pub:.5f} is {100 * (loss_pub / float(opt.loss) - 1):.2f}% above the exact "
                f"minimum {float(opt.loss):.5f} (log {np.log(float(opt.loss)):.3f} vs published ~ -2.0). The loss is "
                "symmetric in the layers, so the learned order (middle layer smallest) is not determined by the loss.")
+    check_released_attention(chk, st, *family_params(Sigma, a_star), ctx.rng(777), what="the exact optimum a*")
     return chk, finding
 
 

@@ -22,6 +22,7 @@ from iclcheck.numerics.mc_gradient import conditional_literal_loss
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.multilayer import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 
@@ -91,6 +92,8 @@ def verify(ctx: Context) -> Checker:
     ck.decided("||A_0|| <= ||A_1|| <= ||A_2|| at the optimum", ordered,
                f"a* = {np.round(a, 4).tolist()} (n=20); n=10: {np.round(th10[:L], 4).tolist()}",
                computed=np.abs(a), expected=np.sort(np.abs(a)), exact=True)
+    check_released_attention(ck, st, *family_params(Sigma, a, [b[0], b[1], 0.37]), ctx.rng(777),
+                             what="the restricted GD++ optimum")
     return ck  # a refutation's finding: its failing steps
 
 

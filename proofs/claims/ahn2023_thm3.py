@@ -33,6 +33,7 @@ from iclcheck.numerics.multilayer import (
 )
 from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.verdict import Checker, ClaimResult, Step
 from iclcheck.theory.multilayer import optimal_gd_exact
 from iclcheck.theory.setting import Setting
@@ -172,6 +173,7 @@ def verify(ctx: Context) -> ClaimResult:
                "restricted loss is a convex quadratic in the coefficients of p(x) = prod (1 - a_l x); its minimiser "
                "is the kernel polynomial of the expected spectral measure of S, which has L real positive roots "
                "1/a_l (orthogonal polynomials of x dmu on (0, inf)); certified exactly for the instances above.")
+    check_released_attention(chk, st, *family_params(Sigma, a_star), ctx.rng(777), what="the (8) optimum a*")
     res = chk.result(CLAIM_KEY, SOURCE, STATEMENT, finding=finding)
     return res
 

@@ -43,6 +43,7 @@ from iclcheck.numerics.multilayer import (
     whitening_matrix,
 )
 from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.verdict import Checker, ClaimResult, Step
 from iclcheck.theory.setting import Setting
 
@@ -182,6 +183,8 @@ def verify(ctx: Context) -> ClaimResult:
                "Carlo at that scale can reach or certify F*. Shown for the restricted family with the exact "
                "conditional loss tr p(S)^2 over drawn spectra, not by a training run. Not certified as the global "
                "minimum of the restricted family (multistart only); the full-matrix evidence is Monte Carlo.")
+    check_released_attention(chk, st, *family_params(Sigma, opt.a, opt.b), ctx.rng(777),
+                             what="the GD++ critical point")
     return chk.result(CLAIM_KEY, SOURCE, STATEMENT, finding=finding)
 
 
