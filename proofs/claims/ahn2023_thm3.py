@@ -34,7 +34,7 @@ from iclcheck.numerics.multilayer import (
 from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.steps import check_released_attention
-from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.proofs.verdict import Checker, ClaimResult
 from iclcheck.theory.multilayer import optimal_gd_exact
 from iclcheck.theory.setting import Setting
 
@@ -83,11 +83,8 @@ def verify(ctx: Context) -> ClaimResult:
     for dd, nn in {(5, 20), (d, n)}:
         opt = optimal_gd_exact(L, n=nn, d=dd)
         H_ok = opt.positive_definite
-        chk.add(Step(f"restricted optimum certified (d={dd}, n={nn}, L={L}): Hankel form > 0 (exact Sylvester "
-                     "minors) and the minimising polynomial has L real roots (exact Sturm count)",
-                     "pass" if opt.certified else "fail",
-                     f"a* = {[round(v, 8) for v in opt.a_float()]}, F(a*) = {float(opt.loss):.10g}; PD={H_ok}",
-                     computed=[float(v) for v in opt.a_float()], expected=None, exact=True))
+        chk.decided(f"restricted optimum certified (d={dd}, n={nn}, L={L}): Hankel form > 0 (exact Sylvester "
+                     "minors) and the minimising polynomial has L real roots (exact Sturm count)", opt.certified, f"a* = {[round(v, 8) for v in opt.a_float()]}, F(a*) = {float(opt.loss):.10g}; PD={H_ok}", computed=[float(v) for v in opt.a_float()], expected=None, exact=True)
     a_star = optimal_gd(st, L).coefficients
     chk.close("dF/da_i = 0 at a* (exact polynomial gradient at the rounded algebraic roots)",
               gd_loss_grad(a_star, st), np.zeros(L), atol=1e-10,
@@ -115,23 +112,18 @@ def verify(ctx: Context) -> ClaimResult:
     zmax = float(np.max(np.abs(dA - pred) / se))
     thr = bonferroni_z(dA.size)
     power = float(np.max(np.abs(pred) / se))  # the z a zero gradient would show on the best entry
-    chk.add(Step("off-critical point of S: MC full gradient (backprop, literal model) = (dF/da_i / d) Sigma entrywise",
-                 "pass" if zmax <= thr else "fail",
-                 f"max |z| = {zmax:.2f} <= {thr:.2f} (Bonferroni, {dA.size} entries, 99.9%); largest prediction/stderr = "
-                 f"{power:.1f}", computed=dA, expected=pred, deviation=zmax, tolerance=thr))
+    chk.z_test("off-critical point of S: MC full gradient (backprop, literal model) = (dF/da_i / d) Sigma entrywise", zmax, thr, detail=f"max |z| = {zmax:.2f} <= {thr:.2f} (Bonferroni, {dA.size} entries, 99.9%); largest prediction/stderr = "
+                 f"{power:.1f}", computed=dA, expected=pred)
     if power < thr + 2:
-        chk.add(Step("power of the gradient check", "inconclusive",
-                     f"prediction only {power:.1f} stderr from 0 (< threshold + 2): a zero gradient would not be "
-                     "reliably detected", deviation=power))
+        chk.undecided("power of the gradient check", f"prediction only {power:.1f} stderr from 0 (< threshold + 2): a zero gradient would not be "
+                     "reliably detected")
 
     # ... and at a*: the full gradient vanishes
     g = mc_full_gradient(st_m, *family_params(Sig_m, a_m), samples=samples, rng=ctx.rng(5))
     dA, se = g.dA()
     zmax = float(np.max(np.abs(dA) / se))
-    chk.add(Step("at a*: MC full gradient w.r.t. every A_i within its CI of 0",
-                 "pass" if zmax <= thr else "fail",
-                 f"max |z| = {zmax:.2f} <= {thr:.2f}; max |grad| = {np.max(np.abs(dA)):.3g}, max stderr "
-                 f"{np.max(se):.3g}", computed=dA, expected=0.0, deviation=zmax, tolerance=thr))
+    chk.z_test("at a*: MC full gradient w.r.t. every A_i within its CI of 0", zmax, thr, detail=f"max |z| = {zmax:.2f} <= {thr:.2f}; max |grad| = {np.max(np.abs(dA)):.3g}, max stderr "
+                 f"{np.max(se):.3g}", computed=dA, expected=0.0)
 
     # exact route: Wick expectation of the full-matrix loss (the Lemma 1 recursion equals the literal model
     # sample by sample, tests/numerics/test_multilayer.py), central differences in every entry
@@ -150,9 +142,8 @@ def verify(ctx: Context) -> ClaimResult:
         cps = gd_critical_points((5, 20), 3, starts=300, seed=ctx.seed)
         distinct = [t for t in cps if np.min(np.diff(t[0])) > 1e-5]
         ok = len(distinct) == 1 and all(neg >= 1 for a_, _, neg in cps if np.min(np.diff(a_)) <= 1e-5)
-        chk.add(Step("census of restricted critical points (d=5, n=20, L=3): one with distinct a_i (the optimum), "
-                     "all others have a repeated a_i and are saddles", "pass" if ok else "fail",
-                     "; ".join(f"a={np.round(a_, 4).tolist()} F={f_:.6g} neg.eig={neg}" for a_, f_, neg in cps)))
+        chk.decided("census of restricted critical points (d=5, n=20, L=3): one with distinct a_i (the optimum), "
+                     "all others have a repeated a_i and are saddles", ok, "; ".join(f"a={np.round(a_, 4).tolist()} F={f_:.6g} neg.eig={neg}" for a_, f_, neg in cps))
     if ctx.thorough:  # L = 3, exact directional derivatives along random full directions
         d3, n3 = 3, 20
         Sigma3 = ahn_sigma(ctx.rng(8), (1.0, 0.25, 0.0625))

@@ -44,7 +44,7 @@ from iclcheck.numerics.multilayer import (
 )
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.steps import check_released_attention
-from iclcheck.proofs.verdict import Checker, ClaimResult, Step
+from iclcheck.proofs.verdict import Checker, ClaimResult
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
@@ -77,9 +77,7 @@ def verify(ctx: Context) -> ClaimResult:
     opt = optimal_gdpp(st, L, seed=ctx.seed)
     chk.close(f"restricted critical point found (d={d}, n={n}, L={L}): |grad F| ~ 0", opt.gradient_norm, 0.0,
               atol=1e-8, reason="trust-region Newton on the exact (complex-step) gradient; F ~ 1e-2")
-    chk.add(Step("GD++ optimum below the certified GD optimum (GD++ contains GD at b = 0)",
-                 "pass" if opt.loss <= optimal_gd(st, L).loss + 1e-12 else "fail",
-                 f"F_gdpp = {opt.loss:.8g}, F_gd = {optimal_gd(st, L).loss:.8g}"))
+    chk.decided("GD++ optimum below the certified GD optimum (GD++ contains GD at b = 0)", opt.loss <= optimal_gd(st, L).loss + 1e-12, f"F_gdpp = {opt.loss:.8g}, F_gd = {optimal_gd(st, L).loss:.8g}")
     opt5 = optimal_gdpp((5, 20), 3, seed=ctx.seed)
     chk.close("Ahn's d=5, n=20, L=3: restricted critical point found", opt5.gradient_norm, 0.0, atol=1e-7,
               reason=f"{opt5.method}; F ~ 1e-3")
@@ -97,9 +95,9 @@ def verify(ctx: Context) -> ClaimResult:
     if est.estimable:
         chk.within_ci(name, est, gdpp_loss(opt.a, opt.b, st))
     else:
-        chk.add(Step(f"d={d}, L={L}: Monte Carlo of E tr p(S)^2 flagged heavy-tailed; the draw-by-draw identity and "
-                     "the exact loss decide", "pass", f"exact F = {gdpp_loss(opt.a, opt.b, st):.6g}; literal MC "
-                     f"{est.describe()}", computed=est.mean, expected=gdpp_loss(opt.a, opt.b, st)))
+        chk.decided(f"d={d}, L={L}: Monte Carlo of E tr p(S)^2 flagged heavy-tailed; the draw-by-draw identity and "
+                     "the exact loss decide", True, f"exact F = {gdpp_loss(opt.a, opt.b, st):.6g}; literal MC "
+                     f"{est.describe()}", computed=est.mean, expected=gdpp_loss(opt.a, opt.b, st))
 
     # 2b. d=5, L=3: the exact value by a second exact route, and what the literal Monte Carlo can say there
     F5, F5_rat = opt5.loss, gdpp_loss_rational(opt5.a, opt5.b, (5, 20))
@@ -112,9 +110,8 @@ def verify(ctx: Context) -> ClaimResult:
     if est5.estimable:
         chk.within_ci("d=5, L=3: exact F inside the Monte Carlo CI of the literal model", est5, F5)
     else:
-        chk.add(Step("d=5, L=3: literal-model Monte Carlo flagged heavy-tailed; the exact routes decide", "pass",
-                     f"exact F = {F5:.6g} (two routes agree); literal MC {est5.describe()}: no interval is "
-                     "reported, the sample mean is not evidence for or against F", computed=est5.mean, expected=F5))
+        chk.decided("d=5, L=3: literal-model Monte Carlo flagged heavy-tailed; the exact routes decide", True, f"exact F = {F5:.6g} (two routes agree); literal MC {est5.describe()}: no interval is "
+                     "reported, the sample mean is not evidence for or against F", computed=est5.mean, expected=F5)
 
     # 2c. what a learner that sees only typical spectra converges to (sample-average optimum over fresh S)
     Nsaa = 200_000 if ctx.thorough else 50_000
@@ -123,13 +120,10 @@ def verify(ctx: Context) -> ClaimResult:
     F_at_s = gdpp_loss(a_s, b_s, (5, 20))
     f_at_opt = float(np.mean(gdpp_conditional_loss(opt5.a, opt5.b, lam)))
     p_tail = float(stats.chi2.sf(5.5 * 20, 20))
-    chk.add(Step("d=5, L=3: the sample-average optimum over fresh spectra is not the population optimum",
-                 "pass" if F_at_s > F5 and f_s < f_at_opt else "fail",
-                 f"{Nsaa} draws of S (largest eigenvalue seen {lam.max():.2f}; P(lambda_max > 5.5) >= P(S_11 > 5.5) "
+    chk.decided("d=5, L=3: the sample-average optimum over fresh spectra is not the population optimum", F_at_s > F5 and f_s < f_at_opt, f"{Nsaa} draws of S (largest eigenvalue seen {lam.max():.2f}; P(lambda_max > 5.5) >= P(S_11 > 5.5) "
                  f"= {p_tail:.1e}): their average of tr p(S)^2 is minimised at a = {np.round(a_s, 4).tolist()}, "
                  f"b = {np.round(b_s[:2], 4).tolist()} (sample loss {f_s:.4g}; at the population optimum "
-                 f"{f_at_opt:.4g}), whose exact population loss is {F_at_s:.4g} = {F_at_s / F5:.0f}x F*",
-                 computed=F_at_s, expected=F5))
+                 f"{f_at_opt:.4g}), whose exact population loss is {F_at_s:.4g} = {F_at_s / F5:.0f}x F*", computed=F_at_s, expected=F5)
 
     # 3. full gradient on S, off the critical point: prediction from rotation invariance
     samples = 200_000 if ctx.thorough else 30_000
@@ -145,14 +139,10 @@ def verify(ctx: Context) -> ClaimResult:
     dB, sB, pB = dB[: L - 1], sB[: L - 1], pB[: L - 1]  # B_{L-1}: exactly 0, checked below
     z = max(np.max(np.abs(dA - pA) / sA), np.max(np.abs(dB - pB) / sB))
     power = max(np.max(np.abs(pA) / sA), np.max(np.abs(pB) / sB))
-    chk.add(Step("off-critical: MC full gradients = (dF/da_i / d) Sigma and (dF/db_i / d) I entrywise",
-                 "pass" if z <= thr else "fail",
-                 f"max |z| = {z:.2f} <= {thr:.2f} (Bonferroni over {m} entries, 99.9%); largest "
-                 f"prediction/stderr {power:.1f}", computed=np.concatenate([dA.ravel(), dB.ravel()]),
-                 expected=np.concatenate([pA.ravel(), pB.ravel()]), deviation=float(z), tolerance=thr))
+    chk.z_test("off-critical: MC full gradients = (dF/da_i / d) Sigma and (dF/db_i / d) I entrywise", float(z), thr, detail=f"max |z| = {z:.2f} <= {thr:.2f} (Bonferroni over {m} entries, 99.9%); largest "
+                 f"prediction/stderr {power:.1f}", computed=np.concatenate([dA.ravel(), dB.ravel()]), expected=np.concatenate([pA.ravel(), pB.ravel()]))
     if power < thr + 2:
-        chk.add(Step("power of the gradient check", "inconclusive",
-                     f"prediction only {power:.1f} stderr from 0 (< threshold + 2)", deviation=float(power)))
+        chk.undecided("power of the gradient check", f"prediction only {power:.1f} stderr from 0 (< threshold + 2)")
 
     # at the critical point: every full gradient (A_0..A_{L-1}, B_0..B_{L-2}) within its CI of 0
     g = mc_full_gradient(st, *family_params(Sigma, opt.a, opt.b), samples=samples, rng=ctx.rng(5))
@@ -160,9 +150,7 @@ def verify(ctx: Context) -> ClaimResult:
     dB, sB = g.dB()
     z = max(np.max(np.abs(dA) / sA), np.max(np.abs(dB[: L - 1]) / sB[: L - 1]))
     thr0 = thr
-    chk.add(Step("at the critical point: MC full gradients w.r.t. every A_i and B_i (i < L-1) within their CI of 0",
-                 "pass" if z <= thr0 else "fail", f"max |z| = {z:.2f} <= {thr0:.2f}", deviation=float(z),
-                 tolerance=thr0))
+    chk.z_test("at the critical point: MC full gradients w.r.t. every A_i and B_i (i < L-1) within their CI of 0", float(z), thr0, detail=f"max |z| = {z:.2f} <= {thr0:.2f}")
 
     # B_{L-1} never matters: per-prompt gradient exactly zero
     pr = sample_prompts(st, 500, ctx.rng(6))
