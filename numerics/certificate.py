@@ -49,16 +49,14 @@ from iclcheck.numerics.lift import (
     reduced,
     sym_coords,
 )
+from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_EXACT_CERT_DIM, MAX_GAP_TOL, QP_SOLVERS
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 
 __all__ = ["Certificate", "MAX_CERT_DIM", "MAX_EXACT_CERT_DIM", "QP_SOLVERS", "certify", "float_bound",
            "y_from_dual"]
 
-MAX_CERT_DIM = 16  # QP of size D_s = d (d+1)(d+2)/2 (2448 at d = 16): 44 s here (d = 20: 225 s)
-MAX_EXACT_CERT_DIM = 10  # rational moments + exact LDL^T of P x P, P = 66 at d = 10: 11 s here (dense Sigma)
-MAX_GAP_TOL = 0.1
-QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HIGHS", "MOSEK", "GUROBI")
+
 _U = np.finfo(float).eps / 2
 
 

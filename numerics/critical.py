@@ -73,6 +73,7 @@ from iclcheck.numerics.derivatives import (
     value_and_grad_flat,
 )
 from iclcheck.numerics.lift import LiftedLoss, invariant
+from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS  # noqa: F401 (re-exported)
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 
@@ -94,9 +95,6 @@ METHODS = ("descent", "newton")
 BFGS_MAX = 400  # dense BFGS up to this many parameters, L-BFGS beyond
 DENSE_MAX = 1200  # dense Hessian (classification, Newton) up to this many parameters; Lanczos/MINRES beyond
 LIFTED_BACKEND_MAX_DIM = 6  # the lifted backend holds A (D x D, D = (d+1)^2 d: 2.3 MB at d = 6)
-MAX_CRITICAL_DIM = 20  # (d+1)^2 = 441 parameters: ~12 s per start (2 runs) here, ~2 s at d = 10; memory < 0.3 GB
-MAX_STARTS = 10_000
-MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)

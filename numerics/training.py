@@ -31,6 +31,7 @@ import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.forward import Prompts, sample_prompts
+from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS  # noqa: F401 (re-exported)
 from iclcheck.numerics.lsa import LSA, loss_and_grads
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.one_layer import sqrtm_psd
@@ -60,11 +61,6 @@ __all__ = [
 FAMILIES = ("gd", "gdpp", "full", "gd-scalar", "gdpp-scalar")
 
 # Sizes a training run accepts, checked before any work (``check_budget``):
-MAX_LAYERS = 64  # the papers train L <= 12; deeper residual stacks amplify the minibatch gradient (d = 5, n = 20,
-#                  L = 64, lr 0.1: loss ~3e5 after 30 steps; full: nan at step 1) and L = 10000 gave nan coefficients
-MAX_STEPS = 1_000_000  # ~3 h at the Sec. 4.3 size (~0.01 s per step of 1024 prompts on one core)
-MAX_BATCH = 1_000_000  # prompts per step; memory is bounded separately
-MAX_MEMORY_BYTES = 2 * 2**30  # working set of one step (step_memory_bytes), 2 GiB
 
 
 def step_memory_bytes(d: int, n: int, L: int, batch: int) -> int:

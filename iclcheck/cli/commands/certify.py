@@ -10,15 +10,11 @@ import math
 from typing import Any
 
 from iclcheck.cli.commands.critical import spec_dimension
+from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_EXACT_CERT_DIM, MAX_GAP_TOL, QP_SOLVERS
 from iclcheck.theory.errors import InputError
 
 __all__ = ["register", "run"]
 
-# mirrored from numerics.certificate (not imported here: it pulls numpy/cvxpy); a test keeps them equal
-MAX_CERT_DIM = 16
-MAX_EXACT_CERT_DIM = 10
-MAX_GAP_TOL = 0.1
-QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HIGHS", "MOSEK", "GUROBI")
 
 EPILOG = f"""examples:
   iclcheck certify --cov random:d=3,cond=10,seed=1 -n 5

@@ -12,14 +12,11 @@ import re
 import sys
 from typing import Any
 
+from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
 from iclcheck.theory.errors import InputError
 
 __all__ = ["MAX_CRITICAL_DIM", "MAX_SEED", "MAX_STARTS", "landscape_json", "register", "run", "spec_dimension"]
 
-# mirrored from numerics.critical (not imported here: it pulls numpy/scipy); a test keeps them equal
-MAX_CRITICAL_DIM = 20
-MAX_STARTS = 10_000
-MAX_SEED = 2**63 - 1
 
 
 def spec_dimension(text: str, *, what: str) -> int | None:

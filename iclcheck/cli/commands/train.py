@@ -9,13 +9,13 @@ import math
 import re
 
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS
 from iclcheck.theory.errors import InputError, NumericalFailure
 
 __all__ = ["register", "run"]
 
-# Bounds, checked before any work (the library's numerics.training.MAX_* and MAX_MEMORY_BYTES; a test keeps
-# these literals equal to them, so that --help can show them without importing numpy).
-MAX_LAYERS, MAX_STEPS, MAX_BATCH, MAX_MEMORY_GIB = 64, 1_000_000, 1_000_000, 2
+
+MAX_MEMORY_GIB = MAX_MEMORY_BYTES // 2**30
 MAX_SAMPLES = 20_000_000  # Monte Carlo prompts for the final loss and the gap
 MC_BATCH = 20_000  # prompts per Monte Carlo batch (fewer when one batch would exceed the memory bound)
 

@@ -1,0 +1,23 @@
+"""The size bounds of the numerical routines, in one import-free module.
+
+The library checks them before any work; the CLI shows them in ``--help`` and checks them at parse time.
+Both import them from here, so there is one value each and the CLI stays light (no numpy at start-up).
+"""
+
+# certificate (numerics.certificate)
+MAX_CERT_DIM = 16  # QP of size D_s = d (d+1)(d+2)/2 (2448 at d = 16): 44 s here (d = 20: 225 s)
+MAX_EXACT_CERT_DIM = 10  # rational moments + exact LDL^T of P x P, P = 66 at d = 10: 11 s here (dense Sigma)
+MAX_GAP_TOL = 0.1
+QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HIGHS", "MOSEK", "GUROBI")
+
+# critical-point search (numerics.critical)
+MAX_CRITICAL_DIM = 20  # (d+1)^2 = 441 parameters: ~12 s per start (2 runs) here, ~2 s at d = 10; memory < 0.3 GB
+MAX_STARTS = 10_000
+MAX_SEED = 2**63 - 1
+
+# training (numerics.training); checked by ``check_budget``
+MAX_LAYERS = 64  # the papers train L <= 12; deeper residual stacks amplify the minibatch gradient (d = 5, n = 20,
+#                  L = 64, lr 0.1: loss ~3e5 after 30 steps; full: nan at step 1) and L = 10000 gave nan coefficients
+MAX_STEPS = 1_000_000  # ~3 h at the Sec. 4.3 size (~0.01 s per step of 1024 prompts on one core)
+MAX_BATCH = 1_000_000  # prompts per step; memory is bounded separately
+MAX_MEMORY_BYTES = 2 * 2**30  # working set of one step (step_memory_bytes), 2 GiB
