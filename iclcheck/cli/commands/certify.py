@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from iclcheck.cli.commands.critical import spec_dimension
+from iclcheck.cli.main import COMMANDS
 from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_EXACT_CERT_DIM, MAX_GAP_TOL, QP_SOLVERS
 from iclcheck.theory.errors import InputError
 
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "certify",
-        help="prove a global lower bound of the one-layer loss and certify the predicted Gamma* point",
+        help=COMMANDS["certify"],
         description="Global-optimality certificate for the full one-layer LSA loss by a convex relaxation "
         "(cvxpy), with a rigorously rounded bound from the solver's dual point, or an exact rational one.",
         epilog=EPILOG,

@@ -9,6 +9,7 @@ import argparse
 import numpy as np
 
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.cli.main import COMMANDS
 
 __all__ = ["register", "run"]
 
@@ -27,7 +28,7 @@ alpha = 1/||S S^T||_F. The trained LSA (full P, Q) is read out after every layer
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="per-step errors of GD, preconditioned GD, GD++, Newton, OLS and trained LSA",
+    p = sub.add_parser("compare", help=COMMANDS["compare"],
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
     p.add_argument("--steps", type=positive_int, default=None, help="iterations of GD / Newton (default max(L, 10); at most 10000)")

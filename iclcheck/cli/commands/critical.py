@@ -12,6 +12,7 @@ import re
 import sys
 from typing import Any
 
+from iclcheck.cli.main import COMMANDS
 from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
 from iclcheck.theory.errors import InputError
 
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "critical",
-        help="find, deduplicate and classify the critical points of the one-layer loss",
+        help=COMMANDS["critical"],
         description="Multi-start search for the critical points of the full one-layer LSA loss f(P, Q), "
         "deduplicated modulo its symmetries and classified by the restricted Hessian.",
         epilog=EPILOG,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from iclcheck.cli.inputs import setting_from_args
+from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "layers",
-        help="optimal per-layer coefficients of the L-layer GD / GD++ families (exact loss)",
+        help=COMMANDS["layers"],
         description=__doc__,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

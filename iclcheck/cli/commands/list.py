@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from iclcheck.cli.main import COMMANDS
+
 __all__ = ["register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "list",
-        help="list the registered claims (key, title, source)",
+        help=COMMANDS["list"],
         description="List the published claims iclcheck checks. Pass keys or prefixes to filter.",
         epilog="examples:\n  iclcheck list\n  iclcheck list ahn2023 --format json\n"
         "  iclcheck verify $(iclcheck list --keys | grep mahankali)",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from iclcheck.cli.commands.precond import setting_summary
 from iclcheck.cli.formatting import dump_json, fmt_number
 from iclcheck.cli.inputs import add_setting_arguments, read_npy_bytes, read_regular_file, setting_from_args
+from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
 
 if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-up)
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "loss",
-        help="exact population loss of one LSA layer at given P, Q, or its closed form (--symbolic)",
+        help=COMMANDS["loss"],
         description="Evaluate the exact population pre-training loss f(P, Q) of one linear self-attention "
         "layer at P, Q from an .npz file, or print f in closed form (--symbolic).",
         epilog=EPILOG,

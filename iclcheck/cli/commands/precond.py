@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from iclcheck.cli.formatting import dump_json, exact_rows, float_rows, fmt_number, format_matrix
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
 
 if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-up)
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "precond",
-        help="optimal one-layer preconditioner Gamma* and minimal loss for a covariance",
+        help=COMMANDS["precond"],
         description="Print the optimal preconditioner Gamma* of one linear self-attention layer and the "
         "minimal population loss, exactly (--exact) or in floats.",
         epilog=EPILOG,

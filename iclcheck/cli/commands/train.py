@@ -9,6 +9,7 @@ import math
 import re
 
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.cli.main import COMMANDS
 from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS
 from iclcheck.theory.errors import InputError, NumericalFailure
 
@@ -44,7 +45,7 @@ exit 3 and says at which step; lower --lr, set --clip or --warmup, or use fewer 
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train an L-layer LSA with Adam and report what it learned",
+    p = sub.add_parser("train", help=COMMANDS["train"],
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
     p.add_argument("--family", choices=("gd", "gdpp", "full"), default="gd", help="parameter family (default gd)")

@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 from iclcheck.cli.commands._lsa_common import seed_arg
+from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
 
 ERROR = "error"  # the verdict of a claim whose check crashed (iclcheck.proofs.report.ERROR)
@@ -70,7 +71,7 @@ run), or --strict and some verdict is not 'confirmed'; 2 bad input."""
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
-        help="run the published claims' proof-checks and print their verdicts",
+        help=COMMANDS["verify"],
         description="Run each selected claim's proof-check (a sequence of named steps, exact where possible, "
         "numeric with a stated tolerance otherwise, Monte Carlo only with a confidence interval) and report "
         "its verdict.",
