@@ -23,7 +23,19 @@ import numpy as np
 
 from iclcheck.proofs.verdict import Checker, ClaimResult
 
-__all__ = ["Claim", "Context", "all_claims", "default_salt", "select"]
+__all__ = ["PROVENANCE_TAGS", "Claim", "Context", "all_claims", "default_salt", "select"]
+
+# Where a claim's statement comes from (docs/NEXT-CLAIMS.md, "Tags"). Only READ is the paper's own text: every other
+# statement is a hypothesis, and its verdict is reported "as recorded" (e.g. "refuted as recorded").
+PROVENANCE_TAGS: dict[str, str] = {
+    "READ": "read in the paper's own text",
+    "READ-code": "read in the authors' official code (a formula as implemented)",
+    "READ-PARTIAL": "text read, formulas garbled or missing and rebuilt",
+    "3P": "a third party's restatement (notes, reviews, a translation)",
+    "RECALLED": "from memory, not verified",
+    "DERIVED": "derived while compiling the notes; re-derived by the check",
+    "RECONSTRUCTED": "rebuilt from the proofs or secondary notes (docs/STATEMENTS.md)",
+}
 
 def default_salt(key: str) -> int:
     """A claim's default RNG salt: CRC32 of its key (stable across machines and runs, unlike hash())."""
@@ -66,17 +78,35 @@ class Claim:
     # verify(ctx) -> Checker | (Checker, finding) (new), or -> ClaimResult (old pattern, still accepted)
     verify: Callable[[Context], Any] = field(repr=False)
     salt: int | None = None  # the claim's RNG salt; None -> default_salt(key)
+    # the statement's provenance: tags of PROVENANCE_TAGS joined by '+', e.g. "3P+DERIVED"; only "READ" is the paper
+    provenance: str = "READ"
+    aliases: tuple[str, ...] = ()  # former keys that still select this claim (e.g. "zhang2024.thm4_1")
 
     def __post_init__(self) -> None:
+        tags = self.provenance.split("+") if isinstance(self.provenance, str) else [None]
+        if not tags or any(t not in PROVENANCE_TAGS for t in tags):
+            raise ValueError(f"claim {self.key!r}: provenance must be tags of {sorted(PROVENANCE_TAGS)} joined by "
+                             f"'+', got {self.provenance!r}")
         if self.salt is None:
             object.__setattr__(self, "salt", default_salt(self.key))
         elif not isinstance(self.salt, int) or isinstance(self.salt, bool) or self.salt < 0:
             raise ValueError(f"claim {self.key!r}: salt must be an int >= 0, got {self.salt!r}")
 
+    @property
+    def paper(self) -> str:
+        """The paper part of the key ('ahn2023' for 'ahn2023.thm1')."""
+        return self.key.split(".")[0]
+
+    @property
+    def as_printed(self) -> bool:
+        """True when the statement is the paper's own text ([READ]); otherwise verdicts are 'as recorded'."""
+        return self.provenance == "READ"
+
     def run(self, ctx: Context) -> ClaimResult:
         """Run ``verify`` with this claim in ``ctx`` and build its result (key, source, statement from here)."""
         out = self.verify(ctx.for_claim(self))
         if isinstance(out, ClaimResult):  # old pattern: verify called chk.result(...) itself
+            out.provenance = self.provenance
             return out
         finding = None
         if isinstance(out, tuple):
@@ -86,7 +116,9 @@ class Claim:
         if not isinstance(chk, Checker):
             raise TypeError(f"{self.key}: verify() must return its Checker (or (Checker, finding)), "
                             f"got {type(out).__name__}")
-        return chk.result(self.key, self.source, self.statement, finding=finding)
+        res = chk.result(self.key, self.source, self.statement, finding=finding)
+        res.provenance = self.provenance
+        return res
 
 
 def all_claims() -> dict[str, Claim]:
@@ -116,7 +148,8 @@ def select(patterns: list[str] | None) -> list[Claim]:
 
     out: list[Claim] = []
     for p in patterns:
-        hits = [c for k, c in claims.items() if k == p or k.startswith(p if p.endswith(".") else p + ".")
+        hits = [c for k, c in claims.items() if k == p or p in c.aliases
+                or k.startswith(p if p.endswith(".") else p + ".")
                 or (not p.endswith(".") and k.split(".")[0] == p)]
         if not hits:
             raise InputError("claim", f"no registered claim matches {p!r} (see 'iclcheck list')")

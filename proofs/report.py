@@ -170,10 +170,11 @@ def _released_verdict(r: ClaimResult) -> str:
 def _verdict_cell(r: ClaimResult, *, md: bool = False) -> str:
     """The verdict; for claims with released-code records, 'as printed' and 'as released' side by side."""
     v = f"**{r.verdict}**" if md else str(r.verdict)
+    printed = "as printed" if r.provenance == "READ" else "as recorded"
     if not released_code(r.key):
-        return v
+        return v if r.provenance == "READ" else f"{v} {printed}"
     rel = _released_verdict(r)
-    return f"{v} as printed, {f'**{rel}**' if md else rel} as released"
+    return f"{v} {printed}, {f'**{rel}**' if md else rel} as released"
 
 
 def _scope_tag(s: Step) -> str:
@@ -258,18 +259,26 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
     lines += ["", "Each claim's checked steps:"]
     for r in results:
         lines += ["", "<details>", f"<summary><code>{r.key}</code>: {_verdict_cell(r)} ({_html(_title(r, titles))})</summary>",
-                  "", f"*{_md_cell(r.source)}*", "", f"Statement: {_md_cell(r.statement)}", ""]
+                  "", f"*{_md_cell(r.source)}*", "", _statement_line(r), ""]
         if notations.get(r.key):
             lines += [f"Notation: {_md_cell(notations[r.key])}", ""]
         records = released_code(r.key)
         if records:
             lines += [f"Released code: `{_released_ref(rc)}`: {_md_cell(rc.fact)}" for rc in records]
-            lines += ["", f"Verdict as printed: **{r.verdict}**; as released: **{_released_verdict(r)}**", ""]
+            printed = "as printed" if r.provenance == "READ" else "as recorded"
+            lines += ["", f"Verdict {printed}: **{r.verdict}**; as released: **{_released_verdict(r)}**", ""]
         if r.finding:
             lines += [f"Finding: {_md_cell(r.finding)}", ""]
         lines += [_md_step(st) for st in r.steps]
         lines += ["", "</details>"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _statement_line(r: ClaimResult) -> str:
+    if r.provenance == "READ":
+        return f"Statement: {_md_cell(r.statement)}"
+    return (f"Statement as recorded [{r.provenance}] (a hypothesis until confirmed in the paper's own text): "
+            f"{_md_cell(r.statement)}")
 
 
 def _html(text: str) -> str:

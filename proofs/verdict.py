@@ -215,6 +215,7 @@ class ClaimResult:
     finding: str | None = None
     seconds: float = 0.0
     released_verdict: Verdict | None = None  # the verdict under the released code's convention, if checked
+    provenance: str = "READ"  # the statement's provenance tags (registry.PROVENANCE_TAGS); not READ -> "as recorded"
 
     def __post_init__(self) -> None:
         self.verdict = Verdict.of(self.verdict)
@@ -234,6 +235,7 @@ class ClaimResult:
             "verdict": self.verdict.value,
             "steps": [s.to_dict() for s in self.steps],
             "finding": self.finding,
+            "provenance": self.provenance,
             **({"released_verdict": self.released_verdict.value} if self.released_verdict is not None else {}),
             "seconds": round(self.seconds, 3),
         }

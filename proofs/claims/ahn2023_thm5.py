@@ -144,4 +144,4 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="ahn2023.thm5", title="ReLU attention: A = -2n/(2(d+2)+n-1) I", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=131)
+              notation=NOTATION, verify=verify, salt=131, provenance="RECONSTRUCTED")

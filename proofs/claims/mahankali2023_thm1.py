@@ -64,4 +64,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="mahankali2023.thm1", title="isotropic noisy: eta = n/(n+d+1+s2)", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, salt=211)
+              statement=STATEMENT, notation=NOTATION, verify=verify, salt=211,
+              provenance="RECONSTRUCTED")

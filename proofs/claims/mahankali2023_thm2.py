@@ -92,4 +92,4 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key="mahankali2023.thm2", title="non-isotropic: eta Sigma^-1", source=SOURCE, statement=STATEMENT,
               notation=NOTATION + " Extension: non-Gaussian covariates x = Sigma^{1/2} s.", verify=verify,
-              salt=223)
+              salt=223, provenance="RECONSTRUCTED")

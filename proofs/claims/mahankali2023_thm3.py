@@ -166,4 +166,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="mahankali2023.thm3", title="nonlinear single-index (ReLU, cubic): GD form", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, salt=241)
+              statement=STATEMENT, notation=NOTATION, verify=verify, salt=241,
+              provenance="RECONSTRUCTED")

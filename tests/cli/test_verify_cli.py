@@ -140,10 +140,19 @@ def test_a_crashing_claim_is_reported_and_the_others_still_run(monkeypatch, caps
 def test_list_table_json_and_keys(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert out.split()[:3] == ["key", "claim", "source"] and "ahn2023.thm1" in out and "arXiv 2306.00297" in out
+    assert out.split()[:4] == ["key", "claim", "provenance", "source"] and "arXiv 2306.00297" in out
+    # grouped by paper: a heading line per paper, then its claims; provenance per claim
+    lines = out.splitlines()
+    head = lines.index("ahn2023 (9 claims)")
+    assert lines[head + 1].startswith("ahn2023.eq7 ") and " READ " in lines[head + 1]
+    assert any(ln.startswith("ahn2023.thm5 ") and " RECONSTRUCTED " in ln for ln in lines)
     assert main(["list", "ahn2023", "--format", "json"]) == 0
     obj = json.loads(capsys.readouterr().out)
-    assert all(c["key"].startswith("ahn2023.") and c["source"] and c["title"] for c in obj["claims"])
+    assert all(c["key"].startswith("ahn2023.") and c["source"] and c["title"] and c["paper"] == "ahn2023"
+               for c in obj["claims"]) and obj["papers"] == 1
+    assert {c["provenance"] for c in obj["claims"]} == {"READ", "RECONSTRUCTED"}
+    assert main(["list", "zhang2024.thm4_1", "--keys"]) == 0  # the former key still selects the claim
+    assert capsys.readouterr().out.split() == ["zfb2024.thm4_1"]
     assert main(["list", "mahankali2023", "--keys"]) == 0
     assert capsys.readouterr().out.split() == ["mahankali2023.thm1", "mahankali2023.thm2", "mahankali2023.thm3"]
 

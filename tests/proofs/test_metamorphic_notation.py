@@ -7,7 +7,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.proofs.claims import ahn2023_thm1, zhang2024_thm4_1
+from iclcheck.proofs.claims import ahn2023_thm1, zfb2024_thm4_1
 from iclcheck.proofs.steps import cayley
 from iclcheck.proofs.verdict import Checker, Verdict
 from iclcheck.theory.notation.ahn import thm1_params
@@ -48,7 +48,7 @@ def test_ahn_thm1_in_zhang_notation_same_predictor(d, n, seed, gamma):
 
 def test_same_verdict_in_both_notations(claim_result):
     v_ahn = claim_result(ahn2023_thm1.CLAIM.key).verdict
-    v_zhang = claim_result(zhang2024_thm4_1.CLAIM.key).verdict
+    v_zhang = claim_result(zfb2024_thm4_1.CLAIM.key).verdict
     # Ahn's printed block, translated into Zhang's notation, checked against Zhang's printed optimum (exact)
     chk = Checker()
     n = sp.Symbol("n", positive=True, integer=True)

@@ -36,7 +36,7 @@ LOCATOR = re.compile(r"\b(Thm|Theorem|Lemma|Prop|Proposition|Cor|Corollary|eq|Eq
 
 
 def module_to_key(name: str) -> str:
-    """ahn2023_thm1 -> ahn2023.thm1, zhang2024_thm4_1 -> zhang2024.thm4_1 (the first underscore is the dot)."""
+    """ahn2023_thm1 -> ahn2023.thm1, zfb2024_thm4_1 -> zfb2024.thm4_1 (the first underscore is the dot)."""
     paper, _, claim = name.partition("_")
     return f"{paper}.{claim}"
 
@@ -114,7 +114,7 @@ def test_known_inconsistent_steps_are_still_there(key, claim_result):
 
 def test_claims_keep_their_salt_and_default_salt_is_crc32():
     claims = all_claims()
-    assert claims["ahn2023.thm1"].salt == 101 and claims["zhang2024.thm4_1"].salt == 307
+    assert claims["ahn2023.thm1"].salt == 101 and claims["zfb2024.thm4_1"].salt == 307
     assert default_salt("ahn2023.thm1") == zlib.crc32(b"ahn2023.thm1")
     c = Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=lambda ctx: Checker())
     assert c.salt == zlib.crc32(b"x2000.y") == 1558610583  # stable across runs and machines (not hash()); binascii.crc32
@@ -290,3 +290,20 @@ def test_the_universal_word_rule_catches_an_unqualified_sentence():
     s = "The printed alpha always converges late."
     assert UNIVERSAL.search(s) and not BACKING.search(s)
     assert BACKING.search("holds for every k >= 1 (exact)") and BACKING.search("every use (Thm 2, Thms 3-4)")
+
+
+def test_provenance_tags_are_validated_and_carried_into_the_result():
+    from iclcheck.proofs.registry import PROVENANCE_TAGS
+    from iclcheck.proofs.verdict import Checker
+
+    def ok(ctx):
+        chk = Checker()
+        chk.decided("always passes here", True, "x")
+        return chk
+
+    with pytest.raises(ValueError, match="provenance"):
+        Claim(key="zz2099.bad", title="t", source="s", statement="x", notation="x", verify=ok, provenance="GUESSED")
+    c = Claim(key="zz2099.rec", title="t", source="s", statement="x", notation="x", verify=ok, provenance="3P+DERIVED")
+    assert set(c.provenance.split("+")) <= set(PROVENANCE_TAGS) and not c.as_printed and c.paper == "zz2099"
+    res = c.run(Context())
+    assert res.provenance == "3P+DERIVED" and res.to_dict()["provenance"] == "3P+DERIVED"

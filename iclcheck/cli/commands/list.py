@@ -1,6 +1,8 @@
-"""``iclcheck list``: the registered claims (key, title, source); ``--format json`` for machines.
+"""``iclcheck list``: the registered claims grouped by paper (key, title, provenance, source); ``--format json``.
 
-JSON: ``{"claims": [{"key": str, "title": str, "source": str, "statement": str, "notation": str}, ...]}``.
+JSON: ``{"claims": [{"key": str, "paper": str, "title": str, "source": str, "provenance": str,
+"statement": str, "notation": str}, ...], "papers": int}``. Provenance tags (only READ is the paper's own text)
+are those of ``iclcheck.proofs.registry.PROVENANCE_TAGS``.
 """
 
 from __future__ import annotations
@@ -36,16 +38,29 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(c.key for c in claims))
         return 0
     if args.format == "json":
-        print(json.dumps({"claims": [{"key": c.key, "title": c.title, "source": c.source,
-                                      "statement": c.statement, "notation": c.notation} for c in claims]},
-                         indent=2))
+        print(json.dumps({"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
+                                      "provenance": c.provenance, "statement": c.statement,
+                                      "notation": c.notation} for c in claims],
+                          "papers": len({c.paper for c in claims})}, indent=2))
         return 0
-    rows = [(c.key, c.title, c.source) for c in claims]
-    heads = ("key", "claim", "source")
+    from iclcheck.proofs.registry import PROVENANCE_TAGS
+
+    heads = ("key", "claim", "provenance", "source")
+    rows = [(c.key, c.title, c.provenance, c.source) for c in claims]
     w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
     print("  ".join("-" * x for x in w))
-    for r in rows:
-        print("  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)).rstrip())
-    print(f"\n{len(rows)} claims. Run them: iclcheck verify [KEY_OR_PREFIX ...]")
+    papers: dict[str, list[tuple[str, ...]]] = {}
+    for c, r in zip(claims, rows, strict=True):
+        papers.setdefault(c.paper, []).append(r)
+    for i, (paper, group) in enumerate(papers.items()):
+        if i:
+            print()
+        print(f"{paper} ({len(group)} claim{'s' if len(group) != 1 else ''})")
+        for r in group:
+            print("  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)).rstrip())
+    used = sorted({t for c in claims for t in c.provenance.split("+")})
+    print(f"\n{len(rows)} claims from {len(papers)} papers. Run them: iclcheck verify [KEY_OR_PREFIX ...]")
+    print("provenance: " + "; ".join(f"{t} = {PROVENANCE_TAGS[t]}" for t in used)
+          + ". Only READ is the paper's own text; the others are checked 'as recorded'.")
     return 0

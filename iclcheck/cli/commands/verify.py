@@ -52,7 +52,7 @@ __all__ = ["register", "run"]
 EPILOG = """examples:
   iclcheck verify                          every registered claim, quick profile, table
   iclcheck verify ahn2023                  all claims of Ahn et al. 2023 (a key prefix)
-  iclcheck verify ahn2023.thm1 zhang2024.thm4_1 --format json
+  iclcheck verify ahn2023.thm1 zfb2024.thm4_1 --format json
   iclcheck verify --format markdown --report STATUS.md     the README's verification status
   iclcheck verify --profile thorough --strict              nightly: many random settings, fail on non-confirmed
 

@@ -1,4 +1,4 @@
-"""zhang2024.thm4_1: confirmed; their unmasked forward pass is recomputed here token by token with Python loops
+"""zfb2024.thm4_1: confirmed; their unmasked forward pass is recomputed here token by token with Python loops
 (the definition f(E) = E + W^PV E (E^T W^KQ E)/N read literally) and compared with the claim's canonical route."""
 
 import numpy as np
@@ -21,7 +21,7 @@ def _their_prediction_loops(E, W_PV, W_KQ):
 
 
 def test_verdict_and_forward_pass_by_loops(claim_result):
-    res = claim_result("zhang2024.thm4_1")
+    res = claim_result("zfb2024.thm4_1")
     assert res.verdict is Verdict.CONFIRMED
     rng = np.random.default_rng(0)
     Lam = np.diag([0.5, 1.0, 2.0])

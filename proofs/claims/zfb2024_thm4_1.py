@@ -105,5 +105,6 @@ def verify(ctx: Context) -> Checker:
     return chk
 
 
-CLAIM = Claim(key="zhang2024.thm4_1", title="W^PV_22 W^KQ_11 = Gamma^-1 (limit point)", source=SOURCE,
+CLAIM = Claim(key="zfb2024.thm4_1", aliases=("zhang2024.thm4_1",), title="W^PV_22 W^KQ_11 = Gamma^-1 (limit point)",
+              source=SOURCE,
               statement=STATEMENT, notation=NOTATION, verify=verify, salt=307)
