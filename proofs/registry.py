@@ -49,6 +49,9 @@ class Context:
 
     seed: int = 0
     profile: str = "quick"  # "quick" (default run, < 60 s for all claims) or "thorough" (nightly)
+    # the user's setting (a theory.setting.Setting, optionally with a "test" setting and L) for claims that declare
+    # parameters (Claim.parameters); None in the default run, where every claim uses its built-in settings
+    setting: Any = field(default=None, compare=False)
     claim: Claim | None = field(default=None, compare=False, repr=False)
 
     def rng(self, salt: int | None = None) -> np.random.Generator:
@@ -81,6 +84,9 @@ class Claim:
     # the statement's provenance: tags of PROVENANCE_TAGS joined by '+', e.g. "3P+DERIVED"; only "READ" is the paper
     provenance: str = "READ"
     aliases: tuple[str, ...] = ()  # former keys that still select this claim (e.g. "zhang2024.thm4_1")
+    # what the claim can be moved to (names from "Sigma", "n", "Sigma_w", "sigma2", "law", "L", "test"): verify reads
+    # ctx.setting when it is given; () means the claim runs only at its built-in settings
+    parameters: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         tags = self.provenance.split("+") if isinstance(self.provenance, str) else [None]

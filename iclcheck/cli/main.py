@@ -31,7 +31,8 @@ from iclcheck.theory.errors import (
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # name -> the one-line help of ``iclcheck --help``. Each module iclcheck/cli/commands/<name>.py defines
-# ``register(subparsers)``; tests/cli/test_startup.py checks this table against the modules.
+# ``register(subparsers)`` (a command "a-b" lives in a_b.py); tests/cli/test_startup.py checks this table against
+# the modules.
 COMMANDS: dict[str, str] = {
     "certify": "prove a global lower bound of the one-layer loss and certify the predicted Gamma* point",
     "compare": "per-step errors of GD, preconditioned GD, GD++, Newton, OLS and trained LSA",
@@ -85,7 +86,7 @@ def build_parser(argv: list[str] | None = None, *, commands: Iterable[str] | Non
         full = set(commands)
     for name in sorted(COMMANDS):
         if name in full:
-            importlib.import_module(f"iclcheck.cli.commands.{name}").register(sub)
+            importlib.import_module(f"iclcheck.cli.commands.{name.replace('-', '_')}").register(sub)
         else:
             sub.add_parser(name, help=COMMANDS[name], add_help=False)
     return parser

@@ -41,7 +41,7 @@ def test_the_command_table_matches_the_modules():
     helps = {a.dest: a.help for a in sub._choices_actions}
     assert helps == COMMANDS
     for name in COMMANDS:  # each command module exists and registers itself
-        assert hasattr(importlib.import_module(f"iclcheck.cli.commands.{name}"), "register")
+        assert hasattr(importlib.import_module(f"iclcheck.cli.commands.{name.replace('-', '_')}"), "register")
 
 
 def _median_seconds(cmd: list[str], repeat: int = 5) -> float:
