@@ -21,7 +21,7 @@ from iclcheck.theory.notation.zhang import NOTATION as _ZHANG_NOTATION
 from iclcheck.theory.notation.zhang import zhang_gamma
 from iclcheck.theory.one_layer import SYMPY_OPS, reduced_loss_formula, reduced_M_formula
 
-__all__ = ["MT", "NT", "WU_NOTATION", "ZFB_NOTATION", "gaussian_expectation", "master_gamma_star_symbolic",
+__all__ = ["MT", "NT", "WU_NOTATION", "ZFB_NOTATION", "gaussian_expectation", "limit_at_infinity", "master_gamma_star_symbolic",
            "master_loss_symbolic", "wu_gamma_star",
            "zfb_trained_gamma"]
 
@@ -58,6 +58,17 @@ def master_gamma_star_symbolic(S: sp.Matrix, W: sp.Matrix, sigma2: Any, n: Any) 
     d = S.shape[0]
     M = reduced_M_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, SYMPY_OPS)
     return (W * S * M.inv()).applyfunc(sp.cancel)
+
+
+def limit_at_infinity(expr: Any, sym: sp.Symbol) -> Any:
+    """lim_{sym -> oo} of a rational function of sym, exactly: substitute sym = 1/t, cancel, set t = 0 (sympy's
+    ``limit`` is 10x slower to load and run for this case). Returns sp.oo when the denominator vanishes at t = 0."""
+    t = sp.Dummy("t", positive=True)
+    num, den = sp.fraction(sp.cancel(sp.together(sp.sympify(expr).subs(sym, 1 / t))))
+    d0 = sp.expand(den).subs(t, 0)
+    if d0 == 0:
+        return sp.oo if sp.expand(num).subs(t, 0) != 0 else sp.limit(expr, sym, sp.oo)
+    return sp.cancel(sp.expand(num).subs(t, 0) / d0)
 
 
 def gaussian_expectation(expr: Any, zs: list[sp.Symbol]) -> Any:

@@ -19,7 +19,7 @@ import sympy as sp
 
 from iclcheck.numerics.shift import shifted_loss
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_shift import WU_NOTATION, wu_gamma_star
+from iclcheck.proofs.steps_shift import WU_NOTATION, limit_at_infinity, wu_gamma_star
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.shift import shifted_loss_exact
@@ -59,13 +59,13 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                 coeffs_pos, f"excess = (k - n)^2 ({q.as_expr()}) / ({sp.factor(den)}): > 0 for every k != n >= 1",
                 exact=True)
     # the limit k -> oo
-    lim = sp.limit(loss, KS, sp.oo)
+    lim = limit_at_infinity(loss, KS)
     G_n = wu_gamma_star(H, NS, s2q, psi2q)
     floor = psi2q * (H * (sp.eye(d) - G_n * H) ** 2).trace()
     chk.exact("k -> oo: R(Gamma*_n; k) - sigma^2 -> psi^2 tr(H (I - Gamma*_n H)^2) (exact limit, symbolic n)",
               sp.cancel(lim - floor), 0)
-    chk.exact("k -> oo: the test optimum R(Gamma*_k; k) - sigma^2 -> 0 (exact limit)", sp.limit(opt, KS, sp.oo), 0)
-    lim2 = sp.limit(NS ** 2 * floor, NS, sp.oo)
+    chk.exact("k -> oo: the test optimum R(Gamma*_k; k) - sigma^2 -> 0 (exact limit)", limit_at_infinity(opt, KS), 0)
+    lim2 = limit_at_infinity(NS ** 2 * floor, NS)
     chk.decided("the floor is exactly of order 1/n^2: n^2 psi^2 tr(H (I - Gamma*_n H)^2) has a finite nonzero limit",
                 bool(lim2.is_finite) and lim2 != 0, f"lim n^2 * floor = {lim2} (exact limit)", exact=True)
     # the derived table of NEXT-CLAIMS §4.3, by numerics.shift (the master formula at the test length)
