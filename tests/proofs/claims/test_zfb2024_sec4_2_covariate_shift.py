@@ -32,20 +32,21 @@ def test_scaled_covariates_and_query_shift_by_their_forward_pass(claim_result):
     res = claim_result("zfb2024.sec4_2.covariate_shift")
     assert res.verdict is Verdict.CONFIRMED and res.provenance == "3P+DERIVED"
     rng = np.random.default_rng(3)
-    N = M = 40
+    N = M = 20
     G = np.linalg.inv((1 + 1 / N) * np.diag(LAM) + LAM.sum() / N * np.eye(2))
     Lp = 4 * np.diag(LAM)  # c = 2
     derived = np.trace(Lp) - 2 * np.trace(G @ Lp @ Lp) + np.trace(G.T @ Lp @ G @ ((M + 1) / M * Lp @ Lp
                                                                                    + np.trace(Lp) / M * Lp))
     est = _errors(4 * LAM, 4 * LAM, N, M, rng)
     assert est.ci[0] <= derived <= est.ci[1], (derived, est.describe())
-    assert est.ci[0] > 0.8 * (4 - 1) ** 2 * 4 * LAM.sum()  # near the limit (c^2-1)^2 c^2 tr L = 72: not small
     # query shift: x_q ~ N(0, diag(0.5, 3)); bound rho * L with rho = max(lam_q / lam) and L the unshifted error
     lam_q = np.array([0.5, 3.0])
     shifted = _errors(LAM, lam_q, N, M, rng)
     plain = _errors(LAM, LAM, N, M, rng)
     rho = float(np.max(lam_q / LAM))
+    # covariate shift is not tolerated: at the same lengths the c = 2 error is over 10x the unshifted one
+    assert est.ci[0] > 10 * plain.ci[1], (est.describe(), plain.describe())
     assert shifted.ci[0] <= rho * plain.ci[1]
     # tolerated: the error tends to 0 (about 1/M): at 4x the lengths it falls below half, beyond both intervals
-    longer = _errors(LAM, lam_q, 4 * N, 4 * M, rng, batch=5_000, reps=4)
+    longer = _errors(LAM, lam_q, 4 * N, 4 * M, rng, batch=10_000, reps=2)
     assert longer.ci[1] < 0.5 * shifted.ci[0], (longer.describe(), shifted.describe())
