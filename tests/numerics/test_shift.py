@@ -9,6 +9,8 @@ import zlib
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.montecarlo import estimate_from_values
@@ -118,3 +120,31 @@ def test_bad_pairs_are_input_errors():
         shifted_loss(Setting.make(np.eye(2), 3), Setting.make(np.eye(2), sp.Symbol("m")))
     with pytest.raises(InputError, match="Gamma"):
         shifted_loss(Setting.make(np.eye(2), 3), Setting.make(np.eye(2), 3), Gamma=np.ones((3, 3)))
+
+
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(1, 4), n=st.integers(1, 60), m=st.integers(1, 60),
+       scale=st.floats(0.25, 4.0), s2=st.floats(0.0, 2.0), law=st.sampled_from(["gaussian", "uniform", "rademacher"]))
+@example(seed=0, d=3, n=20, m=20, scale=1.0, s2=0.0, law="gaussian")  # test = train: zero excess
+def test_metamorphic_rotation_and_rescaling(seed, d, n, m, scale, s2, law):
+    """Rotating both settings (Sigma -> U Sigma U^T, Gaussian law: the law is rotation-invariant) leaves the test loss
+    unchanged; P -> g P, Q -> Q/g leaves f(P, Q) unchanged; the excess is L_test - L*_test and >= 0."""
+    rng = np.random.default_rng(seed)
+    S = random_spd(d, 10.0, rng)
+    train = Setting.make(S, n)
+    test = Setting.make(scale * S, m, sigma2=s2, covariates=law)
+    r = shifted_loss(train, test)
+    assert r.excess >= 0
+    assert r.loss - r.test_optimum == pytest.approx(r.excess, rel=1e-7, abs=1e-9 * max(1.0, r.loss))
+    if m == n and scale == 1.0 and s2 == 0.0 and law == "gaussian":
+        assert r.excess == pytest.approx(0.0, abs=1e-12 * max(1.0, r.loss))
+    U = haar_orthogonal(d, rng)
+    rot = shifted_loss(Setting.make(U @ S @ U.T, n), Setting.make(scale * U @ S @ U.T, m, sigma2=s2))
+    plain = shifted_loss(train, Setting.make(scale * S, m, sigma2=s2))
+    assert rot.loss == pytest.approx(plain.loss, rel=1e-9)
+    P = np.zeros((d + 1, d + 1))
+    Q = np.zeros((d + 1, d + 1))
+    P[d, :] = rng.normal(size=d + 1)
+    Q[:, :d] = rng.normal(size=(d + 1, d))
+    g = float(rng.uniform(0.5, 2.0))
+    assert shifted_loss_at_params(test, g * P, Q / g) == pytest.approx(shifted_loss_at_params(test, P, Q), rel=1e-9)
