@@ -93,8 +93,8 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 
 CLAIM = Claim(key="wu2024.context_length_mismatch", title="optimal only when test length = training length",
-              source="[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (ICLR), Sec. 5 context-length discussion, as "
-                     "summarised by the ICLR reviews (docs/NEXT-CLAIMS.md §4.3)] arXiv 2310.08391",
+              source="[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (ICLR), context-length discussion as summarised by "
+                     "the ICLR reviews; its section was not read (docs/NEXT-CLAIMS.md §4.3)] arXiv 2310.08391",
               statement="Optimal prediction is attainable only when the number of context examples matches that of the "
                         "pre-training phase; discrepancies between the two lead to sub-optimality.",
               notation=WU_NOTATION + " Test prompts of length k are normalised by 1/k (the layer's 1/n is the prompt's "

@@ -1,4 +1,4 @@
-"""[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024, Sec. 3 (recorded from memory)] The optimal one-step-GD preconditioner
+"""[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (recorded from memory; section not read)] The optimal one-step-GD preconditioner
 of a single linear-attention layer and its risk, for x ~ N(0, H), beta ~ N(0, psi^2 I), noisy labels.
 
 Checked (statement as recorded in docs/NEXT-CLAIMS.md §4.1, tag RECALLED + DERIVED):
@@ -86,8 +86,8 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 
 CLAIM = Claim(key="wu2024.gamma_star", title="one-step-GD Gamma* with Sigma_w = psi^2 I",
-              source="[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (ICLR), Sec. 3, optimal Gamma* (statement recalled, "
-                     "docs/NEXT-CLAIMS.md §4.1)] arXiv 2310.08391",
+              source="[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (ICLR), the optimal Gamma* (statement recalled; its "
+                     "section was not read: docs/NEXT-CLAIMS.md §4.1)] arXiv 2310.08391",
               statement="x ~ N(0, H), beta ~ N(0, psi^2 I), y = x^T beta + eps, eps ~ N(0, sigma^2); "
                         "f = x^T Gamma (1/n) X^T y, R(Gamma) = E(f - y)^2: Gamma* = ((n+1)/n H + (tr H + sigma^2/psi^2)/n "
                         "I)^{-1} and R(Gamma*) = sigma^2 + psi^2 [tr H - tr(Gamma* H^2)].",
