@@ -15,7 +15,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iclcheck.cli.commands.precond import setting_summary
+from iclcheck.cli.commands.precond import (
+    add_test_setting_arguments,
+    setting_summary,
+    test_setting_from_args,
+    test_summary,
+)
 from iclcheck.cli.formatting import dump_json, fmt_number
 from iclcheck.cli.inputs import add_setting_arguments, read_npy_bytes, read_regular_file, setting_from_args
 from iclcheck.cli.main import COMMANDS
@@ -38,6 +43,7 @@ EPILOG = """examples:
   iclcheck loss --cov eye:2 -n 10 --params pq.npz --format json
   iclcheck loss --cov diag:1,2 -n n --symbolic                  (closed form, symbolic n)
   iclcheck loss --cov diag:1,1/2 -n 5 --symbolic --format latex
+  iclcheck loss --cov diag:1,2,3 -n 4 --params pq.npz --test-n 8 --test-cov diag:2,4,6   (also f at a test setting)
 
 --params: an .npz archive (numpy.savez) with arrays P and Q, each (d+1)x(d+1); never unpickled.
 --symbolic: f as a polynomial in p_k = P[d+1, k] (last row of P) and q_{i,j} = Q[i, j], j <= d
@@ -156,6 +162,27 @@ def run(args: argparse.Namespace) -> int:
         out["loss"] = OneLayer(setting).loss(P, Q)
         if args.exact:
             out["loss_exact"] = str(_exact_loss_at(setting, P, Q))
+    test = test_setting_from_args(args, setting, exact=bool(args.exact or args.symbolic))
+    if test is not None:
+        if (args.exact or args.symbolic) and not test.is_exact:
+            raise InputError("--exact" if args.exact else "--symbolic", "needs exact test inputs too: eye/diag/csv/json "
+                             "--test-cov and a rational --test-noise")
+        test_out: dict[str, Any] = {"setting": test_summary(test, args)}
+        if args.params is not None:
+            from iclcheck.numerics.shift import shifted_loss_at_params
+
+            test_out["loss"] = shifted_loss_at_params(test, P, Q)
+            if args.exact:
+                test_out["loss_exact"] = str(_exact_loss_at(test, P, Q))
+        if args.symbolic:
+            try:
+                test_out["loss_symbolic"] = symbolic_loss(test)
+            except InputError as exc:
+                if exc.what != "exact mode":
+                    raise
+                raise InputError("--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in "
+                                 "closed form: available for a diagonal --test-cov only with them") from None
+        out["test"] = test_out
     if args.symbolic:
         try:
             out["loss_symbolic"] = symbolic_loss(setting)
@@ -170,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         if "loss_symbolic" in out:
             out["loss_symbolic"] = str(out["loss_symbolic"])
+        if "loss_symbolic" in out.get("test", {}):
+            out["test"]["loss_symbolic"] = str(out["test"]["loss_symbolic"])
         dump_json(out)
     elif args.format == "latex":
         import sympy as sp
@@ -179,6 +208,12 @@ def run(args: argparse.Namespace) -> int:
         if "loss" in out:
             val = sp.latex(sp.Rational(out["loss_exact"])) if "loss_exact" in out else sp.latex(sp.Float(out["loss"], 15))
             print(f"f(P, Q) \\big|_{{\\mathrm{{params}}}} = {val}")
+        t = out.get("test", {})
+        if "loss_symbolic" in t:
+            print(f"f_{{\\mathrm{{test}}}}(P, Q) = {sp.latex(t['loss_symbolic'])}")
+        if "loss" in t:
+            val = sp.latex(sp.Rational(t["loss_exact"])) if "loss_exact" in t else sp.latex(sp.Float(t["loss"], 15))
+            print(f"f_{{\\mathrm{{test}}}}(P, Q) \\big|_{{\\mathrm{{params}}}} = {val}")
     else:
         print(f"One-layer LSA loss f(P, Q) ({setting.describe()})")
         if "loss_symbolic" in out:
@@ -188,6 +223,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"f at {args.params} = {fmt_number(out['loss'], digits=15)}")
             if "loss_exact" in out:
                 print(f"  exactly (at the stored binary floats) = {out['loss_exact']}")
+        if "test" in out:
+            t = out["test"]
+            print(f"At the test setting ({test.describe()})")
+            if "loss_symbolic" in t:
+                print(f"f_test = {t['loss_symbolic']}")
+            if "loss" in t:
+                print(f"f_test at {args.params} = {fmt_number(t['loss'], digits=15)}")
+                if "loss_exact" in t:
+                    print(f"  exactly (at the stored binary floats) = {t['loss_exact']}")
     return 0
 
 
@@ -207,5 +251,6 @@ def register(subparsers: Any) -> None:
                         "symbolic)")
     p.add_argument("--exact", action="store_true",
                    help="also give the loss at --params in rational arithmetic (exact inputs only)")
+    add_test_setting_arguments(p)
     p.add_argument("--format", choices=("table", "json", "latex"), default="table", help="output format")
     p.set_defaults(func=run)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-u
 
     from iclcheck.theory.setting import Setting
 
-__all__ = ["exact_preconditioner", "float_preconditioner", "register", "run", "setting_summary"]
+__all__ = ["add_test_setting_arguments", "exact_preconditioner", "float_preconditioner", "register", "run",
+           "setting_summary", "test_setting_from_args"]
 
 EPILOG = """examples:
   iclcheck precond --cov diag:1,2,3 -n 4 --exact
@@ -32,9 +33,14 @@ EPILOG = """examples:
   iclcheck precond --cov diag:1,1/4 -n 10 --task-cov inv --noise 0.1 --format json
   iclcheck precond --cov random:d=200,cond=100,seed=0 -n 50 --covariates uniform
   iclcheck precond --cov sigma.csv -n 20 --format latex
+  iclcheck precond --cov diag:1,2,3 -n 20 --test-n 5              (trained at n=20, tested at n=5)
+  iclcheck precond --cov diag:1,2,3 -n 20 --test-cov diag:4,8,12  (covariate shift Sigma -> 4 Sigma)
 
 SPEC: eye:D | diag:v1,v2,... (integers, decimals, a/b; exact) | random:d=D,cond=K,seed=S
 (Haar rotation, eigenvalues log-spaced 1..K) | a .npy (never unpickled), .csv or .json file.
+--test-*: evaluate Gamma* (trained at the setting) at a test setting; each unset --test-* flag
+takes the training value. Rows: the test loss L_test(Gamma*), the test setting's own optimum
+L*_test and the excess L_test(Gamma*) - L*_test (query target w^T x_q, noiseless).
 Output: Gamma* (the preconditioner of x_q^T Gamma (1/n) sum y_i x_i; the LSA layer is
 P = e e^T, Q[:d,:d] = -Gamma*^T) and the minimal loss L* = E(prediction - w^T x_q)^2.
 exit status: 0 success; 2 bad input (one line on stderr); 3 valid input whose answer cannot be
@@ -71,6 +77,102 @@ def setting_summary(setting: Setting, cov: str) -> dict[str, Any]:
     }
 
 
+TEST_FLAGS = ("--test-cov", "--test-n", "--test-task-cov", "--test-noise", "--test-covariates")
+
+
+def add_test_setting_arguments(parser: argparse.ArgumentParser) -> None:
+    """--test-cov, --test-n, --test-task-cov, --test-noise, --test-covariates (each defaults to the training value)."""
+    from iclcheck.cli.inputs import COVARIATE_LAWS
+
+    g = parser.add_argument_group("test setting (default: the training setting)")
+    g.add_argument("--test-cov", metavar="SPEC", default=None,
+                   help="test covariate covariance Sigma_test, a SPEC as for --cov (same d as --cov)")
+    g.add_argument("--test-n", metavar="N", default=None, help="test prompt length (integer 1..1e15)")
+    g.add_argument("--test-task-cov", metavar="SPEC|inv", default=None,
+                   help="test task prior covariance ('inv' = Sigma_test^-1; default: the training --task-cov, "
+                        "with 'inv' meaning Sigma_test^-1)")
+    g.add_argument("--test-noise", metavar="S2", default=None, help="test label-noise variance (default --noise)")
+    g.add_argument("--test-covariates", choices=COVARIATE_LAWS, default=None,
+                   help="test covariate law (default --covariates)")
+
+
+_TEST_FLAG_OF = {"covariance Sigma": "--test-cov", "task covariance Sigma_w": "--test-task-cov",
+                 "noise variance sigma2": "--test-noise", "n": "--test-n", "covariates": "--test-covariates"}
+
+
+def _relabel(parse: Any, flag: str, *a: Any, **kw: Any) -> Any:
+    """``parse(*a, **kw)`` with its InputError shown under the test flag (the parsers name the training flags)."""
+    try:
+        return parse(*a, **kw)
+    except InputError as exc:
+        raise InputError(flag, exc.problem) from None
+
+
+def test_setting_from_args(args: argparse.Namespace, train: Setting, *, exact: bool) -> Setting | None:
+    """The test Setting from the --test-* flags (None when none was given); unset flags take the training values."""
+    if all(getattr(args, f[2:].replace("-", "_"), None) is None for f in TEST_FLAGS):
+        return None
+    import numpy as np
+
+    from iclcheck.cli.inputs import parse_cov_spec, parse_n, parse_noise, parse_task_cov
+    from iclcheck.theory.setting import Setting
+
+    if args.test_cov is not None:
+        Sigma = parse_cov_spec(args.test_cov, what="--test-cov", exact=exact)
+        if Sigma.shape[0] != train.d:
+            raise InputError("--test-cov", f"is {Sigma.shape[0]}x{Sigma.shape[0]} but --cov is {train.d}x{train.d} "
+                             "(a predictor trained in dimension d is evaluated in the same d)")
+    else:
+        Sigma = train.Sigma_exact if (exact and train.Sigma_exact is not None) else train.Sigma
+    if args.test_task_cov is not None:
+        W = _relabel(parse_task_cov, "--test-task-cov", args.test_task_cov, exact=exact)
+        if isinstance(W, np.ndarray) and W.shape != (train.d, train.d):
+            raise InputError("--test-task-cov", f"is {W.shape[0]}x{W.shape[1]} but --cov is {train.d}x{train.d}")
+    elif train.task_cov_kind in ("identity", "inverse"):
+        W = None if train.task_cov_kind == "identity" else "inv"
+    else:
+        W = train.Sigma_w_exact if (exact and train.Sigma_w_exact is not None) else train.Sigma_w
+    if args.test_noise is not None:
+        s2 = _relabel(parse_noise, "--test-noise", args.test_noise)
+    else:
+        s2 = train.sigma2_exact if train.sigma2_exact is not None else train.sigma2
+    if not exact:
+        s2 = float(s2)
+    if args.test_n is not None and str(args.test_n).strip() == "n":
+        raise InputError("--test-n", "must be a positive integer (a symbolic test length is available in the API, "
+                         "iclcheck.theory.shift)")
+    n = _relabel(parse_n, "--test-n", args.test_n) if args.test_n is not None else train.n
+    law = args.test_covariates if args.test_covariates is not None else train.covariates
+    try:
+        return Setting.make(Sigma, n, Sigma_w=W, sigma2=s2, covariates=law)
+    except InputError as exc:
+        raise InputError(_TEST_FLAG_OF.get(exc.what, "--test-cov"), exc.problem) from None
+
+
+def test_summary(test: Setting, args: argparse.Namespace) -> dict[str, Any]:
+    """The test setting as a JSON-ready dict (cov: the --test-cov text, or 'train')."""
+    return setting_summary(test, args.test_cov if args.test_cov is not None else "train")
+
+
+def test_payload(setting: Setting, test: Setting, args: argparse.Namespace, *, exact: bool) -> dict[str, Any]:
+    """'test' of the payload: Gamma*_train at the test setting (floats; exact values too when asked for)."""
+    out: dict[str, Any] = {"setting": test_summary(test, args)}
+    if (setting.n_is_symbolic or test.n_is_symbolic) and not exact:
+        raise InputError("--test-cov", "symbolic n needs exact test inputs (eye/diag/csv/json, a rational --test-noise)")
+    if not (setting.n_is_symbolic or test.n_is_symbolic):
+        from iclcheck.numerics.shift import shifted_loss
+
+        r = shifted_loss(setting, test)
+        out.update(r.to_dict())
+        out["gamma_test"] = float_rows(r.gamma_test)
+    if exact:
+        from iclcheck.theory.shift import shifted_loss_exact
+
+        loss, opt, exc = shifted_loss_exact(setting, test)
+        out.update(loss_exact=str(loss), test_optimum_exact=str(opt), excess_exact=str(exc))
+    return out
+
+
 def _latex_float_matrix(G: np.ndarray) -> str:
     import sympy as sp
 
@@ -100,6 +202,20 @@ def run(args: argparse.Namespace) -> int:
     G = L = None
     if not setting.n_is_symbolic:
         G, L = float_preconditioner(setting)
+    test = test_setting_from_args(args, setting, exact=want_exact)
+    test_out = None
+    if test is not None:
+        if args.exact and not test.is_exact:
+            raise InputError("--exact", "needs exact test inputs too: eye/diag/csv/json --test-cov and a rational "
+                             "--test-noise (drop --exact for floats)")
+        try:
+            test_out = test_payload(setting, test, args, exact=want_exact and test.is_exact and G_ex is not None)
+        except InputError as exc:
+            if exc.what != "exact mode":
+                raise
+            raise InputError("--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in "
+                             "closed form; exact output is available for a diagonal --test-cov only with them "
+                             "(drop --exact for floats)") from None
 
     if args.format == "json":
         out: dict[str, Any] = {
@@ -110,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
         if G_ex is not None:
             out["gamma_exact"] = exact_rows(G_ex)
             out["loss_exact"] = str(L_ex)
+        if test_out is not None:
+            out["test"] = test_out
         dump_json(out)
     elif args.format == "latex":
         import sympy as sp
@@ -120,6 +238,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"\\Gamma^* = {_latex_float_matrix(G)}")
             print(f"L^* = {sp.latex(sp.Float(L, 15))}")
+        if test_out is not None:
+            for key, name in (("loss", "L_{\\mathrm{test}}(\\Gamma^*)"), ("test_optimum", "L^*_{\\mathrm{test}}"),
+                              ("excess", "L_{\\mathrm{test}}(\\Gamma^*) - L^*_{\\mathrm{test}}")):
+                val = (sp.latex(sp.sympify(test_out[key + "_exact"])) if key + "_exact" in test_out
+                       else sp.latex(sp.Float(test_out[key], 15)))
+                print(f"{name} = {val}")
     else:
         print(f"Optimal preconditioner Gamma* ({setting.describe()})")
         print("  predictor x_q^T Gamma (1/n) sum_i y_i x_i; LSA layer P = e e^T, Q[:d,:d] = -Gamma*^T")
@@ -129,6 +253,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"minimal loss L* = {L_ex}{approx}")
         else:
             print(f"minimal loss L* = {fmt_number(L, digits=12)}")
+        if test_out is not None:
+            print(f"Gamma* at the test setting ({test.describe()})")
+            for key, name in (("loss", "test loss L_test(Gamma*)"), ("test_optimum", "test optimum L*_test"),
+                              ("excess", "excess L_test(Gamma*) - L*_test")):
+                ex = test_out.get(key + "_exact")
+                fl = f"{fmt_number(test_out[key], digits=12)}" if key in test_out else None
+                shown = f"{ex}  (= {fl})" if ex is not None and fl is not None else (ex or fl)
+                print(f"  {name} = {shown}")
     return 0
 
 
@@ -144,5 +276,6 @@ def register(subparsers: Any) -> None:
     add_setting_arguments(p)
     p.add_argument("--exact", action="store_true",
                    help="exact rational output (and symbolic n with -n n); needs exact inputs")
+    add_test_setting_arguments(p)
     p.add_argument("--format", choices=("table", "json", "latex"), default="table", help="output format")
     p.set_defaults(func=run)
