@@ -1,6 +1,8 @@
 """numerics.bayes against independent routes: direct simulation of the estimators, the d x d ridge formula,
 brute-force pool weights, and the literal LSA forward pass (numerics.lsa) for the pool optimum."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -173,3 +175,26 @@ def test_pool_lsa_optimum_literal_forward_pass_and_moments():
     assert res["base"] > 10  # not stationary when the pool has a mean: first moments enter the full space
     with pytest.raises(InputError):
         pool_lsa_optimum(TaskPool(np.ones((2, 3))), st)
+
+
+def test_precond_bayes_flag(capsys):
+    """``precond --bayes``: one row with the Bayes risk and the LSA excess, JSON key 'bayes', exit 2 when out of
+    range. Expected values: the d = 1 quadrature against its own direct simulation above; here L* comes from
+    Ahn's isotropic formula L* = 1 - n/(n + d + 1 + sigma2) (d = 1, Sigma = Sigma_w = 1)."""
+    from iclcheck.cli import main
+
+    assert main(["precond", "--cov", "eye:1", "-n", "7", "--noise", "1/2", "--bayes", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    L = 1 - 7 / (7 + 1 + 1 + 0.5)
+    assert out["loss"] == pytest.approx(L, rel=1e-12)
+    b = out["bayes"]
+    assert b["exact"] and b["lsa_excess"] == pytest.approx(L - b["risk"], abs=1e-9)
+    m, se = _direct_risk(Setting.make([[1]], 7, sigma2=0.5), lambda X, y: _ridge_dxd(X, y, np.eye(1), 0.5),
+                         np.random.default_rng(8), 400_000)
+    assert abs(b["risk"] - m) < Z_MAX * se
+    assert main(["precond", "--cov", "eye:3", "-n", "9", "--noise", "1", "--bayes"]) == 0
+    row = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Bayes risk")]
+    assert len(row) == 1 and "99.9% CI" in row[0] and "LSA excess" in row[0]
+    assert main(["precond", "--cov", "eye:21", "-n", "9", "--bayes"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--bayes" in err[0]
