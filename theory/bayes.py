@@ -31,7 +31,7 @@ def ols_risk_exact(d: int, n: Any, sigma2: Any) -> Any:
     sigma2 = sp.sympify(sigma2)
     if n.is_number and not bool(n > d + 1):
         return sp.oo
-    return sp.simplify(sigma2 * d / (n - d - 1))
+    return sigma2 * d / (n - d - 1)
 
 
 def ridge_lambda(sigma2: Any, tau2: Any) -> Any:
