@@ -32,7 +32,7 @@ def check_ridge_is_posterior_mean(chk: Checker, rng: np.random.Generator, *, d: 
     w_ridge = (X.T * X + lam * sp.eye(d)).inv() * X.T * y
     w = sp.Matrix(sp.symbols(f"w0:{d}"))
     logpost = -((y - X * w).T * (y - X * w))[0, 0] / (2 * SIGMA2) - (w.T * w)[0, 0] / (2 * TAU2)
-    grad = sp.Matrix([sp.diff(logpost, wi) for wi in w]).subs(dict(zip(w, w_ridge)))
+    grad = sp.Matrix([sp.diff(logpost, wi) for wi in w]).subs(dict(zip(w, w_ridge, strict=True)))
     chk.exact(f"ridge with lambda = sigma2/tau2 zeroes the log-posterior gradient (d={d}, n={n}, symbolic sigma2, "
               "tau2)", grad, sp.zeros(d, 1))
     H = sp.hessian(logpost, list(w))

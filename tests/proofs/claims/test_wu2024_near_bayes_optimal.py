@@ -58,7 +58,7 @@ def test_jensen_bound_and_snr_bound_by_simulation():
     lam = [Fraction(3), Fraction(1), Fraction(1, 5)]
     tr = sum(lam) + Fraction(1, 2)
     g = [1 / (Fraction(n + 1, n) * lv + tr / n) for lv in lam]
-    Lstar = float(sum(lv * (1 - gv * lv) for lv, gv in zip(lam, g)))
+    Lstar = float(sum(lv * (1 - gv * lv) for lv, gv in zip(lam, g, strict=True)))
     snr = float(sum(lam)) / s2
     assert Lstar / bayes <= 1 + (3 + float(sum(lam))) / s2 <= 1 + 2 * snr
 
