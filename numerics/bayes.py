@@ -197,14 +197,20 @@ def bayes_risk(setting: Setting, *, rng: np.random.Generator, samples: int = 20_
 
 
 def ridge_risk(setting: Setting, *, Sigma_w_model: np.ndarray, sigma2_model: float, rng: np.random.Generator,
-               samples: int = 20_000, query_noise: bool = False) -> RiskEstimate:
+               samples: int = 20_000, query_noise: bool = False, task_moment: np.ndarray | None = None) -> RiskEstimate:
     """Risk of the ridge (X^T X + sigma2_model Sigma_w_model^{-1})^{-1} X^T y when the tasks have second moment
-    setting.Sigma_w (any task law: the error is quadratic in w) and the noise is setting.sigma2. Monte Carlo over X
-    of the exact conditional risk; equals ``bayes_risk`` when the model is the truth."""
+    E w w^T = setting.Sigma_w, or ``task_moment`` (positive semidefinite, e.g. ``TaskPool.second_moment`` of a pool
+    with K < d; any task law: the error is quadratic in w) and the noise is setting.sigma2. Monte Carlo over X of the
+    exact conditional risk; equals ``bayes_risk`` when the model is the truth."""
     _check_setting(setting, samples)
     if not sigma2_model > 0:
         raise InputError("sigma2_model", f"must be > 0, got {sigma2_model}")
     S, W, s2, d = setting.Sigma, setting.Sigma_w, setting.sigma2, setting.d
+    if task_moment is not None:
+        W = np.asarray(task_moment, float)
+        if W.shape != (d, d) or not np.all(np.isfinite(W)) or not np.allclose(W, W.T, rtol=1e-12, atol=0) \
+                or np.linalg.eigvalsh((W + W.T) / 2)[0] < -1e-12 * max(np.abs(W).max(), 1e-300):
+            raise InputError("task_moment", f"must be a symmetric positive semidefinite {d}x{d} matrix")
     Pm = sigma2_model * _spd_inv(np.asarray(Sigma_w_model, float))
 
     def draw(k: int) -> np.ndarray:
@@ -212,8 +218,8 @@ def ridge_risk(setting: Setting, *, Sigma_w_model: np.ndarray, sigma2_model: flo
         G = np.swapaxes(X, 1, 2) @ X  # (k, d, d)
         R = _spd_inv(G + Pm)
         E = R @ G - np.eye(d)
-        bias = np.einsum("de,bef,fg,bdg->b", S, E, W, E)  # tr(S E W E^T)
-        var = s2 * np.einsum("de,bef,bfg,bdg->b", S, R, G, R)  # s2 tr(S R G R^T)
+        bias = np.einsum("bij,bij->b", S @ E @ W, E)  # tr(S E W E^T)
+        var = s2 * np.einsum("bij,bij->b", S @ R @ G, R)  # s2 tr(S R G R^T)
         return np.maximum(bias + var, 0.0)
 
     vals = np.concatenate([draw(k) for k in _chunks(samples, (setting.n + d) * d)])
