@@ -134,7 +134,7 @@ def verify(ctx: Context):
         "Candidate finding 3 decided: at d=5, n=20, sigma2=1/4, H = I, psi2 = 1 the optimal one-layer LSA's excess risk "
         f"is {r[0]:.2f}x the Bayes (ridge) excess risk (Monte Carlo interval [{r[1]:.2f}, {r[2]:.2f}]; exact bracket "
         "[40/3, 135/7] = [13.33, 19.29] from the OLS and Jensen bounds); 4.0x at sigma2 = 1, 1.46x at 5, 1.035x at 25. "
-        "Read without a condition ('nearly Bayes optimal' at every SNR) the statement is false: exactly, "
+        "Read without a condition ('nearly Bayes optimal' whatever the SNR) the statement is false (exact): "
         "L*/R_Bayes >= L*(n-d-1)/(d sigma2) -> infinity as sigma2 -> 0 at fixed d, n. The condition that makes it "
         "true, checked exactly for every Sigma, Sigma_w, n: L*/R_Bayes <= 1 + (lambda_max(Sigma Sigma_w) + "
         "tr(Sigma Sigma_w))/sigma2 <= 1 + 2 SNR with SNR = tr(Sigma Sigma_w)/sigma2 = psi2 tr(H)/sigma2, i.e. a "

@@ -198,3 +198,18 @@ def test_precond_bayes_flag(capsys):
     assert main(["precond", "--cov", "eye:21", "-n", "9", "--bayes"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--bayes" in err[0]
+
+
+def test_pool_optimum_reduces_to_the_master_formula():
+    """NEXT-CLAIMS §13: a pool whose second moment is exactly Sigma_w gives the master-formula optimum for Sigma_w
+    (the pool {+-sqrt(d) e_i} has E w w^T = I exactly); and a large Gaussian pool approaches it at rate ~ K^(-1/2)."""
+    d = 3
+    st = Setting.make(np.diag([1.0, 2.0, 0.5]), 7, sigma2=0.3)
+    pool = TaskPool(np.sqrt(d) * np.vstack([np.eye(d), -np.eye(d)]))
+    G, L, _ = pool_lsa_optimum(pool, st)
+    one = OneLayer(st)
+    np.testing.assert_allclose(G, one.gamma_star(), rtol=1e-12)
+    assert L == pytest.approx(one.min_loss(), rel=1e-12)
+    errs = [np.max(np.abs(pool_lsa_optimum(TaskPool.gaussian(K, d, np.random.default_rng(K)), st)[0]
+                          - one.gamma_star())) for K in (100, 10_000)]
+    assert errs[1] < errs[0] / 3  # 100x more tasks: ~10x closer (a factor 3 leaves room for the draw)
