@@ -47,6 +47,8 @@ __all__ = ["MAX_D", "MAX_N", "RiskEstimate", "TaskPool", "bayes_risk", "dmmse_po
 MAX_D = 20  # sizes the quick profile is built for (batched d x d solves)
 MAX_N = 200
 CHUNK_ENTRIES = 4_000_000  # floats per batch of drawn data (memory bound)
+RANK_RTOL = 1e-10  # singular values below this fraction of the largest count as 0 (sigma2 = 0: exact rank deficiency
+# of discrete designs is rounded to ~1e-15, far below; a genuine direction of a continuous design is far above)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def posterior_mean(X: np.ndarray, y: np.ndarray, *, Sigma_w: np.ndarray, sigma2:
         raise InputError("sigma2", f"must be >= 0, got {sigma2}")
     if sigma2 == 0:
         L = np.linalg.cholesky(W)
-        return np.einsum("de,be->bd", L, np.einsum("ben,bn->be", np.linalg.pinv(X @ L), y))
+        return np.einsum("de,be->bd", L, np.einsum("ben,bn->be", np.linalg.pinv(X @ L, rcond=RANK_RTOL), y))
     n = X.shape[1]
     K = X @ W @ np.swapaxes(X, 1, 2) + sigma2 * np.eye(n)  # (B, n, n)
     a = np.linalg.solve(K, y[..., None])[..., 0]  # (B, n)
@@ -169,7 +171,7 @@ def _posterior_traces(setting: Setting, k: int, rng: np.random.Generator) -> np.
     X = _draw_X(setting, k, rng)  # (k, n, d)
     if s2 == 0:  # C = W - W X^T (X W X^T)^+ X W
         XW = X @ W  # (k, n, d)
-        Kp = np.linalg.pinv(XW @ np.swapaxes(X, 1, 2), hermitian=True)  # (k, n, n)
+        Kp = np.linalg.pinv(XW @ np.swapaxes(X, 1, 2), rcond=RANK_RTOL, hermitian=True)  # (k, n, n)
         C = W - np.swapaxes(XW, 1, 2) @ Kp @ XW
         return np.maximum(np.einsum("de,bed->b", S, C), 0.0)
     G = np.swapaxes(X, 1, 2) @ X + s2 * _spd_inv(W)

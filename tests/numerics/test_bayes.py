@@ -213,3 +213,11 @@ def test_pool_optimum_reduces_to_the_master_formula():
     errs = [np.max(np.abs(pool_lsa_optimum(TaskPool.gaussian(K, d, np.random.default_rng(K)), st)[0]
                           - one.gamma_star())) for K in (100, 10_000)]
     assert errs[1] < errs[0] / 3  # 100x more tasks: ~10x closer (a factor 3 leaves room for the draw)
+
+
+def test_noise_free_rademacher_counts_rank_deficient_designs():
+    """sigma2 = 0, d = 2, n = 3 Rademacher rows: w is identified unless all rows are parallel (probability 1/4), and
+    then the posterior covariance is I - r r^T / |r|^2 (trace 1): R_Bayes = 1/4 exactly (a counting argument)."""
+    est = bayes_risk(Setting.make(np.eye(2), 3, sigma2=0, covariates="rademacher"), rng=np.random.default_rng(0),
+                     samples=40_000)
+    assert not est.exact and est.mc.contains(0.25)
