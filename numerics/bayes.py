@@ -281,6 +281,8 @@ def dmmse_posterior_mean(X: np.ndarray, y: np.ndarray, pool: TaskPool, sigma2: f
     X = np.asarray(X, float)
     y = np.asarray(y, float)
     B, n, _ = X.shape
+    if n == 0:  # no context: the prior mean (Raventos et al.'s w_1), exactly the pool mean on every BLAS
+        return np.tile(pool.mean, (B, 1))
     out = np.empty((B, pool.d))
     step = max(1, CHUNK_ENTRIES // max(n * pool.K, 1))
     for i in range(0, B, step):
