@@ -216,6 +216,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in "
                              "closed form; exact output is available for a diagonal --test-cov only with them "
                              "(drop --exact for floats)") from None
+    if args.bayes and args.format == "latex":
+        raise InputError("--bayes", "is printed in the table and json formats only")
+    bayes = _bayes_baseline(setting) if args.bayes else None
 
     if args.format == "json":
         out: dict[str, Any] = {
@@ -228,6 +231,10 @@ def run(args: argparse.Namespace) -> int:
             out["loss_exact"] = str(L_ex)
         if test_out is not None:
             out["test"] = test_out
+        if bayes is not None:
+            r10 = lambda v: float(f"{v:.10g}")  # noqa: E731  (a Monte Carlo mean: no BLAS-level digits)
+            out["bayes"] = {"risk": r10(bayes.value), "interval": [r10(v) for v in bayes.interval],
+                            "exact": bayes.exact, "method": bayes.method, "lsa_excess": r10(L - bayes.value)}
         dump_json(out)
     elif args.format == "latex":
         import sympy as sp
@@ -261,7 +268,26 @@ def run(args: argparse.Namespace) -> int:
                 fl = f"{fmt_number(test_out[key], digits=12)}" if key in test_out else None
                 shown = f"{ex}  (= {fl})" if ex is not None and fl is not None else (ex or fl)
                 print(f"  {name} = {shown}")
+        if bayes is not None:
+            print(f"Bayes risk (posterior mean) = {bayes.describe('.5g')}; LSA excess L* - Bayes = "
+                  f"{L - bayes.value:.5g} (L* / Bayes = {L / bayes.value:.4g})" if bayes.value > 0 else
+                  f"Bayes risk (posterior mean) = {bayes.describe('.5g')}; LSA excess L* - Bayes = {L:.5g}")
     return 0
+
+
+BAYES_SAMPLES = 20_000  # Monte Carlo draws of X for the --bayes baseline (seed 0: same report on every run)
+
+
+def _bayes_baseline(setting: Setting):
+    """The Bayes-optimal (posterior-mean, generalized ridge) risk in the same units as L* (noiseless query)."""
+    import numpy as np
+
+    from iclcheck.numerics.bayes import MAX_D, MAX_N, bayes_risk
+
+    if setting.n_is_symbolic or setting.d > MAX_D or setting.n > MAX_N:
+        raise InputError("--bayes", f"needs a numeric n <= {MAX_N} and d <= {MAX_D} (got d = {setting.d}, "
+                         f"n = {setting.n})")
+    return bayes_risk(setting, rng=np.random.default_rng(0), samples=BAYES_SAMPLES)
 
 
 def register(subparsers: Any) -> None:
@@ -278,4 +304,8 @@ def register(subparsers: Any) -> None:
                    help="exact rational output (and symbolic n with -n n); needs exact inputs")
     add_test_setting_arguments(p)
     p.add_argument("--format", choices=("table", "json", "latex"), default="table", help="output format")
+    p.add_argument("--bayes", action="store_true",
+                   help="also print the Bayes-optimal risk for w ~ N(0, Sigma_w) (posterior mean = generalized "
+                        "ridge; exact where a closed form exists, else Monte Carlo with 20000 draws, seed 0, and "
+                        "its 99.9%% interval) and the LSA excess L* - Bayes; d <= 20, n <= 200")
     p.set_defaults(func=run)
