@@ -292,7 +292,8 @@ def _path_files(path: Path) -> list[Path]:
     from iclcheck.theory.errors import InputError
 
     if path.is_dir():
-        return sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+        # a folder's claim modules: not _private helpers, not test_*.py files (their tests sit next to them)
+        return sorted(p for p in path.glob("*.py") if not p.name.startswith(("_", "test_")))
     if path.is_file() and path.suffix == ".py":
         return [path]
     raise InputError("claims path", f"{str(path)!r} is neither a .py file nor a folder")
