@@ -17,7 +17,7 @@ VERDICTS = {"confirmed", "refuted", "inconclusive", "error"}
 
 def _check_schema(obj):
     """The JSON shape documented in proofs/commands/verify.py, checked by hand."""
-    assert set(obj) == {"claims", "summary"}
+    assert set(obj) == {"schema", "iclcheck_version", "command", "setting", "claims", "summary"}  # docs/json.md
     for c in obj["claims"]:
         assert {"key", "source", "statement", "verdict", "steps", "finding"} <= set(c)
         assert isinstance(c["key"], str) and isinstance(c["source"], str) and isinstance(c["statement"], str)

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     d = spec_dimension(args.cov, what="--cov")
     if d is not None and d > MAX_CRITICAL_DIM:
         raise InputError("--cov", f"critical supports d <= {MAX_CRITICAL_DIM} ((d+1)^2 parameters per run), got d = {d}")
-    from iclcheck.cli.formatting import dump_json, fmt_number, format_matrix, print_table
+    from iclcheck.cli.formatting import dump_json, fmt_number, format_matrix, json_envelope, print_table
     from iclcheck.cli.inputs import setting_from_args
 
     setting = setting_from_args(args, exact=False)
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
         plot_landscape(ol, land, args.plot)
     if args.format == "json":
-        dump_json(landscape_json(land))
+        dump_json(json_envelope("critical", landscape_json(land), setting=setting, args=args))
         return 0
     print(f"setting: {setting.describe()}")
     print(f"{args.starts} starts x 2 runs (descent, newton), seed {args.seed}, |grad f| <= {land.grad_tol:.2g}")

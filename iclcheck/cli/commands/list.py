@@ -12,10 +12,10 @@ are those of ``iclcheck.proofs.registry.PROVENANCE_TAGS``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.main import COMMANDS
 
 __all__ = ["register", "run"]
@@ -50,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(c.key for c in claims))
         return 0
     if args.format == "json":
-        print(json.dumps({"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
+        dump_json(json_envelope("list", {"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
                                       "provenance": c.provenance, "origin": c.origin,
                                       "parameters": list(c.parameters), "statement": c.statement,
                                       "notation": c.notation} for c in claims],
-                          "papers": len({c.paper for c in claims})}, indent=2))
+                          "papers": len({c.paper for c in claims})}), indent=True)
         return 0
     from iclcheck.proofs.registry import PROVENANCE_TAGS
 

@@ -14,7 +14,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from iclcheck.cli.formatting import dump_json, exact_rows, float_rows, fmt_number, format_matrix
+from iclcheck.cli.formatting import (
+    add_out_argument,
+    big_json_note,
+    dump_json,
+    exact_rows,
+    fmt_number,
+    format_matrix,
+    json_envelope,
+    write_arrays,
+)
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
@@ -32,6 +41,7 @@ EPILOG = """examples:
   iclcheck precond --cov diag:1,1/4 -n 10 --task-cov inv --noise 0.1 --format json
   iclcheck precond --cov random:d=200,cond=100,seed=0 -n 50 --covariates uniform
   iclcheck precond --cov sigma.csv -n 20 --format latex
+  iclcheck precond --cov random:d=2000,cond=100,seed=0 -n 50 --out gamma.npy    (summary only; Gamma* in binary)
 
 SPEC: eye:D | diag:v1,v2,... (integers, decimals, a/b; exact) | random:d=D,cond=K,seed=S
 (Haar rotation, eigenvalues log-spaced 1..K) | a .npy (never unpickled), .csv or .json file.
@@ -101,16 +111,24 @@ def run(args: argparse.Namespace) -> int:
     if not setting.n_is_symbolic:
         G, L = float_preconditioner(setting)
 
+    written = None
+    if args.out is not None:
+        if G is None:
+            raise InputError("--out", "symbolic n has no float matrix to write; give a numeric n")
+        written = write_arrays(args.out, {"gamma": G}, scalars={"loss": L})
     if args.format == "json":
         out: dict[str, Any] = {
-            "gamma": float_rows(G) if G is not None else None,
+            "gamma": G if G is not None and written is None else None,
             "loss": L,
             "setting": setting_summary(setting, args.cov),
         }
+        if written is not None:
+            out["out"] = written
         if G_ex is not None:
             out["gamma_exact"] = exact_rows(G_ex)
             out["loss_exact"] = str(L_ex)
-        dump_json(out)
+        big_json_note(G if written is None else None)
+        dump_json(json_envelope("precond", out, setting=setting, args=args))
     elif args.format == "latex":
         import sympy as sp
 
@@ -123,7 +141,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"Optimal preconditioner Gamma* ({setting.describe()})")
         print("  predictor x_q^T Gamma (1/n) sum_i y_i x_i; LSA layer P = e e^T, Q[:d,:d] = -Gamma*^T")
-        print(format_matrix(G_ex if G_ex is not None else G))
+        if written is not None:
+            print(f"  Gamma* ({G.shape[0]}x{G.shape[1]}) written to {written['file']} ({written['format']})")
+        else:
+            print(format_matrix(G_ex if G_ex is not None else G))
         if L_ex is not None:
             approx = f"  (= {fmt_number(L, digits=12)})" if L is not None else ""
             print(f"minimal loss L* = {L_ex}{approx}")
@@ -145,4 +166,5 @@ def register(subparsers: Any) -> None:
     p.add_argument("--exact", action="store_true",
                    help="exact rational output (and symbolic n with -n n); needs exact inputs")
     p.add_argument("--format", choices=("table", "json", "latex"), default="table", help="output format")
+    add_out_argument(p, "Gamma* (.npy: the matrix; .npz: arrays gamma and loss)")
     p.set_defaults(func=run)

@@ -143,11 +143,17 @@ def user_setting_of(args: argparse.Namespace):
 
 
 def _render(fmt: str, results, ctx, titles: dict[str, str], seconds: float,
-            notations: dict[str, str]) -> str:
+            notations: dict[str, str], args: argparse.Namespace | None = None) -> str:
     from iclcheck.proofs.report import json_report, markdown_report, table_report
 
     if fmt == "json":
-        return json.dumps(json_report(results, ctx, seconds=seconds), indent=2)
+        from iclcheck.cli.formatting import json_envelope
+
+        env = json_envelope("verify", json_report(results, ctx, seconds=seconds),
+                            setting=ctx.moved.setting if ctx.setting is not None else None, args=args)
+        if ctx.setting is not None and ctx.moved.L is not None:
+            env["setting"]["L"] = ctx.moved.L
+        return json.dumps(env, indent=2)
     if fmt == "markdown":
         md = markdown_report(results, ctx, titles=titles, notations=notations).rstrip("\n")
         if ctx.setting is not None:
@@ -197,12 +203,12 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = run_claims(claims, ctx, on_done=progress_printer() if show else None)
     seconds = time.perf_counter() - t0
-    print(_render(args.format, results, ctx, titles, seconds, notations))
+    print(_render(args.format, results, ctx, titles, seconds, notations, args))
     if args.report is not None:
         suffix = args.report.suffix.lower()
         fmt = "markdown" if suffix == ".md" else "json" if suffix == ".json" else args.format
         try:
-            args.report.write_text(_render(fmt, results, ctx, titles, seconds, notations) + "\n")
+            args.report.write_text(_render(fmt, results, ctx, titles, seconds, notations, args) + "\n")
         except OSError as exc:
             raise InputError("--report", f"cannot write {str(args.report)!r}: {exc.strerror}") from None
     if any(r.verdict == ERROR for r in results):
