@@ -140,3 +140,14 @@ def test_precond_out_prints_only_the_summary(capsys, tmp_path):
     assert np.load(tmp_path / "g.npy", allow_pickle=False).shape == (3, 3)
     assert main(["precond", "--cov", "eye:3", "-n", "8", "--out", str(tmp_path / "g.csv")]) == 2
     assert main(["precond", "--cov", "eye:3", "-n", "8", "--out", str(tmp_path / "no" / "g.npy")]) == 2
+
+
+def test_critical_out_writes_the_points(capsys, tmp_path):
+    o = _json(capsys, "critical", "--cov", "diag:1,2", "-n", "4", "--starts", "4", "--out", str(tmp_path / "c.npz"),
+              "--format", "json")
+    validate_envelope(o, "critical")
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as z:
+        assert z["gammas"].shape == (len(o["points"]), 2, 2)
+        for g, p in zip(z["gammas"], o["points"], strict=True):
+            assert np.array_equal(g, np.array(p["gamma"]))
+        assert np.array_equal(z["gamma_star"], np.array(o["gamma_star"]))
