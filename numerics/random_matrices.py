@@ -12,9 +12,42 @@ import numpy as np
 __all__ = ["ahn_sigma", "haar_orthogonal", "random_spd", "split_spectrum_sigma", "whitening_matrix"]
 
 
+# From this d on, the Q factor is computed by CholeskyQR2 (BLAS-3 only: Gram matrix, Cholesky, triangular solve,
+# twice), ~5-10x faster than LAPACK's Householder QR here (d = 2000: ~3 s against ~20-30 s on 2 loaded cores).
+# It is the same matrix (the Q of Z = QR with R's diagonal positive is unique), up to rounding (~1e-14 at d = 2000);
+# below the threshold the Householder route is kept bit for bit.
+CHOLQR_MIN_D = 512
+_MIN_RCOND = 1e-6  # CholeskyQR2 only when cond(Z) < 1e6 (estimated): far inside its stable range (cond < ~7e7)
+
+
+def _q_cholqr2(Z: np.ndarray) -> np.ndarray | None:
+    """Q of Z = Q R (R with positive diagonal) by CholeskyQR2, or None when Z is too ill-conditioned for it
+    (Cholesky fails, or the estimated cond(Z) exceeds 1 / _MIN_RCOND)."""
+    from scipy.linalg import blas, lapack
+
+    Q = Z
+    for k in range(2):
+        try:
+            Lc = np.linalg.cholesky(Q.T @ Q)  # (d, d) Q^T Q = Lc Lc^T, R = Lc^T (numpy's LAPACK: the faster here)
+        except np.linalg.LinAlgError:
+            return None
+        if k == 0:
+            # CholeskyQR2 is orthogonal to O(eps) when cond(Z) = cond(R) < eps^-1/2 ~ 7e7 (Yamamoto et al. 2015);
+            # LAPACK's estimate of R's 1-norm condition (O(d^2)) must show cond < 1e6, else Householder
+            rcond, info = lapack.dtrcon(Lc, norm="1", uplo="L", diag="N")
+            if info != 0 or not rcond > _MIN_RCOND:
+                return None
+        Q = blas.dtrsm(1.0, Lc, Q, side=1, lower=1, trans_a=1)  # Q Lc^{-T} = Q R^{-1}
+    return Q
+
+
 def haar_orthogonal(d: int, rng: np.random.Generator) -> np.ndarray:
     """A Haar-uniform orthogonal matrix (QR of a Gaussian matrix with the sign fix of R's diagonal)."""
     Z = rng.standard_normal((d, d))  # (d, d)
+    if d >= CHOLQR_MIN_D:
+        Q = _q_cholqr2(Z)
+        if Q is not None:
+            return Q
     Qm, R = np.linalg.qr(Z)  # (d, d), (d, d)
     return Qm * np.sign(np.diag(R))
 

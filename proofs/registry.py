@@ -7,23 +7,49 @@ unregistered or incomplete. Modules whose name starts with ``_`` are not claims.
 The runner is ``Claim.run(ctx)``: it hands the claim to ``verify`` (as ``ctx.claim``), salts the claim's
 random stream by the claim (``ctx.rng()`` draws from ``[seed, claim.salt]``), and builds the result from the
 ``Checker`` that ``verify`` returns (optionally with a finding: ``return chk, finding``).
+
+Claims at the user's setting: ``Context(setting=...)`` (a ``theory.setting.Setting`` or a ``UserSetting`` with L
+and a test setting) runs the claims that declare ``Claim.parameters`` there; ``check_movable`` says, naming the
+parameter, why a claim cannot be moved (``Claim.fixed`` is the reason a claim with no parameters gives).
+
+Plugins: ``all_claims()`` also loads the claims registered through the entry-point group ``iclcheck.claims`` (each
+entry a module with ``CLAIM`` or a list ``CLAIMS``, or a callable returning claims) and, with ``paths=``, from .py
+files or folders of them (imported with importlib from the path). Each claim records its ``origin``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import pkgutil
+import sys
+import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from iclcheck.proofs.verdict import Checker, ClaimResult
 
-__all__ = ["PROVENANCE_TAGS", "Claim", "Context", "all_claims", "default_salt", "select"]
+__all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Claim", "Context", "PluginWarning",
+           "UserSetting", "all_claims", "check_movable", "default_salt", "select", "setting_uses"]
+
+BUILT_IN = "built-in"  # the origin of the claims in iclcheck.proofs.claims
+ENTRY_POINT_GROUP = "iclcheck.claims"
+# what a claim can be moved to (Claim.parameters): the setting's parts, the number of layers and a test setting
+PARAMETERS: dict[str, str] = {
+    "Sigma": "the covariance Sigma (with it, d)",
+    "n": "the prompt length n",
+    "Sigma_w": "a task covariance Sigma_w other than I",
+    "sigma2": "a label-noise variance sigma2 > 0",
+    "law": "a covariate law other than gaussian",
+    "L": "the number of layers L",
+    "test": "a test setting (distribution shift)",
+}
 
 # Where a claim's statement comes from (docs/NEXT-CLAIMS.md, "Tags"). Only READ is the paper's own text: every other
 # statement is a hypothesis, and its verdict is reported "as recorded" (e.g. "refuted as recorded").
@@ -36,6 +62,62 @@ PROVENANCE_TAGS: dict[str, str] = {
     "DERIVED": "derived while compiling the notes; re-derived by the check",
     "RECONSTRUCTED": "rebuilt from the proofs or secondary notes (docs/STATEMENTS.md)",
 }
+
+@dataclass(frozen=True)
+class UserSetting:
+    """A user's setting for moved claims: the data setting, optionally a number of layers L and a test setting."""
+
+    setting: Any  # a theory.setting.Setting
+    L: int | None = None
+    test: Any = None  # a theory.setting.Setting or None
+
+    @classmethod
+    def of(cls, value: Any) -> UserSetting:
+        """``value`` as a UserSetting (a bare Setting is wrapped)."""
+        return value if isinstance(value, UserSetting) else cls(setting=value)
+
+
+def setting_uses(value: Any) -> tuple[str, ...]:
+    """The parameters (names of ``PARAMETERS``) a user's setting moves: always Sigma and n; Sigma_w unless it is I,
+    sigma2 unless 0, law unless gaussian, L and test when given."""
+    us = UserSetting.of(value)
+    st = us.setting
+    used = ["Sigma", "n"]
+    if st.task_cov_kind != "identity":
+        used.append("Sigma_w")
+    if st.sigma2 != 0:
+        used.append("sigma2")
+    if st.covariates != "gaussian":
+        used.append("law")
+    if us.L is not None:
+        used.append("L")
+    if us.test is not None:
+        used.append("test")
+    return tuple(used)
+
+
+_MOVE_WHAT = {"Sigma": "Sigma", "n": "n", "Sigma_w": "Sigma_w", "sigma2": "sigma2", "law": "covariates", "L": "L",
+              "test": "test setting"}
+
+
+def check_movable(claim: Claim, value: Any) -> None:
+    """Raise ``InputError`` unless ``claim`` can run at the user's setting ``value``: it must declare parameters,
+    and every parameter the setting moves must be one of them (the error names the first that is not)."""
+    from iclcheck.theory.errors import InputError
+
+    if not claim.parameters:
+        raise InputError("setting", f"{claim.key} cannot be moved to a user's setting: {claim.fixed_reason}")
+    for name in setting_uses(value):
+        if name not in claim.parameters:
+            accepted = ", ".join(claim.parameters)
+            raise InputError(_MOVE_WHAT[name], f"{claim.key} does not accept {PARAMETERS[name]}: it can be moved in "
+                             f"{accepted} only ({claim.fixed or 'its statement does not cover the rest'})")
+    if claim.accepts is not None:
+        refused = claim.accepts(UserSetting.of(value))
+        if refused is not None:
+            name, why = refused
+            raise InputError(_MOVE_WHAT.get(name, name), f"{claim.key} cannot run at this setting: {why}")
+
 
 def default_salt(key: str) -> int:
     """A claim's default RNG salt: CRC32 of its key (stable across machines and runs, unlike hash())."""
@@ -70,6 +152,11 @@ class Context:
     def for_claim(self, claim: Claim) -> Context:
         return dataclasses.replace(self, claim=claim)
 
+    @property
+    def moved(self) -> UserSetting | None:
+        """The user's setting as a ``UserSetting`` (None in the default run)."""
+        return None if self.setting is None else UserSetting.of(self.setting)
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -87,8 +174,19 @@ class Claim:
     # what the claim can be moved to (names from "Sigma", "n", "Sigma_w", "sigma2", "law", "L", "test"): verify reads
     # ctx.setting when it is given; () means the claim runs only at its built-in settings
     parameters: tuple[str, ...] = ()
+    # why the claim cannot be moved (further), e.g. "its statement is about Sigma = I"; shown by check_movable
+    fixed: str = ""
+    # optional finer test of a user's setting: accepts(UserSetting) -> None if the claim can run there, else
+    # (parameter name, why not), e.g. ("Sigma", "its statement is about Sigma = c I")
+    accepts: Callable[[UserSetting], tuple[str, str] | None] | None = field(default=None, repr=False, compare=False)
+    # where the claim comes from: "built-in", "plugin <dist name>" or "file <path>" (set by all_claims)
+    origin: str = field(default=BUILT_IN, compare=False)
 
     def __post_init__(self) -> None:
+        bad = [p for p in self.parameters if p not in PARAMETERS]
+        if bad or not isinstance(self.parameters, tuple):
+            raise ValueError(f"claim {self.key!r}: parameters must be a tuple of names from {list(PARAMETERS)}, "
+                             f"got {self.parameters!r}")
         tags = self.provenance.split("+") if isinstance(self.provenance, str) else [None]
         if not tags or any(t not in PROVENANCE_TAGS for t in tags):
             raise ValueError(f"claim {self.key!r}: provenance must be tags of {sorted(PROVENANCE_TAGS)} joined by "
@@ -104,12 +202,20 @@ class Claim:
         return self.key.split(".")[0]
 
     @property
+    def fixed_reason(self) -> str:
+        """Why the claim runs only at its built-in settings (the text of ``fixed``, or a generic reason)."""
+        return self.fixed or "it declares no parameters (its statement is about the paper's own settings)"
+
+    @property
     def as_printed(self) -> bool:
         """True when the statement is the paper's own text ([READ]); otherwise verdicts are 'as recorded'."""
         return self.provenance == "READ"
 
     def run(self, ctx: Context) -> ClaimResult:
-        """Run ``verify`` with this claim in ``ctx`` and build its result (key, source, statement from here)."""
+        """Run ``verify`` with this claim in ``ctx`` and build its result (key, source, statement from here).
+        With ``ctx.setting`` the claim must be movable there (``check_movable``: InputError otherwise)."""
+        if ctx.setting is not None:
+            check_movable(self, ctx.setting)
         out = self.verify(ctx.for_claim(self))
         if isinstance(out, ClaimResult):  # old pattern: verify called chk.result(...) itself
             out.provenance = self.provenance
@@ -127,27 +233,131 @@ class Claim:
         return res
 
 
-def all_claims() -> dict[str, Claim]:
-    """Every registered claim, keyed and sorted by key."""
+class PluginWarning(UserWarning):
+    """A plugin (entry point or --claims file) that could not be loaded: the other claims still run."""
+
+
+def _claims_of(obj: Any, where: str) -> list[Claim]:
+    """The claims a plugin object provides: a module with CLAIM or CLAIMS, a callable returning claims, a Claim."""
+    if callable(obj) and not isinstance(obj, Claim) and not hasattr(obj, "__path__") and not hasattr(obj, "__file__"):
+        obj = obj()
+    if isinstance(obj, Claim):
+        found: Any = [obj]
+    elif hasattr(obj, "CLAIMS"):
+        found = list(obj.CLAIMS)
+    elif hasattr(obj, "CLAIM"):
+        found = [obj.CLAIM]
+    elif isinstance(obj, (list, tuple)):
+        found = list(obj)
+    else:
+        raise TypeError(f"{where} provides no CLAIM, CLAIMS or claims")
+    bad = [type(c).__name__ for c in found if not isinstance(c, Claim)]
+    if bad:
+        raise TypeError(f"{where} provides {bad[0]} objects, not iclcheck Claim")
+    return found
+
+
+def _built_in() -> list[Claim]:
     import iclcheck.proofs.claims as pkg
 
-    found: dict[str, Claim] = {}
+    out = []
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name.startswith("_"):  # the template and private helpers are not claims
             continue
         mod = importlib.import_module(f"iclcheck.proofs.claims.{info.name}")
         claim = getattr(mod, "CLAIM", None)
-        if claim is None:
+        if claim is not None:
+            out.append(claim)
+    return out
+
+
+def _entry_point_claims(problems: list[str]) -> list[Claim]:
+    from importlib.metadata import entry_points
+
+    out: list[Claim] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(getattr(ep, "dist", None), "name", None) or ep.value.split(":")[0].split(".")[0]
+        origin = f"plugin {dist}"
+        try:
+            claims = _claims_of(ep.load(), f"entry point {ep.name!r} ({ep.value})")
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is one line; the others still run
+            problems.append(f"plugin {dist}: entry point {ep.name!r} ({ep.value}) failed to load: "
+                            f"{type(exc).__name__}: {exc}")
             continue
+        out.extend(dataclasses.replace(c, origin=origin) for c in claims)
+    return out
+
+
+def _path_files(path: Path) -> list[Path]:
+    from iclcheck.theory.errors import InputError
+
+    if path.is_dir():
+        # a folder's claim modules: not _private helpers, not test_*.py files (their tests sit next to them)
+        return sorted(p for p in path.glob("*.py") if not p.name.startswith(("_", "test_")))
+    if path.is_file() and path.suffix == ".py":
+        return [path]
+    raise InputError("claims path", f"{str(path)!r} is neither a .py file nor a folder")
+
+
+def _file_claims(paths: Iterable[str | Path], problems: list[str]) -> list[Claim]:
+    out: list[Claim] = []
+    for raw in paths:
+        for f in _path_files(Path(raw)):
+            origin = f"file {f}"
+            name = f"_iclcheck_claims_file_{zlib.crc32(str(f.resolve()).encode())}_{f.stem}"
+            try:
+                spec = importlib.util.spec_from_file_location(name, f)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot import {f}")
+                mod = importlib.util.module_from_spec(spec)
+                sys.modules[name] = mod  # dataclasses and pickling look the module up by name
+                spec.loader.exec_module(mod)
+                claims = _claims_of(mod, origin)
+            except Exception as exc:  # noqa: BLE001 - a broken file is one line; the others still run
+                sys.modules.pop(name, None)
+                problems.append(f"{origin} failed to load: {type(exc).__name__}: {exc}")
+                continue
+            out.extend(dataclasses.replace(c, origin=origin) for c in claims)
+    return out
+
+
+def all_claims(*, paths: Iterable[str | Path] | None = None, plugins: bool = True,
+               problems: list[str] | None = None) -> dict[str, Claim]:
+    """Every registered claim, keyed and sorted by key: the built-in ones, those of the entry-point group
+    ``iclcheck.claims`` (``plugins=True``) and those in ``paths`` (.py files or folders of them).
+
+    A plugin that fails to load is one line appended to ``problems`` (or a ``PluginWarning`` when ``problems`` is
+    None); the other claims are still returned. Two claims with the same key are an error naming both origins."""
+    from iclcheck.theory.errors import InputError
+
+    local: list[str] = []
+    found: dict[str, Claim] = {}
+    claims = _built_in()
+    if plugins:
+        claims += _entry_point_claims(local)
+    if paths:
+        claims += _file_claims(paths, local)
+    for claim in claims:
         if claim.key in found:
-            raise RuntimeError(f"duplicate claim key {claim.key!r} in proofs.claims.{info.name}")
+            other = found[claim.key]
+            if other.origin == BUILT_IN and claim.origin == BUILT_IN:
+                raise RuntimeError(f"duplicate claim key {claim.key!r} in proofs.claims")
+            raise InputError("claims", f"claim key {claim.key!r} from {claim.origin} collides with the one from "
+                             f"{other.origin}; rename one of them")
         found[claim.key] = claim
+    if problems is None:
+        for line in local:
+            warnings.warn(line, PluginWarning, stacklevel=2)
+    else:
+        problems.extend(local)
     return dict(sorted(found.items()))
 
 
-def select(patterns: list[str] | None) -> list[Claim]:
-    """Claims whose key equals a pattern or starts with it followed by '.' (or the pattern ends in '.')."""
-    claims = all_claims()
+def select(patterns: list[str] | None, *, paths: Iterable[str | Path] | None = None,
+           problems: list[str] | None = None) -> list[Claim]:
+    """Claims whose key equals a pattern or starts with it followed by '.' (or the pattern ends in '.');
+    ``paths`` and ``problems`` as for ``all_claims``."""
+    claims = all_claims(paths=paths, problems=problems)
     if not patterns:
         return list(claims.values())
     from iclcheck.theory.errors import InputError

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, check_movable
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
@@ -54,8 +54,12 @@ def _run_one(claim: Claim, ctx: Context) -> ClaimResult:
 
 def run_claims(claims: Iterable[Claim], ctx: Context, *,
                on_done: Callable[[int, int, Claim, ClaimResult], None] | None = None) -> list[ClaimResult]:
-    """Run every claim in order; ``on_done(i, total, claim, result)`` after each (progress display)."""
+    """Run every claim in order; ``on_done(i, total, claim, result)`` after each (progress display).
+    With ``ctx.setting`` every claim must be movable there (``registry.check_movable``), checked before any runs."""
     claims = list(claims)
+    if ctx.setting is not None:
+        for c in claims:
+            check_movable(c, ctx.setting)  # InputError naming the claim and the parameter
     out: list[ClaimResult] = []
     for i, c in enumerate(claims, 1):
         r = _run_one(c, ctx)

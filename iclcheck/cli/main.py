@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "critical": "find, deduplicate and classify the critical points of the one-layer loss",
     "layers": "optimal per-layer coefficients of the L-layer GD / GD++ families (exact loss)",
     "list": "list the registered claims (key, title, source)",
+    "new-claim": "write a new claim module and its test from the template (your own theorem)",
     "loss": "exact population loss of one LSA layer at given P, Q, or its closed form (--symbolic)",
     "precond": "optimal one-layer preconditioner Gamma* and minimal loss for a covariance",
     "train": "train an L-layer LSA with Adam and report what it learned",

@@ -6,6 +6,11 @@ Steps: (1) eq. (7) equals Thm 1's printed block at Lambda = I, exactly for symbo
 of a sympy matrix must be concrete); (3) float Gamma* at random (d, n) equals the printed scalar times I;
 (4) the printed Q_0 with P_0 = [[0,0],[0,1]] reproduces the one-step GD predictor on random prompts
 (literal forward pass), i.e. the sign convention Q_0 = -Gamma maps to a positive step size.
+
+At a user's setting (``ctx.setting``): isotropic only, Sigma = c I, any d and n (Gaussian, w ~ N(0, I), noiseless).
+For c != 1 the statement is read after the change of units x -> x / sqrt(c) (which maps Sigma = c I to I and
+Gamma to Gamma / c): Gamma* = eq. (7) scalar / c * I. Checked exactly (exact c, d <= 6), in floats, and the
+rescaled printed Q_0 in the literal forward pass against one GD step (n d <= 20000).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import sympy as sp
 
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.steps_open import isotropic_scale, moved_setting, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import eq7_scalar, thm1_block
@@ -34,7 +40,47 @@ ULPS = Tolerance(rtol=1e-12, atol=1e-15, reason="Cholesky inverse of a multiple 
 REORDERED = Tolerance(atol=1e-10, reason="same arithmetic in a different order: rounding only (|predictions| < 100)")
 
 
+FORWARD_MAX_ND = 20_000  # the literal forward pass on 64 prompts costs 64 n d
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    if isotropic_scale(user.setting) is None:
+        return "Sigma", "its statement is about Sigma = I (isotropic): give Sigma = c I (eye:D, or diag:c,...,c)"
+    return None
+
+
+def _verify_moved(ctx: Context) -> Checker:
+    chk = Checker()
+    rng = ctx.rng()
+    st = moved_setting(ctx)
+    d, n = st.d, int(st.n)
+    c = isotropic_scale(st)
+    unit = "" if c == 1 else f" / c (c = {c:g}: units x -> x/sqrt(c))"
+    if use_exact(st):
+        c_ex = st.Sigma_exact[0, 0]
+        chk.exact(f"derived Gamma* = eq. (7) scalar{unit} * I (your d={d}, n={n}, exact)", gamma_star_exact(st),
+                  eq7_scalar(n, d) / c_ex * sp.eye(d))
+    a = float(eq7_scalar(n, d)) / c
+    chk.close(f"float Gamma* = eq. (7) scalar{unit} * I (your d={d}, n={n})", OneLayer(st).gamma_star(), a * np.eye(d),
+              ULPS)
+    if n * d <= FORWARD_MAX_ND:
+        pr = sample_prompts(st, 64, rng)
+        P0 = np.zeros((d + 1, d + 1))
+        P0[d, d] = 1.0
+        Q0 = np.zeros((d + 1, d + 1))
+        Q0[:d, :d] = -a * np.eye(d)
+        gd = a * np.einsum("bd,bnd,bn->b", pr.xq, pr.X, pr.y) / n  # (B,) x_q^T a (1/n) sum y_i x_i
+        scale = float(np.max(np.abs(gd))) * d
+        chk.close(f"printed (P_0, Q_0{unit}) in the literal forward pass = one GD step (your d={d}, n={n})",
+                  predict(pr.Z0, [P0], [Q0]), gd,
+                  Tolerance(atol=1e-13 * max(1.0, scale), reason="the same sums in another order: rounding "
+                            "~1e-16 x d x |prediction|, 1e-13 leaves margin"))
+    return chk
+
+
 def verify(ctx: Context) -> Checker:
+    if ctx.setting is not None:
+        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     # 1. eq (7) vs Thm 1 at Lambda = I: (n+1)/n * 1 + (1/n) * d, symbolic n and d
@@ -68,4 +114,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="ahn2023.eq7", title="isotropic block n/(n+d+1) I", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=107)
+              notation=NOTATION, verify=verify, salt=107, parameters=("Sigma", "n"), accepts=_accepts,
+              fixed="the statement is for Sigma = I, Gaussian x, w ~ N(0, I) and no noise")

@@ -13,6 +13,11 @@ Steps (and what they prove):
    forward pass (Monte Carlo, 99.9% CI), and f >= L* at random parameters.
 
 Step 4 is ``proofs.steps.check_full_space_global``, shared with the Mahankali et al. and Zhang et al. claims.
+
+At a user's setting (``ctx.setting``: Sigma and n; the statement is Gaussian, noiseless, with w ~ N(0, I), so
+nothing else is accepted): the printed block from Sigma's eigendecomposition equals Gamma* (exactly for a diagonal
+exact Sigma, d <= 6; in floats with a kappa-based tolerance always), the printed point is stationary with a PSD
+Hessian in the full space (d <= 10), and the full-space certificate (proofs.steps_open.full_space_at).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from scipy.linalg import null_space
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.steps import cayley, check_full_space_global
+from iclcheck.proofs.steps_open import full_space_at, moved_setting, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import thm1_block, thm1_params
@@ -174,7 +180,37 @@ def _global(chk: Checker, rng: np.random.Generator, thorough: bool) -> None:
     check_full_space_global(chk, fst, ex, Pf, Qf, rng=rng, thorough=thorough)
 
 
+SECOND_ORDER_MAX_D = 10  # the full-space Hessian has (d+1)^4 entries
+
+
+def _verify_moved(ctx: Context) -> Checker:
+    """The statement at the user's Sigma and n (Gaussian, w ~ N(0, I), noiseless: enforced by the registry)."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = moved_setting(ctx)
+    d, n = st.d, int(st.n)
+    if use_exact(st) and st.Sigma_exact.is_diagonal():
+        lams = [st.Sigma_exact[i, i] for i in range(d)]
+        chk.exact(f"printed block = derived Gamma* (your diagonal Sigma, d={d}, n={n}, exact)", gamma_star_exact(st),
+                  thm1_block(lams, n))
+    lam, U = np.linalg.eigh(st.Sigma)  # (d,), (d, d)
+    printed = (U / ((n + 1) / n * lam + lam.sum() / n)) @ U.T  # (d, d) U diag(1/(...)) U^T
+    G = OneLayer(st).gamma_star()
+    chk.close(f"printed block U diag(1/((n+1)/n lambda_i + tr/n)) U^T = Gamma* (your Sigma, d={d}, n={n}, float)", G,
+              printed, solve_tolerance(st, float(np.max(np.abs(printed)))))
+    P = np.zeros((d + 1, d + 1))
+    P[d, d] = 1.0
+    Q = np.zeros((d + 1, d + 1))
+    Q[:d, :d] = -printed
+    if d <= SECOND_ORDER_MAX_D:
+        _second_order(chk, st, P, Q)
+    full_space_at(chk, st, P, Q, rng=rng, thorough=ctx.thorough)
+    return chk
+
+
 def verify(ctx: Context) -> Checker:
+    if ctx.setting is not None:
+        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()  # the claim's stream (Claim.salt), consumed in step order
     n_rand = 6 if ctx.thorough else 2
@@ -186,4 +222,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="ahn2023.thm1", title="one layer, global minimiser U diag(.) U^T", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, salt=101)
+              statement=STATEMENT, notation=NOTATION, verify=verify, salt=101, parameters=("Sigma", "n"),
+              fixed="the statement is for Gaussian x, w ~ N(0, I) and no noise")

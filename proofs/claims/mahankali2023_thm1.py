@@ -7,6 +7,10 @@ Steps: (1) derived Gamma* = W S M^{-1} equals eta I exactly, symbolic n AND symb
 the closed-form minimum (Monte Carlo, 99.9% CI, with noise); (4) global over the full (P, Q) (the w -> -w,
 eps -> -eps symmetry certificate of ahn2023.thm1, here with noise); (5) the notation map: under w ~ N(0, I/d)
 the optimum is n / (n + 1 + d(1 + sigma^2)) (exact), so the printed eta is the w ~ N(0, I) normalisation.
+
+At a user's setting (``ctx.setting``): Sigma = I_d (the statement's), any d, n and noise sigma^2 (Gaussian,
+w ~ N(0, I)): Gamma* = eta I exactly (exact inputs, d <= 6) and in floats, the literal forward pass at the eta
+point against L* (Monte Carlo, n d <= 400) and the full-space certificate (proofs.steps_open.full_space_at).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import sympy as sp
 
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import S2, N, check_full_space_global, gamma_star_symbolic
+from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, isotropic_scale, moved_setting, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
 from iclcheck.theory.setting import Setting
@@ -32,7 +37,34 @@ STATEMENT = ("x ~ N(0, I_d), w ~ N(0, I_d), y = w^T x + eps, eps ~ N(0, sigma^2)
 ULPS = Tolerance(rtol=1e-12, atol=1e-15, reason="Cholesky inverse of a multiple of I: a few ulps")
 
 
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    if isotropic_scale(user.setting) != 1.0:
+        return "Sigma", "its statement is about x ~ N(0, I_d): give Sigma = I (eye:D)"
+    return None
+
+
+def _verify_moved(ctx: Context) -> Checker:
+    chk = Checker()
+    rng = ctx.rng()
+    st = moved_setting(ctx)
+    d, n, s2 = st.d, int(st.n), st.sigma2
+    where = f"your d={d}, n={n}, sigma^2={s2:.6g}"
+    if use_exact(st):
+        chk.exact(f"derived Gamma* = eta I ({where}, exact)", gamma_star_symbolic(sp.eye(d), sp.eye(d), sp.Integer(n),
+                  st.sigma2_exact), eta_printed(sp.Integer(n), d, st.sigma2_exact) * sp.eye(d))
+    chk.close(f"float Gamma* = eta I ({where})", OneLayer(st).gamma_star(), eta_printed(n, d, s2) * np.eye(d), ULPS)
+    P, Q = OneLayer.params_from_gamma(eta_printed(n, d, s2) * np.eye(d))
+    if n * d <= MC_MAX_ND:
+        est = mc_loss(st, [P], [Q], samples=400_000 if ctx.thorough else 150_000, rng=rng)
+        chk.within_ci(f"literal forward pass loss at the eta point = closed-form L* ({where})", est,
+                      OneLayer(st).min_loss())
+    full_space_at(chk, st, P, Q, rng=rng, thorough=ctx.thorough)
+    return chk
+
+
 def verify(ctx: Context) -> Checker:
+    if ctx.setting is not None:
+        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     for d in range(1, 5 if ctx.thorough else 4):
@@ -65,4 +97,5 @@ def verify(ctx: Context) -> Checker:
 
 CLAIM = Claim(key="mahankali2023.thm1", title="isotropic noisy: eta = n/(n+d+1+s2)", source=SOURCE,
               statement=STATEMENT, notation=NOTATION, verify=verify, salt=211,
-              provenance="RECONSTRUCTED")
+              provenance="RECONSTRUCTED", parameters=("Sigma", "n", "sigma2"), accepts=_accepts,
+              fixed="the statement is for x ~ N(0, I_d) and w ~ N(0, I_d)")

@@ -8,6 +8,10 @@ Extension beyond the paper (it assumes Gaussian x; reported as a note, never as 
 with iid standardized non-Gaussian coordinates of fourth moment kappa, the optimum keeps the form eta' Sigma^{-1}
 but eta' = n / (n + d + 1 + sigma^2 + kappa - 3): the printed eta holds only for kappa = 3. Checked exactly
 (uniform, Rademacher, diagonal Sigma) and in floating point (non-diagonal Sigma).
+
+At a user's setting (``ctx.setting``): any Sigma, n and noise, with the statement's prior w ~ N(0, Sigma^{-1})
+(Sigma_w = 'inv', required) and Gaussian x (other laws are refused: the statement assumes them away):
+Gamma* = eta Sigma^{-1} exactly (exact inputs, d <= 6) and in floats, and the full-space certificate.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
+from iclcheck.proofs.steps_open import full_space_at, moved_setting, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed
 from iclcheck.theory.setting import KURTOSIS, Setting
@@ -42,7 +47,33 @@ def eta_non_gaussian(n, d, sigma2, kappa):
     return n / (n + d + 1 + sigma2 + kappa - 3)
 
 
-def verify(ctx: Context) -> tuple[Checker, str]:
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    if user.setting.task_cov_kind != "inverse":
+        return "Sigma_w", "its statement is about w ~ N(0, Sigma^-1): give the task covariance Sigma_w = Sigma^-1 ('inv')"
+    return None
+
+
+def _verify_moved(ctx: Context) -> Checker:
+    chk = Checker()
+    rng = ctx.rng()
+    st = moved_setting(ctx)
+    d, n, s2 = st.d, int(st.n), st.sigma2
+    where = f"your Sigma, d={d}, n={n}, sigma^2={s2:.6g}"
+    if use_exact(st):
+        S = st.Sigma_exact
+        chk.exact(f"derived Gamma* = eta Sigma^-1 ({where}, exact)", gamma_star_symbolic(S, S.inv(), sp.Integer(n), st.sigma2_exact),
+                  eta_printed(sp.Integer(n), d, st.sigma2_exact) * S.inv())
+    expected = eta_printed(n, d, s2) * np.linalg.inv(st.Sigma)
+    chk.close(f"float Gamma* = eta Sigma^-1 ({where})", OneLayer(st).gamma_star(), expected,
+              solve_tolerance(st, float(np.max(np.abs(expected)))))
+    P, Q = OneLayer.params_from_gamma(expected)
+    full_space_at(chk, st, P, Q, rng=rng, thorough=ctx.thorough)
+    return chk
+
+
+def verify(ctx: Context) -> tuple[Checker, str] | Checker:
+    if ctx.setting is not None:
+        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     # 1. exact, non-diagonal rational Sigma
@@ -92,4 +123,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key="mahankali2023.thm2", title="non-isotropic: eta Sigma^-1", source=SOURCE, statement=STATEMENT,
               notation=NOTATION + " Extension: non-Gaussian covariates x = Sigma^{1/2} s.", verify=verify,
-              salt=223, provenance="RECONSTRUCTED")
+              salt=223, provenance="RECONSTRUCTED", parameters=("Sigma", "n", "Sigma_w", "sigma2"), accepts=_accepts,
+              fixed="the statement is for Gaussian x (the non-Gaussian law is an extension checked at built-in "
+              "settings only)")

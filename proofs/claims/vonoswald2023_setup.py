@@ -213,4 +213,5 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
 
 
 CLAIM = Claim(key=KEY, title="published setup, GD loss 0.2", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=3)
+              notation=NOTATION, verify=verify, salt=3,
+              fixed="its statement is one number (GD loss 0.2) at the paper's own setting d = N = 10, x ~ U(-1, 1)^d")

@@ -10,6 +10,9 @@ pass at the mapped (P, Q) = (W^PV, -W^KQ) on random prompts, for several splits 
 (5) global: that value is the minimum over the full (W^PV, W^KQ) space: in THEIR unmasked model the even part
 (query term included) is orthogonal to the odd part (Monte Carlo of E[(y_hat - y)^2 - y_hat_even^2] = L(Gamma_eff) at
 random weights), and ahn2023.thm1's certificate runs on their data law for the masked model.
+
+At a user's setting (``ctx.setting``: Lambda = Sigma and N = n; Gaussian, w ~ N(0, I), noiseless): (1) exactly
+(exact inputs, d <= 6) and in floats, (2)-(4) on the user's data law (n d <= 400), (5b) the full-space certificate.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.steps import cayley, check_full_space_global
+from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, moved_setting, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import odd_part_gamma
 from iclcheck.theory.notation.zhang import NOTATION, to_canonical, zhang_forward, zhang_gamma, zhang_solution
@@ -40,7 +44,43 @@ REORDERED = Tolerance(atol=1e-10, reason="same products in another order; predic
 DIFFERENCES = Tolerance(atol=1e-9, reason="differences of O(100) numbers: rounding ~1e-12")
 
 
+def _verify_moved(ctx: Context) -> Checker:
+    chk = Checker()
+    rng = ctx.rng()
+    st = moved_setting(ctx)
+    d, n = st.d, int(st.n)
+    where = f"your Lambda, d={d}, N={n}"
+    if use_exact(st):
+        chk.exact(f"Gamma^-1 = derived Gamma* ({where}, exact)", gamma_star_exact(st),
+                  zhang_gamma(st.Sigma_exact, n).inv().applyfunc(sp.simplify))
+    Gi = np.linalg.inv(zhang_gamma(st.Sigma, n))
+    chk.close(f"Gamma^-1 = derived Gamma* ({where}, float)", OneLayer(st).gamma_star(), Gi,
+              solve_tolerance(st, float(np.max(np.abs(Gi)))))
+    W_PV, W_KQ = zhang_solution(st.Sigma, n)
+    P, Q = to_canonical(W_PV, W_KQ)
+    if n * d <= MC_MAX_ND:
+        pr = sample_prompts(st, 256, rng)
+        ours = predict(pr.Z0, [P], [Q])
+        scale = max(1.0, float(np.max(np.abs(ours))) * d)
+        chk.close(f"their forward pass at their solution = canonical forward at (W^PV, -W^KQ) ({where})",
+                  zhang_forward(pr.Z0, W_PV, W_KQ), ours,
+                  Tolerance(atol=1e-13 * scale, reason="the same products in another order: rounding ~1e-16 x d x "
+                            "|prediction|, 1e-13 leaves margin"))
+
+        def half_sq(r: np.random.Generator, m: int) -> np.ndarray:
+            p = sample_prompts(st, m, r)
+            return 0.5 * (zhang_forward(p.Z0, W_PV, W_KQ) - p.yq) ** 2
+
+        est = mc_mean(half_sq, samples=300_000 if ctx.thorough else 100_000, rng=rng)
+        chk.within_ci(f"their loss (1/2)E(y_hat - y)^2 at their solution (their forward pass) = L*/2 ({where})", est,
+                      OneLayer(st).min_loss() / 2)
+    full_space_at(chk, st, P, Q, rng=rng, thorough=ctx.thorough, target="their solution's")
+    return chk
+
+
 def verify(ctx: Context) -> Checker:
+    if ctx.setting is not None:
+        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     # 1. exact
@@ -107,4 +147,5 @@ def verify(ctx: Context) -> Checker:
 
 CLAIM = Claim(key="zfb2024.thm4_1", aliases=("zhang2024.thm4_1",), title="W^PV_22 W^KQ_11 = Gamma^-1 (limit point)",
               source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, salt=307)
+              statement=STATEMENT, notation=NOTATION, verify=verify, salt=307, parameters=("Sigma", "n"),
+              fixed="the statement is for Gaussian x, w ~ N(0, I) and no noise")

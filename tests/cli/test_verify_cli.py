@@ -17,7 +17,7 @@ VERDICTS = {"confirmed", "refuted", "inconclusive", "error"}
 
 def _check_schema(obj):
     """The JSON shape documented in proofs/commands/verify.py, checked by hand."""
-    assert set(obj) == {"claims", "summary"}
+    assert set(obj) == {"schema", "iclcheck_version", "command", "setting", "claims", "summary"}  # docs/json.md
     for c in obj["claims"]:
         assert {"key", "source", "statement", "verdict", "steps", "finding"} <= set(c)
         assert isinstance(c["key"], str) and isinstance(c["source"], str) and isinstance(c["statement"], str)
@@ -127,7 +127,7 @@ def test_a_crashing_claim_is_reported_and_the_others_still_run(monkeypatch, caps
                 statement="x", notation="x", verify=boom)
     real = select(["ahn2023.eq7"])
     # verify imports select when it runs (light start-up), so the registry is where it is looked up
-    monkeypatch.setattr("iclcheck.proofs.registry.select", lambda pats: [bad, *real])
+    monkeypatch.setattr("iclcheck.proofs.registry.select", lambda pats, **kw: [bad, *real])
     assert main(["verify", "--format", "json"]) == 1
     obj = json.loads(capsys.readouterr().out)
     _check_schema(obj)
@@ -140,7 +140,7 @@ def test_a_crashing_claim_is_reported_and_the_others_still_run(monkeypatch, caps
 def test_list_table_json_and_keys(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert out.split()[:4] == ["key", "claim", "provenance", "source"] and "arXiv 2306.00297" in out
+    assert out.split()[:5] == ["key", "claim", "provenance", "origin", "source"] and "arXiv 2306.00297" in out
     # grouped by paper: a heading line per paper, then its claims; provenance per claim
     lines = out.splitlines()
     head = lines.index("ahn2023 (9 claims)")

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if d is not None and d > limit:
         raise InputError("--cov", f"certify supports d <= {limit}{' with --exact' if args.exact else ''} "
                          f"(the lifted QP grows like d^3), got d = {d}")
-    from iclcheck.cli.formatting import dump_json, fmt_number, print_table
+    from iclcheck.cli.formatting import dump_json, fmt_number, json_envelope, print_table
     from iclcheck.cli.inputs import setting_from_args
 
     setting = setting_from_args(args, exact=bool(args.exact))
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         if c.exact:
             out["exact_bound"] = None if c.exact_bound is None else str(c.exact_bound)
             out["exact_loss"] = None if c.exact_loss is None else str(c.exact_loss)
-        dump_json(out)
+        dump_json(json_envelope("certify", out, setting=setting, args=args))
     else:
         print(f"setting: {setting.describe()}")
         rows = [

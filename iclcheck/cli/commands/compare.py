@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.plot)
         if path.suffix.lower() not in (".png", ".pdf", ".svg") or not path.parent.exists():
             raise InputError("--plot", f"needs an existing directory and a .png/.pdf/.svg name, got {args.plot!r}")
-    from iclcheck.cli.formatting import dump_json
+    from iclcheck.cli.formatting import dump_json, json_envelope
     from iclcheck.numerics.compare import compare
 
     res = compare(st, args.L, steps=args.steps, samples=args.samples, rng=np.random.default_rng(args.seed),
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                      "note": e.tail_note() or None, "exact": x, "beyond_L": bool(bz)}
                     for k, e, x, bz in zip(c.steps, c.errors, c.exact, c.beyond(), strict=True)]
 
-        dump_json({
+        dump_json(json_envelope("compare", {
             "setting": res["setting"], "L": res["L"], "steps": res["steps"], "samples": res["samples"],
             "seed": args.seed, "plot": args.plot,
             "algorithms": {c.name: {"label": c.label, "steps": [int(s) for s in c.steps],
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                                     "tuned_for_steps": c.tuned_steps, "per_step": per_step(c),
                                     "params": c.params} for c in curves},
             "similarity": {k: {"best_step": v["best_step"], "sim_e": v["sim_e"]} for k, v in res["similarity"].items()},
-        })
+        }, setting=st, args=args))
         return 0
     print(f"per-step error E(yhat_k - w^T x_q)^2, {res['samples']} prompts, {st.describe()}, L={args.L}")
     print("  = exact   + beyond the L steps the step size is optimal for   ? Monte Carlo mean not estimable "

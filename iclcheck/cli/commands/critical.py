@@ -12,6 +12,7 @@ import re
 import sys
 from typing import Any
 
+from iclcheck.cli.formatting import add_out_argument
 from iclcheck.cli.main import COMMANDS
 from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
 from iclcheck.theory.errors import InputError
@@ -101,7 +102,14 @@ def run(args: argparse.Namespace) -> int:
     d = spec_dimension(args.cov, what="--cov")
     if d is not None and d > MAX_CRITICAL_DIM:
         raise InputError("--cov", f"critical supports d <= {MAX_CRITICAL_DIM} ((d+1)^2 parameters per run), got d = {d}")
-    from iclcheck.cli.formatting import dump_json, fmt_number, format_matrix, print_table
+    from iclcheck.cli.formatting import (
+        dump_json,
+        fmt_number,
+        format_matrix,
+        json_envelope,
+        print_table,
+        write_arrays,
+    )
     from iclcheck.cli.inputs import setting_from_args
 
     setting = setting_from_args(args, exact=False)
@@ -126,8 +134,20 @@ def run(args: argparse.Namespace) -> int:
         from iclcheck.numerics.landscape_plot import plot_landscape
 
         plot_landscape(ol, land, args.plot)
+    written = None
+    if args.out is not None:
+        import numpy as np
+
+        gammas = np.array([p.gamma for p in land.points]).reshape(len(land.points), setting.d, setting.d)
+        thetas = np.array([p.theta for p in land.points]).reshape(len(land.points), -1)
+        written = write_arrays(args.out, {"gammas": gammas} if args.out.lower().endswith(".npy") else
+                               {"gammas": gammas, "thetas": thetas, "gamma_star": land.gamma_star,
+                                "losses": np.array([p.loss for p in land.points])})
     if args.format == "json":
-        dump_json(landscape_json(land))
+        body = landscape_json(land)
+        if written is not None:
+            body["out"] = written
+        dump_json(json_envelope("critical", body, setting=setting, args=args))
         return 0
     print(f"setting: {setting.describe()}")
     print(f"{args.starts} starts x 2 runs (descent, newton), seed {args.seed}, |grad f| <= {land.grad_tol:.2g}")
@@ -140,7 +160,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     print_table(rows, headers=["#", "kind", "index", "loss", "|grad|", "count", "distance", "reduced", "flat"])
     best = land.points[0] if land.points else None
-    if best is not None:
+    if written is not None:
+        print(f"the points' gamma ({len(land.points)} x {setting.d}x{setting.d}) written to {written['file']}")
+    elif best is not None:
         print(f"gamma of point 0 (-c Q11^T):\n{format_matrix(best.gamma)}")
     non = land.nonconverged
     print(f"non-converged runs: {len(non)} of {len(land.runs)}")
@@ -169,4 +191,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", metavar="FILE.png", default=None,
                    help="save the loss along the path global-min -> lowest saddle and the Hessian spectra")
     p.add_argument("--progress", action="store_true", help="progress on stderr even when it is not a TTY")
+    add_out_argument(p, "the critical points (.npy: their gammas stacked (k, d, d); .npz: gammas, thetas (the "
+                     "packed (P, Q)), gamma_star, losses)")
     p.set_defaults(func=run)

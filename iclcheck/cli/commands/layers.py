@@ -11,12 +11,12 @@ and the output then says so and gives that filter's loss as a lower bound). gdpp
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 import numpy as np
 
+from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.inputs import setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                    order=f"layer order 0..L-1; b_{args.L - 1} does not enter the loss (reported 0)")
     out["loss_zero_predictor"] = float(st.d)
     if args.format == "json":
-        print(json.dumps(out))
+        dump_json(json_envelope("layers", out, setting=st, args=args))
         return 0
     w = sys.stdout.write
     w(f"{args.family} family, d={st.d}, n={st.n}, L={args.L}, sigma2={st.sigma2:g}\n")

@@ -1,15 +1,21 @@
-"""``iclcheck list``: the registered claims grouped by paper (key, title, provenance, source); ``--format json``.
+"""``iclcheck list``: the registered claims grouped by paper (key, title, provenance, origin, source); ``--format json``.
 
-JSON: ``{"claims": [{"key": str, "paper": str, "title": str, "source": str, "provenance": str,
-"statement": str, "notation": str}, ...], "papers": int}``. Provenance tags (only READ is the paper's own text)
+Claims come from the toolkit ("built-in"), from installed plugins (entry-point group ``iclcheck.claims``:
+"plugin <dist name>") and from ``--claims PATH`` ("file <path>"); docs/plugins.md. A plugin that fails to load is
+one line on stderr; the others are listed.
+
+JSON: ``{"claims": [{"key": str, "paper": str, "title": str, "source": str, "provenance": str, "origin": str,
+"parameters": [str], "statement": str, "notation": str}, ...], "papers": int}``. Provenance tags (only READ is the paper's own text)
 are those of ``iclcheck.proofs.registry.PROVENANCE_TAGS``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
+from pathlib import Path
 
+from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.main import COMMANDS
 
 __all__ = ["register", "run"]
@@ -21,32 +27,39 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=COMMANDS["list"],
         description="List the published claims iclcheck checks. Pass keys or prefixes to filter.",
         epilog="examples:\n  iclcheck list\n  iclcheck list ahn2023 --format json\n"
-        "  iclcheck verify $(iclcheck list --keys | grep mahankali)",
+        "  iclcheck verify $(iclcheck list --keys | grep mahankali)\n"
+        "  iclcheck list --claims my_claims/        (your own claims too: docs/plugins.md)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("claims", nargs="*", metavar="KEY_OR_PREFIX", help="filter by key or prefix")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--keys", action="store_true", help="print only the keys, one per line")
+    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=Path, default=None,
+                   help="also load the claims of PATH (a .py file or a folder of them); repeatable")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from iclcheck.proofs.registry import select
 
-    claims = select(args.claims or None)
+    problems: list[str] = []
+    claims = select(args.claims or None, paths=args.claim_paths, problems=problems)
+    for line in problems:
+        print(f"iclcheck list: {line}", file=sys.stderr)
     if args.keys:
         print("\n".join(c.key for c in claims))
         return 0
     if args.format == "json":
-        print(json.dumps({"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
-                                      "provenance": c.provenance, "statement": c.statement,
+        dump_json(json_envelope("list", {"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
+                                      "provenance": c.provenance, "origin": c.origin,
+                                      "parameters": list(c.parameters), "statement": c.statement,
                                       "notation": c.notation} for c in claims],
-                          "papers": len({c.paper for c in claims})}, indent=2))
+                          "papers": len({c.paper for c in claims})}), indent=True)
         return 0
     from iclcheck.proofs.registry import PROVENANCE_TAGS
 
-    heads = ("key", "claim", "provenance", "source")
-    rows = [(c.key, c.title, c.provenance, c.source) for c in claims]
+    heads = ("key", "claim", "provenance", "origin", "source")
+    rows = [(c.key, c.title, c.provenance, c.origin, c.source) for c in claims]
     w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
     print("  ".join("-" * x for x in w))

@@ -21,7 +21,7 @@ from iclcheck.cli.commands.precond import (
     test_setting_from_args,
     test_summary,
 )
-from iclcheck.cli.formatting import dump_json, fmt_number
+from iclcheck.cli.formatting import dump_json, fmt_number, json_envelope
 from iclcheck.cli.inputs import add_setting_arguments, read_npy_bytes, read_regular_file, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
@@ -76,6 +76,30 @@ def symbolic_loss(setting: Setting) -> Any:
     Q11, q21 = q[:d, :], q[d, :].T  # (d, d), (d, 1)
     f = full_loss_formula(S, W, Sh, km3, s2, n, b, c, Q11, q21, SYMPY_OPS)
     return sp.expand(f)
+
+
+def _identifier(name: str) -> str:
+    """'q_{1,2}' -> 'q_1_2' (a Python identifier that sympy.parse_expr reads as one Symbol)."""
+    return name.replace("{", "").replace("}", "").replace(",", "_")
+
+
+def symbolic_json(expr: Any) -> dict[str, Any]:
+    """The closed form in JSON, readable back by sympy (docs/json.md): ``loss_symbolic`` (str, as before, with the
+    names p_k and q_{i,j}); ``loss_symbolic_parseable`` (the same with identifier names q_i_j) for
+    ``sympy.parse_expr(text, local_dict=...)`` with ``symbols`` (identifier -> {"name": printed name,
+    "assumptions": sympy assumptions}); ``loss_symbolic_srepr`` (``sympy.srepr``: parse_expr rebuilds it exactly)."""
+    import sympy as sp
+
+    syms = sorted(expr.free_symbols, key=lambda s: s.name)
+    rename = {s: sp.Symbol(_identifier(s.name), **s.assumptions0) for s in syms}
+    return {
+        "loss_symbolic": str(expr),
+        "loss_symbolic_parseable": str(expr.xreplace(rename)),
+        "symbols": {rename[s].name: {"name": s.name, "assumptions": {k: bool(v) for k, v in
+                                                                      sorted(s.assumptions0.items())}}
+                    for s in syms},
+        "loss_symbolic_srepr": sp.srepr(expr),
+    }
 
 
 def load_params(path: str, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -196,10 +220,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format == "json":
         if "loss_symbolic" in out:
-            out["loss_symbolic"] = str(out["loss_symbolic"])
+            out.update(symbolic_json(out["loss_symbolic"]))
         if "loss_symbolic" in out.get("test", {}):
             out["test"]["loss_symbolic"] = str(out["test"]["loss_symbolic"])
-        dump_json(out)
+        dump_json(json_envelope("loss", out, setting=setting, args=args))
     elif args.format == "latex":
         import sympy as sp
 

@@ -14,7 +14,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from iclcheck.cli.formatting import dump_json, exact_rows, float_rows, fmt_number, format_matrix
+from iclcheck.cli.formatting import (
+    add_out_argument,
+    big_json_note,
+    dump_json,
+    exact_rows,
+    fmt_number,
+    format_matrix,
+    json_envelope,
+    write_arrays,
+)
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
@@ -35,6 +44,7 @@ EPILOG = """examples:
   iclcheck precond --cov sigma.csv -n 20 --format latex
   iclcheck precond --cov diag:1,2,3 -n 20 --test-n 5              (trained at n=20, tested at n=5)
   iclcheck precond --cov diag:1,2,3 -n 20 --test-cov diag:4,8,12  (covariate shift Sigma -> 4 Sigma)
+  iclcheck precond --cov random:d=2000,cond=100,seed=0 -n 50 --out gamma.npy    (summary only; Gamma* in binary)
 
 SPEC: eye:D | diag:v1,v2,... (integers, decimals, a/b; exact) | random:d=D,cond=K,seed=S
 (Haar rotation, eigenvalues log-spaced 1..K) | a .npy (never unpickled), .csv or .json file.
@@ -164,7 +174,7 @@ def test_payload(setting: Setting, test: Setting, args: argparse.Namespace, *, e
 
         r = shifted_loss(setting, test)
         out.update(r.to_dict())
-        out["gamma_test"] = float_rows(r.gamma_test)
+        out["gamma_test"] = r.gamma_test
     if exact:
         from iclcheck.theory.shift import shifted_loss_exact
 
@@ -220,12 +230,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--bayes", "is printed in the table and json formats only")
     bayes = _bayes_baseline(setting) if args.bayes else None
 
+    written = None
+    if args.out is not None:
+        if G is None:
+            raise InputError("--out", "symbolic n has no float matrix to write; give a numeric n")
+        written = write_arrays(args.out, {"gamma": G}, scalars={"loss": L})
     if args.format == "json":
         out: dict[str, Any] = {
-            "gamma": float_rows(G) if G is not None else None,
+            "gamma": G if G is not None and written is None else None,
             "loss": L,
             "setting": setting_summary(setting, args.cov),
         }
+        if written is not None:
+            out["out"] = written
         if G_ex is not None:
             out["gamma_exact"] = exact_rows(G_ex)
             out["loss_exact"] = str(L_ex)
@@ -235,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
             r10 = lambda v: float(f"{v:.10g}")  # noqa: E731  (a Monte Carlo mean: no BLAS-level digits)
             out["bayes"] = {"risk": r10(bayes.value), "interval": [r10(v) for v in bayes.interval],
                             "exact": bayes.exact, "method": bayes.method, "lsa_excess": r10(L - bayes.value)}
-        dump_json(out)
+        big_json_note(G if written is None else None)
+        dump_json(json_envelope("precond", out, setting=setting, args=args))
     elif args.format == "latex":
         import sympy as sp
 
@@ -254,7 +272,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"Optimal preconditioner Gamma* ({setting.describe()})")
         print("  predictor x_q^T Gamma (1/n) sum_i y_i x_i; LSA layer P = e e^T, Q[:d,:d] = -Gamma*^T")
-        print(format_matrix(G_ex if G_ex is not None else G))
+        if written is not None:
+            print(f"  Gamma* ({G.shape[0]}x{G.shape[1]}) written to {written['file']} ({written['format']})")
+        else:
+            print(format_matrix(G_ex if G_ex is not None else G))
         if L_ex is not None:
             approx = f"  (= {fmt_number(L, digits=12)})" if L is not None else ""
             print(f"minimal loss L* = {L_ex}{approx}")
@@ -308,4 +329,5 @@ def register(subparsers: Any) -> None:
                    help="also print the Bayes-optimal risk for w ~ N(0, Sigma_w) (posterior mean = generalized "
                         "ridge; exact where a closed form exists, else Monte Carlo with 20000 draws, seed 0, and "
                         "its 99.9%% interval) and the LSA excess L* - Bayes; d <= 20, n <= 200")
+    add_out_argument(p, "Gamma* (.npy: the matrix; .npz: arrays gamma and loss)")
     p.set_defaults(func=run)

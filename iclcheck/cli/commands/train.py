@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--samples", f"at most {MAX_SAMPLES:,}, got {args.samples:,}")
     import numpy as np
 
-    from iclcheck.cli.formatting import dump_json
+    from iclcheck.cli.formatting import dump_json, json_envelope
     from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
     from iclcheck.numerics.training import check_budget, paired_gap, step_memory_bytes, summarize, train
 
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     _finite(out, ("coefficients", "dist_A", "b", "dist_B", "off_pattern", "loss", "loss_ci", "gap", "gap_ci"))
     out["history"] = [[t, v] for t, v in res.history[:: max(1, len(res.history) // 20)]]
     if args.format == "json":
-        dump_json(out)
+        dump_json(json_envelope("train", out, setting=st, args=args))
         return 0
     print(f"trained {args.L}-layer LSA, family {args.family}: {st.describe()}")
     print(f"  {args.steps} Adam steps x {args.batch} fresh prompts, lr {lr:g}, seed {args.seed}: {res.seconds:.1f} s")

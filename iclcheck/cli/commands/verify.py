@@ -29,6 +29,12 @@ JSON shape (``--format json``; one object on stdout; also written by ``--report 
                   "seed": int, "profile": "quick" | "thorough", "seconds": float}
     }
 
+At a user's setting (``--cov SPEC -n N`` [``--task-cov``, ``--noise``, ``--covariates``, ``-L``], the grammar of
+precond/loss) the selected claims that declare parameters run there (``Context(setting=...)``); a claim that
+cannot be moved says why in one line on stderr and is skipped (exit 2 if none can); a parameter a claim does not
+accept (noise for a noiseless theorem, -L for a one-layer claim) is an error naming it. The JSON then also has
+``"setting"``. ``--claims PATH`` adds the claims of a .py file or folder (plugins: docs/plugins.md).
+
 The Markdown report (``--format markdown``) is byte-identical on rerun with the same seed and
 profile: it has no timings.
 """
@@ -41,7 +47,7 @@ import sys
 import time
 from pathlib import Path
 
-from iclcheck.cli.commands._lsa_common import seed_arg
+from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
 
@@ -55,6 +61,9 @@ EPILOG = """examples:
   iclcheck verify ahn2023.thm1 zfb2024.thm4_1 --format json
   iclcheck verify --format markdown --report STATUS.md     the README's verification status
   iclcheck verify --profile thorough --strict              nightly: many random settings, fail on non-confirmed
+  iclcheck verify ahn2023.thm1 --cov random:d=4,cond=10,seed=1 -n 30      a claim at your own setting
+  iclcheck verify mahankali2023 --cov eye:3 -n 10 --noise 1/2             (claims that cannot move say why)
+  iclcheck verify --claims my_claims/      your own claims too (docs/plugins.md; 'iclcheck new-claim KEY')
 
 columns: "dev" and "tol" come from one decisive step: for a refuted claim the failing step furthest
 outside its tolerance, otherwise the step closest to its tolerance; in that step's unit (absolute or
@@ -91,40 +100,115 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true", help="exit 1 unless every verdict is 'confirmed'")
     p.add_argument("--progress", action="store_true",
                    help="show one progress line per claim on stderr even when stderr is not a terminal")
+    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=Path, default=None,
+                   help="also load the claims of PATH (a .py file or a folder of them); repeatable")
+    add_user_setting_arguments(p)
     p.set_defaults(func=run)
 
 
+def add_user_setting_arguments(p: argparse.ArgumentParser) -> None:
+    """--cov, -n, --task-cov, --noise, --covariates, -L: the grammar of precond/loss, all optional here."""
+    from iclcheck.cli.inputs import COVARIATE_LAWS
+
+    g = p.add_argument_group("a user's setting (run the selected claims there; the same grammar as precond/loss)")
+    g.add_argument("--cov", metavar="SPEC", default=None,
+                   help="covariance Sigma: eye:D, diag:v1,..., random:d=D,cond=K,seed=S or a .npy/.csv/.json file")
+    g.add_argument("-n", metavar="N", default=None, help="number of in-context examples (with --cov)")
+    g.add_argument("--task-cov", metavar="SPEC|inv", default=None, help="task prior covariance Sigma_w (default I)")
+    g.add_argument("--noise", metavar="S2", default=None, help="label-noise variance sigma^2 (default 0)")
+    g.add_argument("--covariates", choices=COVARIATE_LAWS, default=None,
+                   help="law of the standardized coordinates (default gaussian)")
+    g.add_argument("-L", "--layers", dest="L", type=positive_int, default=None, help="number of layers")
+
+
+def user_setting_of(args: argparse.Namespace):
+    """The ``UserSetting`` of the options, or None when no --cov/-n was given (the default run)."""
+    extra = [f for f, v in (("--task-cov", args.task_cov), ("--noise", args.noise), ("--covariates", args.covariates),
+                            ("-L", args.L)) if v is not None]
+    if args.cov is None and args.n is None:
+        if extra:
+            raise InputError(extra[0], "moves the claims to a user's setting: give --cov SPEC and -n N too")
+        return None
+    if args.cov is None or args.n is None:
+        raise InputError("--cov" if args.cov is None else "-n", "a user's setting needs both --cov SPEC and -n N")
+    from iclcheck.cli.inputs import setting_from_args
+    from iclcheck.proofs.registry import UserSetting
+
+    ns = argparse.Namespace(cov=args.cov, n=args.n, task_cov=args.task_cov, noise=args.noise or "0",
+                            covariates=args.covariates or "gaussian", exact=False, symbolic=False, format=None)
+    setting = setting_from_args(ns, exact=True)  # exact where the inputs are (the claims' exact steps use it)
+    if setting.n_is_symbolic:
+        raise InputError("-n", "claims at a user's setting need a numeric n")
+    return UserSetting(setting=setting, L=args.L)
+
+
 def _render(fmt: str, results, ctx, titles: dict[str, str], seconds: float,
-            notations: dict[str, str]) -> str:
+            notations: dict[str, str], args: argparse.Namespace | None = None) -> str:
     from iclcheck.proofs.report import json_report, markdown_report, table_report
 
     if fmt == "json":
-        return json.dumps(json_report(results, ctx, seconds=seconds), indent=2)
+        from iclcheck.cli.formatting import json_envelope
+
+        env = json_envelope("verify", json_report(results, ctx, seconds=seconds),
+                            setting=ctx.moved.setting if ctx.setting is not None else None, args=args)
+        if ctx.setting is not None and ctx.moved.L is not None:
+            env["setting"]["L"] = ctx.moved.L
+        return json.dumps(env, indent=2)
     if fmt == "markdown":
-        return markdown_report(results, ctx, titles=titles, notations=notations).rstrip("\n")
-    tail = (f"\n\n{len(results)} claims in {seconds:.1f}s (seed {ctx.seed}, profile {ctx.profile}): "
+        md = markdown_report(results, ctx, titles=titles, notations=notations).rstrip("\n")
+        if ctx.setting is not None:
+            md = f"At your setting: {ctx.moved.setting.describe()}.\n\n" + md
+        return md
+    where = ""
+    if ctx.setting is not None:
+        where = f"\nat your setting: {ctx.moved.setting.describe()}" + (f", L={ctx.moved.L}" if ctx.moved.L else "")
+    tail = (f"{where}\n\n{len(results)} claims in {seconds:.1f}s (seed {ctx.seed}, profile {ctx.profile}): "
             + ", ".join(f"{v} {sum(r.verdict == v for r in results)}"
                         for v in ("confirmed", "refuted", "inconclusive", ERROR)))
     return table_report(results, titles=titles) + tail
 
 
+def _movable(claims, user):
+    """The claims that can run at the user's setting; the others say why on stderr. A parameter that a movable
+    claim does not accept is an error (InputError naming it); none movable: exit 2."""
+    from iclcheck.proofs.registry import check_movable
+
+    keep = []
+    for c in claims:
+        if not c.parameters:
+            print(f"iclcheck verify: {c.key} is not run at this setting: {c.fixed_reason}", file=sys.stderr)
+            continue
+        check_movable(c, user)
+        keep.append(c)
+    if not keep:
+        raise InputError("--cov", "none of the selected claims can be moved to a user's setting (see the lines "
+                         "above; 'iclcheck list' shows what each claim accepts)")
+    return keep
+
+
 def run(args: argparse.Namespace) -> int:
     from iclcheck.proofs.registry import Context, select
     from iclcheck.proofs.report import progress_printer, run_claims
-    claims = select(args.claims or None)
-    ctx = Context(seed=args.seed, profile=args.profile)
+    problems: list[str] = []
+    claims = select(args.claims or None, paths=args.claim_paths, problems=problems)
+    for line in problems:
+        print(f"iclcheck verify: {line}", file=sys.stderr)
+    user = user_setting_of(args)
+    if user is not None:
+        claims = _movable(claims, user)
+    ctx = Context(seed=args.seed, profile=args.profile, setting=user)
     titles = {c.key: c.title for c in claims}
     notations = {c.key: c.notation for c in claims}
     show = args.progress or sys.stderr.isatty()
     t0 = time.perf_counter()
     results = run_claims(claims, ctx, on_done=progress_printer() if show else None)
     seconds = time.perf_counter() - t0
-    print(_render(args.format, results, ctx, titles, seconds, notations))
+    print(_render(args.format, results, ctx, titles, seconds, notations, args))
     if args.report is not None:
         suffix = args.report.suffix.lower()
         fmt = "markdown" if suffix == ".md" else "json" if suffix == ".json" else args.format
         try:
-            args.report.write_text(_render(fmt, results, ctx, titles, seconds, notations) + "\n")
+            args.report.write_text(_render(fmt, results, ctx, titles, seconds, notations, args) + "\n")
         except OSError as exc:
             raise InputError("--report", f"cannot write {str(args.report)!r}: {exc.strerror}") from None
     if any(r.verdict == ERROR for r in results):
