@@ -23,7 +23,8 @@ Exact routes, tried in this order (``ModelLoss.method`` names the one used):
    - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.wick.full_gd_loss``) in the whitened frame.
    "A_l = a_l Sigma^-1" is tested to a relative 1e-12 (what a float map a -> a Sigma^-1 leaves).
 
-Otherwise: Monte Carlo of the literal forward pass over fresh prompts (seeded), a two-sided CLT interval at
+Otherwise: Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts (seeded; re-associated as
+P (K K^T / n) Q Z, the same function as the literal P Z M (Z^T Q Z) / n at O(D^2 n) per prompt), a two-sided CLT interval at
 ``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.montecarlo`` (heavy tails: the
 interval is not trustworthy, and ``note`` says so with the median and quantiles).
 """
@@ -212,7 +213,7 @@ def mc_literal(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign
     from iclcheck.numerics.lsa import LSA, forward
 
     d, n = setting.d, int(setting.n)
-    model = LSA(L=Ps.shape[0], mask=mask)
+    model = LSA(L=Ps.shape[0], mask=mask, reassociate=True)  # P (K K^T / n) Q Z: the same function, O(D^2 n)
     batch = int(max(1, min(20_000, _MC_BYTES // (8 * 4 * (d + 1) * (n + 1) + 8 * (n + 1) ** 2))))
 
     def draw(r: np.random.Generator, k: int) -> np.ndarray:

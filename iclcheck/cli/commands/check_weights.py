@@ -85,6 +85,12 @@ def report_lines(res, st) -> list[str]:
     if not w.canonical:
         out.append(f"  model: prediction {'+' if w.readout_sign == 1 else '-'}[Z_L]_{{d+1,n+1}}, "
                    f"{'masked' if w.mask else 'unmasked (every token a key)'}")
+    meta = w.metadata
+    if meta.get("written_by"):
+        out.append(f"  file: written by {meta['written_by']} (family {meta.get('family')}, {meta.get('steps')} steps, "
+                   f"seed {meta.get('seed')}) for {meta.get('setting')}")
+        if meta.get("setting") and meta.get("setting") != st.describe():
+            out.append("  note: the file was written for another setting than the one checked here")
     out.append(f"  loss {ml.describe()}")
     if res.reference is not None:
         g, lo, hi = res.gap
