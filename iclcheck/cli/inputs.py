@@ -76,11 +76,16 @@ _INT_RE = re.compile(r"\+?\d{1,30}", _A)
 _KEY_RE = re.compile(r"([a-z]+)=([^=,]*)", _A)
 
 
+_N_SYMBOL: list[Any] = []  # built once: sympy's symbol cache is an LRU, so a fresh Symbol is == but not always `is`
+
+
 def __getattr__(name: str) -> Any:
     if name == "N_SYMBOL":  # the symbolic n of exact output: a positive integer symbol, as theory.setting expects
-        import sympy as sp
+        if not _N_SYMBOL:
+            import sympy as sp
 
-        return sp.Symbol("n", positive=True, integer=True)
+            _N_SYMBOL.append(sp.Symbol("n", positive=True, integer=True))
+        return _N_SYMBOL[0]
     raise AttributeError(name)
 
 
