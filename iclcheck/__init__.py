@@ -9,11 +9,51 @@ In the source tree the first three live in the top-level folders ``theory/``, ``
 ``proofs/``; ``pyproject.toml`` maps them under ``iclcheck`` (setuptools ``package-dir``), so after
 ``pip install .`` (editable or not) ``iclcheck`` is the only top-level import package.
 
-Importing ``iclcheck`` is cheap: nothing heavy (numpy, sympy, cvxpy) is imported until it is used.
+Importing ``iclcheck`` is cheap: nothing heavy (numpy, sympy, cvxpy) is imported until it is used. The public
+Python API (docs/api.md) lives in ``iclcheck.api`` and is loaded on first access of one of its names
+(``iclcheck.gamma_star``, ``iclcheck.verify``, ...): module ``__getattr__`` (PEP 562).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.2.0"
 
-__all__ = ["__version__"]
+# the names of iclcheck.api (tests/api/test_exports.py checks that the two lists agree)
+_API = (
+    "ClaimResult",
+    "InputError",
+    "ModelLoss",
+    "NumericalFailure",
+    "Setting",
+    "WeightsCheck",
+    "certify",
+    "check_weights",
+    "claims",
+    "critical_points",
+    "gamma_star",
+    "load_weights",
+    "loss",
+    "min_loss",
+    "optimal_layers",
+    "save_weights",
+    "setting",
+    "verify",
+)
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        import importlib
+
+        value = getattr(importlib.import_module("iclcheck.api"), name)
+        globals()[name] = value  # later accesses skip __getattr__
+        return value
+    raise AttributeError(f"module 'iclcheck' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

@@ -7,7 +7,8 @@ linear LSA, re-associated without changing the function,
 
 and its gradient is ``numerics.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
 
-Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection):
+Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection; the maps live in
+``numerics.training_families`` and are re-exported here):
 
 - ``gd``   condition (8):  P_i = [[0, 0], [0, 1]],  Q_i = -[[A_i, 0], [0, 0]]       (theta = A_i)
 - ``gdpp`` condition (11): P_i = [[B_i, 0], [0, 1]], Q_i = -[[A_i, 0], [0, 0]]      (theta = A_i, B_i)
@@ -35,6 +36,7 @@ from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MA
 from iclcheck.numerics.lsa import LSA, loss_and_grads
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.numerics.training_families import FAMILIES, Family, family  # noqa: F401 (re-exported)
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
@@ -57,8 +59,6 @@ __all__ = [
     "step_memory_bytes",
     "train",
 ]
-
-FAMILIES = ("gd", "gdpp", "full", "gd-scalar", "gdpp-scalar")
 
 # Sizes a training run accepts, checked before any work (``check_budget``):
 
@@ -116,84 +116,6 @@ def loss_on(Ps, Qs, prompts: Prompts) -> np.ndarray:
     _, r, _, _ = forward_backward(np.asarray(Ps, float), np.asarray(Qs, float), *_prompt_arrays(prompts),
                                   grad=False)
     return r**2
-
-
-# ---------------------------------------------------------------------------------------------
-# parameter families
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Family:
-    """A linear map theta -> (Ps, Qs) and its adjoint (for the chain rule)."""
-
-    name: str
-    L: int
-    d: int
-    Sigma_inv: np.ndarray  # (d, d), used by the scalar families
-
-    @property
-    def size(self) -> int:
-        L, d, D = self.L, self.d, self.d + 1
-        return {"gd": L * d * d, "gdpp": 2 * L * d * d, "full": 2 * L * D * D, "gd-scalar": L,
-                "gdpp-scalar": 2 * L}[self.name]
-
-    def to_PQ(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        L, d, D = self.L, self.d, self.d + 1
-        Ps = np.zeros((L, D, D))
-        Qs = np.zeros((L, D, D))
-        if self.name == "full":
-            Ps[:] = theta[: L * D * D].reshape(L, D, D)
-            Qs[:] = theta[L * D * D:].reshape(L, D, D)
-            return Ps, Qs
-        Ps[:, d, d] = 1.0
-        if self.name in ("gd", "gdpp"):
-            A = theta[: L * d * d].reshape(L, d, d)
-            Qs[:, :d, :d] = -A
-            if self.name == "gdpp":
-                Ps[:, :d, :d] = theta[L * d * d:].reshape(L, d, d)
-        else:
-            a = theta[:L]
-            Qs[:, :d, :d] = -a[:, None, None] * self.Sigma_inv[None]
-            if self.name == "gdpp-scalar":
-                Ps[:, :d, :d] = theta[L:][:, None, None] * np.eye(d)[None]
-        return Ps, Qs
-
-    def pullback(self, dPs: np.ndarray, dQs: np.ndarray) -> np.ndarray:
-        """dloss/dtheta from dloss/dPs, dloss/dQs (the adjoint of the linear map to_PQ)."""
-        d = self.d
-        if self.name == "full":
-            return np.concatenate([dPs.ravel(), dQs.ravel()])
-        gA = -dQs[:, :d, :d]  # (L, d, d)
-        if self.name == "gd":
-            return gA.ravel().copy()
-        if self.name == "gdpp":
-            return np.concatenate([gA.ravel(), dPs[:, :d, :d].ravel()])
-        ga = np.einsum("lij,ij->l", gA, self.Sigma_inv)
-        if self.name == "gd-scalar":
-            return ga
-        gb = np.einsum("lii->l", dPs[:, :d, :d])
-        return np.concatenate([ga, gb])
-
-    def init(self, rng: np.random.Generator, *, scale: float = 0.1) -> np.ndarray:
-        """Small random start: entries N(0, scale^2 / d) (full: P[d,d] starts at 1 as in condition (8))."""
-        theta = rng.standard_normal(self.size) * scale / np.sqrt(self.d)
-        if self.name == "full":
-            L, D = self.L, self.d + 1
-            Ps = theta[: L * D * D].reshape(L, D, D)
-            Ps[:, D - 1, D - 1] += 1.0
-        if self.name == "gdpp-scalar":
-            theta[self.L:] = 0.0
-        return theta
-
-
-def family(name: str, setting: Setting, L: int) -> Family:
-    if name not in FAMILIES:
-        raise InputError("family", f"unknown family {name!r}; choose one of {', '.join(FAMILIES)}")
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
-        raise InputError("L", f"number of layers must be a positive integer, got {L!r}")
-    if setting.n_is_symbolic:
-        raise InputError("n", "training needs a numeric n")
-    Si = np.linalg.inv(setting.Sigma)
-    return Family(name=name, L=int(L), d=setting.d, Sigma_inv=(Si + Si.T) / 2)
 
 
 # ---------------------------------------------------------------------------------------------

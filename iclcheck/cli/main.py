@@ -34,6 +34,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 # ``register(subparsers)`` (a command "a-b" lives in a_b.py); tests/cli/test_startup.py checks this table against
 # the modules.
 COMMANDS: dict[str, str] = {
+    "check-weights": "read a trained L-layer model (.npz, .safetensors, torch), report its loss and gap to the theory",
     "certify": "prove a global lower bound of the one-layer loss and certify the predicted Gamma* point",
     "compare": "per-step errors of GD, preconditioned GD, GD++, Newton, OLS and trained LSA",
     "critical": "find, deduplicate and classify the critical points of the one-layer loss",

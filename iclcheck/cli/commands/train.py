@@ -62,6 +62,9 @@ def register(sub) -> None:
     p.add_argument("--samples", type=positive_int, default=200_000,
                    help=f"Monte Carlo prompts for the final loss and the gap (default 200000, at most {MAX_SAMPLES:,})")
     p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a TTY")
+    p.add_argument("--save-weights", metavar="FILE.npz|FILE.safetensors", default=None,
+                   help="write the learned P, Q (canonical convention, stacked (L, d+1, d+1)) with the setting as "
+                        "metadata; read them back with 'iclcheck check-weights FILE'")
     p.set_defaults(func=run)
 
 
@@ -87,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-L", f"at most {MAX_LAYERS} layers for training, got {args.L:,}")
     if args.samples > MAX_SAMPLES:
         raise InputError("--samples", f"at most {MAX_SAMPLES:,}, got {args.samples:,}")
+    save = getattr(args, "save_weights", None)
+    if save is not None and not save.endswith((".npz", ".safetensors")):
+        raise InputError("--save-weights", f"{save}: the file name must end in .npz or .safetensors")
     import numpy as np
 
     from iclcheck.cli.formatting import dump_json, json_envelope
@@ -151,6 +157,17 @@ def run(args: argparse.Namespace) -> int:
             out.update({"loss": la.mean, "loss_ci": list(la.ci), "optimum": None, "optimum_note": why})
     _finite(out, ("coefficients", "dist_A", "b", "dist_B", "off_pattern", "loss", "loss_ci", "gap", "gap_ci"))
     out["history"] = [[t, v] for t, v in res.history[:: max(1, len(res.history) // 20)]]
+    if save is not None:
+        from iclcheck.numerics.weights import save_weights
+
+        meta = {"convention": "canonical", "written_by": "iclcheck train", "setting": st.describe(), "cov": args.cov,
+                "n": int(st.n), "task_cov": st.task_cov_kind, "sigma2": st.sigma2, "covariates": st.covariates,
+                "family": args.family, "L": args.L, "steps": args.steps, "seed": args.seed}
+        try:
+            save_weights(save, res.Ps, res.Qs, metadata=meta)
+        except InputError as exc:
+            raise InputError("--save-weights", exc.problem) from None
+        out["weights_file"] = save
     if args.format == "json":
         dump_json(json_envelope("train", out, setting=st, args=args))
         return 0
@@ -171,4 +188,6 @@ def run(args: argparse.Namespace) -> int:
               f"(paired 99.9% CI [{100 * out['relative_gap_ci'][0]:+.2f}%, {100 * out['relative_gap_ci'][1]:+.2f}%])")
     else:
         print(f"  (no exact optimum: {why})")
+    if save is not None:
+        print(f"  learned P, Q (canonical, stacked) written to {save}")
     return 0

@@ -1,0 +1,277 @@
+"""The public Python API of iclcheck: functions of a setting, keyword-only options, the same names everywhere.
+
+>>> import numpy as np, iclcheck
+>>> st = iclcheck.setting(np.diag([1.0, 2.0, 3.0]), 10)  # diagonal: Gamma*_ii = 1 / ((n+1)/n s_i + tr(Sigma)/n)
+>>> np.round(iclcheck.gamma_star(st), 4)
+array([[0.5882, 0.    , 0.    ],
+       [0.    , 0.3571, 0.    ],
+       [0.    , 0.    , 0.2564]])
+
+Every function takes the setting first (built by ``setting``; a ``Setting``), then keyword-only options:
+``seed`` (an int: same seed, same answer), ``samples`` (Monte Carlo prompts), ``starts`` (multistart runs),
+``profile`` ("quick" or "thorough"), ``convention`` (weights layout). Errors are ``InputError`` (bad input, the
+message names the parameter) and ``NumericalFailure`` (valid input, the computation failed). Results are the
+toolkit's structured objects; each has the fields its docstring names, and most a ``to_dict()``.
+
+The module is imported on first use of ``iclcheck.<name>`` (``import iclcheck`` stays light).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
+from iclcheck.numerics.weights_check import WeightsCheck
+from iclcheck.proofs.verdict import ClaimResult
+from iclcheck.theory.errors import InputError, NumericalFailure
+from iclcheck.theory.setting import Setting
+
+__all__ = [
+    "ClaimResult",
+    "InputError",
+    "ModelLoss",
+    "NumericalFailure",
+    "Setting",
+    "WeightsCheck",
+    "certify",
+    "check_weights",
+    "claims",
+    "critical_points",
+    "gamma_star",
+    "load_weights",
+    "loss",
+    "min_loss",
+    "optimal_layers",
+    "save_weights",
+    "setting",
+    "verify",
+]
+
+
+def setting(Sigma: Any, n: int, *, Sigma_w: Any = None, sigma2: Any = 0, law: str = "gaussian") -> Setting:
+    """The data setting: x = Sigma^{1/2} s (s iid of ``law``: "gaussian", "uniform", "rademacher"), w ~ N(0,
+    Sigma_w) (None: identity; "inv": Sigma^-1; or a matrix), y = w^T x + N(0, sigma2) noise, n examples.
+
+    Sigma: a numpy array, nested lists, or ints / fractions.Fraction (kept exact for exact derivations).
+
+    >>> st = setting([[2, 0], [0, 1]], 5, Sigma_w="inv")
+    >>> st.d, st.n, st.task_cov_kind
+    (2, 5, 'inverse')
+    """
+    return Setting.make(Sigma, n, Sigma_w=Sigma_w, sigma2=sigma2, covariates=law)
+
+
+def _check(st: Any) -> Setting:
+    if not isinstance(st, Setting):
+        raise InputError("setting", f"expected an iclcheck Setting (build it with iclcheck.setting), got "
+                         f"{type(st).__name__}")
+    return st
+
+
+def _one_layer(st: Any):
+    from iclcheck.numerics.one_layer import OneLayer
+
+    return OneLayer(_check(st))
+
+
+def gamma_star(setting: Setting) -> np.ndarray:
+    """The optimal one-layer preconditioner Gamma* = Sigma_w Sigma M^-1 (a d x d float array).
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting(np.eye(2), 4)       # Gamma* = n/(n+d+1) I for Sigma = Sigma_w = I
+    >>> np.round(gamma_star(st), 6)
+    array([[0.571429, 0.      ],
+           [0.      , 0.571429]])
+    """
+    return _one_layer(setting).gamma_star()
+
+
+def min_loss(setting: Setting) -> float:
+    """The minimal one-layer loss L* = L(Gamma*) (float).
+
+    >>> round(min_loss(iclcheck.setting([[1, 0], [0, 1]], 4)), 6)   # d (d+1) / (n+d+1) = 6/7
+    0.857143
+    """
+    return _one_layer(setting).min_loss()
+
+
+def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> ModelLoss:
+    """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
+    (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
+    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
+    with an interval (``samples`` prompts). The result: ``.value``, ``.exact``, ``.method``, ``.interval``.
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting(np.eye(2), 4)
+    >>> P, Q = np.zeros((3, 3)), np.zeros((3, 3))
+    >>> P[2, 2] = 1.0; Q[:2, :2] = -gamma_star(st).T   # the Gamma* point
+    >>> r = loss(st, P, Q)
+    >>> r.exact, round(r.value, 6)
+    (True, 0.857143)
+    """
+    return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
+
+
+def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
+    """Critical points of the one-layer loss over all (P, Q) by a seeded multistart, deduplicated and classified
+    (a ``Landscape``: ``.points`` with ``.loss``, ``.kind``, ``.gamma``; ``.predicted_loss``).
+
+    >>> ls = critical_points(iclcheck.setting([[1, 0], [0, 2]], 5), starts=4)
+    >>> ls.points[0].kind, abs(ls.points[0].loss - ls.predicted_loss) < 1e-8
+    ('global-min', True)
+    """
+    from iclcheck.numerics.critical import find_critical_points
+
+    return find_critical_points(_one_layer(setting), starts=starts, seed=seed)
+
+
+def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False):
+    """Prove a global lower bound of the one-layer loss (a convex relaxation, rounding accounted for) and certify
+    the Gamma* point (a ``Certificate``: ``.certified``, ``.lower_bound``, ``.predicted_loss``, ``.reason``).
+
+    >>> c = certify(iclcheck.setting([[1, 0], [0, 2]], 5))
+    >>> c.certified, c.lower_bound <= c.predicted_loss
+    (True, True)
+    """
+    from iclcheck.numerics.certificate import certify as _certify
+
+    return _certify(_one_layer(setting), solver=solver, gap_tol=gap_tol, exact=exact)
+
+
+def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int | None = None, seed: int = 0):
+    """Optimal per-layer coefficients of the L-layer family A_l = a_l Sigma^-1 (``family="gd"``, Ahn et al. (8):
+    a ``GDOptimum``, certified when the minimiser is real-rooted) or with B_l = b_l I (``family="gdpp"``, (11): a
+    ``GDPPOptimum`` by a seeded multistart of ``starts`` runs). Needs Gaussian data and w ~ N(0, Sigma^-1) (or
+    Sigma = Sigma_w = I). Fields: ``.coefficients`` / ``.a``, ``.loss``, ``.method``.
+
+    >>> opt = optimal_layers(iclcheck.setting([[1, 0], [0, 1]], 10, Sigma_w="inv"), 2)
+    >>> opt.certified, len(opt.coefficients)
+    (True, 2)
+    """
+    _check(setting)
+    if family == "gd":
+        from iclcheck.numerics.family_gd import optimal_gd
+
+        if starts is not None:
+            raise InputError("starts", "the gd family optimum is solved, not searched: starts applies to gdpp")
+        return optimal_gd(setting, L)
+    if family == "gdpp":
+        from iclcheck.numerics.family_gdpp import DEFAULT_GDPP_STARTS, optimal_gdpp
+
+        return optimal_gdpp(setting, L, starts=DEFAULT_GDPP_STARTS if starts is None else starts, seed=seed)
+    raise InputError("family", f"unknown family {family!r}; choose 'gd' or 'gdpp'")
+
+
+def claims() -> list:
+    """The registered claims (``Claim`` objects: ``.key``, ``.title``, ``.source``, ``.statement``,
+    ``.provenance``, ``.parameters`` = what a claim can be moved to; empty: built-in settings only).
+
+    >>> any(c.key == "ahn2023.thm1" for c in claims())
+    True
+    """
+    from iclcheck.proofs.registry import all_claims
+
+    return list(all_claims().values())
+
+
+def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: Setting | None = None
+           ) -> list[ClaimResult]:
+    """Run the proof-checks of the claims selected by ``keys`` (None: all; a key, a paper prefix such as
+    "ahn2023", or a list of them) and return their results (``ClaimResult``: ``.verdict``, ``.steps``,
+    ``.finding``, ``.to_dict()``). With ``setting``, each claim runs at that setting; a claim that declares no
+    parameters (``Claim.parameters``) cannot be moved and is refused (InputError naming it).
+
+    >>> [r] = verify(["ahn2023.eq7"])
+    >>> r.key, str(r.verdict)
+    ('ahn2023.eq7', 'confirmed')
+    """
+    from iclcheck.proofs.registry import Context, select
+
+    if profile not in ("quick", "thorough"):
+        raise InputError("profile", f"must be 'quick' or 'thorough', got {profile!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise InputError("seed", f"must be an integer in [0, 2^63), got {seed!r}")
+    if isinstance(keys, str):
+        keys = [keys]
+    chosen = select(list(keys) if keys else None)
+    if setting is not None:
+        _check(setting)
+        from iclcheck.proofs import registry
+
+        check_movable = getattr(registry, "check_movable", None)  # the registry's own rule, where it has one
+        for c in chosen:  # every claim is checked before any runs
+            if check_movable is not None:
+                check_movable(c, setting)
+            elif not c.parameters:
+                raise InputError("setting", f"{c.key} cannot be moved to a user's setting (it declares no "
+                                 "parameters); call verify without setting for it")
+    ctx = Context(seed=int(seed), profile=profile, setting=setting)
+    return [c.run(ctx) for c in chosen]
+
+
+def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting: Setting | None = None,
+                 n: int | None = None):
+    """Read an L-layer model from a file (.npz, .safetensors, a torch state_dict with PyTorch installed) or a dict
+    name -> array, and map it to the canonical model (a ``Weights``: ``.Ps``, ``.Qs`` (L, d+1, d+1),
+    ``.readout_sign``, ``.mask``, ``.map``). Conventions: canonical, ahn, vonoswald, zhang, pytorch (docs/weights.md);
+    n (or the setting's n) is needed by vonoswald's map.
+
+    >>> import numpy as np
+    >>> W = {"W_K": np.eye(3), "W_Q": -np.eye(3), "W_V": np.eye(3)}
+    >>> w = load_weights(W, convention="pytorch", n=5)
+    >>> w.L, w.readout_sign, float(w.Ps[0, 0, 0])     # one layer: canonical at P = -W_V
+    (1, -1, -1.0)
+    """
+    from iclcheck.numerics.weights import load_weights as _load
+
+    if setting is not None:
+        _check(setting)
+        n = int(setting.n)
+    if n is None:
+        if convention == "vonoswald":
+            raise InputError("n", "the vonoswald map P_can = N P W_V needs n (give setting or n)")
+        n = 1
+    return _load(path_or_arrays, convention=convention, n=n, d=None if setting is None else setting.d)
+
+
+def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict | None = None):
+    """Write canonical stacked P, Q ((L, d+1, d+1) or (d+1, d+1)) with JSON metadata to .npz or .safetensors.
+
+    >>> import numpy as np, tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> _ = save_weights(f, np.zeros((3, 3)), np.zeros((3, 3)), metadata={"note": "zeros"})
+    >>> load_weights(f).metadata["note"]
+    'zeros'
+    """
+    from iclcheck.numerics.weights import save_weights as _save
+
+    P = np.asarray(P, dtype=float)
+    Q = np.asarray(Q, dtype=float)
+    return _save(path, P[None] if P.ndim == 2 else P, Q[None] if Q.ndim == 2 else Q, metadata=metadata)
+
+
+def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical",
+                  samples: int = DEFAULT_SAMPLES, seed: int = 0) -> WeightsCheck:
+    """Check a trained model at a setting: its loss (exact or an interval), the gap to the theory's optimum (one
+    layer: L(Gamma*); L layers: the condition-(8) optimum, a reference), each layer's distance to the predicted
+    matrix in the whitened frame, and ``.warnings`` when a sign or scale flip of the convention gives a much lower
+    loss. The twin of ``iclcheck check-weights``.
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting(np.diag([1.0, 2.0, 3.0]), 10)
+    >>> P, Q = np.zeros((4, 4)), np.zeros((4, 4))
+    >>> P[3, 3] = 1.0; Q[:3, :3] = -gamma_star(st).T
+    >>> W = {"W_K": np.eye(4), "W_Q": Q, "W_V": -P}            # the optimum in the PyTorch layout
+    >>> round(check_weights(W, st, convention="pytorch").loss.value, 4)
+    1.6755
+    >>> r = check_weights({"P": -P, "Q": Q}, st)                 # the same arrays read as canonical
+    >>> round(r.loss.value, 2), r.warnings[0].split(":")[0]
+    (18.97, 'prediction sign gives a much lower loss')
+    """
+    from iclcheck.numerics.weights_check import check_loaded_weights
+
+    w = load_weights(path_or_arrays, convention=convention, setting=setting)
+    return check_loaded_weights(setting, w, samples=samples, seed=seed)
+

@@ -1,0 +1,227 @@
+"""The population loss of an L-layer LSA at given weights: exact where the toolkit has an exact route, Monte Carlo
+of the literal forward pass (``numerics.lsa``) with an honest interval otherwise. Shared by ``iclcheck.loss``
+(the Python API) and ``iclcheck check-weights``.
+
+The model is the canonical one (docs/STATEMENTS.md section 0), with two switches for conventions that cannot
+be folded into the weights:
+
+    Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l),     prediction = sign * [Z_L]_{d+1,n+1},
+
+``readout_sign`` = -1 (canonical) or +1 (e.g. the PyTorch layout), ``mask`` = True (M = diag(I_n, 0): the query is
+not a key, canonical) or False (every token is a key: Zhang, Frei, Bartlett). Loss f = E (prediction - w^T x_q)^2.
+
+Exact routes, tried in this order (``ModelLoss.method`` names the one used):
+
+1. L = 1, masked: ``OneLayer.loss`` (closed form, any setting). The prediction of one layer is linear in P, so
+   readout +1 at P equals readout -1 at -P exactly.
+2. L = 1, unmasked, P[d+1, :d] = 0: the extra query term (P[d+1,:d] x_q)(x_q^T Q11 x_q)/n vanishes, so the
+   masked closed form applies.
+3. L >= 1, masked, readout -1, every layer of the form P_l = [[B_l, 0], [0, c_l]], Q_l = -[[A_l, 0], [0, 0]]
+   (c_l != 0; condition (8) of Ahn et al. when B_l = 0, (11) otherwise), Gaussian covariates, w ~ N(0, Sigma^-1)
+   or Sigma = Sigma_w = I. The layer equals (P_l / c_l, c_l Q_l) exactly; then
+   - A_l = a_l Sigma^-1, B_l = b_l I: the spectral quadrature of ``numerics.family_gd`` / ``family_gdpp``;
+   - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.wick.full_gd_loss``) in the whitened frame.
+   "A_l = a_l Sigma^-1" is tested to a relative 1e-12 (what a float map a -> a Sigma^-1 leaves).
+
+Otherwise: Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts (seeded; re-associated as
+P (K K^T / n) Q Z, the same function as the literal P Z M (Z^T Q Z) / n at O(D^2 n) per prompt), a two-sided CLT interval at
+``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.montecarlo`` (heavy tails: the
+interval is not trustworthy, and ``note`` says so with the median and quantiles).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.theory.errors import InputError, NumericalFailure
+from iclcheck.theory.setting import Setting
+
+__all__ = ["DEFAULT_SAMPLES", "MAX_SAMPLES", "ModelLoss", "as_stack", "exact_route", "model_loss"]
+
+DEFAULT_SAMPLES = 200_000
+MAX_SAMPLES = 20_000_000
+SCALAR_RTOL = 1e-12  # A_l = a_l Sigma^-1 up to this relative Frobenius residual (float rounding of a map)
+MAX_WICK_LAYERS = 2  # full_gd_loss grows like 4^L (2L-1)!!: L = 3 takes minutes
+_MC_BYTES = 2**27  # working set of one Monte Carlo batch (128 MiB)
+
+
+@dataclass(frozen=True)
+class ModelLoss:
+    """The loss of one model: ``value`` (exact, or the Monte Carlo mean), ``interval`` ((v, v) when exact, else
+    the CI clipped at 0), ``exact``, ``method`` (which route), ``estimate`` (the MCEstimate, or None), ``note``
+    (the heavy-tail note, or '')."""
+
+    value: float
+    exact: bool
+    method: str
+    interval: tuple[float, float]
+    L: int
+    estimate: MCEstimate | None = None
+    note: str = ""
+
+    @property
+    def estimable(self) -> bool:
+        """False when a Monte Carlo mean is untrustworthy at this sample size (heavy tails)."""
+        return self.exact or (self.estimate is not None and self.estimate.estimable)
+
+    def describe(self, fmt: str = ".6g") -> str:
+        if self.exact:
+            return f"{self.value:{fmt}} (exact: {self.method})"
+        return f"{self.estimate.describe('.4g')} ({self.method})"
+
+    def to_dict(self) -> dict:
+        out = {"value": self.value, "exact": self.exact, "method": self.method, "interval": list(self.interval),
+               "L": self.L}
+        if self.estimate is not None:
+            out.update({"samples": self.estimate.n_samples, "level": self.estimate.level,
+                        "heavy_tail": self.estimate.heavy_tail, "median": self.estimate.median})
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def as_stack(A, d: int, what: str) -> np.ndarray:
+    """A (d+1, d+1) matrix or an (L, d+1, d+1) stack as a float (L, d+1, d+1) array, checked finite."""
+    try:
+        A = np.asarray(A, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(what, f"must be a real array ({exc})") from None
+    if A.ndim == 2:
+        A = A[None]
+    D = d + 1
+    if A.ndim != 3 or A.shape[1:] != (D, D) or A.shape[0] < 1:
+        raise InputError(what, f"must be ({D}, {D}) or (L, {D}, {D}) for d = {d}, got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise InputError(what, "has non-finite entries (NaN or inf)")
+    return A
+
+
+def _family_form(Ps: np.ndarray, Qs: np.ndarray, d: int):
+    """(A_l, B_l) normalised to c_l = 1 when every layer is [[B, 0], [0, c]], -[[A, 0], [0, 0]] with c != 0."""
+    As, Bs = [], []
+    for P, Q in zip(Ps, Qs, strict=True):
+        c = P[d, d]
+        if c == 0 or np.any(P[d, :d]) or np.any(P[:d, d]) or np.any(Q[d, :]) or np.any(Q[:d, d]):
+            return None
+        As.append(-c * Q[:d, :d])
+        Bs.append(P[:d, :d] / c)
+    return As, Bs
+
+
+def _scalar_of(M: np.ndarray, ref: np.ndarray) -> float | None:
+    """alpha with M = alpha ref to relative SCALAR_RTOL, else None."""
+    nr = float(np.sum(ref * ref))
+    alpha = float(np.sum(M * ref) / nr)
+    scale = max(float(np.linalg.norm(M)), abs(alpha) * np.sqrt(nr), 1e-300)
+    return alpha if float(np.linalg.norm(M - alpha * ref)) <= SCALAR_RTOL * scale else None
+
+
+def exact_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign: int = -1,
+                mask: bool = True) -> tuple[float, str] | None:
+    """(exact loss, method) by the first exact route that applies (module docstring), else None."""
+    d, L = setting.d, Ps.shape[0]
+    if L == 1 and (mask or not np.any(Ps[0, d, :d])):
+        from iclcheck.numerics.one_layer import OneLayer
+
+        P = Ps[0] if readout_sign == -1 else -Ps[0]
+        how = "one-layer closed form (OneLayer.loss)"
+        if readout_sign == 1:
+            how += "; readout +[Z]_{d+1,n+1} at P equals the canonical -[Z] at -P (linear in P)"
+        if not mask:
+            how += "; the unmasked query term vanishes since P[d+1, :d] = 0"
+        return OneLayer(setting).loss(P, Qs[0]), how
+    if not mask or readout_sign != -1:
+        return None
+    form = _family_form(Ps, Qs, d)
+    if form is None:
+        return None
+    from iclcheck.numerics.quadrature import problem_from
+
+    try:
+        pr = problem_from(setting)
+    except InputError:
+        return None
+    As, Bs = form
+    Si = np.linalg.inv(setting.Sigma)
+    Si = (Si + Si.T) / 2
+    a = [_scalar_of(A, Si) for A in As]
+    b = [_scalar_of(B, np.eye(d)) if np.any(B) else 0.0 for B in Bs[:-1]]  # B_{L-1} does not reach the output
+    if all(v is not None for v in a) and all(v is not None for v in b):
+        if not any(b):
+            from iclcheck.numerics.family_gd import gd_loss
+
+            return gd_loss(a, pr), f"condition (8), A_l = a_l Sigma^-1: exact spectral quadrature (a = {_fmt(a)})"
+        from iclcheck.numerics.family_gdpp import gdpp_loss
+
+        return gdpp_loss(a, b, pr), (f"condition (11), A_l = a_l Sigma^-1, B_l = b_l I: exact spectral quadrature "
+                                     f"(a = {_fmt(a)}, b = {_fmt(b)})")
+    if L <= MAX_WICK_LAYERS and not any(np.any(B) for B in Bs[:-1]):
+        from iclcheck.numerics.one_layer import sqrtm_psd
+        from iclcheck.numerics.wick import full_gd_loss
+
+        Sh = sqrtm_psd(setting.Sigma)
+        return full_gd_loss([Sh @ A @ Sh for A in As], pr), "condition (8), full A_l: exact by Wick's theorem"
+    return None
+
+
+def _fmt(v) -> str:
+    return "[" + ", ".join(f"{float(x):.4g}" for x in v) + "]"
+
+
+def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True,
+               samples: int = DEFAULT_SAMPLES, seed: int = 0, level: float = 0.999,
+               exact_only: bool = False) -> ModelLoss | None:
+    """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one
+    layer): exact when a route applies (module docstring), else a seeded Monte Carlo of ``samples`` prompts.
+
+    ``exact_only``: return None instead of running the Monte Carlo."""
+    if setting.n_is_symbolic:
+        raise InputError("n", "the loss at given weights needs a numeric n")
+    d = setting.d
+    Ps = as_stack(Ps, d, "P")
+    Qs = as_stack(Qs, d, "Q")
+    if Ps.shape != Qs.shape:
+        raise InputError("Q", f"needs one Q per P: P has shape {Ps.shape}, Q {Qs.shape}")
+    if readout_sign not in (-1, 1):
+        raise InputError("readout_sign", f"must be -1 (canonical) or +1, got {readout_sign!r}")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 100 <= samples <= MAX_SAMPLES:
+        raise InputError("samples", f"must be an integer in [100, {MAX_SAMPLES:,}], got {samples!r}")
+    L = Ps.shape[0]
+    ex = exact_route(setting, Ps, Qs, readout_sign=readout_sign, mask=mask)
+    if ex is not None:
+        return ModelLoss(value=float(ex[0]), exact=True, method=ex[1], interval=(float(ex[0]), float(ex[0])), L=L)
+    if exact_only:
+        return None
+    est = mc_literal(setting, Ps, Qs, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
+                     level=level)
+    if not np.isfinite(est.mean):
+        raise NumericalFailure("loss at the given weights", f"the Monte Carlo mean is not finite ({est.mean})",
+                               "the weights make the forward pass overflow float64; check their scale")
+    how = (f"Monte Carlo of the literal forward pass ({samples:,} prompts, seed {seed}, {level:.1%} CI clipped at 0"
+           f"{'' if mask else ', unmasked'}{', readout +[Z]' if readout_sign == 1 else ''})")
+    return ModelLoss(value=est.mean, exact=False, method=how, interval=est.ci, L=L, estimate=est,
+                     note=est.tail_note())
+
+
+def mc_literal(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign: int = -1, mask: bool = True,
+               samples: int, seed: int, level: float = 0.999) -> MCEstimate:
+    """E (sign [Z_L]_{d+1,n+1} - w^T x_q)^2 by ``numerics.lsa.forward`` over fresh prompts."""
+    from iclcheck.numerics.forward import sample_prompts
+    from iclcheck.numerics.lsa import LSA, forward
+
+    d, n = setting.d, int(setting.n)
+    model = LSA(L=Ps.shape[0], mask=mask, reassociate=True)  # P (K K^T / n) Q Z: the same function, O(D^2 n)
+    batch = int(max(1, min(20_000, _MC_BYTES // (8 * 4 * (d + 1) * (n + 1) + 8 * (n + 1) ** 2))))
+
+    def draw(r: np.random.Generator, k: int) -> np.ndarray:
+        pr = sample_prompts(setting, k, r)
+        with np.errstate(over="ignore", invalid="ignore"):
+            ZL = forward(model, pr.Z0, Ps, Qs)  # (k, d+1, n+1)
+            return (readout_sign * ZL[:, d, n] - pr.yq) ** 2  # (k,)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        return mc_mean(draw, samples=samples, rng=np.random.default_rng(seed), batch=batch, level=level,
+                       nonnegative=True)

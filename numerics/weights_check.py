@@ -1,0 +1,181 @@
+"""Check trained weights against the theory: their loss (exact or an interval, ``numerics.model_loss``), the gap
+to the theory's optimum for the setting, each layer's distance to the predicted matrix in the whitened frame, and
+a warning when a sign or scale flip of the convention gives a much lower loss.
+
+Reference optimum: one layer, L* = L(Gamma*) (``OneLayer.min_loss``, the global minimum of one layer); L layers,
+the optimum of the condition-(8) family A_l = a_l Sigma^-1 (``numerics.family_gd.optimal_gd``, Gaussian data with
+w ~ N(0, Sigma^-1) or Sigma = Sigma_w = I) - a reference, not a lower bound (GD++ or full weights can go below it).
+
+Per-layer reading (canonical readout and mask only): the effective A_l = -P_l[d+1,d+1] Q_l[:d,:d] (a layer of the
+form (8) has P = c e e^T, Q = -[[A/c, 0], [0, 0]]), whitened A_l^w = Sigma^{1/2} A_l Sigma^{1/2}; predicted: one
+layer Gamma*^T, L layers a_l* I (layers matched to the optimal coefficients in sorted order of tr(A_l^w)/d: the loss
+is symmetric in the layers). distance = ||A_l^w - predicted||_F / ||predicted||_F; ``off_pattern`` is the share of
+||(P_l, Q_l)||_F outside the (8) pattern, which the reading ignores.
+
+Flips tried: prediction sign, P -> -P (every layer; the same as the prediction sign for one layer), Q -> Q^T, and
+P -> n P, P -> P / n (a missing or extra 1/n). A flip "gives a much lower loss" when the upper end of its loss
+interval is below FLIP_RATIO = 0.5 times the lower end of the model's (exact losses: their values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
+from iclcheck.numerics.weights import Weights
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
+
+__all__ = ["FLIP_RATIO", "FLIP_SAMPLES", "WeightsCheck", "check_loaded_weights"]
+
+FLIP_RATIO = 0.5
+FLIP_SAMPLES = 50_000  # Monte Carlo prompts per flipped variant (only when it has no exact route)
+
+
+@dataclass(frozen=True)
+class WeightsCheck:
+    """The result of ``check_loaded_weights``; ``to_dict()`` is its JSON form."""
+
+    weights: Weights
+    loss: ModelLoss
+    reference: float | None
+    reference_name: str
+    gap: tuple[float, float, float] | None  # (value, low, high): loss - reference
+    layers: list[dict] = field(default_factory=list)
+    layers_note: str = ""
+    flips: list[tuple[str, ModelLoss]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def relative_gap(self) -> float | None:
+        return None if self.gap is None or not self.reference else self.gap[0] / self.reference
+
+    def to_dict(self) -> dict:
+        w = self.weights
+        return {
+            "source": w.source, "convention": w.convention, "map": w.map, "L": w.L, "d": w.d,
+            "readout_sign": w.readout_sign, "mask": w.mask, "metadata": w.metadata,
+            "loss": self.loss.to_dict(),
+            "reference": {"name": self.reference_name, "loss": self.reference},
+            "gap": None if self.gap is None else {"value": self.gap[0], "interval": list(self.gap[1:]),
+                                                  "relative": self.relative_gap},
+            "layers": [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in e.items()}
+                       for e in self.layers],
+            "layers_note": self.layers_note,
+            "flips": [{"flip": name, **ml.to_dict()} for name, ml in self.flips],
+            "warnings": list(self.warnings),
+        }
+
+
+def _reference(setting: Setting, L: int) -> tuple[float | None, str, np.ndarray | None]:
+    if L == 1:
+        from iclcheck.numerics.one_layer import OneLayer
+
+        ol = OneLayer(setting)
+        return ol.min_loss(), "one-layer optimum L(Gamma*) (global minimum of one layer)", ol.gamma_star().T
+    from iclcheck.numerics.family_gd import optimal_gd
+
+    try:
+        opt = optimal_gd(setting, L)
+    except InputError as exc:
+        return None, f"no reference: {exc.problem}", None
+    tag = "certified" if opt.certified else "not certified"
+    return opt.loss, (f"optimum of the condition-(8) family A_l = a_l Sigma^-1 ({tag}; a = "
+                      f"{np.round(opt.coefficients, 4).tolist()}); a reference, not a lower bound"), opt.coefficients
+
+
+def _layers(setting: Setting, w: Weights, predicted) -> tuple[list[dict], str]:
+    if not w.canonical:
+        return [], ("not computed: the model is not the canonical one (readout +[Z] or no query mask), so the "
+                    "(8)-reading of its layers does not apply")
+    if predicted is None:
+        return [], "not computed: no predicted matrices for this setting"
+    from iclcheck.numerics.one_layer import sqrtm_psd
+
+    d = setting.d
+    Sh = sqrtm_psd(setting.Sigma)
+    mask = np.zeros((d + 1, d + 1), bool)
+    mask[d, d] = True
+    qmask = np.zeros((d + 1, d + 1), bool)
+    qmask[:d, :d] = True
+    rows = []
+    for l in range(w.L):
+        P, Q = w.Ps[l], w.Qs[l]
+        Aw = Sh @ (-P[d, d] * Q[:d, :d]) @ Sh
+        tot = float(np.sqrt(np.sum(P**2) + np.sum(Q**2)))
+        off = float(np.sqrt(np.sum(P[~mask] ** 2) + np.sum(Q[~qmask] ** 2)) / tot) if tot else 0.0
+        rows.append({"layer": l, "a": float(np.trace(Aw) / d), "A_whitened": Aw, "off_pattern": off})
+    if w.L == 1:
+        target = [Sh @ predicted @ Sh]
+        note = "predicted Sigma^1/2 Gamma*^T Sigma^1/2 (one layer)"
+    else:
+        order = np.argsort([e["a"] for e in rows])
+        coef = np.sort(np.asarray(predicted))
+        target = [None] * w.L
+        for rank, l in enumerate(order):
+            target[l] = coef[rank] * np.eye(d)
+        note = "predicted a_l* I (condition-(8) optimum; layers matched in sorted order of a_l)"
+    for e, T in zip(rows, target, strict=True):
+        e["predicted"] = T
+        e["distance"] = float(np.linalg.norm(e["A_whitened"] - T) / max(np.linalg.norm(T), 1e-300))
+    return rows, note
+
+
+def _flipped(w: Weights, n: int) -> list[tuple[str, Weights]]:
+    import dataclasses
+
+    out = [("prediction sign", dataclasses.replace(w, readout_sign=-w.readout_sign))]
+    if w.L > 1:
+        out.append(("P -> -P", dataclasses.replace(w, Ps=-w.Ps)))
+    out.append(("Q -> Q^T", dataclasses.replace(w, Qs=np.ascontiguousarray(np.swapaxes(w.Qs, 1, 2)))))
+    if n > 1:
+        out.append(("P -> n P", dataclasses.replace(w, Ps=w.Ps * n)))
+        out.append(("P -> P / n", dataclasses.replace(w, Ps=w.Ps / n)))
+    return out
+
+
+def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT_SAMPLES, seed: int = 0,
+                         flip_samples: int = FLIP_SAMPLES) -> WeightsCheck:
+    """Check a canonical-mapped model (``numerics.weights.load_weights``) at a setting (module docstring)."""
+    if w.d != setting.d:
+        raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
+    ml = model_loss(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, samples=samples, seed=seed)
+    ref, ref_name, predicted = _reference(setting, w.L)
+    gap = None
+    if ref is not None:
+        gap = (ml.value - ref, ml.interval[0] - ref, ml.interval[1] - ref)
+    rows, note = _layers(setting, w, predicted)
+    flips, warnings = [], []
+    if not ml.estimable:
+        warnings.append("the Monte Carlo mean is not estimable (heavy tails): " + ml.note)
+    n = int(setting.n)
+    for name, v in _flipped(w, n):
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                fl = model_loss(setting, v.Ps, v.Qs, readout_sign=v.readout_sign, mask=v.mask,
+                                samples=flip_samples, seed=seed + 1)
+            except Exception as exc:  # a flipped model may overflow: it is then not lower
+                from iclcheck.theory.errors import NumericalFailure
+
+                if not isinstance(exc, NumericalFailure):
+                    raise
+                continue
+        flips.append((name, fl))
+    lower = [(name, fl) for name, fl in flips
+             if fl.estimable and ml.estimable and fl.interval[1] < FLIP_RATIO * ml.interval[0]]
+    if lower:
+        lower.sort(key=lambda t: t[1].value)
+        name, fl = lower[0]
+        also = f" (also lower: {', '.join(f'{k} {_short(v)}' for k, v in lower[1:])})" if len(lower) > 1 else ""
+        warnings.append(f"{name} gives a much lower loss: {_short(fl)} vs {_short(ml)}{also}; check the convention "
+                        f"(read as {w.convention}: {w.map})")
+    return WeightsCheck(weights=w, loss=ml, reference=ref, reference_name=ref_name, gap=gap, layers=rows,
+                        layers_note=note, flips=flips, warnings=warnings)
+
+
+def _short(ml: ModelLoss) -> str:
+    if ml.exact:
+        return f"{ml.value:.4g} (exact)"
+    return f"{ml.value:.4g} [{ml.interval[0]:.4g}, {ml.interval[1]:.4g}]"
