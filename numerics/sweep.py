@@ -69,8 +69,10 @@ __all__ = [
     "SweepPoint",
     "SweepSummary",
     "census_row",
+    "dask_client",
     "describe",
     "grid",
+    "keys_of",
     "plot_atlas",
     "point_key",
     "point_seed",
@@ -327,13 +329,24 @@ def _read_parts(out: Path):
     return pa.concat_tables(tables) if tables else _schema().empty_table()
 
 
-def read_sweep(out: str | Path):
-    """The rows of a sweep directory as a pyarrow Table, sorted by the setting columns."""
+def read_sweep(out: str | Path, *, keys: Iterable[str] | None = None):
+    """The rows of a sweep directory (only those whose key is in ``keys``, when given) as a pyarrow Table,
+    sorted by the setting columns."""
     out = Path(out)
     if not out.is_dir():
         raise InputError("out", f"{str(out)!r} is not a sweep directory")
     t = _read_parts(out)
+    if keys is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        t = t.filter(pc.is_in(t.column("key"), value_set=pa.array(sorted(set(keys)), pa.string())))
     return t.sort_by([(c, "ascending") for c in SETTING_COLUMNS])
+
+
+def keys_of(points: Iterable[SweepPoint], *, starts: int, seed: int, certify: bool = True) -> list[str]:
+    """The keys (file names) of the points of a sweep run with these options."""
+    return [point_key(describe(p, starts=starts, seed=seed, certify=certify)) for p in points]
 
 
 # -- running --------------------------------------------------------------------------------------------
@@ -346,8 +359,11 @@ class SweepSummary:
     workers: int = 0  # workers the cluster had when the tasks were submitted
 
 
-class _Cluster:
-    """A distributed Client on a fresh LocalCluster (jobs processes x 1 thread) or on a running scheduler."""
+class dask_client:  # noqa: N801 (a context manager used like a function)
+    """``with dask_client(jobs, scheduler) as client``: a distributed Client on a fresh LocalCluster of ``jobs``
+    worker processes with 1 thread each (Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in them), or on the running
+    scheduler at ``scheduler``; both closed on exit. The caller's ``__main__`` must be import-safe (worker
+    processes are spawned)."""
 
     def __init__(self, jobs: int, scheduler: str | None):
         import logging
@@ -355,6 +371,8 @@ class _Cluster:
         from distributed import Client, LocalCluster
 
         self.cluster = None
+        if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
+            raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
         if scheduler is not None:
             try:
                 self.client = Client(scheduler, timeout="10s")
@@ -419,7 +437,7 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
 
     failed: list[tuple[SweepPoint, str]] = []
     computed = 0
-    with _Cluster(jobs, scheduler) as client:
+    with dask_client(jobs, scheduler) as client:
         workers = len(client.scheduler_info().get("workers", {}))
         if scheduler is not None:
             theirs = client.submit(_worker_version, pure=False).result()
