@@ -431,6 +431,8 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
     todo = [(k, p) for k, p in keyed if k not in have]
     if not todo:
         return SweepSummary(total=len(points), skipped=len(points), computed=0)
+    from asyncio import CancelledError
+
     from distributed import as_completed
 
     from iclcheck import __version__
@@ -447,11 +449,11 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
                                  pure=False): p for k, p in todo}
         for fut in as_completed(futures):
             p = futures[fut]
-            if fut.status != "finished":
-                exc = fut.exception()
+            try:
+                row = fut.result()
+            except (Exception, CancelledError) as exc:  # noqa: BLE001 - this task failed; the others go on
                 failed.append((p, f"{type(exc).__name__}: {exc}"))
                 continue
-            row = fut.result()
             _write_part(out, row)
             computed += 1
             if progress is not None:
@@ -496,6 +498,8 @@ def plot_atlas(table, path: str | Path) -> Path:
         ax.set_xscale("log")
         ax.set_xlabel("condition number of Sigma")
         ax.grid(True, alpha=0.3)
+    if any(r["spurious_gap"] is not None and r["spurious_gap"] > 0 for r in rows):
+        ax1.set_yscale("log")
     ax1.set_ylabel("spurious gap: (L_2nd - L_min) / L_min  [%]")
     ax1.set_title("lowest spurious minimum above the global one\n(no point: none found)", fontsize=9)
     ax2.set_ylabel("fraction of descent starts in spurious minima")
