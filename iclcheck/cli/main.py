@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "new-claim": "write a new claim module and its test from the template (your own theorem)",
     "loss": "exact population loss of one LSA layer at given P, Q, or its closed form (--symbolic)",
     "precond": "optimal one-layer preconditioner Gamma* and minimal loss for a covariance",
+    "sweep": "critical-point census (minima, basins, gaps, certificates) over a grid of settings, on Dask",
     "train": "train an L-layer LSA with Adam and report what it learned",
     "verify": "run the published claims' proof-checks and print their verdicts",
 }

@@ -103,6 +103,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=Path, default=None,
                    help="also load the claims of PATH (a .py file or a folder of them); repeatable")
     add_user_setting_arguments(p)
+    from iclcheck.cli.commands._lsa_common import positive_int
+
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="run the claims as tasks on a local Dask cluster of N worker processes (default 1: in this "
+                   "process, no Dask); the report is the same as with 1")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the claims on a running Dask scheduler (e.g. tcp://host:8786)")
     p.set_defaults(func=run)
 
 
@@ -201,7 +208,11 @@ def run(args: argparse.Namespace) -> int:
     notations = {c.key: c.notation for c in claims}
     show = args.progress or sys.stderr.isatty()
     t0 = time.perf_counter()
-    results = run_claims(claims, ctx, on_done=progress_printer() if show else None)
+    try:
+        results = run_claims(claims, ctx, on_done=progress_printer() if show else None, jobs=args.jobs,
+                             scheduler=args.scheduler)
+    except InputError as exc:  # the cluster's options (jobs, scheduler)
+        raise InputError(f"--{exc.what}", exc.problem) from None
     seconds = time.perf_counter() - t0
     print(_render(args.format, results, ctx, titles, seconds, notations, args))
     if args.report is not None:

@@ -1,0 +1,45 @@
+"""``verify --jobs``: claims as Dask tasks give the same report as the sequential run, byte for byte; the
+default (``--jobs 1``) never imports Dask."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from iclcheck.cli.main import main
+
+pytest.importorskip("distributed")
+
+# a few quick claims: exact (sympy), numeric and Monte Carlo steps, confirmed and refuted verdicts, released-code
+# records; given out of key order, so the report must keep the order asked for
+KEYS = ["vonoswald2023.prop1", "mahankali2023.thm1", "ahn2023.lemma1", "ahn2023.eq7"]
+
+
+def test_markdown_report_is_byte_identical_with_two_workers(capsys, tmp_path):
+    reports = {}
+    for jobs in ("1", "2"):
+        path = tmp_path / f"jobs{jobs}.md"
+        assert main(["verify", *KEYS, "--format", "markdown", "--report", str(path), "--jobs", jobs]) == 0
+        capsys.readouterr()
+        reports[jobs] = path.read_bytes()
+    assert reports["1"] == reports["2"]
+    text = reports["1"].decode()
+    assert all(f"`{k}`" in text for k in KEYS)  # every claim is in it, in the order asked for
+    assert [text.index(f"`{k}`") for k in KEYS] == sorted(text.index(f"`{k}`") for k in KEYS)
+    assert "**refuted** as printed" in text and "**confirmed** as recorded" in text
+
+
+def test_a_bad_scheduler_is_one_line_and_exit_2(capsys):
+    rc = main(["verify", "ahn2023.eq7", "--scheduler", "nonsense://x"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and err.startswith("iclcheck verify: --scheduler: cannot connect") and len(err.splitlines()) == 1
+
+
+def test_the_default_run_imports_no_dask():
+    code = ("import sys, io, contextlib\nfrom iclcheck.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    main(['verify', 'ahn2023.eq7'])\n"
+            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "[]"
