@@ -34,8 +34,7 @@ noisy = iclcheck.loss(st_inv, Ps + 0.02 * rng.standard_normal(Ps.shape), Qs, sam
 print(noisy.exact, noisy.method.split(" (")[0], [round(v, 3) for v in noisy.interval])
 
 # %% 4. A published claim, at your setting where the claim can be moved
-movable = {c.key for c in iclcheck.claims() if c.parameters}
-[res] = iclcheck.verify(["ahn2023.thm1"], setting=st if "ahn2023.thm1" in movable else None)
+[res] = iclcheck.verify(["ahn2023.thm1"], setting=st)  # ahn2023.thm1 declares parameters ("Sigma", "n")
 print(res.key, res.verdict, f"{len(res.steps)} steps")
 
 # %% 5. Trained weights in the PyTorch layout (prediction +[Z]): named, and read wrongly
