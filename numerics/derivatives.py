@@ -404,10 +404,11 @@ def hessian_flat(ol: OneLayer, theta: np.ndarray) -> np.ndarray:
     """Dense symmetric Hessian ((d+1)^2 x (d+1)^2) from exact HVPs on the basis (small d)."""
     N = n_params(ol.d)
     theta = np.asarray(theta, dtype=float)
+    hv = hvp_operator(ol, theta)
     H = np.empty((N, N))
     e = np.zeros(N)
     for i in range(N):
         e[i] = 1.0
-        H[:, i] = hvp_flat(ol, theta, e)
+        H[:, i] = hv(e)
         e[i] = 0.0
     return (H + H.T) / 2
