@@ -32,8 +32,8 @@ Classification. At a point with p != 0 and Qd != 0 the scaling direction t = (p,
 flat direction (f is constant along gamma -> (gamma p, Qd / gamma)); the Hessian is restricted to the
 orthogonal complement of t. Its eigenvalues with |lambda| <= ``eig_tol`` * max|lambda| are counted as
 zero (``n_zero``; nonzero means second-order information cannot decide and is reported as
-degenerate). index = number of negative eigenvalues (the whole spectrum up to d = 10; beyond, Lanczos on
-Hessian-vector products gives the 5 lowest, so index and n_zero are counted among those). kind:
+degenerate). index = number of negative eigenvalues (the whole spectrum: the dense Hessian from N
+forward-mode Hessian-vector products; see ``critical_classify.classify`` for why not Lanczos). kind:
 
 * ``saddle``     index > 0;
 * ``global-min`` index = 0 and loss <= reference + loss_tol, reference = min(L*, lowest loss found)

@@ -97,7 +97,7 @@ class _Backend:
         return self.hess(theta) @ v if self.lifted else hvp_flat(self.ol, theta, v)
 
     def hvp_op(self, theta: np.ndarray):
-        """v -> H(theta) v for many v at one point (Lanczos, MINRES): the lifted Hessian once, or the
+        """v -> H(theta) v for many v at one point (MINRES, the dense Hessian): the lifted Hessian once, or the
         forward-mode product with the point's intermediates cached (about one gradient per product)."""
         if self.lifted:
             H = self.hess(theta)

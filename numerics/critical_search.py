@@ -32,7 +32,7 @@ __all__ = ["METHODS", "RunResult", "default_methods", "default_tolerances", "run
 
 METHODS = ("descent", "newton")
 BFGS_MAX = 400  # dense BFGS up to this many parameters, L-BFGS beyond
-DENSE_MAX = 121  # dense Hessian (classification, Newton) up to this many parameters (d <= 10); Lanczos/MINRES beyond
+DENSE_MAX = 121  # Newton steps with the dense Hessian up to this many parameters (d <= 10), MINRES beyond
 NEWTON_AUTO_MAX_DIM = 10  # default methods: descent and newton up to this d, descent only beyond
 MINRES_MAXITER = 400  # Hessian-vector products per inexact Newton step (large d)
 

@@ -366,7 +366,7 @@ def hvp_flat(ol: OneLayer, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def hvp_operator(ol: OneLayer, theta: np.ndarray):
-    """v -> H(theta) v, with the point's intermediates computed once (Lanczos, MINRES: each product then
+    """v -> H(theta) v, with the point's intermediates computed once (MINRES, the dense Hessian: each product then
     costs one tangent pass, about one gradient)."""
     theta = np.asarray(theta, dtype=float)
     P = _primal(ol, *[x.copy() if isinstance(x, np.ndarray) else x for x in unpack_parts(theta, ol.d)])

@@ -54,8 +54,7 @@ runs do not converge (they are listed); 2 for bad input, checked before any work
 
 Runs per start (--methods): auto = descent and newton (the saddle search) for d <= 10, descent only
 beyond; a descent result not yet converged is polished by Newton steps (MINRES on exact Hessian-vector
-products above d = 10, where classification uses Lanczos: index and flat are counted among the 5 lowest
-Hessian eigenvalues there).
+products above d = 10); points are classified by the whole Hessian spectrum (built from those products).
 
 limits (checked before any work): d <= 50 ((d+1)^2 = 2601 parameters; time, not memory, is the limit:
 peak memory < 0.1 GB; one descent start takes ~1 s at d = 20 and ~2 s at d = 50 here, the search takes
