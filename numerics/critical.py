@@ -173,14 +173,16 @@ def find_critical_points(
                               eig_tol=eig_tol, loss_tol=loss_tol)
 
 
-def assemble_landscape(setting, runs: list[RunResult], *, starts: int, seed: int, grad_tol: float,
+def assemble_landscape(setting, runs: list[RunResult], *, starts: int, seed: int, grad_tol: float | None = None,
                        dedup_tol: float = 1e-5, eig_tol: float = 1e-7, loss_tol: float | None = None) -> Landscape:
     """The Landscape of a list of runs (from ``run_start``, in any order of computation: they are sorted
     by (start, method order) first, so the result does not depend on how the starts were scheduled)."""
     be = setting if isinstance(setting, _Backend) else _Backend(setting if isinstance(setting, OneLayer)
                                                                else OneLayer(setting))
     ol = be.ol
-    loss_tol = default_tolerances(ol)[1] if loss_tol is None else float(loss_tol)
+    g0, l0 = default_tolerances(ol)
+    grad_tol = g0 if grad_tol is None else float(grad_tol)  # the value the runs used (reported, not re-checked)
+    loss_tol = l0 if loss_tol is None else float(loss_tol)
     runs = sorted(runs, key=lambda r: (r.start, METHODS.index(r.method)))
     o_star = be.predictor(_predicted_theta(ol))
     o_scale = float(np.linalg.norm(o_star))  # distances below dedup_tol * this count as equal
