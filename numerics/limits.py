@@ -5,13 +5,15 @@ Both import them from here, so there is one value each and the CLI stays light (
 """
 
 # certificate (numerics.certificate)
-MAX_CERT_DIM = 16  # QP of size D_s = d (d+1)(d+2)/2 (2448 at d = 16): 44 s here (d = 20: 225 s)
+MAX_CERT_DIM = 40  # = lift.MAX_LIFT_DIM; QP in the Kronecker eigenbasis (r d variables, diagonal): d = 20 in
+#                   0.4 s, d = 40 in 1.5 s here (the former dense QP: d = 16 in 44 s)
 MAX_EXACT_CERT_DIM = 10  # rational moments + exact LDL^T of P x P, P = 66 at d = 10: 11 s here (dense Sigma)
 MAX_GAP_TOL = 0.1
 QP_SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS", "PIQP", "PROXQP", "CVXOPT", "HIGHS", "MOSEK", "GUROBI")
 
 # critical-point search (numerics.critical)
-MAX_CRITICAL_DIM = 20  # (d+1)^2 = 441 parameters: ~12 s per start (2 runs) here, ~2 s at d = 10; memory < 0.3 GB
+MAX_CRITICAL_DIM = 50  # (d+1)^2 = 2601 parameters: one descent start ~2 s here at d = 50, ~1 s at d = 20
+#                       (forward-mode HVPs, no dense Hessian above d = 10, one BLAS thread); memory < 0.1 GB
 MAX_STARTS = 10_000
 MAX_SEED = 2**63 - 1
 

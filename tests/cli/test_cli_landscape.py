@@ -180,8 +180,8 @@ def test_certify_table_and_not_certified_exit_status(capsys, monkeypatch):
         (["critical", "--cov", "eye:2", "-n", "3", "--starts", "1e9"], "--starts"),
         (["critical", "--cov", "eye:2", "-n", "3", "--starts", "10001"], "--starts"),
         (["critical", "--cov", "eye:1000", "-n", "3"], "--cov"),
-        (["critical", "--cov", "random:d=21,cond=2", "-n", "3"], "--cov"),
-        (["certify", "--cov", "eye:17", "-n", "3"], "--cov"),
+        (["critical", "--cov", "random:d=51,cond=2", "-n", "3"], "--cov"),  # d > MAX_CRITICAL_DIM = 50
+        (["certify", "--cov", "eye:41", "-n", "3"], "--cov"),  # d > MAX_CERT_DIM = 40
         (["certify", "--cov", "eye:10000", "-n", "3"], "--cov"),
         (["certify", "--cov", "eye:11", "-n", "3", "--exact"], "--cov"),
         (["certify", "--cov", "random:d=2,cond=3", "-n", "3", "--exact"], "--exact"),

@@ -279,8 +279,8 @@ def test_gap_tolerance_is_relative_and_decides():
 
 
 def test_dimension_limits_are_input_errors():
-    with pytest.raises(InputError, match="d <= 16"):
-        certify(OneLayer(Setting.make(np.eye(17), 3)))
+    with pytest.raises(InputError, match=f"d <= {cert.MAX_CERT_DIM}"):
+        certify(OneLayer(Setting.make(np.eye(cert.MAX_CERT_DIM + 1), 3)))
     with pytest.raises(InputError, match="d <= 10"):
         certify(OneLayer(Setting.make(parse_cov_spec("eye:11"), 3)), exact=True)
 

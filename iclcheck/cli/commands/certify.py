@@ -32,7 +32,8 @@ bound). The loss of the predicted Gamma* point (with an upper rounding margin) m
 rationalised and corrected to exact stationarity, PSD checked by exact LDL^T; for uniform/rademacher
 covariates Sigma must be diagonal with rational square roots. Float path: d <= {MAX_CERT_DIM}; for
 rademacher covariates the exact kernel of the lift (s_i^2 = 1) is quotiented out first
-(the lifted QP has d(d+1)(d+2)/2 variables: 2448 at d = 16, about 45 s here). Moments are
+(the lifted QP has d(d+1)(d+2)/2 variables, solved in the Kronecker eigenbasis where it is
+diagonal: d = 20 in about 0.4 s, d = 40 in about 1.5 s here). Moments are
 computed from first principles (Isserlis' theorem), independently of the closed form.
 Solvers: any installed cvxpy QP solver ({', '.join(QP_SOLVERS[:4])}, ...).
 

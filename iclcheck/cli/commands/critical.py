@@ -53,9 +53,13 @@ besides the scaling direction (> 0: a degenerate point, e.g. on a continuum of c
 has symmetries; such continua are listed point by point, not merged). Exit status 0 also when some
 runs do not converge (they are listed); 2 for bad input, checked before any work.
 
-limits (checked before any work): d <= 20 ((d+1)^2 = 441 parameters; time, not memory, is the limit:
-peak memory < 0.3 GB; one start (2 runs) takes ~2 s at d = 10 and ~12 s at d = 20 here, the search
-takes --starts times that), 1 <= --starts <= 10000, 0 <= --seed <= 2^63 - 1.
+Runs per start (--methods): auto = descent and newton (the saddle search) for d <= 10, descent only
+beyond; a descent result not yet converged is polished by Newton steps (MINRES on exact Hessian-vector
+products above d = 10); points are classified by the whole Hessian spectrum (built from those products).
+
+limits (checked before any work): d <= 50 ((d+1)^2 = 2601 parameters; time, not memory, is the limit:
+peak memory < 0.1 GB; one descent start takes ~1 s at d = 20 and ~2 s at d = 50 here, the search takes
+--starts times that), 1 <= --starts <= 10000, 0 <= --seed <= 2^63 - 1.
 """
 
 
@@ -129,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
         if show:
             print(f"\rstart {k}/{total}", end="" if k < total else "\n", file=sys.stderr, flush=True)
 
-    land = find_critical_points(ol, starts=args.starts, seed=args.seed, progress=progress)
+    from iclcheck.numerics.critical import default_methods
+
+    methods = default_methods(ol.d) if args.methods == "auto" else tuple(args.methods.split(","))
+    land = find_critical_points(ol, starts=args.starts, seed=args.seed, methods=methods, progress=progress)
     if args.plot:
         from iclcheck.numerics.landscape_plot import plot_landscape
 
@@ -150,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         dump_json(json_envelope("critical", body, setting=setting, args=args))
         return 0
     print(f"setting: {setting.describe()}")
-    print(f"{args.starts} starts x 2 runs (descent, newton), seed {args.seed}, |grad f| <= {land.grad_tol:.2g}")
+    runs = f"{len(methods)} runs ({', '.join(methods)})" if len(methods) > 1 else f"1 run ({methods[0]})"
+    print(f"{args.starts} starts x {runs}, seed {args.seed}, |grad f| <= {land.grad_tol:.2g}")
     print(f"predicted (reduced-family) loss L* = {fmt_number(land.predicted_loss, digits=10)}")
     rows = [
         [i, p.kind, p.index, fmt_number(p.loss, digits=10), f"{p.grad_norm:.1e}", p.count,
@@ -187,6 +195,9 @@ def register(subparsers: Any) -> None:
     add_setting_arguments(p)
     p.add_argument("--starts", type=int, default=64, help=f"number of random starts, 1..{MAX_STARTS} (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starts, 0..2^63-1 (default 0)")
+    p.add_argument("--methods", choices=("auto", "descent", "descent,newton"), default="auto",
+                   help="runs per start: auto (descent and newton for d <= 10, descent beyond; default), descent, "
+                   "or descent,newton (newton also finds saddles; slow at large d)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     p.add_argument("--plot", metavar="FILE.png", default=None,
                    help="save the loss along the path global-min -> lowest saddle and the Hessian spectra")
