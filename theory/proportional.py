@@ -34,7 +34,7 @@ from iclcheck.theory.errors import InputError
 
 __all__ = ["TaskMoments", "error_functional", "exact_error", "mp_stieltjes", "mp_stieltjes_deriv", "pool_limit_e_icl",
            "proportional_master_limit", "result1_e_icl", "result1_expr", "task_moments_gaussian",
-           "task_moments_pool", "alignment_error_from_pieces"]
+           "task_moments_pool", "alignment_error_from_pieces", "rag_risk", "rag_risk_terms"]
 
 
 def _lib(*args: Any):
@@ -194,12 +194,15 @@ def exact_error(Gamma: np.ndarray, ell: int, rho: float, tm: TaskMoments) -> flo
 
 
 def error_functional(Gamma: np.ndarray, alpha: float, rho: float, mu: np.ndarray, C: np.ndarray, *,
-                     corner: float | None = None) -> float:
+                     corner: float | None = None, ell: int | None = None) -> float:
     """Leading-order (d -> inf) error of Gamma = [G, g] on test tasks with mean mu, covariance C (Letey's
     trace_formula_gamma, as recorded in docs/NEXT-CLAIMS.md §2.2): C_hat = C + mu mu^T, x = tr C_hat/d + rho,
     e = rho + tr C_hat/d - (2/d) tr(Gamma^T A) + (1/d) tr(Gamma B Gamma^T), A = [C_hat, x mu],
     B = [[C_hat + (x/alpha) I, x mu], [x mu^T, x^2]]. ``corner`` replaces B's corner x^2 (to evaluate the
-    recorded code variant 1 + rho**2 of Lu's e_ICL_g_tr)."""
+    recorded code variant 1 + rho**2 of Lu's e_ICL_g_tr). ``ell`` adds the finite-ell factors of Lu's
+    gen_err_analytical_NEW (Pehlevan-Group/icl-asymptotic:Linear/Fig1_Linear_Double_Descent/common.py): (1 + 1/ell)
+    on C_hat in B's x-block, (1 + 2/ell) on its last row and column; for tasks with |w|^2 = d exactly (the authors'
+    sphere-normalised pool) that version equals ``exact_error`` (derived there)."""
     Gm = np.asarray(Gamma, float)
     d = Gm.shape[0]
     mu = np.asarray(mu, float)
@@ -207,9 +210,10 @@ def error_functional(Gamma: np.ndarray, alpha: float, rho: float, mu: np.ndarray
     x = np.trace(Ch) / d + rho
     A = np.hstack([Ch, x * mu[:, None]])  # (d, d+1)
     B = np.zeros((d + 1, d + 1))
-    B[:d, :d] = Ch + (x / alpha) * np.eye(d)
-    B[:d, d] = B[d, :d] = x * mu
-    B[d, d] = x * x if corner is None else corner
+    a1, a2 = (1.0, 1.0) if ell is None else (1 + 1 / ell, 1 + 2 / ell)
+    B[:d, :d] = a1 * Ch + (x / alpha) * np.eye(d)
+    B[:d, d] = B[d, :d] = a2 * x * mu
+    B[d, d] = a2 * x * x if corner is None else corner
     return float(rho + np.trace(Ch) / d - 2 / d * np.sum(Gm * A) + np.sum((Gm @ B) * Gm) / d)
 
 
@@ -226,3 +230,32 @@ def alignment_error_from_pieces(*, tau: Any, alpha: Any, rho: Any, rho_te: Any, 
     idg = (rho + nu - nu**2 * M - xi * (1 - 2 * nu * M - nu**2 * Mp)) / (tau - (1 - 2 * xi * M - xi**2 * Mp))
     pre = rho + (rho_te / alpha) * (1 + (idg - 2 * nu) * M + (xi * idg - nu**2) * Mp)
     return pre + idg * tr_te_F - (idg * xi - nu**2) * tr_te_F2
+
+
+# -- correlated (RAG) context, Li-Rawat-Oymak 2024 as recorded (docs/NEXT-CLAIMS.md §10) --------------------------
+
+def rag_risk_terms(d: Any, n: Any, a: Any, sigma2: Any = 0) -> tuple[Any, Any, Any]:
+    """(A, B, C) with E (gamma x_q^T h - beta^T x_q)^2 = A gamma^2 - 2 B gamma + C for the one-step predictor
+    gamma x_q^T h, h = (1/n) sum_i y_i x_i, in the naive RAG model x_i = a x_q + b z_i (b^2 = 1 - a^2), x_q, z_i ~ N(0, I_d),
+    beta ~ N(0, I_d), y_i = beta^T x_i + eps_i, eps_i ~ N(0, sigma2), noiseless query target [DERIVED].
+    Given x_q (r = |x_q|^2) and beta, the x_i are iid N(a x_q, b^2 I), so E h = (a^2 x_q x_q^T + b^2 I) beta and
+    n Var(x_q^T h) = Var(y u), u = x_q^T x_i, with (u, y) jointly Gaussian: means (a r, a beta^T x_q), variances
+    (b^2 r, b^2 |beta|^2 + sigma2), covariance b^2 x_q^T beta; Var(XY) = mX^2 vY + mY^2 vX + 2 mX mY c + vX vY + c^2.
+    Averaging over beta, then over r ~ chi^2_d (E r = d, E r^2 = d(d+2), E r^3 = d(d+2)(d+4)):
+    A = E[(a^2 r + b^2)^2 r] + (1/n) E[(a^2 (b^2 d + sigma2) + 3 a^2 b^2) r^2 + (b^2 (b^2 d + sigma2) + b^4) r],
+    B = E[(a^2 r + b^2) r], C = d. a = 0 is the i.i.d. master formula (Sigma = Sigma_w = I). Numpy or sympy."""
+    b2 = 1 - a * a
+    r1, r2, r3 = d, d * (d + 2), d * (d + 2) * (d + 4)
+    A = (a**4 * r3 + 2 * a * a * b2 * r2 + b2 * b2 * r1
+         + ((a * a * (b2 * d + sigma2) + 3 * a * a * b2) * r2 + (b2 * (b2 * d + sigma2) + b2 * b2) * r1) / n)
+    B = a * a * r2 + b2 * r1
+    return A, B, d
+
+
+def rag_risk(d: Any, n: Any, a: Any, sigma2: Any = 0, gamma: Any = None) -> Any:
+    """The RAG one-step risk at ``gamma`` (``rag_risk_terms``), or at the optimal scalar gamma* = B/A when None:
+    C - B^2/A."""
+    A, B, C = rag_risk_terms(d, n, a, sigma2)
+    if gamma is None:
+        return C - B * B / A
+    return A * gamma * gamma - 2 * B * gamma + C
