@@ -18,42 +18,13 @@ import sympy as sp
 
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.verdict import Checker
-from iclcheck.theory.proportional import mp_stieltjes, mp_stieltjes_deriv, proportional_master_limit
+from iclcheck.theory.proportional import mp_stieltjes, proportional_master_limit
 from iclcheck.theory.setting import Setting
 
 __all__ = ["X", "KAPPA", "RHO", "ALPHA", "check_master_limit", "check_mp_branch", "exact_mod_sqrt", "mp_sqrt", "check_mp_identity", "check_rate",
            "loglog_slope", "slope_se", "RATE_WINDOW", "pool_master_error"]
 
 X, KAPPA, RHO, ALPHA = sp.symbols("x kappa rho alpha", positive=True)
-
-
-def check_mp_branch(chk: Checker) -> None:
-    """M = 2/(b + sqrt(b^2 + 4 x/kappa)), b = x + 1 - 1/kappa, solves (x/kappa) M^2 + b M - 1 = 0 (exact), and it is
-    the positive root: the roots' product is -kappa/x < 0, so the other root is negative (checked exactly too)."""
-    M = mp_stieltjes(X, KAPPA)
-    g = 1 / KAPPA
-    quad = g * X * M**2 + (X + 1 - g) * M - 1
-    chk.exact("M_kappa(x) solves the Marchenko-Pastur quadratic (x/kappa) M^2 + (x + 1 - 1/kappa) M - 1 = 0", quad, 0,
-              detail="exact in symbolic x, kappa > 0 (sympy)")
-    b = X + 1 - g
-    root2 = (-b - sp.sqrt(b**2 + 4 * g * X)) / (2 * g * X)
-    chk.exact("the other root is -kappa/(x M_kappa(x)) < 0, so M_kappa is the positive (Stieltjes) branch",
-              root2 * M + KAPPA / X, 0, detail="product of the roots = -kappa/x (Vieta), M_kappa > 0")
-
-
-def check_mp_identity(chk: Checker) -> None:
-    """m' = k* m^2 with m' = -dM/dx = lim (1/d) tr (R+x)^{-2} and k* = (1 - kappa (m/(kappa+m))^2)^{-1} (exact).
-
-    Rational parametrisation of the MP curve: the quadratic g x m^2 + (x + 1 - g) m - 1 = 0 (g = 1/kappa) is linear
-    in x, x = (1 - (1-g) m)/(g m^2 + m), so dM/dx = 1/(dx/dm) and the identity is one of rational functions of (m, g)
-    (fast and exact; the closed forms of theory.proportional are compared with this curve in tests)."""
-    m, g = sp.symbols("m g", positive=True)
-    x = (1 - (1 - g) * m) / (g * m**2 + m)
-    mprime = -1 / sp.diff(x, m)
-    kstar = 1 / (1 - (1 / g) * (m / (1 / g + m)) ** 2)
-    chk.exact("MP identity m' = k* m^2 (m' = (1/d) tr (R+x)^-2 in the limit, k* of Result 1)",
-              sp.cancel(mprime - kstar * m**2), 0,
-              detail="exact identity of rational functions of (m, 1/kappa) on the MP curve (sympy)")
 
 
 def mp_sqrt(x, kappa):
@@ -73,6 +44,36 @@ def exact_mod_sqrt(chk: Checker, name: str, computed, expected, root, *, detail:
     chk.exact(name, sp.expand(rem), 0, detail=detail)
 
 
+def check_mp_branch(chk: Checker) -> None:
+    """M = 2/(b + sqrt(b^2 + 4 x/kappa)), b = x + 1 - 1/kappa, solves (x/kappa) M^2 + b M - 1 = 0 (exact), and it is
+    the positive root: the roots' product is -kappa/x < 0, so the other root is negative (checked exactly too).
+    Both reduced modulo the square root (``exact_mod_sqrt``)."""
+    M = mp_stieltjes(X, KAPPA)
+    g = 1 / KAPPA
+    root = mp_sqrt(X, KAPPA)
+    exact_mod_sqrt(chk, "M_kappa(x) solves the Marchenko-Pastur quadratic (x/kappa) M^2 + (x + 1 - 1/kappa) M - 1 = 0",
+                   g * X * M**2 + (X + 1 - g) * M - 1, 0, root, detail="exact in symbolic x, kappa > 0 (sympy)")
+    b = X + 1 - g
+    root2 = (-b - root) / (2 * g * X)
+    exact_mod_sqrt(chk, "the other root is -kappa/(x M_kappa(x)) < 0, so M_kappa is the positive (Stieltjes) branch",
+                   root2 * M, -KAPPA / X, root, detail="product of the roots = -kappa/x (Vieta), M_kappa > 0")
+
+
+def check_mp_identity(chk: Checker) -> None:
+    """m' = k* m^2 with m' = -dM/dx = lim (1/d) tr (R+x)^{-2} and k* = (1 - kappa (m/(kappa+m))^2)^{-1} (exact).
+
+    Rational parametrisation of the MP curve: the quadratic g x m^2 + (x + 1 - g) m - 1 = 0 (g = 1/kappa) is linear
+    in x, x = (1 - (1-g) m)/(g m^2 + m), so dM/dx = 1/(dx/dm) and the identity is one of rational functions of (m, g)
+    (fast and exact; the closed forms of theory.proportional are compared with this curve in tests)."""
+    m, g = sp.symbols("m g", positive=True)
+    x = (1 - (1 - g) * m) / (g * m**2 + m)
+    mprime = -1 / sp.diff(x, m)
+    kstar = 1 / (1 - (1 / g) * (m / (1 / g + m)) ** 2)
+    chk.exact("MP identity m' = k* m^2 (m' = (1/d) tr (R+x)^-2 in the limit, k* of Result 1)",
+              sp.cancel(mprime - kstar * m**2), 0,
+              detail="exact identity of rational functions of (m, 1/kappa) on the MP curve (sympy)")
+
+
 def check_master_limit(chk: Checker) -> None:
     """Master formula, Sigma = I/d, Sigma_w = I, sigma2 = rho, n = alpha d: everything is a multiple of I, so
     M = ((n+1)/n) / d^2 + (1 + rho)/(n d), Gamma* = (1/d) M^{-1} I and L* + rho = 1 - Gamma*/d + rho; d -> inf."""
@@ -86,14 +87,14 @@ def check_master_limit(chk: Checker) -> None:
               proportional_master_limit(ALPHA, RHO), detail="exact limit in symbolic d, alpha, rho (sympy)")
 
 
-def pool_master_error(W: np.ndarray, ell: int, rho: float) -> float:
-    """Test error on w ~ N(0, I_d), noisy query, of the master optimum Gamma*(Sigma = I/d, Sigma_w = W^T W / k, n = ell,
-    sigma2 = rho): reduced loss at Sigma_w = I plus rho (numerics.one_layer)."""
+def pool_master_error(W: np.ndarray, ell: int, rho: float, test_cov: np.ndarray | None = None) -> float:
+    """Test error on w ~ N(0, test_cov) (default I_d), noisy query, of the master optimum Gamma*(Sigma = I/d,
+    Sigma_w = W^T W / k, n = ell, sigma2 = rho): reduced loss at Sigma_w = test_cov plus rho (numerics.one_layer)."""
     k, d = W.shape
     S = np.eye(d) / d
     R = W.T @ W / k
     G = OneLayer(Setting.make(S, ell, Sigma_w=R, sigma2=rho)).gamma_star()
-    return OneLayer(Setting.make(S, ell, sigma2=rho)).reduced_loss(G) + rho
+    return OneLayer(Setting.make(S, ell, Sigma_w=test_cov, sigma2=rho)).reduced_loss(G) + rho
 
 
 def loglog_slope(ds, errs) -> float:

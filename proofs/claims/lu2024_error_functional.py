@@ -21,7 +21,12 @@ from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.steps_asym import check_rate
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.proportional import error_functional, exact_error, task_moments_gaussian, task_moments_pool
+from iclcheck.theory.proportional import (
+    error_functional,
+    exact_error,
+    task_moments_gaussian,
+    task_moments_pool,
+)
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "structured_gamma", "verify"]
@@ -94,7 +99,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                detail=f"alpha = {ALPHA}, rho = {RHO}, structured Gamma with |g|^2/d = 0.09")
     check_rate(chk, "Lu's test law (mu = 0, C = I): exact -> e(Gamma) with corner (1+rho)^2, rate 1/d", ds, errs_rec)
     check_rate(chk, "candidate 2: exact - e_ICL_g_tr (corner 1 + rho^2) -> 2 rho |g|^2/d, rate 1/d", ds,
-               [a - b for a, b in zip(errs_code, bias)],
+               [a - b for a, b in zip(errs_code, bias, strict=True)],
                detail=f"the code's value misses the exact error by {errs_code[-1]:.5f} at d = {ds[-1]} against "
                f"2 rho |g|^2/d = {bias[-1]:.5f}; with the recorded corner (1+rho)^2 the miss is {errs_rec[-1]:.5f}")
     # (5) the optimum's y^2 column vanishes for a centred task law: the g-part of the exact error is

@@ -18,11 +18,27 @@ import sympy as sp
 
 from iclcheck.numerics.proportional import fit_gamma, sample_pool
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_asym import ALPHA, KAPPA, RHO, X, check_master_limit, check_mp_identity, check_rate, \
-    exact_mod_sqrt, mp_sqrt, pool_master_error
+from iclcheck.proofs.steps_asym import (
+    ALPHA,
+    KAPPA,
+    RHO,
+    X,
+    check_master_limit,
+    check_mp_identity,
+    check_rate,
+    exact_mod_sqrt,
+    mp_sqrt,
+    pool_master_error,
+)
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.proportional import exact_error, pool_limit_e_icl, proportional_master_limit, result1_e_icl, \
-    result1_expr, task_moments_gaussian
+from iclcheck.theory.proportional import (
+    exact_error,
+    pool_limit_e_icl,
+    proportional_master_limit,
+    result1_e_icl,
+    result1_expr,
+    task_moments_gaussian,
+)
 
 __all__ = ["CLAIM", "REFERENCE", "verify"]
 

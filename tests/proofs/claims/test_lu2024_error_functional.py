@@ -6,7 +6,12 @@ import numpy as np
 
 from iclcheck.numerics.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Status, Verdict
-from iclcheck.theory.proportional import error_functional, exact_error, task_moments_gaussian, task_moments_pool
+from iclcheck.theory.proportional import (
+    error_functional,
+    exact_error,
+    task_moments_gaussian,
+    task_moments_pool,
+)
 
 
 def test_verdict_and_finding(claim_result):

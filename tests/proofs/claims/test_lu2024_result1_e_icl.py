@@ -8,8 +8,13 @@ from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.montecarlo import estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.verdict import Status, Verdict
-from iclcheck.theory.proportional import exact_error, mp_stieltjes, mp_stieltjes_deriv, result1_e_icl, \
-    task_moments_gaussian
+from iclcheck.theory.proportional import (
+    exact_error,
+    mp_stieltjes,
+    mp_stieltjes_deriv,
+    result1_e_icl,
+    task_moments_gaussian,
+)
 from iclcheck.theory.setting import Setting
 
 
