@@ -46,16 +46,29 @@ def test_closed_form_against_the_literal_forward_pass():
             assert est.estimable and est.contains(rag_risk(d, n, a, s2, gamma)), (d, n, a, gamma, est.describe())
 
 
+def _conditional_sq_errors(rng, d, n, a, gamma, B):
+    """E over beta ~ N(0, I) of the squared error given the inputs (noiseless labels): the error is linear in beta, so
+    it is |v|^2 with v_j the literal forward-pass error for beta = e_j (d forward passes; lighter tails)."""
+    b = np.sqrt(1 - a * a)
+    xq = rng.standard_normal((B, d))
+    X = a * xq[:, None, :] + b * rng.standard_normal((B, n, d))
+    P, Q = OneLayer.params_from_gamma(gamma * np.eye(d))
+    v = np.stack([-forward(LSA(L=1), build_prompts(X, X[:, :, j], xq), [P], [Q])[:, -1, -1] - xq[:, j]
+                  for j in range(d)], axis=1)  # (B, d)
+    return np.sum(v * v, axis=1)
+
+
 def test_saturation_by_monte_carlo():
-    """Fixed alpha = 1/2, d = 4: at n = 400 the literal-model risk at the optimal gamma matches the closed form, which
-    is within 5% of its n -> inf limit (3.1%), and is far above the i.i.d. risk at kappa n."""
+    """Fixed alpha = 1/2, d = 8: at n = 100 the literal-model risk at the optimal gamma matches the closed form (0.999),
+    which is within 25% of its n -> inf limit (0.847), and is over 3x the i.i.d. risk at kappa n (0.233)."""
     rng = np.random.default_rng(22)
-    d, a, n = 4, 0.5, 400
+    d, a, n = 8, 0.5, 100
     A, Bc, _ = rag_risk_terms(d, n, a)
-    est = _mc_rag(rng, d, n, a, 0.0, Bc / A, 20_000, chunk=500)
+    vals = np.concatenate([_conditional_sq_errors(rng, d, n, a, Bc / A, 1000) for _ in range(12)])
+    est = estimate_from_values(vals, nonnegative=True)
     nn = sp.Symbol("n", positive=True)
     lim = float(leading_ratio(rag_risk(d, nn, sp.Rational(1, 2)), nn))
     iid = float(rag_risk(d, (a * a * d + 1) * n, 0))
     exact = float(rag_risk(d, n, sp.Rational(1, 2)))
     assert est.estimable and est.contains(exact), est.describe()
-    assert abs(exact / lim - 1) < 0.05 and est.ci[0] > 5 * iid
+    assert abs(exact / lim - 1) < 0.25 and est.ci[0] > 3 * iid
