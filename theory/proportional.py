@@ -56,18 +56,33 @@ def _inv_kappa(kappa: Any, lib) -> Any:
     return 1 / kappa
 
 
+def _b(x: Any, kappa: Any, c: Any, lib) -> Any:
+    """b = x + c - c/kappa, in floats as x + c (kappa - 1)/kappa: kappa - 1 is exact near 1 (Sterbenz) and x is not
+    absorbed into c first (x + 1 - 1 would lose x's digits)."""
+    if lib is np:
+        k = np.asarray(kappa, float)
+        with np.errstate(invalid="ignore"):
+            return x + c * np.where(np.isinf(k), 1.0, (k - 1.0) / k)
+    return x + c - c / kappa
+
+
 def mp_stieltjes(x: Any, kappa: Any, c: Any = 1) -> Any:
     """M = lim (1/d) tr (R + x I)^{-1}, x > 0, for R = (1/k) sum_j w_j w_j^T, w_j ~ N(0, c I_d), k = kappa d.
 
     Marchenko-Pastur with ratio g = d/k = 1/kappa and scale c: M solves c g x M^2 + (x + c - c g) M - 1 = 0.
     The product of the two roots is -1/(c g x) < 0, so exactly one root is positive: the Stieltjes transform at
-    z = -x < 0 is positive, so this is the branch, written without cancellation as
-    M = 2 / (b + sqrt(b^2 + 4 c g x)), b = x + c - c g (b may be negative; b + sqrt(.) > 0 always). kappa = inf
-    gives 1/(x + c) (R -> c I)."""
+    z = -x < 0 is positive, so this is the branch: M = 2 / (b + sqrt(b^2 + 4 c g x)), b = x + c - c g. In floats that
+    form cancels when b < 0 (kappa < 1, small x: b + sqrt(.) ~ |b| - |b|), so there numpy uses the equal form
+    (sqrt(b^2 + 4 c g x) - b) / (2 c g x), a sum of positives (tested to 1e-13 against 50-digit roots). kappa = inf
+    gives 1/(x + c) (R -> c I). sympy arguments get the first form (exact)."""
     lib = _lib(x, kappa, c)
     g = _inv_kappa(kappa, lib)
-    b = x + c - c * g
-    return 2 / (b + lib.sqrt(b * b + 4 * c * g * x))
+    b = _b(x, kappa, c, lib)
+    root = lib.sqrt(b * b + 4 * c * g * x)
+    if lib is np:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b >= 0, 2 / (b + root), (root - b) / (2 * c * g * x))
+    return 2 / (b + root)
 
 
 def mp_stieltjes_deriv(x: Any, kappa: Any, c: Any = 1) -> Any:
@@ -76,7 +91,7 @@ def mp_stieltjes_deriv(x: Any, kappa: Any, c: Any = 1) -> Any:
     square root on the chosen branch, so it is positive: no cancellation)."""
     lib = _lib(x, kappa, c)
     g = _inv_kappa(kappa, lib)
-    b = x + c - c * g
+    b = _b(x, kappa, c, lib)
     M = mp_stieltjes(x, kappa, c)
     return -(c * g * M * M + M) / lib.sqrt(b * b + 4 * c * g * x)
 
