@@ -40,9 +40,10 @@ from iclcheck.theory.proportional import (
 
 __all__ = ["CLAIM", "power_law", "verify"]
 
-SOURCE = ("[Letey, Zavatone-Veth, Lu, Pehlevan 2025, ICL error under task-covariance mismatch, as implemented: ICL_error in "
+SOURCE = ("[Letey, Zavatone-Veth, Lu, Pehlevan 2025, main result: ICL error under task-covariance mismatch (Section not read; "
+          "as implemented: ICL_error in "
           "mletey/ICL-structured-data:Linear_Simulations/Error_Against_Kappa/optimal_ptr_isotropic_test/theory.py; "
-          "abstract read, paper text not] arXiv 2509.26551")
+          "the abstract read)] arXiv 2509.26551")
 STATEMENT = ("rho_tr = tr C_tr/d + rho, rho_te = tr C_te/d + rho; xi = 0 if tau > 1, else the root of "
              "xi M(xi + rho_tr/alpha) + tau - 1 = 0; nu = rho_tr/alpha + xi, M = (1/d) E tr (R+nu)^-1, "
              "M' = -(1/d) E tr (R+nu)^-2 (R the sample covariance of kappa d tasks from N(0, C_tr)); "

@@ -28,8 +28,8 @@ from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "leading_ratio", "verify"]
 
-SOURCE = ("[Li, Rawat, Oymak 2024, risk bounds for RAG / task-feature alignment; abstract read, the multiplier from a "
-          "third-party TL;DR (sciencestack), model reconstructed in docs/NEXT-CLAIMS.md §10.1] arXiv 2407.10005")
+SOURCE = ("[Li, Rawat, Oymak 2024, risk bounds for RAG / task-feature alignment (Section not read: abstract read, the multiplier from a "
+          "third-party TL;DR (sciencestack), model reconstructed in docs/NEXT-CLAIMS.md §10.1)] arXiv 2407.10005")
 STATEMENT = ("Distributional alignment (retrieval-augmented context x_i = alpha x_q + sqrt(1-alpha^2) z_i) effectively "
              "increases the usable in-context sample size by the multiplier kappa = alpha^2 d + 1: the one-layer risk "
              "with n aligned examples equals the i.i.d. risk with kappa n examples.")

@@ -117,5 +117,5 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     return chk, finding
 
 
-CLAIM = Claim(key="lu2024.error_functional", title="error functional e(Gamma) with the y^2 column; code corner nit",
+CLAIM = Claim(key="lu2024.error_functional", title="error functional e(Gamma), y^2 column; code corner nit",
               source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED")
