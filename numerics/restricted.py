@@ -89,7 +89,7 @@ class TiedOptimum:
     a: float
     loss: float
     a_exact: Any  # a sympy real root of f'(a)
-    loss_exact: Any  # f(a*) as a sympy number (algebraic)
+    loss_exact: Any  # f(a*) to 20 digits (a sympy Float)
     untied_coefficients: np.ndarray
     untied_loss: float
 
@@ -99,9 +99,10 @@ class TiedOptimum:
         return self.loss / self.untied_loss - 1.0
 
 
-def optimal_tied_gd(problem: Any, L: int) -> TiedOptimum:
+def optimal_tied_gd(problem: Any, L: int, *, exact_untied: bool = True) -> TiedOptimum:
     """Global minimiser over a in R of the tied loss: f is a polynomial of degree 2L with positive leading
-    coefficient, so its minimum is at a real root of f' (all found exactly by sympy.real_roots)."""
+    coefficient, so its minimum is at a real root of f' (isolated exactly by sympy.real_roots, then evaluated to
+    17 digits). ``exact_untied``: the untied optimum by family_gd's exact (True) or float route."""
     import sympy as sp
 
     pr = problem_from(problem)
@@ -112,10 +113,11 @@ def optimal_tied_gd(problem: Any, L: int) -> TiedOptimum:
     s2 = Fraction(pr.sigma2).limit_denominator(10**12)
     a, f = tied_gd_loss_exact(int(L), n=pr.n, d=pr.d, sigma2=sp.Rational(s2.numerator, s2.denominator))
     roots = sp.real_roots(sp.Poly(sp.diff(f, a), a))
-    vals = [(sp.N(f.subs(a, r), 30), r) for r in roots]
+    fp = sp.Poly(f, a)
+    vals = [(fp.eval(sp.Float(sp.N(r, 20), 20)), r) for r in roots]  # f at each critical point, 20 digits
     best_val, best = min(vals, key=lambda t: t[0])
-    un = optimal_gd(pr, int(L))
-    return TiedOptimum(L=int(L), a=float(sp.N(best, 30)), loss=float(best_val), a_exact=best, loss_exact=best_val,
+    un = optimal_gd(pr, int(L), exact=exact_untied)
+    return TiedOptimum(L=int(L), a=float(sp.N(best, 17)), loss=float(best_val), a_exact=best, loss_exact=best_val,
                        untied_coefficients=un.coefficients, untied_loss=float(un.loss))
 
 
