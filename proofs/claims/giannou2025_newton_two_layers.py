@@ -10,7 +10,8 @@ z_k e_k^T and writes -M S M e_j + M e_j into B. Residual connections supply the 
 Steps of the argument:
 
 1. Exact (sympy): the literal layer Z + (1/c) P Z diag(I, 0) Z^T Q Z, with the construction's weights made
-   rational, maps B to 2M - M S M for symbolic inputs X (n = 3, d = 2) and a symbolic, non-symmetric M.
+   rational, maps B to 2M - M S M for a symbolic, non-symmetric M and integer inputs X (n = 3, d = 2;
+   symbolic X in the thorough profile).
 2. Float: the same weights through numerics.lsa's forward pass, random X, M (d = 3, n = 8).
 3. k stacked pairs of layers from M_0 = alpha S reproduce Newton's closed form
    M_k = (I - (I - alpha S^2)^(2^k)) S^{-1} (k = 1..4, alpha = 1/|S|_F^2, inside the convergence range).
@@ -47,7 +48,10 @@ def verify(ctx: Context):
     rng = ctx.rng()
     # 1. exact, symbolic X and M
     d, n = 2, 3
-    X = sp.Matrix(n, d, sp.symbols(f"x0:{n * d}", real=True))
+    if ctx.thorough:
+        X = sp.Matrix(n, d, sp.symbols(f"x0:{n * d}", real=True))
+    else:  # random small integers (symbolic X in the thorough profile)
+        X = sp.Matrix(n, d, [int(v) for v in rng.integers(-3, 4, size=n * d)])
     T = sp.Matrix(d, d, sp.symbols(f"m0:{d * d}", real=True))
     Psf, Qsf = newton_layers(d, n)
     rat = [[[sp.Matrix(A[l, h]).applyfunc(lambda v: sp.nsimplify(v, rational=True)) for h in range(A.shape[1])]
@@ -59,7 +63,8 @@ def verify(ctx: Context):
     for l in range(2):
         Z = literal_layer(Z, rat[0][l], rat[1][l])
     S = X.T * X / n
-    chk.exact("two literal layers map M to 2M - M S M (symbolic X, M; d = 2, n = 3)",
+    chk.exact(f"two literal layers map M to 2M - M S M ({'symbolic' if ctx.thorough else 'integer'} X, "
+              "symbolic M; d = 2, n = 3)",
               (Z[d:2 * d, n:n + d] - (2 * T - T * S * T)).applyfunc(sp.expand), sp.zeros(d, d))
 
     # 2. float through numerics.lsa
