@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from iclcheck.numerics.family_gd import gd_loss, optimal_gd
-from iclcheck.numerics.lsa import LSA, causal_weights, forward
+from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
 from iclcheck.numerics.quadrature import problem_from
 from iclcheck.theory.errors import InputError
@@ -258,10 +258,12 @@ def causal_limit(X: np.ndarray, y: np.ndarray, eta: float, *, mean: bool = False
     triangular map) sum_l r^(l) = (eta K)^{-1} y and u_q^inf = (1/n) X^T K^{-1} y, whatever eta."""
     X, y = np.asarray(X, float), np.asarray(y, float)
     n = X.shape[0]
-    W = causal_weights(n, mean)[:, :n]  # (K, n): [i, j] weight of key i at column j
-    K = np.tril((X @ X.T) * W.T)  # (n, n) K[j, i] = w_ij x_j^T x_i, i <= j
+    c = 1.0 / np.arange(1, n + 1) if mean else np.full(n, 1.0 / n)  # column j's weight (lsa.causal_weights)
+    K = c[:, None] * np.tril(X @ X.T)  # (n, n) K[j, i] = c_j x_j^T x_i, i <= j
     rho = float(np.max(np.abs(1.0 - eta * np.diag(K))))
-    u = X.T @ np.linalg.solve(K, y) / n  # (d,)  sum_l r^(l) = (eta K)^{-1} y, u_q = (eta/n) X^T sum_l r^(l)
+    from scipy.linalg import solve_triangular
+
+    u = X.T @ solve_triangular(K, y, lower=True) / n  # (d,)  sum_l r^(l) = (eta K)^{-1} y, u_q = (eta/n) X^T sum_l r^(l)
     return u, rho
 
 
