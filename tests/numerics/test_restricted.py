@@ -59,8 +59,10 @@ def test_rank_restricted_optimum_against_brute_force():
         best = np.inf
         for _ in range(6):  # Gamma = U V^T, U, V of shape d x r, from random starts
             x0 = rng.standard_normal(2 * d * r)
-            res = optimize.minimize(lambda x: ol.reduced_loss(x[:d * r].reshape(d, r) @ x[d * r:].reshape(d, r).T),
-                                    x0, method="BFGS", options={"gtol": 1e-10})
+            def f(x, r=r):
+                return ol.reduced_loss(x[:d * r].reshape(d, r) @ x[d * r:].reshape(d, r).T)
+
+            res = optimize.minimize(f, x0, method="BFGS", options={"gtol": 1e-10})
             best = min(best, res.fun)
         assert best >= loss - 1e-9  # nothing of rank r beats Eckart-Young
         assert best == pytest.approx(loss, rel=1e-6)  # and the search finds it
