@@ -102,8 +102,8 @@ def verify(ctx: Context):
                                          "with room for the triangular transient"))
 
     # 4. suboptimal as n grows
-    ns = (20, 80, 320) if not ctx.thorough else (20, 80, 320, 1280)
-    draws = 60 if not ctx.thorough else 400
+    ns = (20, 80, 320) if not ctx.thorough else (20, 80, 320, 640)
+    draws = 60 if not ctx.thorough else 200
     dd, s2 = 3, 0.25
     risk_c, risk_m, risk_o = [], [], []
     for m in ns:
