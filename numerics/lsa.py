@@ -6,7 +6,10 @@ Canonical model (README "The canonical model"; Ahn et al. 2023 convention), one 
     Z_{l+1} = Z_l + c sum_h P_{l,h} Z_l M s(Z_l^T Q_{l,h} Z_l)   [+ MLP: Z <- Z + W2 ReLU(W1 Z), per token]
 
 with tokens as columns of Z (B, D, N1), N1 = n+1, the query last; M = diag(I_n, 0) masks the query out
-of keys and values (``mask=False``: every token is a key); s is the score function of the variant,
+of keys and values (``mask=False``: every token is a key); ``mask="causal"``: context token i attends to the
+context tokens j <= i only (causal language modelling, Ding et al. 2024) and the query to every context token,
+with the same c = 1/n; ``mask="causal-mean"``: the same keys, each column averaged over its own keys
+(c = 1/i for context token i, 1/n for the query). s is the score function of the variant,
 applied to the score matrix F[b, j, i] = z_j^T Q z_i (keys j on axis -2, queries i on axis -1);
 c = 1/n for the linear and ReLU scores, 1 for softmax (whose weights already sum to 1 over the keys).
 ``tied=True``: one (P, Q[, W1, W2]) shared by all layers. The canonical prediction is -[Z_L]_{d+1,n+1}.
@@ -36,7 +39,9 @@ __all__ = [
     "SCORES",
     "LSA",
     "Score",
+    "CAUSAL_MASKS",
     "build_prompts",
+    "causal_weights",
     "forward",
     "loss_and_grads",
     "lsa_loss_and_grads",
@@ -97,7 +102,7 @@ class LSA:
 
     L: int
     score: str = "linear"
-    mask: bool = True
+    mask: bool | str = True  # True (query masked), False (none), "causal" or "causal-mean" (see the module doc)
     mlp: bool = False
     tied: bool = False
     reassociate: bool = False  # identity score only: c P K M K^T Q Z as P Kc Q Z, Kc = K K^T / c (D x D):
@@ -110,9 +115,32 @@ class LSA:
             raise InputError("score", f"unknown attention variant {self.score!r}; choose one of {', '.join(SCORES)}")
         if self.reassociate and not SCORES[self.score].identity:
             raise InputError("reassociate", f"needs a score that is the identity, not {self.score!r}")
+        if not isinstance(self.mask, bool) and self.mask not in CAUSAL_MASKS:
+            raise InputError("mask", f"must be True, False or one of {', '.join(CAUSAL_MASKS)}, got {self.mask!r}")
+        if self.causal and (self.reassociate or not SCORES[self.score].entrywise):
+            raise InputError("mask", f"a causal mask needs an entrywise score without reassociation, got "
+                             f"score={self.score!r}, reassociate={self.reassociate}")
+
+    @property
+    def causal(self) -> bool:
+        return self.mask in CAUSAL_MASKS
 
     def index(self, l: int) -> int:
         return 0 if self.tied else l
+
+
+CAUSAL_MASKS = ("causal", "causal-mean")
+
+
+def causal_weights(n: int, mean: bool) -> np.ndarray:
+    """(n, n+1) weights of the causal masks: [j, i] = 1/c_i if key j (context) is seen by column i, else 0;
+    context column i sees j <= i, the query (column n) sees every context token; c_i = n, or the number of
+    keys of column i (i+1, and n for the query) when ``mean``."""
+    W = np.triu(np.ones((n, n + 1)))  # (K, N1): key j seen by column i iff j <= i
+    W[:, n] = 1.0
+    c = (np.minimum(np.arange(n + 1), n - 1) + 1.0) if mean else np.full(n + 1, float(n))
+    c[n] = n
+    return W / c[None, :]
 
 
 def build_prompts(X: np.ndarray, y: np.ndarray, xq: np.ndarray) -> np.ndarray:
@@ -166,11 +194,12 @@ def forward(model: LSA, Z0: np.ndarray, Ps, Qs, W1s=None, W2s=None, *, keep: boo
         Z = Z[None]
     n = Z.shape[2] - 1
     c = n if sc.per_n else 1
-    nk = n if model.mask else n + 1  # number of keys
+    nk = n if model.mask is not False else n + 1  # number of keys (causal: the n context tokens)
+    Wc = causal_weights(n, model.mask == "causal-mean") if model.causal else None  # (K, N1) or None
     cache = Cache(model, Ps, Qs, W1s, W2s, [], [], [], [], [], Z) if keep else None
     for l in range(model.L):
         li = model.index(l)
-        literal = model.mask and sc.entrywise and not model.reassociate
+        literal = model.mask is True and sc.entrywise and not model.reassociate
         if literal:
             ZM = Z.copy()
             ZM[:, :, n] = 0.0  # (B, D, N1) Z M: the query column is masked out of keys and values
@@ -189,7 +218,10 @@ def forward(model: LSA, Z0: np.ndarray, Ps, Qs, W1s=None, W2s=None, *, keep: boo
                 continue
             F = Zt @ Qs[li, h] @ Z  # (B, N1, N1) = Z^T Q Z, keys on axis -2
             S = sc.f(F if literal else F[:, :nk])  # (B, N1 or K, N1)
-            out = out + (Ps[li, h] @ ZM @ S) / c  # (B, D, N1); literal: row n of S meets the zero column
+            if Wc is not None:  # causal: key j reaches column i with weight Wc[j, i] (1/c included)
+                out = out + Ps[li, h] @ ZM @ (S * Wc)  # (B, D, N1)
+            else:
+                out = out + (Ps[li, h] @ ZM @ S) / c  # (B, D, N1); literal: row n of S meets the zero column
             Fl.append(F[:, :nk])  # (B, K, N1)
             Sl.append(S[:, :nk])  # (B, K, N1)
         if keep:
@@ -218,7 +250,8 @@ def vjp(cache: Cache, G: np.ndarray, *, per_prompt: bool = False) -> dict:
     B, D, N1 = G.shape
     n = N1 - 1
     c = n if sc.per_n else 1
-    nk = n if m.mask else n + 1
+    nk = n if m.mask is not False else n + 1
+    Wc = causal_weights(n, m.mask == "causal-mean") if m.causal else None  # (K, N1) or None
     lead = (B,) if per_prompt else ()
     dPs, dQs = np.zeros(lead + Ps.shape), np.zeros(lead + Qs.shape)
     dW1 = np.zeros(lead + cache.W1s.shape) if m.mlp else None
@@ -251,11 +284,18 @@ def vjp(cache: Cache, G: np.ndarray, *, per_prompt: bool = False) -> dict:
                 dZ += S.transpose(0, 2, 1) @ G  # (B, D, N1)
                 dZ[:, :, :nk] += (dKc + dKc.transpose(0, 2, 1)) @ K / c  # (B, D, K)
                 continue
-            dS = (P @ K).transpose(0, 2, 1) @ G / c  # (B, K, N1)
-            add(dPs, (li, h), G @ (K @ S).transpose(0, 2, 1) / c)  # (B, D, D)
+            if Wc is not None:  # causal: S enters as S * Wc (the weights include 1/c)
+                Sw = S * Wc  # (B, K, N1)
+                dS = (P @ K).transpose(0, 2, 1) @ G * Wc  # (B, K, N1)
+                add(dPs, (li, h), G @ (K @ Sw).transpose(0, 2, 1))  # (B, D, D)
+                dZk = P.T @ G @ Sw.transpose(0, 2, 1)  # (B, D, K)
+            else:  # (the original expressions: the same rounding as before the causal option)
+                dS = (P @ K).transpose(0, 2, 1) @ G / c  # (B, K, N1)
+                add(dPs, (li, h), G @ (K @ S).transpose(0, 2, 1) / c)  # (B, D, D)
+                dZk = P.T @ G @ S.transpose(0, 2, 1) / c  # (B, D, K)
             dF = sc.vjp(F, S, dS)  # (B, K, N1)
             add(dQs, (li, h), K @ dF @ Z.transpose(0, 2, 1))  # (B, D, D)
-            dZ[:, :, :nk] += P.T @ G @ S.transpose(0, 2, 1) / c + Q @ Z @ dF.transpose(0, 2, 1)  # (B, D, K)
+            dZ[:, :, :nk] += dZk + Q @ Z @ dF.transpose(0, 2, 1)  # (B, D, K)
             dZ += Q.T @ K @ dF  # (B, D, N1)
         G = dZ
     out = {"Z0": G, "Ps": dPs, "Qs": dQs}

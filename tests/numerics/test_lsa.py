@@ -25,6 +25,8 @@ GRAD_CASES = [
     ("relu-nomask-mlp-tied", LSA(L=2, score="relu", mask=False, mlp=True, tied=True), 2, 3, 3, 5, 5, 1e-6),
     ("softmax", LSA(L=2, score="softmax"), 1, 0, 4, 5, 6, 1e-6),
     ("softmax-nomask-2heads", LSA(L=2, score="softmax", mask=False), 2, 0, 3, 4, 7, 1e-6),
+    ("linear-causal-2heads", LSA(L=3, mask="causal"), 2, 0, 3, 5, 10, 1e-6),
+    ("relu-causal-mean-mlp", LSA(L=2, score="relu", mask="causal-mean", mlp=True), 1, 3, 3, 5, 11, 1e-6),
 ]
 
 
@@ -148,3 +150,23 @@ def test_bad_arguments_are_input_errors():
         LSA(L=1, score="relu", reassociate=True)
     with pytest.raises(InputError):
         forward(LSA(L=2), np.zeros((1, 3, 4)), np.zeros((1, 3, 3)), np.zeros((1, 3, 3)))
+
+
+def test_causal_mask_by_hand():
+    """One linear layer, causal masks, checked entry by entry against explicit sums over the visible keys."""
+    rng = np.random.default_rng(12)
+    D, n = 3, 4
+    Z0 = rng.standard_normal((1, D, n + 1))
+    P, Q = rng.standard_normal((1, D, D)), rng.standard_normal((1, D, D))
+    for mask, mean in (("causal", False), ("causal-mean", True)):
+        got = forward(LSA(L=1, mask=mask), Z0, P, Q)[0]
+        Z = Z0[0]
+        for i in range(n + 1):
+            keys = range(n) if i == n else range(i + 1)
+            c = (len(keys) if mean else n)
+            want = Z[:, i] + sum(P[0] @ Z[:, j] * (Z[:, j] @ Q[0] @ Z[:, i]) for j in keys) / c
+            np.testing.assert_allclose(got[:, i], want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(InputError):
+        LSA(L=1, mask="causal", score="softmax")
+    with pytest.raises(InputError):
+        LSA(L=1, mask="sideways")
