@@ -253,7 +253,7 @@ def _fmt_md(x: float | None, digits: int = 3, *, tol: float | None = None) -> st
     deviation under a tenth of a precision tolerance as '< tolerance/10', so the report stays byte-identical
     across machines, not only across reruns."""
     if (x is not None and tol is not None and math.isfinite(x) and 0 < tol < PRECISION_TOL
-            and 0 < abs(x) < tol / 10):
+            and abs(x) < tol / 10):  # 0 included: exact zero on one BLAS kernel is 1e-17 on another
         return f"< {tol / 10:.1g}"
     if x is not None and math.isfinite(x) and 0 < abs(x) < 1e-12:
         return "< 1e-12"
