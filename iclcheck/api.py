@@ -22,32 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from iclcheck import _API
 from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
 from iclcheck.numerics.weights_check import WeightsCheck
 from iclcheck.proofs.verdict import ClaimResult
-from iclcheck.theory.errors import InputError, NumericalFailure
+from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: F401 (NumericalFailure: re-exported)
 from iclcheck.theory.setting import Setting
 
-__all__ = [
-    "ClaimResult",
-    "InputError",
-    "ModelLoss",
-    "NumericalFailure",
-    "Setting",
-    "WeightsCheck",
-    "certify",
-    "check_weights",
-    "claims",
-    "critical_points",
-    "gamma_star",
-    "load_weights",
-    "loss",
-    "min_loss",
-    "optimal_layers",
-    "save_weights",
-    "setting",
-    "verify",
-]
+__all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
 
 def setting(Sigma: Any, n: int, *, Sigma_w: Any = None, sigma2: Any = 0, law: str = "gaussian") -> Setting:

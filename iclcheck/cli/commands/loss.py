@@ -165,6 +165,16 @@ def _exact_loss_at(setting: Setting, P: np.ndarray, Q: np.ndarray) -> Any:
     return val
 
 
+def _symbolic_or_flag(setting: Any, flag: str, problem: str) -> Any:
+    """symbolic_loss(setting), its 'exact mode' refusal restated for the flag that asked for it."""
+    try:
+        return symbolic_loss(setting)
+    except InputError as exc:
+        if exc.what != "exact mode":
+            raise
+        raise InputError(flag, problem) from None
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.symbolic and args.params is None:
         raise InputError("--params", "give an .npz file with arrays P and Q, or use --symbolic for the closed form")
@@ -199,22 +209,14 @@ def run(args: argparse.Namespace) -> int:
             if args.exact:
                 test_out["loss_exact"] = str(_exact_loss_at(test, P, Q))
         if args.symbolic:
-            try:
-                test_out["loss_symbolic"] = symbolic_loss(test)
-            except InputError as exc:
-                if exc.what != "exact mode":
-                    raise
-                raise InputError("--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in "
-                                 "closed form: available for a diagonal --test-cov only with them") from None
+            test_out["loss_symbolic"] = _symbolic_or_flag(
+                test, "--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in closed form: "
+                "available for a diagonal --test-cov only with them")
         out["test"] = test_out
     if args.symbolic:
-        try:
-            out["loss_symbolic"] = symbolic_loss(setting)
-        except InputError as exc:
-            if exc.what != "exact mode":
-                raise
-            raise InputError("--symbolic", f"{setting.covariates} covariates need Sigma^(1/2) in closed form; "
-                             "the closed form is available for a diagonal Sigma only with them") from None
+        out["loss_symbolic"] = _symbolic_or_flag(
+            setting, "--symbolic", f"{setting.covariates} covariates need Sigma^(1/2) in closed form; the closed "
+            "form is available for a diagonal Sigma only with them")
         out["variables"] = ("p_k = P[d+1, k] (last row of P), q_{i,j} = Q[i, j] for j <= d (1-based); "
                             "f = E(TF - w^T x_q)^2")
 
