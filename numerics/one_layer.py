@@ -23,7 +23,10 @@ from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.one_layer import full_loss_formula, split_params
 from iclcheck.theory.setting import Setting
 
-__all__ = ["MAX_REFINE_DIM", "NUMPY_OPS", "OneLayer", "check_params", "refined_spd_inverse", "sqrtm_psd"]
+__all__ = [
+    "MAX_REFINE_DIM", "NUMPY_OPS", "OneLayer", "check_params", "frobenius_inner", "mirror_upper",
+    "refined_spd_inverse", "sqrtm_psd",
+]
 
 # Sigma_w = Sigma^{-1}: the doubled-precision refinement costs ~25 d^3 elementwise flops; above this
 # dimension it is skipped and the plain inverse is accepted only for condition numbers <= INV_PLAIN_COND.
@@ -40,12 +43,10 @@ NUMPY_OPS = SimpleNamespace(
 )
 
 
-def _spd_inverse(A: np.ndarray) -> np.ndarray:
+def _spd_inverse(A: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
     """Inverse of a symmetric positive definite matrix by Cholesky (d <= 300: numpy's Cholesky and a
-    triangular inverse; larger: LAPACK potrf + potri).
-
-    potri fills one triangle; the other is mirrored in cache-sized blocks (10x faster than
-    triu + triu.T at d = 2000, bit-identical)."""
+    triangular inverse; larger: LAPACK potrf + potri, which fills one triangle; see mirror_upper). overwrite:
+    A may be destroyed (d > 300: no copy)."""
     if A.shape[0] <= 300:  # small: numpy only (no scipy import on the CLI's fast path)
         try:
             Linv = np.linalg.inv(np.linalg.cholesky(A))  # A = L L^T, A^{-1} = L^-T L^-1
@@ -55,18 +56,36 @@ def _spd_inverse(A: np.ndarray) -> np.ndarray:
         return (X + X.T) / 2
     import scipy.linalg as sla
 
-    c, info = sla.lapack.dpotrf(A, lower=0, clean=0)
+    # A.T: the F-ordered view of a C-ordered A, the same matrix for a symmetric A (LAPACK reads one triangle), so
+    # LAPACK works on it in place (overwrite: A is scratch) or after a plain copy, not a transposing one
+    c, info = sla.lapack.dpotrf(A.T, lower=0, clean=0, overwrite_a=overwrite)
     if info != 0:
         raise np.linalg.LinAlgError(f"matrix is not positive definite (potrf info={info})")
     inv, info = sla.lapack.dpotri(c, lower=0, overwrite_c=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"potri failed (info={info})")
-    d, blk = inv.shape[0], 256
+    return mirror_upper(inv).T  # symmetric: its transpose is the C-ordered view of the same matrix
+
+
+def frobenius_inner(A: np.ndarray, B: np.ndarray) -> float:
+    """<A, B> = sum_ij A_ij B_ij by numpy's pairwise sums in row blocks (no d x d temporary, no BLAS: the same
+    bits on every machine), the block sums added by math.fsum."""
+    import math
+
+    blk = max(1, 2**19 // max(1, A.shape[1]))  # rows per block: ~4 MB of products
+    return math.fsum(float(np.sum(A[i:i + blk] * B[i:i + blk])) for i in range(0, A.shape[0], blk))
+
+
+def mirror_upper(A: np.ndarray) -> np.ndarray:
+    """The symmetric matrix whose upper triangle is A's (in place): what LAPACK/BLAS routines that fill one
+    triangle (potri, syrk) leave. Mirrored in cache-sized blocks (10x faster than triu + triu.T at d = 2000,
+    bit-identical)."""
+    d, blk = A.shape[0], 256
     for i in range(0, d, blk):
-        inv[i + blk:, i:i + blk] = inv[i:i + blk, i + blk:].T
-        B = inv[i:i + blk, i:i + blk]
-        inv[i:i + blk, i:i + blk] = np.triu(B) + np.triu(B, 1).T
-    return inv
+        A[i + blk:, i:i + blk] = A[i:i + blk, i + blk:].T
+        B = A[i:i + blk, i:i + blk]
+        A[i:i + blk, i:i + blk] = np.triu(B) + np.triu(B, 1).T
+    return A
 
 
 _SPLIT = 134217729.0  # 2^27 + 1 (Dekker's split of a double into two 26-bit halves)
@@ -189,8 +208,12 @@ class OneLayer:
         n = self.n
         return (n + 1) / n, (np.trace(self.SW) + self.sigma2) / n
 
-    def gamma_star(self) -> np.ndarray:
-        """Gamma* = W S M^{-1} (a copy of the cached value)."""
+    def gamma_star(self, *, copy: bool = True) -> np.ndarray:
+        """Gamma* = W S M^{-1}: a copy of the cached value, or (copy=False) the cached array itself, read-only."""
+        if not copy:
+            G = self._gamma_star.view()
+            G.flags.writeable = False
+            return G
         return self._gamma_star.copy()
 
     @cached_property
@@ -204,7 +227,9 @@ class OneLayer:
         if self.setting.gaussian and kind in ("identity", "inverse"):
             a, b = self._gaussian_ab()
             if kind == "identity":  # cond(a S + b I) <= 1 + a n lambda_max / tr S: well conditioned
-                return _spd_inverse(a * self.S + b * np.eye(self.d))
+                C = a * self.S  # (d, d) a S + b I, bit for bit, without an identity matrix
+                C.flat[:: self.d + 1] += b
+                return _spd_inverse(C, overwrite=True)
             return self._inverse_S() / (a + b)
         if kind == "inverse":  # S W = I, so Gamma*^T = M^{-1} S W = M^{-1}: the refined inverse
             return refined_spd_inverse(self.M) if self.d <= MAX_REFINE_DIM else self._solve(self.M, self.SW).T
@@ -250,6 +275,13 @@ class OneLayer:
             a, b = self._gaussian_ab()
             tau = self.d + self.sigma2
             return float((1.0 + tau) * self.d / (self.n * (a + b)))
+        if self.setting.gaussian and self.setting.task_cov_kind == "identity":
+            # W = I: N = S^2 + tau S and Gamma* = n ((n+1) S + tau I)^-1, so per eigenvalue
+            # lam (lam + tau) / ((n+1) lam + tau) = lam / (n+1) + (tau / (n+1)) * n lam / ((n+1) lam + tau):
+            # L* = (tr S + tau <S, Gamma*>) / (n+1), two positive terms, O(d^2) (no product S S)
+            tr_s = float(np.trace(self.S))
+            tau = tr_s + self.sigma2
+            return float((tr_s + tau * frobenius_inner(self.S, self._gamma_star)) / (self.n + 1))
         # L* >= 0 (a loss); when it is 0 exactly (e.g. Rademacher, d = 1: N = 0) rounding may give -1e-16,
         # and 0 is then the closer value
         return max(float(np.sum(self.N * self._gamma_star.T) / self.n), 0.0)

@@ -373,11 +373,9 @@ def _check_matrix(A: Any, *, what: str) -> Any:
         return A
     if not np.all(np.isfinite(A)):
         raise InputError(what, "has non-finite entries (NaN or inf)")
-    scale = max(float(np.max(np.abs(A))), 1e-300)
-    if np.max(np.abs(A - A.T)) > 1e-12 * scale:
-        i, j = np.unravel_index(np.argmax(np.abs(A - A.T)), A.shape)
-        raise InputError(what, f"is not symmetric (entry [{i},{j}]={A[i, j]:g} but [{j},{i}]={A[j, i]:g})")
-    return (A + A.T) / 2
+    from iclcheck.theory.setting import check_symmetric, max_abs
+
+    return check_symmetric(A, what, scale=max(max_abs(A), 1e-300))
 
 
 def parse_cov_spec(text: str, *, what: str = "--cov", exact: bool = True) -> Any:
