@@ -3,7 +3,7 @@ one-layer loss f(theta) (``_Backend``), and the symmetry helpers (scaling orbit,
 
 For d <= LIFTED_BACKEND_MAX_DIM the backend works through the lift f = m^T A m + 2 a^T m + c0 (an
 independent derivation, A small); beyond, through the O(d^3) closed-form gradient of
-``numerics.derivatives`` with forward-mode Hessian-vector products (no D x D matrix; the dense Hessian is
+``numerics.derivatives`` with the forward-mode Hessian-vector products of ``numerics.hessian`` (no D x D matrix; the dense Hessian is
 built from HVPs only when asked, i.e. for small d).
 """
 
@@ -11,15 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.derivatives import (
-    hessian_flat,
-    hvp_flat,
-    hvp_operator,
-    n_params,
-    pack,
-    unpack_parts,
-    value_and_grad_flat,
-)
+from iclcheck.numerics.derivatives import n_params, pack, unpack_parts, value_and_grad_flat
+from iclcheck.numerics.hessian import hessian_flat, hvp_flat, hvp_operator
 from iclcheck.numerics.lift import LiftedLoss, invariant
 from iclcheck.numerics.one_layer import OneLayer
 

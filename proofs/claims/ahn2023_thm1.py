@@ -90,9 +90,10 @@ def _second_order(chk: Checker, setting: Setting, P: np.ndarray, Q: np.ndarray) 
     printed. It is checked as H v = 0 at rounding level; PSD is then decided by the eigenvalues on v's orthogonal
     complement (an invariant subspace of the symmetric H), which are O(1) and print the same on every machine."""
     try:
-        from iclcheck.numerics.derivatives import hessian_flat, hvp_flat, loss_and_grad, pack
+        from iclcheck.numerics.derivatives import loss_and_grad, pack
+        from iclcheck.numerics.hessian import hessian_flat, hvp_flat
     except ImportError:  # pragma: no cover - the module ships with the toolkit
-        chk.undecided("stationary with PSD Hessian in the full space", "iclcheck.numerics.derivatives is not available")
+        chk.undecided("stationary with PSD Hessian in the full space", "iclcheck.numerics.derivatives or .hessian is not available")
         return
     ol = OneLayer(setting)
     f, gP, gQ = loss_and_grad(ol, P, Q)

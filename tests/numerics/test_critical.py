@@ -17,7 +17,8 @@ from iclcheck.numerics.critical import (
     run_start,
     start_point,
 )
-from iclcheck.numerics.derivatives import hessian_flat, n_params, pack, value_and_grad_flat
+from iclcheck.numerics.derivatives import n_params, pack, value_and_grad_flat
+from iclcheck.numerics.hessian import hessian_flat
 from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
 from iclcheck.theory.setting import Setting
 

@@ -19,14 +19,13 @@ import sympy as sp
 
 from iclcheck.numerics.derivatives import (
     grad_flat,
-    hessian_flat,
-    hvp_flat,
     loss_and_grad,
     loss_flat,
     n_params,
     pack,
     unpack,
 )
+from iclcheck.numerics.hessian import hessian_flat, hvp_flat
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
@@ -161,7 +160,7 @@ def test_forward_mode_hvp_equals_polarisation_and_gradient_stencil(cov, d):
     """hvp_flat (forward mode) against two routes that only call the gradient: the polarisation identity
     (hvp_polarised) and the exact 4-point stencil of the cubic t -> grad f(theta + t v); and the operator
     form (intermediates cached) equals the one-shot form at several vectors."""
-    from iclcheck.numerics.derivatives import hvp_operator, hvp_polarised
+    from iclcheck.numerics.hessian import hvp_operator, hvp_polarised
 
     rng = np.random.default_rng(zlib.crc32(f"{cov}-{d}".encode()))
     ol = OneLayer(_float_setting(cov, "given", 0.2, 6, rng, d=d))

@@ -79,7 +79,7 @@ def test_dual_point_in_the_eigenbasis_is_the_exact_stationary_point():
 
 # -- critical points at scale -----------------------------------------------------------------------------
 def _dense_hessian_by_polarisation(ol, theta):
-    from iclcheck.numerics.derivatives import hvp_polarised
+    from iclcheck.numerics.hessian import hvp_polarised
 
     N = theta.size
     H = np.column_stack([hvp_polarised(ol, theta, e) for e in np.eye(N)])
