@@ -3,8 +3,8 @@ one-layer loss f(theta) (``_Backend``), and the symmetry helpers (scaling orbit,
 
 For d <= LIFTED_BACKEND_MAX_DIM the backend works through the lift f = m^T A m + 2 a^T m + c0 (an
 independent derivation, A small); beyond, through the O(d^3) closed-form gradient of
-``numerics.derivatives`` with the forward-mode Hessian-vector products of ``numerics.hessian`` (no D x D matrix; the dense Hessian is
-built from HVPs only when asked, i.e. for small d).
+``numerics.derivatives`` with the forward-mode Hessian-vector products of ``numerics.hessian`` (no D x D
+matrix; the dense Hessian is built from HVPs only when asked, i.e. for small d).
 """
 
 from __future__ import annotations
