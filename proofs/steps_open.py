@@ -8,6 +8,8 @@ undecided, so the verdict is inconclusive rather than confirmed without it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import sympy as sp
 
@@ -16,8 +18,8 @@ from iclcheck.proofs.steps import check_full_space_global
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 
-__all__ = ["EXACT_MAX_D", "FULL_SPACE_MAX_D", "FULL_SPACE_MAX_ND", "MC_MAX_ND", "full_space_at", "isotropic_scale",
-           "moved_setting", "solve_tolerance", "use_exact"]
+__all__ = ["EXACT_MAX_D", "FULL_SPACE_MAX_D", "FULL_SPACE_MAX_ND", "MC_MAX_ND", "full_space_at", "gamma_at",
+           "isotropic_scale", "moved_setting", "solve_tolerance", "use_exact"]
 
 EXACT_MAX_D = 6  # exact (rational, symbolic-free) Gamma* of a user's Sigma up to this d: well under a second
 FULL_SPACE_MAX_D = 8  # the full-space certificate (Hessians of size (d+1)^2, Monte Carlo of the forward pass)
@@ -71,3 +73,17 @@ def full_space_at(chk: Checker, st: Setting, P: np.ndarray, Q: np.ndarray, *, rn
         ex = Setting.make(sp.Matrix([[2, 1], [1, 3]]), min(n, 3),
                           Sigma_w=None if st.task_cov_kind == "identity" else "inv", sigma2=s2)
     check_full_space_global(chk, st, ex, P, Q, rng=rng, thorough=thorough, target=target)
+
+
+def gamma_at(chk: Checker, st: Setting, label: str, where: str, *, exact: Callable[[], tuple[sp.Matrix, sp.Matrix]],
+             expected: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, np.ndarray]:
+    """The two Gamma* steps of a moved claim: ``exact()`` -> (derived, printed) sympy matrices compared exactly
+    when ``use_exact(st)`` (called only then), and the float Gamma* against ``expected`` within ``tol``. Returns the
+    canonical (P, Q) implementing ``expected`` (OneLayer.params_from_gamma), for the steps that follow."""
+    from iclcheck.numerics.one_layer import OneLayer
+
+    if use_exact(st):
+        derived, printed = exact()
+        chk.exact(f"derived Gamma* = {label} ({where}, exact)", derived, printed)
+    chk.close(f"float Gamma* = {label} ({where})", OneLayer(st).gamma_star(), expected, tol)
+    return OneLayer.params_from_gamma(expected)

@@ -21,7 +21,7 @@ import sympy as sp
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import isotropic_scale, moved_setting, use_exact
+from iclcheck.proofs.steps_open import gamma_at, isotropic_scale, moved_setting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import eq7_scalar, thm1_block
@@ -56,19 +56,11 @@ def _verify_moved(ctx: Context) -> Checker:
     d, n = st.d, int(st.n)
     c = isotropic_scale(st)
     unit = "" if c == 1 else f" / c (c = {c:g}: units x -> x/sqrt(c))"
-    if use_exact(st):
-        c_ex = st.Sigma_exact[0, 0]
-        chk.exact(f"derived Gamma* = eq. (7) scalar{unit} * I (your d={d}, n={n}, exact)", gamma_star_exact(st),
-                  eq7_scalar(n, d) / c_ex * sp.eye(d))
     a = float(eq7_scalar(n, d)) / c
-    chk.close(f"float Gamma* = eq. (7) scalar{unit} * I (your d={d}, n={n})", OneLayer(st).gamma_star(), a * np.eye(d),
-              ULPS)
+    P0, Q0 = gamma_at(chk, st, f"eq. (7) scalar{unit} * I", f"your d={d}, n={n}", expected=a * np.eye(d), tol=ULPS,
+                      exact=lambda: (gamma_star_exact(st), eq7_scalar(n, d) / st.Sigma_exact[0, 0] * sp.eye(d)))
     if n * d <= FORWARD_MAX_ND:
         pr = sample_prompts(st, 64, rng)
-        P0 = np.zeros((d + 1, d + 1))
-        P0[d, d] = 1.0
-        Q0 = np.zeros((d + 1, d + 1))
-        Q0[:d, :d] = -a * np.eye(d)
         gd = a * np.einsum("bd,bnd,bn->b", pr.xq, pr.X, pr.y) / n  # (B,) x_q^T a (1/n) sum y_i x_i
         scale = float(np.max(np.abs(gd))) * d
         chk.close(f"printed (P_0, Q_0{unit}) in the literal forward pass = one GD step (your d={d}, n={n})",

@@ -22,7 +22,7 @@ from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import S2, N, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, isotropic_scale, moved_setting, use_exact
+from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale, moved_setting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
 from iclcheck.theory.setting import Setting
@@ -49,11 +49,9 @@ def _verify_moved(ctx: Context) -> Checker:
     st = moved_setting(ctx)
     d, n, s2 = st.d, int(st.n), st.sigma2
     where = f"your d={d}, n={n}, sigma^2={s2:.6g}"
-    if use_exact(st):
-        chk.exact(f"derived Gamma* = eta I ({where}, exact)", gamma_star_symbolic(sp.eye(d), sp.eye(d), sp.Integer(n),
-                  st.sigma2_exact), eta_printed(sp.Integer(n), d, st.sigma2_exact) * sp.eye(d))
-    chk.close(f"float Gamma* = eta I ({where})", OneLayer(st).gamma_star(), eta_printed(n, d, s2) * np.eye(d), ULPS)
-    P, Q = OneLayer.params_from_gamma(eta_printed(n, d, s2) * np.eye(d))
+    P, Q = gamma_at(chk, st, "eta I", where, expected=eta_printed(n, d, s2) * np.eye(d), tol=ULPS,
+                    exact=lambda: (gamma_star_symbolic(sp.eye(d), sp.eye(d), sp.Integer(n), st.sigma2_exact),
+                                   eta_printed(sp.Integer(n), d, st.sigma2_exact) * sp.eye(d)))
     if n * d <= MC_MAX_ND:
         est = mc_loss(st, [P], [Q], samples=400_000 if ctx.thorough else 150_000, rng=rng)
         chk.within_ci(f"literal forward pass loss at the eta point = closed-form L* ({where})", est,

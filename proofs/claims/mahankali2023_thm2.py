@@ -22,7 +22,7 @@ import sympy as sp
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import full_space_at, moved_setting, solve_tolerance, use_exact
+from iclcheck.proofs.steps_open import full_space_at, gamma_at, moved_setting, solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed
 from iclcheck.theory.setting import KURTOSIS, Setting
@@ -59,14 +59,12 @@ def _verify_moved(ctx: Context) -> Checker:
     st = moved_setting(ctx)
     d, n, s2 = st.d, int(st.n), st.sigma2
     where = f"your Sigma, d={d}, n={n}, sigma^2={s2:.6g}"
-    if use_exact(st):
-        S = st.Sigma_exact
-        chk.exact(f"derived Gamma* = eta Sigma^-1 ({where}, exact)", gamma_star_symbolic(S, S.inv(), sp.Integer(n), st.sigma2_exact),
-                  eta_printed(sp.Integer(n), d, st.sigma2_exact) * S.inv())
+    S = st.Sigma_exact
     expected = eta_printed(n, d, s2) * np.linalg.inv(st.Sigma)
-    chk.close(f"float Gamma* = eta Sigma^-1 ({where})", OneLayer(st).gamma_star(), expected,
-              solve_tolerance(st, float(np.max(np.abs(expected)))))
-    P, Q = OneLayer.params_from_gamma(expected)
+    P, Q = gamma_at(chk, st, "eta Sigma^-1", where, expected=expected,
+                    tol=solve_tolerance(st, float(np.max(np.abs(expected)))),
+                    exact=lambda: (gamma_star_symbolic(S, S.inv(), sp.Integer(n), st.sigma2_exact),
+                                   eta_printed(sp.Integer(n), d, st.sigma2_exact) * S.inv()))
     full_space_at(chk, st, P, Q, rng=rng, thorough=ctx.thorough)
     return chk
 
