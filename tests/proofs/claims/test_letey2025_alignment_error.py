@@ -3,11 +3,11 @@ matrices against the deterministic equivalent, and the authors' finite-d pipelin
 C_tr, contexts, least squares on H_Z; written out in numpy) extrapolated to d -> inf."""
 
 import numpy as np
+from _lu_pipeline import extrapolate, gaussian_pool, pipeline_error
 
 from iclcheck.numerics.proportional import alignment_error, resolvent_equivalent
 from iclcheck.proofs.claims.letey2025_alignment_error import power_law
 from iclcheck.proofs.verdict import Status, Verdict
-from iclcheck.theory.proportional import exact_error, task_moments_gaussian
 
 
 def test_verdict(claim_result):
@@ -37,16 +37,7 @@ def test_deterministic_equivalent_against_sampled_resolvents():
 
 def _pipeline_error(rng, lam, tau, kappa, rho):
     d = lam.size
-    k, ell, n = int(kappa * d), d, int(tau * d * d)
-    W = rng.standard_normal((k, d)) * np.sqrt(lam)  # pretraining tasks ~ N(0, diag(lam))
-    w = W[rng.integers(0, k, size=n)]
-    X = rng.standard_normal((n, ell + 1, d)) / np.sqrt(d)
-    y = (X @ w[:, :, None])[:, :, 0] + np.sqrt(rho) * rng.standard_normal((n, ell + 1))
-    u = (d / ell) * (X[:, :ell] * y[:, :ell, None]).sum(1)
-    s = (y[:, :ell] ** 2).mean(1, keepdims=True)
-    H = (X[:, ell, :, None] * np.hstack([u, s])[:, None, :]).reshape(n, -1)
-    G = np.linalg.solve(H.T @ H, H.T @ y[:, ell]).reshape(d, d + 1)
-    return exact_error(G, ell, rho, task_moments_gaussian(np.zeros(d), np.eye(d), rho))
+    return pipeline_error(rng, gaussian_pool(rng, int(kappa * d), lam), int(tau * d * d), rho)
 
 
 def test_pipeline_extrapolates_to_the_formula_at_anisotropic_pretraining():
@@ -59,7 +50,6 @@ def test_pipeline_extrapolates_to_the_formula_at_anisotropic_pretraining():
         v = [_pipeline_error(rng, lam, tau, kappa, rho) for _ in range(24)]
         diffs.append(np.mean(v) - alignment_error(np.diag(lam), np.eye(d), tau, 1.0, kappa, rho))
         ses.append(np.std(v, ddof=1) / np.sqrt(len(v)))
-    A = np.stack([np.ones(len(ds)), 1 / np.asarray(ds, float)], 1) / np.asarray(ses)[:, None]
-    coef, *_ = np.linalg.lstsq(A, np.asarray(diffs) / np.asarray(ses), rcond=None)
-    se0 = np.sqrt(np.linalg.inv(A.T @ A)[0, 0])
+    coef, cov = extrapolate(ds, diffs, ses)
+    se0 = np.sqrt(cov[0, 0])
     assert abs(coef[0]) < 3.29 * se0, (coef, se0, diffs)

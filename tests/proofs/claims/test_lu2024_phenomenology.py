@@ -3,9 +3,10 @@ at tau = 1 in sympy (kappa = inf), and the written-out ridgeless pipeline at d =
 
 import numpy as np
 import sympy as sp
+from _lu_pipeline import pipeline_error, sphere_pool
 
 from iclcheck.proofs.verdict import Status, Verdict
-from iclcheck.theory.proportional import exact_error, result1_expr, task_moments_gaussian
+from iclcheck.theory.proportional import result1_expr
 
 
 def test_verdict(claim_result):
@@ -25,17 +26,7 @@ def test_pole_residue_in_sympy():
 
 
 def _pipeline_error(rng, d, n, kappa, rho):
-    k, ell = int(kappa * d), d
-    W = rng.standard_normal((k, d))
-    W *= np.sqrt(d) / np.linalg.norm(W, axis=1, keepdims=True)
-    w = W[rng.integers(0, k, size=n)]
-    X = rng.standard_normal((n, ell + 1, d)) / np.sqrt(d)
-    y = (X @ w[:, :, None])[:, :, 0] + np.sqrt(rho) * rng.standard_normal((n, ell + 1))
-    u = (d / ell) * (X[:, :ell] * y[:, :ell, None]).sum(1)
-    s = (y[:, :ell] ** 2).mean(1, keepdims=True)
-    H = (X[:, ell, :, None] * np.hstack([u, s])[:, None, :]).reshape(n, -1)
-    G = np.linalg.pinv(H) @ y[:, ell]  # minimum-norm least squares on both sides of the threshold
-    return exact_error(G.reshape(d, d + 1), ell, rho, task_moments_gaussian(np.zeros(d), np.eye(d), rho))
+    return pipeline_error(rng, sphere_pool(rng, int(kappa * d), d), n, rho, min_norm=True)
 
 
 def test_finite_d_pipeline_peaks_at_the_threshold():

@@ -3,17 +3,16 @@
 pass (iclcheck.numerics.lsa) for the pool-second-moment reduction; sampled Wishart resolvents for the MP branch."""
 
 import numpy as np
+from _lu_pipeline import extrapolate, pipeline_error, sphere_pool
 
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.montecarlo import estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.verdict import Status, Verdict
 from iclcheck.theory.proportional import (
-    exact_error,
     mp_stieltjes,
     mp_stieltjes_deriv,
     result1_e_icl,
-    task_moments_gaussian,
 )
 from iclcheck.theory.setting import Setting
 
@@ -26,18 +25,8 @@ def test_verdict(claim_result):
 
 
 def _pipeline_error(rng, d, tau, kappa, rho):
-    """One run of the authors' pipeline, written out: sphere pool, tau d^2 contexts, OLS on H_Z, exact test error."""
-    k, ell, n = int(kappa * d), d, int(tau * d * d)
-    W = rng.standard_normal((k, d))
-    W *= np.sqrt(d) / np.linalg.norm(W, axis=1, keepdims=True)
-    w = W[rng.integers(0, k, size=n)]
-    X = rng.standard_normal((n, ell + 1, d)) / np.sqrt(d)
-    y = (X @ w[:, :, None])[:, :, 0] + np.sqrt(rho) * rng.standard_normal((n, ell + 1))
-    u = (d / ell) * (X[:, :ell] * y[:, :ell, None]).sum(1)  # (n, d)
-    s = (y[:, :ell] ** 2).mean(1, keepdims=True)  # (n, 1)
-    H = (X[:, ell, :, None] * np.hstack([u, s])[:, None, :]).reshape(n, -1)  # (n, d(d+1))
-    G = np.linalg.solve(H.T @ H, H.T @ y[:, ell]).reshape(d, d + 1)
-    return exact_error(G, ell, rho, task_moments_gaussian(np.zeros(d), np.eye(d), rho))
+    """One run of the authors' pipeline: sphere pool, tau d^2 contexts, OLS on H_Z, exact test error."""
+    return pipeline_error(rng, sphere_pool(rng, int(kappa * d), d), int(tau * d * d), rho)
 
 
 def test_pipeline_extrapolates_to_result1():
@@ -49,9 +38,7 @@ def test_pipeline_extrapolates_to_result1():
         v = [_pipeline_error(rng, d, tau, kappa, rho) for _ in range(24)]
         means.append(np.mean(v))
         ses.append(np.std(v, ddof=1) / np.sqrt(len(v)))
-    A = np.stack([np.ones(len(ds)), 1 / np.asarray(ds, float)], 1) / np.asarray(ses)[:, None]
-    coef, *_ = np.linalg.lstsq(A, np.asarray(means) / np.asarray(ses), rcond=None)
-    cov = np.linalg.inv(A.T @ A)
+    coef, cov = extrapolate(ds, means, ses)
     e_inf, se = coef[0], np.sqrt(cov[0, 0])
     target = float(result1_e_icl(tau, 1.0, kappa, rho))
     assert abs(e_inf - target) < 3.29 * se, (e_inf, se, target, means)
