@@ -69,7 +69,7 @@ def stage_times(d: int) -> dict[str, float]:
     S = timed("random_spd (Haar by CholeskyQR2, B B^T)", lambda: random_spd(d, 100.0, np.random.default_rng(0)))
     st = timed("Setting.make (symmetry, Cholesky SPD check)", lambda: Setting.make(S, 50))
     one = OneLayer(st)
-    G = timed("Gamma* (Cholesky inverse of a S + b I)", one.gamma_star)
+    G = timed("Gamma* (Cholesky inverse of a S + b I)", lambda: one.gamma_star(copy=False))  # as precond takes it
     timed("L* (O(d^2) closed form)", one.min_loss)
     timed("JSON encoding of Gamma* (orjson)", lambda: orjson.dumps(G, option=orjson.OPT_SERIALIZE_NUMPY))
     return out
