@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS = {"theory": ROOT / "theory", "numerics": ROOT / "numerics", "proofs": ROOT / "proofs",
-         "cli": ROOT / "iclcheck" / "cli"}
+         "cli": ROOT / "src" / "iclcheck" / "cli"}
 FORBIDDEN = {"theory": {"numerics", "proofs", "cli"}, "numerics": {"proofs", "cli"}, "proofs": {"cli"},
              "cli": set()}
 BARE = {"theory", "numerics", "proofs"}
@@ -44,7 +44,7 @@ def test_imports_run_one_way():
 
 def test_nothing_below_the_cli_imports_it_and_no_bare_room_imports():
     bad = []
-    for folder in ("theory", "numerics", "proofs", "iclcheck", "tests", "benchmarks", "scripts"):
+    for folder in ("theory", "numerics", "proofs", "src", "tests", "benchmarks", "scripts"):
         for f in (ROOT / folder).rglob("*.py"):
             rooms, bare = _imports(f)
             if bare:

@@ -50,3 +50,28 @@ def test_wheel_has_one_top_level_package(tmp_path):
             assert z.read(tl[0]).decode().split() == ["iclcheck"]
         assert "iclcheck/proofs/claims/ahn2023_thm1.py" in names
         assert "iclcheck/theory/notation/ahn.py" in names
+
+
+def _quickstart_commands() -> list[str]:
+    """The README's quick-start commands: the lines of the first ```bash block, comments stripped."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    return [ln.split("#", 1)[0].strip() for ln in block.strip().splitlines() if ln.split("#", 1)[0].strip()]
+
+
+def test_ci_runs_the_readme_quickstart_literally():
+    """The README promises two commands that work on a fresh clone; .ci/run must run exactly those lines."""
+    cmds = _quickstart_commands()
+    assert len(cmds) == 2, cmds
+    assert cmds[0].startswith("pip install . ") and cmds[1].startswith("pip install '.[test]'")
+    ci_lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    for cmd in cmds:
+        assert cmd in ci_lines, f".ci/run does not run the README's command {cmd!r} literally"
+
+
+def test_no_source_folder_shadows_the_installed_package():
+    """`python -m pytest` from the root puts the root first on sys.path: no folder there may be called
+    `iclcheck` (it would shadow the installed package, whose theory/numerics/proofs come via package-dir)."""
+    assert not (ROOT / "iclcheck").exists()
+    cfg = _config()
+    assert cfg["package-dir"]["iclcheck"] == "src/iclcheck"
