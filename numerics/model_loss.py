@@ -2,7 +2,7 @@
 of the literal forward pass (``numerics.lsa``) with an honest interval otherwise. Shared by ``iclcheck.loss``
 (the Python API) and ``iclcheck check-weights``.
 
-The model is the canonical one (docs/STATEMENTS.md section 0), with two switches for conventions that cannot
+The model is the canonical one (notes/STATEMENTS.md section 0), with two switches for conventions that cannot
 be folded into the weights:
 
     Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l),     prediction = sign * [Z_L]_{d+1,n+1},

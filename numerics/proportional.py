@@ -94,7 +94,7 @@ def alignment_error(C_tr: np.ndarray, C_te: np.ndarray, tau: float, alpha: float
                                              tr_te_F=float(te @ f) / d, tr_te_F2=float(te @ f2) / d))
 
 
-# -- the finite-d pipeline of Lu et al. (reimplemented from the model recorded in docs/NEXT-CLAIMS.md §2) -------------
+# -- the finite-d pipeline of Lu et al. (reimplemented from the model recorded in notes/NEXT-CLAIMS.md §2) -------------
 
 def sample_pool(rng: np.random.Generator, k: int, d: int, *, sphere: bool = True) -> np.ndarray:
     """k pretraining tasks (k x d): N(0, I), rescaled to |w| = sqrt(d) when ``sphere`` (the authors' pretraining law)."""

@@ -1,7 +1,7 @@
 """Trained weights in and out: read an L-layer model from .npz, .safetensors or a PyTorch state_dict, map it from
 its convention to the canonical model, and write learned (P, Q) with metadata.
 
-Canonical model (docs/STATEMENTS.md section 0): Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l), M = diag(I_n, 0),
+Canonical model (notes/STATEMENTS.md section 0): Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l), M = diag(I_n, 0),
 prediction -[Z_L]_{d+1,n+1}. Each convention is an explicit map (``CONVENTIONS`` documents it; docs/weights.md):
 
 - ``canonical``, ``ahn``: arrays P, Q per layer, used as they are (Ahn et al. 2023 is the canonical model).

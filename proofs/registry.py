@@ -51,7 +51,7 @@ PARAMETERS: dict[str, str] = {
     "test": "a test setting (distribution shift)",
 }
 
-# Where a claim's statement comes from (docs/NEXT-CLAIMS.md, "Tags"). Only READ is the paper's own text: every other
+# Where a claim's statement comes from (notes/NEXT-CLAIMS.md, "Tags"). Only READ is the paper's own text: every other
 # statement is a hypothesis, and its verdict is reported "as recorded" (e.g. "refuted as recorded").
 PROVENANCE_TAGS: dict[str, str] = {
     "READ": "read in the paper's own text",
@@ -60,7 +60,7 @@ PROVENANCE_TAGS: dict[str, str] = {
     "3P": "a third party's restatement (notes, reviews, a translation)",
     "RECALLED": "from memory, not verified",
     "DERIVED": "derived while compiling the notes; re-derived by the check",
-    "RECONSTRUCTED": "rebuilt from the proofs or secondary notes (docs/STATEMENTS.md)",
+    "RECONSTRUCTED": "rebuilt from the proofs or secondary notes (notes/STATEMENTS.md)",
 }
 
 @dataclass(frozen=True)

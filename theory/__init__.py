@@ -1,6 +1,6 @@
 """iclcheck.theory: what should be true, exactly.
 
-The canonical model (Ahn et al. 2023 convention; docs/STATEMENTS.md section 0), the data setting, moment
+The canonical model (Ahn et al. 2023 convention; notes/STATEMENTS.md section 0), the data setting, moment
 identities and closed-form losses derived with sympy. Imports nothing from ``numerics`` or ``proofs``.
 The names below are loaded on first use, so importing the package (or its ``errors``) costs no sympy.
 """

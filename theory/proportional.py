@@ -6,7 +6,7 @@ predictor is y_hat = <Gamma, H_Z> with H_Z = x_q [ (d/ell) sum_i y_i x_i^T , (1/
 canonical model (theory/one_layer.py: Sigma = I/d, Sigma_w = I, sigma2 = rho, n_ctx = ell) the x-block is
 Gamma_xx = Gamma_canonical / d.
 
-Formulas are reimplemented from the recorded statements (docs/NEXT-CLAIMS.md §2-3), which were read in the authors'
+Formulas are reimplemented from the recorded statements (notes/NEXT-CLAIMS.md §2-3), which were read in the authors'
 code; each function names its source:
 
 - ``mp_stieltjes``: M_kappa in Pehlevan-Group/icl-asymptotic:Linear/Fig1_Linear_Double_Descent/common.py and (with a
@@ -103,7 +103,7 @@ def _kstar(m: Any, kappa: Any, lib) -> Any:
 
 
 def result1_expr(tau: Any, alpha: Any, kappa: Any, rho: Any, *, below: bool) -> Any:
-    """Lu et al. Result 1 as recorded (docs/NEXT-CLAIMS.md §2.1, [READ-code]; e_ICL_theory in
+    """Lu et al. Result 1 as recorded (notes/NEXT-CLAIMS.md §2.1, [READ-code]; e_ICL_theory in
     Pehlevan-Group/icl-asymptotic:Linear/Fig1_Linear_Double_Descent/common.py), one branch: ``below`` = tau < 1.
 
     x* = (1+rho)/alpha, m = M_kappa(x*), mu = x* M_{kappa/tau}(x*);
@@ -211,7 +211,7 @@ def exact_error(Gamma: np.ndarray, ell: int, rho: float, tm: TaskMoments) -> flo
 def error_functional(Gamma: np.ndarray, alpha: float, rho: float, mu: np.ndarray, C: np.ndarray, *,
                      corner: float | None = None, ell: int | None = None) -> float:
     """Leading-order (d -> inf) error of Gamma = [G, g] on test tasks with mean mu, covariance C (Letey's
-    trace_formula_gamma, as recorded in docs/NEXT-CLAIMS.md §2.2): C_hat = C + mu mu^T, x = tr C_hat/d + rho,
+    trace_formula_gamma, as recorded in notes/NEXT-CLAIMS.md §2.2): C_hat = C + mu mu^T, x = tr C_hat/d + rho,
     e = rho + tr C_hat/d - (2/d) tr(Gamma^T A) + (1/d) tr(Gamma B Gamma^T), A = [C_hat, x mu],
     B = [[C_hat + (x/alpha) I, x mu], [x mu^T, x^2]]. ``corner`` replaces B's corner x^2 (to evaluate the
     recorded code variant 1 + rho**2 of Lu's e_ICL_g_tr). ``ell`` adds the finite-ell factors of Lu's
@@ -234,7 +234,7 @@ def error_functional(Gamma: np.ndarray, alpha: float, rho: float, mu: np.ndarray
 
 def alignment_error_from_pieces(*, tau: Any, alpha: Any, rho: Any, rho_te: Any, xi: Any, nu: Any, M: Any, Mp: Any,
                                 tr_te_F: Any, tr_te_F2: Any) -> Any:
-    """Letey et al. 2025 ICL error as recorded (docs/NEXT-CLAIMS.md §3.1; ICL_error in
+    """Letey et al. 2025 ICL error as recorded (notes/NEXT-CLAIMS.md §3.1; ICL_error in
     mletey/ICL-structured-data:Linear_Simulations/Error_Against_Kappa/optimal_ptr_isotropic_test/theory.py), from its
     pieces: nu = rho_tr/alpha + xi, M = lim (1/d) tr (R+nu)^{-1}, Mp = dM/dnu = -lim (1/d) tr (R+nu)^{-2},
     tr_te_F = (1/d) tr(C_te F), tr_te_F2 = (1/d) tr(C_te F2) (numerics/proportional.py computes them for a matrix
@@ -247,7 +247,7 @@ def alignment_error_from_pieces(*, tau: Any, alpha: Any, rho: Any, rho_te: Any, 
     return pre + idg * tr_te_F - (idg * xi - nu**2) * tr_te_F2
 
 
-# -- correlated (RAG) context, Li-Rawat-Oymak 2024 as recorded (docs/NEXT-CLAIMS.md §10) --------------------------
+# -- correlated (RAG) context, Li-Rawat-Oymak 2024 as recorded (notes/NEXT-CLAIMS.md §10) --------------------------
 
 def rag_risk_terms(d: Any, n: Any, a: Any, sigma2: Any = 0) -> tuple[Any, Any, Any]:
     """(A, B, C) with E (gamma x_q^T h - beta^T x_q)^2 = A gamma^2 - 2 B gamma + C for the one-step predictor

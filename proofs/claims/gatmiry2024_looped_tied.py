@@ -1,6 +1,6 @@
 """[Gatmiry, Saunshi, Reddi, Jegelka, Kumar 2024, Prop. 3.1 and Fig. 2] One linear-attention layer looped L times
 implements L steps of preconditioned GD with one shared A; at the population optimum A ~ Sigma^{-1}; looped is
-close to L untied layers. Candidate finding 4 of docs/NEXT-CLAIMS.md §14 (tying costs 38-200%) is decided here.
+close to L untied layers. Candidate finding 4 of notes/NEXT-CLAIMS.md §14 (tying costs 38-200%) is decided here.
 
 Steps of the argument:
 

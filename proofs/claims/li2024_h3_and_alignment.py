@@ -1,8 +1,8 @@
 """[Li, Rawat, Oymak 2024, distributional alignment (RAG) multiplier, as restated by a third party] "distributional
 alignment effectively increases the usable in-context sample size, with a multiplier kappa = alpha^2 d + 1"; and
-candidate finding 5 of docs/NEXT-CLAIMS.md §14, decided in the naive RAG model recorded there.
+candidate finding 5 of notes/NEXT-CLAIMS.md §14, decided in the naive RAG model recorded there.
 
-Model as recorded (docs/NEXT-CLAIMS.md §10.1): x_i = alpha x_q + sqrt(1 - alpha^2) z_i with x_q, z_i ~ N(0, I_d), beta ~
+Model as recorded (notes/NEXT-CLAIMS.md §10.1): x_i = alpha x_q + sqrt(1 - alpha^2) z_i with x_q, z_i ~ N(0, I_d), beta ~
 N(0, I_d), y_i = beta^T x_i + eps_i; the one-layer (one-step preconditioned GD) predictor gamma x_q^T (1/n) sum y_i x_i
 with its best gamma (the model is invariant under x_q, z_i, beta -> U x_q, U z_i, U beta for every rotation U, and the
 loss is convex in Gamma, so the optimal preconditioner is gamma I).
@@ -29,7 +29,7 @@ from iclcheck.theory.setting import Setting
 __all__ = ["CLAIM", "leading_ratio", "verify"]
 
 SOURCE = ("[Li, Rawat, Oymak 2024, risk bounds for RAG / task-feature alignment (Section not read: abstract read, the multiplier from a "
-          "third-party TL;DR (sciencestack), model reconstructed in docs/NEXT-CLAIMS.md §10.1)] arXiv 2407.10005")
+          "third-party TL;DR (sciencestack), model reconstructed in notes/NEXT-CLAIMS.md §10.1)] arXiv 2407.10005")
 STATEMENT = ("Distributional alignment (retrieval-augmented context x_i = alpha x_q + sqrt(1-alpha^2) z_i) effectively "
              "increases the usable in-context sample size by the multiplier kappa = alpha^2 d + 1: the one-layer risk "
              "with n aligned examples equals the i.i.d. risk with kappa n examples.")
@@ -39,7 +39,7 @@ NOTATION = ("canonical model with Sigma = Sigma_w = I_d (beta is the task w), n 
             "GD from 0 with the best scalar step gamma, y_hat = gamma x_q^T (1/n) sum_i y_i x_i; the i.i.d. baseline is "
             "alpha = 0 (the master formula, Ahn eq. (7) with noise).")
 
-D0, A0 = 10, sp.Rational(1, 2)  # the fixed-alpha instance of docs/NEXT-CLAIMS.md §10.1
+D0, A0 = 10, sp.Rational(1, 2)  # the fixed-alpha instance of notes/NEXT-CLAIMS.md §10.1
 
 
 def leading_ratio(expr, var) -> sp.Expr:

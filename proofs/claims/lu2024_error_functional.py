@@ -1,6 +1,6 @@
 """[Lu et al. 2024 / Letey et al. 2025, the error functional e(Gamma), as implemented in the authors' code] The
 leading-order ICL error of any Gamma in R^{d x (d+1)} (x-block and y^2-column) on test tasks with mean mu and
-covariance C; and candidate finding 2 of docs/NEXT-CLAIMS.md §14 (the corner 1 + rho**2 in Lu's e_ICL_g_tr).
+covariance C; and candidate finding 2 of notes/NEXT-CLAIMS.md §14 (the corner 1 + rho**2 in Lu's e_ICL_g_tr).
 
 Steps: (1) the x-block of B is d^2 times the master formula's M with Sigma_w = C_hat (float, the toolkit's M);
 (2) the finite-ell version (Lu's gen_err_analytical_NEW factors) equals the exact finite-d error (derived from

@@ -6,7 +6,7 @@ Steps: (1) the MP identity m' = k* m^2 (exact, sympy) that the tau > 1 branch re
 equals the master formula with Sigma_w = the pool's second moment in the limit, x - 2 x^2 m + (1+x) x^2 m' + rho
 (exact); (3) tau, kappa -> inf gives rho + (1+rho)/(alpha+1+rho) (exact limit) and (4) so does the one-layer master
 formula as d -> inf (exact, symbolic d); (5) the toolkit's master formula at d = 8..64 (float) converges to that
-limit at rate 1/d (log-log slope); (6) the reference table of docs/NEXT-CLAIMS.md §2.1 (4-5 digits) is reproduced;
+limit at rate 1/d (log-log slope); (6) the reference table of notes/NEXT-CLAIMS.md §2.1 (4-5 digits) is reproduced;
 (thorough) (7) the pool-trained master optimum at finite d converges to branch (2) at rate 1/d (mean over pools) and
 (8) the authors' finite-d pipeline (ridgeless fit on tau d^2 contexts) converges to Result 1 at tau = 3.
 """
@@ -56,7 +56,7 @@ NOTATION = ("Lu et al. -> canonical: x_i ~ N(0, I_d/d) is Sigma = I/d; test task
             "Gamma_canonical / d; error = E (y_q - y_hat)^2, no 1/2; Gamma fitted by ridge with lambda -> 0 on n = tau d^2 "
             "contexts.")
 
-# docs/NEXT-CLAIMS.md §2.1, alpha = 1, rho = 0.1: rows tau, columns kappa (0.5, 1, 2, 10, inf); recorded to 4-5 digits
+# notes/NEXT-CLAIMS.md §2.1, alpha = 1, rho = 0.1: rows tau, columns kappa (0.5, 1, 2, 10, inf); recorded to 4-5 digits
 REFERENCE = {0.5: (1.4829, 1.4875, 1.4875, 1.4862, 1.4857), 0.9: (5.887, 6.196, 6.282, 6.293, 6.286),
              1.1: (6.538, 6.862, 6.919, 6.883, 6.862), 2.0: (1.4710, 1.3881, 1.3210, 1.2620, 1.2476),
              10.0: (0.9706, 0.8475, 0.7681, 0.7068, 0.6931), 1e6: (0.9081, 0.7799, 0.6990, 0.6374, 0.6238)}

@@ -1,7 +1,7 @@
 """[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024, as summarised by the ICLR reviews] The pretrained single-layer
 linear attention predicts optimally only when the test context length equals the pretraining one.
 
-Checked (docs/NEXT-CLAIMS.md §4.3, the reviews' sentence; the paper's theorem text was not at hand):
+Checked (notes/NEXT-CLAIMS.md §4.3, the reviews' sentence; the paper's theorem text was not at hand):
 (1) exact, symbolic n (train) and k (test): Gamma*_k^{-1} - Gamma*_n^{-1} = (1/k - 1/n)(H + (tr H + sigma^2/psi^2) I),
     so Gamma*_n is the test optimum only at k = n; the excess R(Gamma*_n; k) - R(Gamma*_k; k) = tr(D^T H D M_k) is
     > 0 for k != n (H, M_k positive definite) and, for the diagonal H below, factors as (k - n)^2 times a positive
@@ -94,7 +94,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key="wu2024.context_length_mismatch", title="optimal only when test length = training length",
               source="[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (ICLR), context-length discussion as summarised by "
-                     "the ICLR reviews; its section was not read (docs/NEXT-CLAIMS.md §4.3)] arXiv 2310.08391",
+                     "the ICLR reviews; its section was not read (notes/NEXT-CLAIMS.md §4.3)] arXiv 2310.08391",
               statement="Optimal prediction is attainable only when the number of context examples matches that of the "
                         "pre-training phase; discrepancies between the two lead to sub-optimality.",
               notation=WU_NOTATION + " Test prompts of length k are normalised by 1/k (the layer's 1/n is the prompt's "

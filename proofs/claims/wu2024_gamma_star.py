@@ -1,7 +1,7 @@
 """[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (recorded from memory; section not read)] The optimal one-step-GD preconditioner
 of a single linear-attention layer and its risk, for x ~ N(0, H), beta ~ N(0, psi^2 I), noisy labels.
 
-Checked (statement as recorded in docs/NEXT-CLAIMS.md §4.1, tag RECALLED + DERIVED):
+Checked (statement as recorded in notes/NEXT-CLAIMS.md §4.1, tag RECALLED + DERIVED):
 (1) exact, symbolic n, sigma^2, psi^2: the recorded Gamma* equals the master optimum W S M^{-1} with Sigma = H,
     Sigma_w = psi^2 I (diagonal H and a rational rotated H) - the §13 consistency row "Wu Gamma* = master";
 (2) exact: the recorded risk sigma^2 + psi^2 [tr H - tr(Gamma* H^2)] equals the master L* + sigma^2 (noisy query);
@@ -87,7 +87,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key="wu2024.gamma_star", title="one-step-GD Gamma* with Sigma_w = psi^2 I",
               source="[Wu, Zou, Chen, Braverman, Gu, Bartlett 2024 (ICLR), the optimal Gamma* (statement recalled; its "
-                     "section was not read: docs/NEXT-CLAIMS.md §4.1)] arXiv 2310.08391",
+                     "section was not read: notes/NEXT-CLAIMS.md §4.1)] arXiv 2310.08391",
               statement="x ~ N(0, H), beta ~ N(0, psi^2 I), y = x^T beta + eps, eps ~ N(0, sigma^2); "
                         "f = x^T Gamma (1/n) X^T y, R(Gamma) = E(f - y)^2: Gamma* = ((n+1)/n H + (tr H + sigma^2/psi^2)/n "
                         "I)^{-1} and R(Gamma*) = sigma^2 + psi^2 [tr H - tr(Gamma* H^2)].",

@@ -2,7 +2,7 @@
 tolerates task and query shifts but not covariate shifts: with test covariates scaled so that (1/M) sum x_i x_i^T
 ~ c^2 Lambda, the prediction tends to c^2 x_q^T w - it is not scale-invariant OLS.
 
-Checked (docs/NEXT-CLAIMS.md §1.3, tag 3P + DERIVED), for the predictor trained at (Lambda, N), w ~ N(0, I):
+Checked (notes/NEXT-CLAIMS.md §1.3, tag 3P + DERIVED), for the predictor trained at (Lambda, N), w ~ N(0, I):
 (1) exact, symbolic N, M and a symbolic diagonal test covariance Lambda': the derived finite-M error
     tr L' - 2 tr(G L'^2) + tr(G^T L' G [(M+1)/M L'^2 + tr(L')/M L']) is the master loss at the test setting
     (numerics.shift / theory.shift), G = Gamma_ZFB^{-1};
@@ -102,7 +102,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key="zfb2024.sec4_2.covariate_shift", title="task/query shift tolerated, covariate shift not",
               source="[Zhang, Frei, Bartlett 2024 (JMLR), Sec. 4.2 (distribution shift), restated in a third-party note; "
-                     "the abstract read (docs/NEXT-CLAIMS.md §1.3)] arXiv 2306.09927",
+                     "the abstract read (notes/NEXT-CLAIMS.md §1.3)] arXiv 2306.09927",
               statement="Task shift and query shift are tolerated; covariate shift is not: if the test covariates are "
                         "scaled, (1/M) sum x_i x_i^T ~ c^2 Lambda, then y_hat ~ c^2 x_q^T w. The transformer is not "
                         "implementing scale-invariant OLS.",

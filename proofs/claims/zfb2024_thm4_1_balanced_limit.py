@@ -5,7 +5,7 @@ W^PV_* = [tr(Gamma^-2)]^{+1/4} [[0,0],[0,1]] when sigma^2 ||Gamma||_op sqrt(d) <
 
 The existing claim zfb2024.thm4_1 checks the product W^PV_22 W^KQ_11 = Gamma^-1 (the limit point); this one checks
 the split between the two factors, which the two third-party sources print with opposite exponents on W^PV
-(docs/NEXT-CLAIMS.md §1.1 and §14 candidate 1). Checked, with U = W^KQ_11 and u = W^PV_22:
+(notes/NEXT-CLAIMS.md §1.1 and §14 candidate 1). Checked, with U = W^KQ_11 and u = W^PV_22:
 (1) exact: the recorded reduced dynamics (Lemma 5.2) is the gradient flow of (1/2) x the master loss at the canonical
     Gamma = u U^T (theory.one_layer.reduced_loss_formula; symbolic U, u, N) - the §13 link to the master formula;
 (2) exact: balancedness ||U||_F^2 - u^2 is conserved along the flow (its time derivative vanishes identically), and
@@ -133,7 +133,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key="zfb2024.thm4_1.balanced_limit", title="W^PV_* = [tr Gamma^-2]^(+1/4): balanced flow limit",
               source="[Zhang, Frei, Bartlett 2024 (JMLR), Thm 4.1, Assumption 3.3 and Lemma 5.2, restated in a "
-                     "third-party note; the exponent conflicts with a translation (docs/NEXT-CLAIMS.md §1.1)] "
+                     "third-party note; the exponent conflicts with a translation (notes/NEXT-CLAIMS.md §1.1)] "
                      "arXiv 2306.09927",
               statement="W^PV(0) = sigma [[0,0],[0,1]], W^KQ(0) = sigma [[Theta Theta^T,0],[0,0]], ||Theta Theta^T||_F = 1, "
                         "Theta Lambda != 0. If sigma^2 ||Gamma||_op sqrt(d) < 2, gradient flow converges to a global "

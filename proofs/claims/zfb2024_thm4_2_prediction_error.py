@@ -1,7 +1,7 @@
 """[Zhang, Frei, Bartlett 2024 (JMLR), Thm 4.2 and Cor 4.3, as restated by a third-party note] The prediction error
 of the trained LSA at test prompt length M (training length N), for any test law with x ~ N(0, Lambda).
 
-Checked (docs/NEXT-CLAIMS.md §1.2, tag 3P + DERIVED):
+Checked (notes/NEXT-CLAIMS.md §1.2, tag 3P + DERIVED):
 (1) exact, symbolic N, M, sigma^2 and a symbolic symmetric Sigma_w: for linear-plus-noise targets y = w^T x + eps,
     the theorem's right-hand side averaged over w ~ N(0, Sigma_w) equals the master loss of Gamma_ZFB^{-1} at the
     test setting (numerics.shift's formula, theory.one_layer.reduced_loss_formula at n = M) plus sigma^2. Both sides
@@ -147,7 +147,7 @@ def verify(ctx: Context) -> Checker:
 
 CLAIM = Claim(key="zfb2024.thm4_2.prediction_error", title="error at test length M (train N), Cor 4.3 bound",
               source="[Zhang, Frei, Bartlett 2024 (JMLR), Thm 4.2 and Cor 4.3, restated in a third-party note "
-                     "(docs/NEXT-CLAIMS.md §1.2)] arXiv 2306.09927",
+                     "(notes/NEXT-CLAIMS.md §1.2)] arXiv 2306.09927",
               statement="x ~ N(0, Lambda), a := Lambda^-1 E[xy], Sigma := Cov(xy): E(y_hat_q - y_q)^2 = min_w E(<w, x_q> - "
                         "y_q)^2 + (1/M) tr(Sigma Gamma^-2 Lambda) + (1/N^2)[|a|^2_{Gamma^-2 Lambda^3} + 2 tr(Lambda) "
                         "|a|^2_{Gamma^-2 Lambda^2} + tr(Lambda)^2 |a|^2_{Gamma^-2 Lambda}]. Cor 4.3 (y = <w, x>, "

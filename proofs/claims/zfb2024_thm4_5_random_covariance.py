@@ -3,7 +3,7 @@ covariance Lambda_tau is drawn iid per prompt (diagonal, positive): the global m
 W^KQ ∝ (E Gamma_tau Lambda_tau^2)^{-1} E Lambda_tau^2; for M, N -> oo the prediction tends to
 x_q^T (E Lambda^2)(E Lambda^3)^{-1}(E Lambda) w, which is <w, x_q>/3 for Exp(1) eigenvalues.
 
-Checked (docs/NEXT-CLAIMS.md §1.4, tag 3P + DERIVED), w ~ N(0, I), noiseless:
+Checked (notes/NEXT-CLAIMS.md §1.4, tag 3P + DERIVED), w ~ N(0, I), noiseless:
 (1) exact, symbolic N and symbolic moments mu_k = E lambda^k (iid coordinates): the minimiser over ALL d x d Gamma of
     the averaged master loss E_tau L_tau(Gamma) (theory.one_layer.reduced_loss_formula per Lambda_tau, averaged
     monomial by monomial) is diagonal, Gamma_ii = mu_2 / ((N+1)/N mu_3 + (mu_3 + (d-1) mu_2 mu_1)/N), and equals ZFB's
@@ -131,7 +131,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key="zfb2024.thm4_5.random_covariance", title="random covariance per prompt: shrinkage 1/3 (Exp(1))",
               source="[Zhang, Frei, Bartlett 2024 (JMLR), Thm 4.5, restated in a third-party note "
-                     "(docs/NEXT-CLAIMS.md §1.4)] arXiv 2306.09927",
+                     "(notes/NEXT-CLAIMS.md §1.4)] arXiv 2306.09927",
               statement="Train with Lambda_tau drawn iid per prompt (diagonal, positive, finite third moment): gradient "
                         "flow converges to a global minimum with W^KQ_* ∝ (E Gamma_tau Lambda_tau^2)^-1 E Lambda_tau^2, "
                         "Gamma_tau = (N+1)/N Lambda_tau + tr(Lambda_tau)/N I; for M, N -> oo the prediction tends to "
