@@ -33,6 +33,7 @@ _API = (
     "claims",
     "critical_points",
     "gamma_star",
+    "implements",
     "load_weights",
     "loss",
     "min_loss",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from iclcheck.cli.commands import _implements_section as implements_section
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
@@ -50,6 +51,7 @@ def register(sub) -> None:
                    help=f"Monte Carlo prompts when no exact route applies (default 200000, at most {MAX_SAMPLES:,})")
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed of the Monte Carlo (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    implements_section.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -68,12 +70,15 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         raise InputError(args.file if exc.what in ("weights file", "weights") else exc.what, exc.problem) from None
     res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed)
+    impl_lines, impl = implements_section.section(args, st, w)
     if args.format == "json":
         out = {"setting": {"d": st.d, "n": int(st.n), "covariates": st.covariates, "sigma2": st.sigma2,
                            "task_cov": st.task_cov_kind, "cov": args.cov}, **res.to_dict()}
+        if impl is not None:
+            out["implements"] = impl
         dump_json(out)
         return 0
-    for line in report_lines(res, st):
+    for line in report_lines(res, st) + impl_lines:
         print(line)
     return 0
 
