@@ -35,6 +35,9 @@ the Gaussian moments of w up to degree 18, at every (P, Q); see docs/deep.md.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 
 from iclcheck.numerics.forward import standardized
@@ -43,7 +46,7 @@ from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
-__all__ = ["conditioned_draws", "conditioned_loss", "context_gram", "gram_forward",
+__all__ = ["PILOT", "Control", "conditioned_draws", "conditioned_loss", "context_gram", "controlled_loss", "gram_forward",
            "route_name"]
 
 _BATCH = 20_000
@@ -114,23 +117,36 @@ def context_gram(setting: Setting, w: np.ndarray, rng: np.random.Generator) -> n
     return Z @ Z.transpose(0, 2, 1) / n  # (k, D, D)
 
 
+def _draw_context(setting: Setting, rng: np.random.Generator, k: int, mask: bool):
+    """(w (k, d), G0 (k, D, D), z_q (k, D) or None when masked)."""
+    d = setting.d
+    w = rng.standard_normal((k, d)) @ np.linalg.cholesky(setting.Sigma_w).T  # (k, d)
+    G0 = context_gram(setting, w, rng)  # (k, D, D)
+    if mask:
+        return w, G0, None
+    zq = np.zeros((k, d + 1))
+    zq[:, :d] = standardized(setting.covariates, rng, (k, d)) @ sqrtm_psd(setting.Sigma)  # (k, d)
+    return w, G0, zq
+
+
+def _values(setting: Setting, Ps, Qs, w, G0, zq, readout_sign: int) -> np.ndarray:
+    """E[err^2 | w, Gram] (zq None: masked) or err^2 given w, Gram and the query (unmasked): (k,)."""
+    d, n = setting.d, int(setting.n)
+    if zq is None:
+        T = gram_forward(Ps, Qs, G0)  # (k, D, D)
+        r = readout_sign * T[:, d, :d] - w  # (k, d): error = r^T x_q
+        return np.einsum("bi,ij,bj->b", r, setting.Sigma, r)  # (k,)
+    T = gram_forward(Ps, Qs, G0, zq=zq / np.sqrt(n))  # (k, D, D)
+    pred = readout_sign * np.einsum("bj,bj->b", T[:, d, :], zq)  # (k,)
+    return (pred - np.einsum("bd,bd->b", zq[:, :d], w)) ** 2  # (k,)
+
+
 def conditioned_draws(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, rng: np.random.Generator, k: int, *,
                       readout_sign: int = -1, mask: bool = True) -> np.ndarray:
     """k draws of E[(prediction - w^T x_q)^2 | w, context] (masked) or of the squared error given w, the context
     Gram and x_q (unmasked): (k,)."""
-    d, n = setting.d, int(setting.n)
-    w = rng.standard_normal((k, d)) @ np.linalg.cholesky(setting.Sigma_w).T  # (k, d)
-    G0 = context_gram(setting, w, rng)  # (k, D, D)
-    if mask:
-        T = gram_forward(Ps, Qs, G0)  # (k, D, D)
-        r = readout_sign * T[:, d, :d] - w  # (k, d): error = r^T x_q
-        return np.einsum("bi,ij,bj->b", r, setting.Sigma, r)  # (k,)
-    xq = standardized(setting.covariates, rng, (k, d)) @ sqrtm_psd(setting.Sigma)  # (k, d)
-    zq = np.zeros((k, d + 1))
-    zq[:, :d] = xq
-    T = gram_forward(Ps, Qs, G0, zq=zq / np.sqrt(n))  # (k, D, D)
-    pred = readout_sign * np.einsum("bj,bj->b", T[:, d, :], zq)  # (k,)
-    return (pred - np.einsum("bd,bd->b", xq, w)) ** 2  # (k,)
+    w, G0, zq = _draw_context(setting, rng, k, mask)
+    return _values(setting, Ps, Qs, w, G0, zq, readout_sign)
 
 
 def route_name(setting: Setting, *, mask: bool = True) -> str:
@@ -148,10 +164,35 @@ def route_name(setting: Setting, *, mask: bool = True) -> str:
     return f"conditioned Monte Carlo (unmasked: x_q is a key, so drawn too): w, x_q and {gram}"
 
 
+@dataclass(frozen=True)
+class Control:
+    """A control variate: a model (Ps, Qs) (canonical readout, same mask) whose loss ``mean`` is known exactly,
+    evaluated on the same draws; ``beta`` is fitted on a separate pilot of ``PILOT`` draws (so the estimate stays
+    unbiased) and ``what`` names it."""
+
+    Ps: np.ndarray
+    Qs: np.ndarray
+    mean: float
+    what: str
+
+
+PILOT = 20_000
+
+
 def conditioned_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True, samples: int,
                      seed: int = 0, level: float = 0.999) -> MCEstimate:
     """The loss E (sign [Z_L]_{d+1,n+1} - w^T x_q)^2 of the L-layer model at stacked (L, d+1, d+1) Ps, Qs by the
     conditioned estimator (module docstring): an MCEstimate over ``samples`` prompts with tail diagnostics."""
+    return controlled_loss(setting, Ps, Qs, None, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
+                           level=level)[0]
+
+
+def controlled_loss(setting: Setting, Ps, Qs, control: Control | None, *, readout_sign: int = -1, mask: bool = True,
+                    samples: int, seed: int = 0, level: float = 0.999) -> tuple[MCEstimate, float | None]:
+    """``conditioned_loss`` with a control variate: the draws are f - beta (g - control.mean), g the control's
+    conditional loss on the same draw (w, Gram[, x_q]), beta = Cov(f, g) / Var(g) from an independent pilot of
+    ``PILOT`` draws (seeded from ``seed``), so the mean stays unbiased; the interval is clipped at 0 (the loss is
+    >= 0; single draws may be negative). Returns (estimate, beta) (beta None without a control)."""
     if setting.n_is_symbolic:
         raise InputError("n", "the loss at given weights needs a numeric n")
     Ps = np.asarray(Ps, float)
@@ -159,11 +200,26 @@ def conditioned_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: 
     if Ps.ndim != 3 or Ps.shape != Qs.shape or Ps.shape[1:] != (setting.d + 1, setting.d + 1):
         raise InputError("P", f"needs stacked (L, {setting.d + 1}, {setting.d + 1}) P and Q, got {Ps.shape}, "
                          f"{Qs.shape}")
+    beta = None
+    if control is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            w, G0, zq = _draw_context(setting, np.random.default_rng([seed, 1]), PILOT, mask)
+            f = _values(setting, Ps, Qs, w, G0, zq, readout_sign)
+            g = _values(setting, control.Ps, control.Qs, w, G0, zq, -1)
+        ok = np.isfinite(f) & np.isfinite(g)
+        vg = float(np.var(g[ok])) if ok.sum() > 1 else 0.0
+        beta = float(np.mean((f[ok] - f[ok].mean()) * (g[ok] - g[ok].mean())) / vg) if vg > 0 else 0.0
+        if not np.isfinite(beta):
+            beta = 0.0
 
     def draw(r: np.random.Generator, k: int) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
-            return conditioned_draws(setting, Ps, Qs, r, k, readout_sign=readout_sign, mask=mask)
+            w, G0, zq = _draw_context(setting, r, k, mask)
+            f = _values(setting, Ps, Qs, w, G0, zq, readout_sign)
+            if control is None or beta == 0.0:
+                return f
+            return f - beta * (_values(setting, control.Ps, control.Qs, w, G0, zq, -1) - control.mean)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        return mc_mean(draw, samples=samples, rng=np.random.default_rng(seed), batch=_BATCH, level=level,
-                       nonnegative=True)
+        est = mc_mean(draw, samples=samples, rng=np.random.default_rng(seed), batch=_BATCH, level=level)
+    return dataclasses.replace(est, nonnegative=True), beta

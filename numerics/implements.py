@@ -48,7 +48,7 @@ from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
 __all__ = ["ALGORITHMS", "DEFAULT_MAX_STEPS", "DEFAULT_PROMPTS", "FAMILY_TOL", "Implements", "LayerFit", "Match",
-           "implements"]
+           "family_fit", "implements"]
 
 ALGORITHMS = ("gd", "pgd", "gdpp", "newton")
 ALGORITHM_NAMES = {"gd": "GD", "pgd": "preconditioned GD", "gdpp": "GD++", "newton": "Iterative Newton"}
@@ -103,9 +103,9 @@ class Match:
 @dataclass(frozen=True)
 class Implements:
     """The reading of a deep model (module docstring): ``layers`` (LayerFit), ``family`` ('8', '11' or None),
-    ``family_residual`` {'8': r8, '11': r11}, ``best`` (the best Match per layer: the lowest held-out error; among
-    algorithms whose intervals overlap it, the one with fewest fitted parameters), ``ties`` (per layer, the other
-    algorithms inside that overlap), ``matches`` (every algorithm's best k per layer), ``exact_reading``."""
+    ``family_residual`` {'8': r8, '11': r11}, ``best`` (the best Match per layer: the lowest held-out error among the
+    algorithms whose error is estimable (not heavy-tailed; all of them if none is); among the algorithms tied with it - the paired per-prompt difference of their errors has a 99.9% interval holding 0 -
+    the one with fewest fitted parameters), ``ties`` (per layer, the other tied algorithms), ``matches`` (every algorithm's best k per layer), ``exact_reading``."""
 
     L: int
     readout_sign: int
@@ -115,7 +115,7 @@ class Implements:
     family_residual: dict
     best: list[Match]
     matches: list[Match]
-    ties: list[list[str]] = field(default_factory=list)  # per layer: algorithms whose interval overlaps the best's
+    ties: list[list[str]] = field(default_factory=list)  # per layer: algorithms tied with the best (paired test)
     exact_reading: str = ""
     prompts: int = 0
     seed: int = 0
@@ -162,6 +162,19 @@ def _fit_layer(l: int, P: np.ndarray, Q: np.ndarray, Sh: np.ndarray, Shi: np.nda
     off11 = float(np.sqrt(np.sum(Pn[out11] ** 2) + np.sum(Qn[outQ] ** 2)) / tot)
     off8 = float(np.sqrt(np.sum(Pn[out11] ** 2) + np.sum(B**2) + np.sum(Qn[outQ] ** 2)) / tot)
     return LayerFit(l, Pw, Qw, c, A, B, a, b, res_A, res_B, off11, off8)
+
+
+def family_fit(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
+    """(a, b, Ps_family, Qs_family): the scalar (11) fit of every layer and the canonical family model at it
+    (b_{L-1} set to 0: it does not reach the output); None when a layer has P~[d+1, d+1] = 0."""
+    Sh = sqrtm_psd(setting.Sigma)
+    Shi = np.linalg.inv(Sh)
+    fits = [_fit_layer(l, Ps[l], Qs[l], Sh, Shi) for l in range(Ps.shape[0])]
+    if not all(np.isfinite(f.a) and np.isfinite(f.b) for f in fits):
+        return None
+    a = [f.a for f in fits]
+    b = [f.b for f in fits[:-1]] + [0.0]
+    return (a, b, *_family_weights(setting.Sigma, a, b))
 
 
 def _family_weights(Sigma: np.ndarray, a, b) -> tuple[np.ndarray, np.ndarray]:
@@ -366,7 +379,7 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
         matches, best, ties = [], [], []
         for l in range(1, L + 1):
             tgt_fit, tgt_ev = preds_fit[l - 1, :FIT_PROMPTS], preds_ev[l - 1]
-            per_alg = []
+            per_alg, values = [], {}
             for kind in algorithms:
                 if kind == "newton":
                     path = sp_fit["plain"].newton(max_steps)
@@ -380,11 +393,19 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
                 ev = (_alg_pred(kind, sp_ev, params, k) - tgt_ev) ** 2 / scale
                 est = estimate_from_values(ev, level=level, nonnegative=True)
                 per_alg.append(Match(l, kind, k, params, est))
+                values[kind] = ev
             matches.extend(per_alg)
             finite = [m for m in per_alg if np.isfinite(m.error.mean)]
-            if finite:
-                low = min(finite, key=lambda m: m.error.mean)
-                tied = [m for m in finite if m is not low and m.error.ci[0] <= low.error.ci[1]]
+            pool = [m for m in finite if m.error.estimable] or finite  # heavy-tailed errors: not comparable
+            if pool:
+                low = min(pool, key=lambda m: m.error.mean)
+                # tied: the paired difference of the per-prompt errors (same prompts) has an interval holding 0
+                tied = []
+                for m in pool:
+                    if m is not low:
+                        diff = estimate_from_values(values[m.algorithm] - values[low.algorithm], level=level)
+                        if diff.estimable and diff.ci[0] <= 0.0:
+                            tied.append(m)
                 # statistically indistinguishable: the one with fewer fitted parameters is named
                 top = min([low, *tied], key=lambda m: (len(m.params), m.error.mean))
                 best.append(top)

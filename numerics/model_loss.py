@@ -207,11 +207,14 @@ def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
     if exact_only:
         return None
     if estimator == "conditioned":
-        from iclcheck.numerics.deep import conditioned_loss, route_name
+        from iclcheck.numerics.deep import controlled_loss, route_name
 
-        est = conditioned_loss(setting, Ps, Qs, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
-                               level=level)
+        control = family_control(setting, Ps, Qs) if mask else None
+        est, beta = controlled_loss(setting, Ps, Qs, control, readout_sign=readout_sign, mask=mask, samples=samples,
+                                    seed=seed, level=level)
         what = route_name(setting, mask=mask)
+        if control is not None:
+            what += f", control variate: {control.what}, beta = {beta:.4g} from a separate pilot"
     else:
         est = mc_literal(setting, Ps, Qs, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
                          level=level)
@@ -223,6 +226,35 @@ def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
            f"{'' if mask else ', unmasked'}{', readout +[Z]' if readout_sign == 1 else ''})")
     return ModelLoss(value=est.mean, exact=False, method=how, interval=est.ci, L=L, estimate=est,
                      note=est.tail_note())
+
+
+def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
+    """The (11)-family model nearest to (Ps, Qs) at the fitted scalars (a_l, b_l) (``numerics.implements``) with its
+    exact loss, as a ``numerics.deep.Control``; None when a layer has P[d+1, d+1] = 0 or the setting has no exact
+    family loss (non-Gaussian data, or a prior other than w ~ N(0, Sigma^-1) / Sigma = Sigma_w = I)."""
+    from iclcheck.numerics.deep import Control
+    from iclcheck.numerics.implements import family_fit
+    from iclcheck.numerics.quadrature import problem_from
+
+    try:
+        pr = problem_from(setting)
+    except InputError:
+        return None
+    fit = family_fit(setting, Ps, Qs)
+    if fit is None:
+        return None
+    a, b, Pc, Qc = fit
+    if any(b[:-1]):
+        from iclcheck.numerics.family_gdpp import gdpp_loss
+
+        m, name = gdpp_loss(a, b, pr), f"the (11)-family projection (a = {_fmt(a)}, b = {_fmt(b[:-1])})"
+    else:
+        from iclcheck.numerics.family_gd import gd_loss
+
+        m, name = gd_loss(a, pr), f"the (8)-family projection (a = {_fmt(a)})"
+    if not np.isfinite(m):
+        return None
+    return Control(Pc, Qc, float(m), f"{name}, exact loss {m:.6g}")
 
 
 def mc_literal(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign: int = -1, mask: bool = True,

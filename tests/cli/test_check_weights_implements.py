@@ -1,0 +1,54 @@
+"""CLI ``iclcheck check-weights``, the section "what the layers implement" (L >= 2): the family and its fitted a_l
+named for a model built from (8) / (11) coefficients, the per-layer best algorithm, JSON, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from iclcheck.cli import main
+from iclcheck.numerics.family_gdpp import family_params
+from iclcheck.numerics.weights import save_weights
+
+COV = ("--cov", "diag:1,2,3", "--task-cov", "inv", "-n", "20")
+
+
+def _model(tmp_path, a, b=None):
+    Ps, Qs = (np.array(x) for x in family_params(np.diag([1.0, 2.0, 3.0]), a, b))
+    f = tmp_path / "m.npz"
+    save_weights(f, Ps, Qs)
+    return str(f)
+
+
+def test_a_gdpp_model_is_named_gdpp_in_the_table(tmp_path, capsys):
+    f = _model(tmp_path, [0.36004297, 2.15695049, 7.71534795], [0.85889972, 0.51329098, 0.0])
+    rc = main(["check-weights", f, *COV, "--samples", "20000", "--implements-prompts", "20000",
+               "--max-steps", "6"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "what the layers implement" in out and "family: condition (11)" in out
+    assert "exact: layer l computes l steps of GD++" in out and "a = [0.36, 2.157, 7.715]" in out
+    rows = [ln.split() for ln in out.splitlines() if ln.strip().startswith(("2 ", "3 ")) and "GD++" in ln]
+    assert [r[1] for r in rows] == ["GD++", "GD++"]
+
+
+def test_json_carries_the_reading_and_a_gd_model_is_condition_8(tmp_path, capsys):
+    f = _model(tmp_path, [0.5, 0.9])
+    rc = main(["check-weights", f, *COV, "--samples", "20000", "--implements-prompts", "4000", "--max-steps", "3",
+               "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    imp = out["implements"]
+    assert imp["family"] == "8" and np.allclose(imp["a"], [0.5, 0.9])
+    assert imp["best"][0]["algorithm"] == "pgd" and imp["best"][0]["k"] == 1
+    assert out["loss"]["exact"]
+
+
+def test_no_implements_and_bad_max_steps(tmp_path, capsys):
+    f = _model(tmp_path, [0.5, 0.9])
+    assert main(["check-weights", f, *COV, "--samples", "20000", "--no-implements"]) == 0
+    assert "what the layers implement" not in capsys.readouterr().out
+    rc = main(["check-weights", f, *COV, "--samples", "20000", "--max-steps", "100"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "max_steps" in err
