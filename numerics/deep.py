@@ -177,6 +177,7 @@ class Control:
 
 
 PILOT = 20_000
+CONTROL_GAIN = 0.4  # the control is used when it cuts the pilot's variance below this share (it doubles the cost)
 
 
 def conditioned_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True, samples: int,
@@ -192,7 +193,8 @@ def controlled_loss(setting: Setting, Ps, Qs, control: Control | None, *, readou
     """``conditioned_loss`` with a control variate: the draws are f - beta (g - control.mean), g the control's
     conditional loss on the same draw (w, Gram[, x_q]), beta = Cov(f, g) / Var(g) from an independent pilot of
     ``PILOT`` draws (seeded from ``seed``), so the mean stays unbiased; the interval is clipped at 0 (the loss is
-    >= 0; single draws may be negative). Returns (estimate, beta) (beta None without a control)."""
+    >= 0; single draws may be negative). The control is dropped (beta None) unless it cuts the pilot's variance
+    below CONTROL_GAIN of the plain one. Returns (estimate, beta) (beta None: no control used)."""
     if setting.n_is_symbolic:
         raise InputError("n", "the loss at given weights needs a numeric n")
     Ps = np.asarray(Ps, float)
@@ -211,12 +213,15 @@ def controlled_loss(setting: Setting, Ps, Qs, control: Control | None, *, readou
         beta = float(np.mean((f[ok] - f[ok].mean()) * (g[ok] - g[ok].mean())) / vg) if vg > 0 else 0.0
         if not np.isfinite(beta):
             beta = 0.0
+        vf, vcv = float(np.var(f[ok])), float(np.var(f[ok] - beta * g[ok])) if ok.any() else 0.0
+        if not vcv < CONTROL_GAIN * vf:  # the control costs a second pass: dropped unless it pays on the pilot
+            beta = None
 
     def draw(r: np.random.Generator, k: int) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             w, G0, zq = _draw_context(setting, r, k, mask)
             f = _values(setting, Ps, Qs, w, G0, zq, readout_sign)
-            if control is None or beta == 0.0:
+            if beta is None or beta == 0.0:
                 return f
             return f - beta * (_values(setting, control.Ps, control.Qs, w, G0, zq, -1) - control.mean)
 

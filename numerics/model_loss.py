@@ -213,8 +213,10 @@ def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
         est, beta = controlled_loss(setting, Ps, Qs, control, readout_sign=readout_sign, mask=mask, samples=samples,
                                     seed=seed, level=level)
         what = route_name(setting, mask=mask)
-        if control is not None:
+        if control is not None and beta is not None:
             what += f", control variate: {control.what}, beta = {beta:.4g} from a separate pilot"
+        elif control is not None:
+            what += ", no control variate (the (8)/(11) projection did not cut the pilot's variance below 40%)"
     else:
         est = mc_literal(setting, Ps, Qs, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
                          level=level)
