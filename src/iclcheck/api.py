@@ -82,8 +82,9 @@ def min_loss(setting: Setting) -> float:
 def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
-    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
-    with an interval (``samples`` prompts). The result: ``.value``, ``.exact``, ``.method``, ``.interval``.
+    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded conditioned Monte Carlo (x_q integrated
+    exactly, w and the context Gram drawn; docs/deep.md) with an interval (``samples`` prompts). The result:
+    ``.value``, ``.exact``, ``.method`` (the route used), ``.interval``.
 
     >>> import numpy as np
     >>> st = iclcheck.setting(np.eye(2), 4)

@@ -51,9 +51,13 @@ def section(args: argparse.Namespace, st, w) -> tuple[list[str], dict | None]:
     for m, tie in zip(r.best, r.ties, strict=True):
         row = {x.algorithm: x for x in r.matches if x.layer == m.layer}
         lo, hi = m.error.ci
-        others = "  ".join(f"{f'k={row[a].k} {row[a].error.mean:.2g}':>14}" for a in ("gd", "pgd", "gdpp", "newton"))
-        flag = " heavy-tailed" if m.error.heavy_tail else ""
-        out.append(f"    {m.layer:>3}  {NAMES[m.algorithm]:>11}  {m.k:>3}  {m.error.mean:10.3g}  "
-                   f"[{lo:.3g}, {hi:.3g}]{flag:>0}  {others}" + (f"  (tied: {', '.join(NAMES[t] for t in tie)})"
-                                                                   if tie else ""))
+        others = "  ".join(f"{f'k={row[a].k} {row[a].error.mean:.2g}' + ('*' if row[a].error.heavy_tail else ''):>14}"
+                           for a in ("gd", "pgd", "gdpp", "newton") if a in row)
+        flag = "*" if m.error.heavy_tail else ""
+        span = f"[{lo:.3g}, {hi:.3g}]{flag}"
+        out.append(f"    {m.layer:>3}  {NAMES[m.algorithm]:>11}  {m.k:>3}  {m.error.mean:10.3g}  {span:>23}  {others}"
+                   + (f"  (tied: {', '.join(NAMES[t] for t in tie)})" if tie else ""))
+    if any(x.error.heavy_tail for x in r.matches):
+        out.append("    * heavy-tailed: that mean is not estimable at this many prompts (its interval is not trusted); "
+                   "the best is chosen among the estimable ones")
     return out, r.to_dict()
