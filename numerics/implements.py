@@ -57,6 +57,7 @@ DEFAULT_MAX_STEPS = 12
 FAMILY_TOL = 0.01  # prediction residual (relative to E y_q^2) under which a model is read as a family member
 MAX_LAYERS = 64
 FIT_PROMPTS = 4000
+EXACT_MATCH = 1e-20  # a held-out error (relative to E y_q^2) at or below this is rounding: an exact match
 
 
 @dataclass(frozen=True)
@@ -396,7 +397,9 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
                 values[kind] = ev
             matches.extend(per_alg)
             finite = [m for m in per_alg if np.isfinite(m.error.mean)]
-            pool = [m for m in finite if m.error.estimable] or finite  # heavy-tailed errors: not comparable
+            # heavy-tailed errors are not comparable; an error at rounding level is an exact match (its draws are
+            # rounding noise, which the tail diagnostics may flag)
+            pool = [m for m in finite if m.error.estimable or m.error.mean <= EXACT_MATCH] or finite
             if pool:
                 low = min(pool, key=lambda m: m.error.mean)
                 # tied: the paired difference of the per-prompt errors (same prompts) has an interval holding 0
@@ -404,7 +407,7 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
                 for m in pool:
                     if m is not low:
                         diff = estimate_from_values(values[m.algorithm] - values[low.algorithm], level=level)
-                        if diff.estimable and diff.ci[0] <= 0.0:
+                        if (diff.estimable or low.error.mean <= EXACT_MATCH) and diff.ci[0] <= 0.0:
                             tied.append(m)
                 # statistically indistinguishable: the one with fewer fitted parameters is named
                 top = min([low, *tied], key=lambda m: (len(m.params), m.error.mean))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from iclcheck.cli import main
 from iclcheck.numerics.family_gdpp import family_params
@@ -52,3 +53,42 @@ def test_no_implements_and_bad_max_steps(tmp_path, capsys):
     rc = main(["check-weights", f, *COV, "--samples", "20000", "--max-steps", "100"])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and "max_steps" in err
+
+
+def _trainer():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "train_pytorch_layout.py"
+    spec = importlib.util.spec_from_file_location("train_pytorch_layout", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.train_pytorch_layout
+
+
+@pytest.mark.slow
+def test_slow_a_trained_pytorch_layout_model_is_read_layer_by_layer(tmp_path, capsys):
+    from safetensors.numpy import save_file
+
+    from iclcheck.theory.setting import Setting
+
+    st = Setting.make(np.eye(3), 20, Sigma_w="inv")
+    Ps, Qs = _trainer()(st, 3, steps=1500, seed=0)
+    arrays = {}
+    for l in range(3):
+        arrays[f"layers.{l}.k_proj.weight"] = np.eye(4)
+        arrays[f"layers.{l}.q_proj.weight"] = np.ascontiguousarray(Qs[l])
+        arrays[f"layers.{l}.v_proj.weight"] = np.ascontiguousarray(Ps[l])
+    f = tmp_path / "pt.safetensors"
+    save_file(arrays, str(f))
+    rc = main(["check-weights", str(f), "--convention", "pytorch", "--cov", "eye:3", "--task-cov", "inv", "-n", "20",
+               "--samples", "50000", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    imp = out["implements"]
+    # a_l written out here: Sigma = I, so a_l = tr(-c Q[:3, :3]) / 3 with c = W_V[3, 3]
+    expected = [float(np.trace(-Ps[l][3, 3] * Qs[l][:3, :3]) / 3) for l in range(3)]
+    np.testing.assert_allclose(imp["a"], expected, rtol=1e-12)
+    assert imp["family"] in ("8", "11", None)
+    assert [m["layer"] for m in imp["best"]] == [1, 2, 3]
+    assert all(m["algorithm"] in ("gd", "pgd", "gdpp", "newton") and m["k"] >= 1 for m in imp["best"])
