@@ -58,8 +58,8 @@ def gram_forward(Ps: np.ndarray, Qs: np.ndarray, G0: np.ndarray, *, zq: np.ndarr
 
     G0 (B, D, D) is the context Gram (1/n) sum_{i<=n} z_i z_i^T. Returns T = A_{L-1} ... A_0 (B, D, D), and with
     ``keep`` the list [T_1, ..., T_L] of the products after each layer (T_l maps z_q^(0) to z_q^(l)).
-    Unmasked: the keys include the query, K_l = G_l + z_q^(l) z_q^(l)T / n; zq must then come with n through
-    ``G0``'s caller (the query term is passed already divided: pass zq / sqrt(n))."""
+    Unmasked: the keys include the query, K_l = G_l + u_l u_l^T with u_l = z_q^(l) / sqrt(n); pass ``zq`` =
+    z_q / sqrt(n) (B, D) (the map is linear, so u_l = T_l zq)."""
     G = np.array(G0, dtype=float, copy=True)  # (B, D, D)
     B, D, _ = G.shape
     T = np.broadcast_to(np.eye(D), (B, D, D)).copy()  # (B, D, D)
@@ -153,12 +153,12 @@ def route_name(setting: Setting, *, mask: bool = True) -> str:
     """What the conditioned estimator draws and what it integrates exactly, in one phrase."""
     n, d = int(setting.n), setting.d
     m = d + 1 if setting.sigma2 > 0 else d
-    gram = ("the context Gram drawn from its Wishart law given w (Bartlett, O(d^3) per prompt, independent of n)"
-            if setting.gaussian and n >= m else
-            f"the context Gram formed from n drawn tokens ({setting.covariates} covariates: no Wishart law"
-            if not setting.gaussian else "the context Gram formed from n drawn tokens (n < Gram size")
-    if not gram.endswith(")"):
-        gram += ")"
+    if setting.gaussian and n >= m:
+        gram = "the context Gram drawn from its Wishart law given w (Bartlett, O(d^3) per prompt, independent of n)"
+    elif setting.gaussian:
+        gram = "the context Gram formed from n drawn tokens (n < the Gram's size)"
+    else:
+        gram = f"the context Gram formed from n drawn tokens ({setting.covariates} covariates: no Wishart law)"
     if mask:
         return f"conditioned Monte Carlo: x_q integrated exactly, w and {gram}"
     return f"conditioned Monte Carlo (unmasked: x_q is a key, so drawn too): w, x_q and {gram}"

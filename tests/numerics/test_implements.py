@@ -120,3 +120,21 @@ def test_bad_options_are_input_errors(kw, what):
     with pytest.raises(InputError) as e:
         implements(st, np.zeros((2, 3, 3)), np.zeros((2, 3, 3)), **kw)
     assert e.value.what == what
+
+
+@pytest.mark.parametrize("convention", ["canonical", "ahn", "vonoswald", "zhang", "pytorch"])
+def test_every_convention_is_read(convention):
+    n = 20
+    st = Setting.make(np.diag([1.0, 2.0]), n, Sigma_w="inv")
+    a = [0.4, 0.7]
+    Ps, Qs = (np.array(x) for x in family_params(st.Sigma, a))
+    I = np.stack([np.eye(3)] * 2)
+    arrays = {"canonical": {"P": Ps, "Q": Qs}, "ahn": {"P": Ps, "Q": Qs},
+              "vonoswald": {"P": Ps / n, "W_K": I, "W_Q": Qs, "W_V": I},  # P_can = N P W_V, Q = W_K^T W_Q
+              "zhang": {"W_PV": Ps, "W_KQ": -Qs},  # P = W^PV, Q = -W^KQ (unmasked, readout +)
+              "pytorch": {"W_K": I, "W_Q": Qs, "W_V": Ps}}[convention]
+    w = load_weights(arrays, convention=convention, n=n, d=2)
+    r = implements(st, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=2000, max_steps=3)
+    np.testing.assert_allclose(r.a, a, rtol=1e-12)
+    assert len(r.best) == 2 and r.L == 2
+    assert (r.exact_reading != "") == w.canonical
