@@ -363,9 +363,12 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
         family = "8" if fam_res["8"] <= FAMILY_TOL else "11" if fam_res["11"] <= FAMILY_TOL else None
         exact = ""
         if family is not None:
-            tight = all(f.residual_A < 1e-9 and (family == "8" and abs(f.b) < 1e-12 or family == "11"
-                                                   and f.residual_B < 1e-9) and f.off_pattern_11 < 1e-12
-                        for f in fits[:-1]) and fits[-1].residual_A < 1e-9 and readout_sign == -1 and mask
+            # every layer A = a Sigma^-1 and nothing outside the (11) pattern; B = b I (family (11)) or 0 (8) in
+            # every layer but the last (its B does not reach the output)
+            tight = (readout_sign == -1 and mask
+                     and all(f.residual_A < 1e-9 and f.off_pattern_11 < 1e-12 for f in fits)
+                     and all(abs(f.b) < 1e-12 and f.residual_B < 1e-9 if family == "8" else f.residual_B < 1e-9
+                             for f in fits[:-1]))
             if tight:
                 alg = "preconditioned GD (Gamma_t = a_t Sigma^-1)" if family == "8" else \
                     "GD++ (Gamma_t = a_t Sigma^-1, data transform b_t)"
