@@ -25,9 +25,11 @@ readout sign and mask):
    which equals the algorithm exactly - tested against ``numerics.algorithms``). The match error of (algorithm, k)
    is E (pred_l - alg_k)^2 / E y_q^2 (E y_q^2 = tr(Sigma Sigma_w) exactly); parameters and the best k are chosen on
    one half of the prompts and the error is estimated on the other half (99.9% CLT interval, clipped at 0, with the
-   heavy-tail flag of ``numerics.montecarlo``). The best algorithm of a layer is the one with the lowest held-out
-   error. A model of the (8) / (11) family is read exactly: its layer l is l steps of preconditioned GD / GD++ with
-   the layer coefficients a_0..a_{l-1} (b_0..b_{l-1}) - ``exact_reading``.
+   heavy-tail flag of ``numerics.montecarlo``). The best algorithm of a layer: the lowest held-out error, or among
+   the algorithms tied with it (a paired sign test on the per-prompt errors: not worse on significantly more than
+   half of the prompts) the one with fewest fitted parameters. A model of the (8) / (11) family is read exactly:
+   its layer l is l steps of preconditioned GD / GD++ with the layer coefficients a_0..a_{l-1} (b_0..b_{l-1}) -
+   ``exact_reading``.
 
 Prompts: Gaussian covariates draw the context Gram from its Wishart law given w (``numerics.deep.context_gram``); other
 laws draw the n tokens. All the algorithms above depend on the prompt only through its Gram and x_q.
@@ -57,7 +59,6 @@ DEFAULT_MAX_STEPS = 12
 FAMILY_TOL = 0.01  # prediction residual (relative to E y_q^2) under which a model is read as a family member
 MAX_LAYERS = 64
 FIT_PROMPTS = 4000
-EXACT_MATCH = 1e-20  # a held-out error (relative to E y_q^2) at or below this is rounding: an exact match
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,10 @@ class Match:
 @dataclass(frozen=True)
 class Implements:
     """The reading of a deep model (module docstring): ``layers`` (LayerFit), ``family`` ('8', '11' or None),
-    ``family_residual`` {'8': r8, '11': r11}, ``best`` (the best Match per layer: the lowest held-out error among the
-    algorithms whose error is estimable (not heavy-tailed; all of them if none is); among the algorithms tied with it - the paired per-prompt difference of their errors has a 99.9% interval holding 0 -
-    the one with fewest fitted parameters), ``ties`` (per layer, the other tied algorithms), ``matches`` (every algorithm's best k per layer), ``exact_reading``."""
+    ``family_residual`` {'8': r8, '11': r11}, ``best`` (per layer: among the algorithm with the lowest held-out
+    error and those tied with it - not worse on significantly more than half of the prompts, a paired 99.9% sign
+    test that heavy tails do not upset - the one with fewest fitted parameters), ``ties`` (per layer, the other tied
+    algorithms), ``matches`` (every algorithm's best k per layer), ``exact_reading``."""
 
     L: int
     readout_sign: int
@@ -304,6 +306,19 @@ def _fit_constant(kind: str, sp: _Spectral, target: np.ndarray, K: int, scale: f
     return out
 
 
+SIGN_Z = 3.29  # two-sided 99.9% normal quantile of the paired sign test
+
+
+def _worse(e: np.ndarray, ref: np.ndarray) -> bool:
+    """True when per-prompt errors e lose to ref on significantly more than half of the prompts (sign test)."""
+    ok = np.isfinite(e) & np.isfinite(ref) & (e != ref)
+    N = int(ok.sum())
+    if N == 0:
+        return False
+    wins = int(np.sum(e[ok] < ref[ok]))
+    return (wins - N / 2) / np.sqrt(N / 4) < -SIGN_Z
+
+
 def _alg_pred(kind: str, sps: dict, params: dict, k: int) -> np.ndarray:
     if kind == "gd":
         return sps["plain"].gdpp(params["eta"], 0.0, k)
@@ -400,19 +415,12 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
                 values[kind] = ev
             matches.extend(per_alg)
             finite = [m for m in per_alg if np.isfinite(m.error.mean)]
-            # heavy-tailed errors are not comparable; an error at rounding level is an exact match (its draws are
-            # rounding noise, which the tail diagnostics may flag)
-            pool = [m for m in finite if m.error.estimable or m.error.mean <= EXACT_MATCH] or finite
-            if pool:
-                low = min(pool, key=lambda m: m.error.mean)
-                # tied: the paired difference of the per-prompt errors (same prompts) has an interval holding 0
-                tied = []
-                for m in pool:
-                    if m is not low:
-                        diff = estimate_from_values(values[m.algorithm] - values[low.algorithm], level=level)
-                        if (diff.estimable or low.error.mean <= EXACT_MATCH) and diff.ci[0] <= 0.0:
-                            tied.append(m)
-                # statistically indistinguishable: the one with fewer fitted parameters is named
+            if finite:
+                low = min(finite, key=lambda m: m.error.mean)
+                # tied with the lowest mean unless it loses on significantly more than half of the prompts (a
+                # paired sign test: robust to the heavy tails these errors often have)
+                tied = [m for m in finite if m is not low and not _worse(values[m.algorithm], values[low.algorithm])]
+                # the one with fewest fitted parameters is named
                 top = min([low, *tied], key=lambda m: (len(m.params), m.error.mean))
                 best.append(top)
                 ties.append([m.algorithm for m in [low, *tied] if m is not top])

@@ -59,5 +59,5 @@ def section(args: argparse.Namespace, st, w) -> tuple[list[str], dict | None]:
                    + (f"  (tied: {', '.join(NAMES[t] for t in tie)})" if tie else ""))
     if any(x.error.heavy_tail for x in r.matches):
         out.append("    * heavy-tailed: that mean is not estimable at this many prompts (its interval is not trusted); "
-                   "the best is chosen among the estimable ones")
+                   "ties are decided by a paired sign test")
     return out, r.to_dict()
