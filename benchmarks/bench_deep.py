@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scale", type=float, default=0.02)
     ap.add_argument("--quick", action="store_true", help="d = 3, L = 2, 3, n = 20; 100000 literal prompts")
+    ap.add_argument("--only", default=None, help="rows 'd,n,L;d,n,L' instead of the grid")
     args = ap.parse_args()
 
     from iclcheck.numerics.deep import controlled_loss
@@ -55,6 +56,8 @@ def main() -> None:
 
     grid = [(3, 20, 2), (3, 20, 3)] if args.quick else [
         (3, 20, 2), (4, 20, 2), (5, 20, 2), (3, 20, 3), (4, 40, 3), (3, 40, 4), (3, 80, 2), (3, 80, 3)]
+    if args.only:
+        grid = [tuple(int(v) for v in row.split(",")) for row in args.only.split(";")]
     lit_n = 100_000 if args.quick else args.literal
     print(f"{'d':>2} {'n':>3} {'L':>2}  {'conditioned + control (99.9% CI)':>36}  {'literal (99.9% CI)':>32}  "
           f"{'|z|':>5}  {'VR cond':>8}  {'VR +ctl':>8}  {'us/prompt lit/cond/ctl':>24}  control; tails")

@@ -49,6 +49,8 @@ DEFAULT_SAMPLES = 200_000
 MAX_SAMPLES = 20_000_000
 SCALAR_RTOL = 1e-12  # A_l = a_l Sigma^-1 up to this relative Frobenius residual (float rounding of a map)
 MAX_WICK_LAYERS = 2  # full_gd_loss grows like 4^L (2L-1)!!: L = 3 takes minutes
+MAX_GDPP_CONTROL_LAYERS = 3  # gdpp_degree(4) = 40: an 81-node high-precision quadrature, minutes
+MAX_CONTROL_LAYERS = 12  # the (8) quadrature of degree 2L
 _MC_BYTES = 2**27  # working set of one Monte Carlo batch (128 MiB)
 
 
@@ -232,8 +234,9 @@ def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
 
 def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
     """The (11)-family model nearest to (Ps, Qs) at the fitted scalars (a_l, b_l) (``numerics.implements``) with its
-    exact loss, as a ``numerics.deep.Control``; None when a layer has P[d+1, d+1] = 0 or the setting has no exact
-    family loss (non-Gaussian data, or a prior other than w ~ N(0, Sigma^-1) / Sigma = Sigma_w = I)."""
+    exact loss, as a ``numerics.deep.Control`` (L > MAX_GDPP_CONTROL_LAYERS: the (8) model at the fitted a_l, whose
+    quadrature stays cheap); None when L > MAX_CONTROL_LAYERS, a layer has P[d+1, d+1] = 0 or the setting has no
+    exact family loss (non-Gaussian data, or a prior other than w ~ N(0, Sigma^-1) / Sigma = Sigma_w = I)."""
     from iclcheck.numerics.deep import Control
     from iclcheck.numerics.implements import family_fit
     from iclcheck.numerics.quadrature import problem_from
@@ -246,6 +249,13 @@ def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
     if fit is None:
         return None
     a, b, Pc, Qc = fit
+    L = len(a)
+    if L > MAX_CONTROL_LAYERS:
+        return None
+    if L > MAX_GDPP_CONTROL_LAYERS:  # the (11) quadrature has degree 2 * 3^(L-1)-ish: the (8) projection instead
+        b = [0.0] * L
+        Pc = Pc.copy()
+        Pc[:, :-1, :-1] = 0.0
     if any(b[:-1]):
         from iclcheck.numerics.family_gdpp import gdpp_loss
 
