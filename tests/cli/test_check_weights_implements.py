@@ -53,6 +53,9 @@ def test_no_implements_and_bad_max_steps(tmp_path, capsys):
     rc = main(["check-weights", f, *COV, "--samples", "20000", "--max-steps", "100"])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and "max_steps" in err
+    rc = main(["check-weights", f, *COV, "--samples", "20000", "--implements-prompts", "10"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "prompts" in err
 
 
 def _trainer():
