@@ -50,6 +50,7 @@ def test_wheel_has_one_top_level_package(tmp_path):
             assert z.read(tl[0]).decode().split() == ["iclcheck"]
         assert "iclcheck/proofs/claims/ahn2023_thm1.py" in names
         assert "iclcheck/theory/notation/ahn.py" in names
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the wheel must carry the LICENSE"
 
 
 def _quickstart_commands() -> list[str]:
@@ -75,3 +76,11 @@ def test_no_source_folder_shadows_the_installed_package():
     assert not (ROOT / "iclcheck").exists()
     cfg = _config()
     assert cfg["package-dir"]["iclcheck"] == "src/iclcheck"
+
+
+def test_citation_names_this_version():
+    """CITATION.cff's version is the package's (cffconvert --validate checks its schema in CI)."""
+    text = (ROOT / "CITATION.cff").read_text()
+    versions = [ln.split(":", 1)[1].strip().strip('"') for ln in text.splitlines() if ln.startswith("version:")]
+    assert versions == [iclcheck.__version__]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
