@@ -44,7 +44,7 @@ from iclcheck.numerics.files import (
 from iclcheck.theory.errors import InputError
 
 __all__ = ["CONVENTIONS", "MAX_WEIGHTS_BYTES", "Weights", "load_weights", "read_arrays", "save_weights",
-           "to_canonical", "weight_array"]
+           "layout_variants", "to_canonical", "weight_array"]
 
 MAX_WEIGHTS_BYTES = 1 << 30
 MAX_UNPACKED_BYTES = 2 << 30  # an .npz's members, uncompressed (declared sizes, checked before reading)
@@ -78,6 +78,8 @@ class Weights:
     source: str = "arrays"
     metadata: dict = field(default_factory=dict)
     map: str = ""
+    arrays: dict = field(default_factory=dict, repr=False, compare=False)  # role -> (L, D, D) as read (the file's)
+    n: int | None = None  # the context length the map used (von Oswald's P_can = N P W_V)
 
     @property
     def L(self) -> int:
@@ -444,7 +446,35 @@ def to_canonical(arrays: dict[str, Any], convention: str, *, n: int, source: str
         else:
             sign = 1
     return Weights(Ps=np.ascontiguousarray(Ps), Qs=np.ascontiguousarray(Qs), convention=convention,
-                   readout_sign=sign, mask=bool(mask), source=source, metadata=dict(metadata or {}), map=how)
+                   readout_sign=sign, mask=bool(mask), source=source, metadata=dict(metadata or {}), map=how,
+                   arrays=R, n=int(n))
+
+
+# ---------------------------------------------------------------------------------------------
+# the common layout mistakes (tried by numerics.weights_check's flip warning)
+# ---------------------------------------------------------------------------------------------
+# per convention: the two arrays a script most easily swaps, and what the swap means
+_SWAPS = {"canonical": ("P", "Q"), "ahn": ("P", "Q"), "zhang": ("W_PV", "W_KQ"), "pytorch": ("W_K", "W_Q"),
+          "vonoswald": ("W_K", "W_Q")}
+
+
+def layout_variants(w: Weights) -> list[tuple[str, Weights]]:
+    """The model re-read from the file's arrays under each common layout mistake, in the same convention:
+
+    - ``arrays transposed``: every array is W^T of the convention's W (a script computing Z @ W on row tokens
+      stores W^T where nn.Linear.weight, output W z, stores W);
+    - ``A and B swapped``: the two arrays of ``_SWAPS`` exchanged (for pytorch / vonoswald W_K <-> W_Q, which
+      is Q -> Q^T of the canonical model).
+
+    Empty when the raw arrays are unknown (a Weights built by hand)."""
+    if not w.arrays or w.n is None:
+        return []
+    out = []
+    T = {r: np.ascontiguousarray(np.swapaxes(A, 1, 2)) for r, A in w.arrays.items()}
+    out.append(("arrays transposed (W^T stored: Z @ W code instead of nn.Linear's W z)", T))
+    a, b = _SWAPS[w.convention]
+    out.append((f"{a} and {b} swapped", {**w.arrays, a: w.arrays[b], b: w.arrays[a]}))
+    return [(name, to_canonical(R, w.convention, n=w.n, source=w.source, metadata=w.metadata)) for name, R in out]
 
 
 def load_weights(path_or_arrays: Any, *, convention: str = "canonical", n: int, d: int | None = None) -> Weights:

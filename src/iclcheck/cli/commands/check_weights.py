@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     st = setting_from_args(args, exact=False)
     if st.n_is_symbolic:
         raise InputError("-n", "check-weights needs a numeric n")
-    from iclcheck.cli.formatting import dump_json
+    from iclcheck.cli.formatting import dump_json, json_envelope
     from iclcheck.numerics.weights import load_weights
     from iclcheck.numerics.weights_check import check_loaded_weights
 
@@ -68,10 +68,8 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         raise InputError(args.file if exc.what in ("weights file", "weights") else exc.what, exc.problem) from None
     res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed)
-    if args.format == "json":
-        out = {"setting": {"d": st.d, "n": int(st.n), "covariates": st.covariates, "sigma2": st.sigma2,
-                           "task_cov": st.task_cov_kind, "cov": args.cov}, **res.to_dict()}
-        dump_json(out)
+    if args.format == "json":  # the one envelope of docs/json.md (schema, version, command, the setting object)
+        dump_json(json_envelope("check-weights", res.to_dict(), setting=st, args=args))
         return 0
     for line in report_lines(res, st):
         print(line)
@@ -93,16 +91,17 @@ def report_lines(res, st) -> list[str]:
             out.append("  note: the file was written for another setting than the one checked here")
     out.append(f"  loss {ml.describe()}")
     if res.reference is not None:
-        g, lo, hi = res.gap
         out.append(f"  reference {res.reference:.6g}: {res.reference_name}")
+    if res.gap is None:
+        out.append(f"  gap to the reference: {res.gap_note}" if res.reference is not None else f"  ({res.gap_note})")
+    else:
+        g, lo, hi = res.gap
         if ml.exact and abs(g) <= 1e-10 * max(res.reference, 1e-300):
             out.append("  gap to the reference 0 (equal to rounding: |gap| <= 1e-10 x reference)")
         else:
             rel = f" = {100 * res.relative_gap:+.2f}%" if res.relative_gap is not None else ""
             span = "" if ml.exact else f" (interval [{lo:+.4g}, {hi:+.4g}])"
             out.append(f"  gap to the reference {g:+.4g}{rel}{span}")
-    else:
-        out.append(f"  ({res.reference_name})")
     if res.layers:
         out.append(f"  layers ({res.layers_note}; whitened frame):")
         out.append(f"  {'layer':>5}  {'a_l':>9}  {'distance':>9}  {'off-pattern':>11}")
