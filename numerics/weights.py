@@ -15,6 +15,15 @@ prediction -[Z_L]_{d+1,n+1}. Each convention is an explicit map (``CONVENTIONS``
   linear in P, so the model is exactly the canonical one at P = -W_V (``Weights`` then holds that); for L >= 2
   no canonical weights give the same function in general, so the readout sign +1 is kept.
 
+Layout: every array W is the matrix applied to a column token, output = W z (pytorch: ``nn.Linear.weight``, which
+computes x W^T on row tokens, the same map). Code computing Z @ W on row tokens stores W^T; ``layout_variants``
+re-reads the arrays transposed (and with the convention's two arrays swapped) for the flip warning.
+
+Numbers: float16, bfloat16, float32, float64, read as float64 (exact); complex, integer, boolean, 8-bit float,
+object, sparse and quantized data are refused in every format (``weight_array``, ``numerics.files``). The file is
+read by the hardened reader of ``numerics.files`` (regular files only, 1 GiB); .npz member headers and safetensors
+offsets are checked against the sizes before anything is allocated.
+
 Array names (``read_arrays``): stacked ``NAME`` of shape (L, D, D) (or (D, D) for one layer), or one array per
 layer ``NAME0, NAME1, ...`` or ``layers.0.NAME`` (a trailing ``.weight`` is ignored; PyTorch aliases
 ``k_proj``/``key``, ``q_proj``/``query``, ``v_proj``/``value``). Nothing is ever unpickled: .npz is read with

@@ -1,7 +1,8 @@
 """``iclcheck check-weights``: read a trained L-layer model (.npz, .safetensors, or a PyTorch state_dict where
 torch is installed), map it from its convention to the canonical model and report its population loss (exact, or
 a Monte Carlo interval), the gap to the theory's optimum for the setting, each layer's distance to the predicted
-matrix in the whitened frame, and a warning when a sign or scale flip of the convention gives a much lower loss."""
+matrix in the whitened frame, and a warning when a sign, scale or layout mistake (arrays transposed, two arrays
+swapped) gives a much lower loss."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ EPILOG = """conventions (each an explicit map to the canonical model Z + (1/n) P
   zhang           W_PV, W_KQ per layer (prediction +[f(E)]_{d+1,N+1}, no query mask): P = W^PV, Q = -W^KQ
   pytorch         W_K, W_Q, W_V per layer, attention W_V Z M (Z^T W_K^T W_Q Z)/n, prediction +[Z_L]_{d+1,n+1}
                   (sign +): P = W_V, Q = W_K^T W_Q; one layer: exactly the canonical model at P = -W_V
+
+layout: every array W is applied to column tokens, output = W z (pytorch: nn.Linear.weight). Code computing
+Z @ W on row tokens stores W^T: transpose it (the warning names "arrays transposed" when that fits better).
+
+numbers: float16, bfloat16, float32, float64 (read as float64); complex, integer, sparse or quantized arrays are
+refused.
 
 arrays: stacked NAME of shape (L, D, D) or (D, D), or per layer NAME0, NAME1, ... or layers.0.NAME
 (.weight suffixes and k_proj/q_proj/v_proj are understood). Never unpickled: .npz with allow_pickle=False,
