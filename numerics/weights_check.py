@@ -192,7 +192,7 @@ def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT
         warnings.append("the Monte Carlo mean is not estimable (heavy tails), so no gap and no flip comparison is "
                         "reported: " + ml.note)
     n = int(setting.n)
-    for name, v in _flipped(w, n):
+    for name, v in (_flipped(w, n) if ml.estimable else []):  # a mean that is not estimable is compared to none
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 fl = model_loss(setting, v.Ps, v.Qs, readout_sign=v.readout_sign, mask=v.mask,
