@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -365,8 +366,8 @@ def test_heavy_tails_give_no_gap_and_no_percentage(tmp_path, capsys):
     assert rc == 0, err
     assert "not estimable" in out
     gap = [line for line in out.splitlines() if line.strip().startswith("gap")]
-    assert len(gap) == 1 and "not reported" in gap[0] and "median" in gap[0]
-    assert "%" not in gap[0].split("median")[0] and "+" not in gap[0].split("median")[0]
+    assert len(gap) == 1 and gap[0].strip().startswith("gap to the reference: not reported") and "median" in gap[0]
+    assert re.search(r"(?<![0-9e])[+-]\d[\d.]*%?", gap[0]) is None  # no signed gap, no percentage
     rc, out, _ = _cli(capsys, *argv, "--format", "json")
     res = json.loads(out)
     assert res["loss"]["heavy_tail"] is True
@@ -393,3 +394,27 @@ def test_json_has_the_envelope_of_every_command(tmp_path, capsys):
     # the same setting object as precond builds (the one helper)
     rc, out, _ = _cli(capsys, "precond", *BASE, "--format", "json")
     assert json.loads(out)["setting"] == s
+
+
+def test_train_prints_no_gap_of_a_heavy_tailed_mean(capsys, monkeypatch):
+    """The same rule in ``iclcheck train``: its paired gap estimate replaced by heavy-tailed draws (Pareto, tail
+    index 0.8: no finite mean), the table says why and prints no percentage; the JSON gap is null."""
+    import iclcheck.numerics.training as training
+    from iclcheck.numerics.montecarlo import estimate_from_values
+
+    draws = np.random.default_rng(0).pareto(0.8, size=20_000)
+    heavy = estimate_from_values(draws, nonnegative=True)
+    assert heavy.heavy_tail
+    monkeypatch.setattr(training, "paired_gap", lambda *a, **k: (heavy, heavy))
+    argv = ["train", "--cov", "eye:2", "--task-cov", "inv", "-n", "6", "-L", "2", "--steps", "2", "--batch", "8",
+            "--samples", "200"]
+    rc, out, err = _cli(capsys, *argv)
+    assert rc == 0, err
+    gap = [line for line in out.splitlines() if "gap to optimum" in line]
+    assert len(gap) == 1 and gap[0].strip().startswith("gap to optimum: not reported")
+    assert re.search(r"(?<![0-9e])[+-]\d[\d.]*%", gap[0]) is None  # no signed percentage (the tail diagnostics have shares)
+    loss = [line for line in out.splitlines() if line.strip().startswith("loss")]
+    assert "not estimable" in loss[0] and "CI [" not in loss[0]
+    rc, out, _ = _cli(capsys, *argv, "--format", "json")
+    o = json.loads(out)
+    assert o["gap"] is None and o["relative_gap"] is None and "not estimable" in o["gap_note"]
