@@ -480,7 +480,7 @@ def layout_variants(w: Weights) -> list[tuple[str, Weights]]:
         return []
     out = []
     T = {r: np.ascontiguousarray(np.swapaxes(A, 1, 2)) for r, A in w.arrays.items()}
-    out.append(("arrays transposed (W^T stored: Z @ W code instead of nn.Linear's W z)", T))
+    out.append(("arrays transposed", T))
     a, b = _SWAPS[w.convention]
     out.append((f"{a} and {b} swapped", {**w.arrays, a: w.arrays[b], b: w.arrays[a]}))
     return [(name, to_canonical(R, w.convention, n=w.n, source=w.source, metadata=w.metadata)) for name, R in out]

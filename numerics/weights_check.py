@@ -210,7 +210,7 @@ def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT
         lower.sort(key=lambda t: t[1].value)
         name, fl = lower[0]
         also = f" (also lower: {', '.join(f'{k} {_short(v)}' for k, v in lower[1:])})" if len(lower) > 1 else ""
-        hint = _HINTS.get(name.split(" (")[0].split(" and prediction")[0], "")
+        hint = _HINTS.get(name.split(" and prediction")[0], "")
         warnings.append(f"{name} gives a much lower loss: {_short(fl)} vs {_short(ml)}{also}; check the convention "
                         f"(read as {w.convention}: {w.map}){hint}")
     return WeightsCheck(weights=w, loss=ml, reference=ref, reference_name=ref_name, gap=gap, layers=rows,
