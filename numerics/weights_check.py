@@ -19,7 +19,10 @@ convention (``numerics.weights.layout_variants``): every array transposed (a fil
 Z @ W on row tokens stores it), alone and with the prediction sign, and the convention's two arrays swapped
 (P <-> Q, W_PV <-> W_KQ, W_K <-> W_Q). Variants equal to the model (symmetric arrays) or to an earlier variant are
 not evaluated. A flip "gives a much lower loss" when the upper end of its loss interval is below FLIP_RATIO = 0.5
-times the lower end of the model's (exact losses: their values); the warning names the lowest one.
+times the lower end of the model's (exact losses: their values); the warning names the lowest one. A variant
+without an exact route is first estimated from SCREEN_SAMPLES prompts; when that interval (its tails checked)
+lies above the threshold the variant cannot be much lower and the estimate is kept, otherwise FLIP_SAMPLES are
+drawn.
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ from iclcheck.numerics.weights import Weights
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
-__all__ = ["FLIP_RATIO", "FLIP_SAMPLES", "WeightsCheck", "check_loaded_weights"]
+__all__ = ["FLIP_RATIO", "FLIP_SAMPLES", "SCREEN_SAMPLES", "WeightsCheck", "check_loaded_weights"]
 
 FLIP_RATIO = 0.5
 FLIP_SAMPLES = 50_000  # Monte Carlo prompts per flipped variant (only when it has no exact route)
+SCREEN_SAMPLES = 5_000  # a first Monte Carlo of each variant; the full FLIP_SAMPLES only when it may be much lower
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,23 @@ SAME_RTOL = 1e-12  # variants this close (relative Frobenius) are one model: W_K
 # symmetric only up to rounding, and a rounding-level difference changes the loss only at rounding level
 
 
+def _variant_loss(setting: Setting, v: Weights, threshold: float, *, samples: int, seed: int) -> ModelLoss | None:
+    """The loss of a variant: exact where a route applies; else a Monte Carlo screen of SCREEN_SAMPLES prompts, kept
+    when its interval lies above ``threshold`` (the variant cannot be "much lower"), and otherwise the full
+    ``samples``. None when the variant's forward pass overflows (it is then not lower)."""
+    from iclcheck.theory.errors import NumericalFailure
+
+    kw = {"readout_sign": v.readout_sign, "mask": v.mask, "seed": seed}
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            fl = model_loss(setting, v.Ps, v.Qs, samples=min(SCREEN_SAMPLES, samples), **kw)
+            if fl.exact or samples <= SCREEN_SAMPLES or (fl.estimable and fl.interval[0] > threshold):
+                return fl
+            return model_loss(setting, v.Ps, v.Qs, samples=samples, **kw)
+        except NumericalFailure:
+            return None
+
+
 def _same(a: Weights, b: Weights) -> bool:
     def close(X, Y):
         return float(np.linalg.norm(X - Y)) <= SAME_RTOL * max(float(np.linalg.norm(X)), float(np.linalg.norm(Y)))
@@ -192,18 +213,11 @@ def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT
         warnings.append("the Monte Carlo mean is not estimable (heavy tails), so no gap and no flip comparison is "
                         "reported: " + ml.note)
     n = int(setting.n)
+    threshold = FLIP_RATIO * ml.interval[0]
     for name, v in (_flipped(w, n) if ml.estimable else []):  # a mean that is not estimable is compared to none
-        with np.errstate(over="ignore", invalid="ignore"):
-            try:
-                fl = model_loss(setting, v.Ps, v.Qs, readout_sign=v.readout_sign, mask=v.mask,
-                                samples=flip_samples, seed=seed + 1)
-            except Exception as exc:  # a flipped model may overflow: it is then not lower
-                from iclcheck.theory.errors import NumericalFailure
-
-                if not isinstance(exc, NumericalFailure):
-                    raise
-                continue
-        flips.append((name, fl))
+        fl = _variant_loss(setting, v, threshold, samples=flip_samples, seed=seed + 1)
+        if fl is not None:
+            flips.append((name, fl))
     lower = [(name, fl) for name, fl in flips
              if fl.estimable and ml.estimable and fl.interval[1] < FLIP_RATIO * ml.interval[0]]
     if lower:
