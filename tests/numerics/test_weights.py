@@ -196,3 +196,23 @@ def test_flip_screen_draws_the_full_sample_only_for_a_variant_that_may_be_much_l
     assert abs(swap.value - direct.value) <= 4 * np.hypot(swap.estimate.stderr, direct.estimate.stderr)
     assert flips and all(fl.exact or fl.estimate.n_samples == SCREEN_SAMPLES for fl in flips.values())
     assert len(res.warnings) == 1 and res.warnings[0].startswith("P and Q swapped gives a much lower loss")
+
+
+@pytest.mark.parametrize("convention", sorted(CONVENTIONS))
+def test_layout_variants_undo_a_transposed_or_swapped_file(convention):
+    """Metamorphic: arrays written transposed (or with the convention's two arrays swapped) and re-read through
+    layout_variants give the model of the arrays as they should have been written, in every convention."""
+    from iclcheck.numerics.weights import _SWAPS, layout_variants
+
+    rng = np.random.default_rng(11)
+    arrs = {r: rng.normal(size=(2, 3, 3)) for r in CONVENTIONS[convention][0]}
+    right = to_canonical(arrs, convention, n=5)
+    a, b = _SWAPS[convention]
+    for name, stored in [("arrays transposed", {r: np.swapaxes(A, 1, 2) for r, A in arrs.items()}),
+                         (f"{a} and {b} swapped", {**arrs, a: arrs[b], b: arrs[a]})]:
+        wrong = to_canonical(stored, convention, n=5)
+        back = dict(layout_variants(wrong))[name]
+        np.testing.assert_allclose(back.Ps, right.Ps, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(back.Qs, right.Qs, rtol=1e-13, atol=1e-13)
+        assert (back.readout_sign, back.mask) == (right.readout_sign, right.mask)
+        assert not np.allclose(wrong.Qs, right.Qs)  # the mistake changes the model
