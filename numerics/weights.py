@@ -138,12 +138,16 @@ def weight_array(A: Any, what: str, *, allow_int: bool = False) -> np.ndarray:
             import torch
 
             kind = ("f" if dt.is_floating_point else "c" if dt.is_complex else "b" if dt == torch.bool else "i")
-            if kind == "i" and allow_int:
-                return A.detach().cpu().to(torch.float64).numpy()
-            problem = weight_dtype_problem(kind, str(dt))
+            problem = None if kind == "i" and allow_int else weight_dtype_problem(kind, str(dt))
             if problem:
                 raise InputError(what, problem)
-            return A.detach().cpu().to(torch.float64).numpy()
+            if getattr(A, "is_meta", False):
+                raise InputError(what, "is a meta tensor (a shape without data); save the tensor's values")
+            try:
+                return A.detach().cpu().to(torch.float64).numpy()
+            except (RuntimeError, NotImplementedError, TypeError) as exc:
+                raise InputError(what, f"cannot be read as numbers ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0][:80] if str(exc) else ''})") from None
     try:
         arr = np.asarray(A)
     except (TypeError, ValueError, RuntimeError) as exc:

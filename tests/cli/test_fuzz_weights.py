@@ -221,11 +221,14 @@ def _torch_cases():
         ("int8", lambda t: {"P": t.tensor(P0).to(t.int8), "Q": t.tensor(Q0)}, "integer"),
         ("bool", lambda t: {"P": t.tensor(P0) > 0, "Q": t.tensor(Q0)}, "boolean"),
         ("not a state_dict", lambda t: [t.tensor(P0), t.tensor(Q0)], "state_dict"),
+        ("meta tensor", lambda t: {"P": t.empty(D, D, device="meta"), "Q": t.tensor(Q0)}, "meta tensor"),
+        ("nested dict", lambda t: {"layer": {"P": t.tensor(P0)}, "Q": t.tensor(Q0)}, "state_dict"),
     ]
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
-@pytest.mark.parametrize("case", range(6), ids=["complex", "sparse coo", "sparse csr", "int8", "bool", "list"])
+@pytest.mark.parametrize("case", range(8), ids=["complex", "sparse coo", "sparse csr", "int8", "bool", "list", "meta",
+                                                 "nested"])
 def test_bad_torch_files_exit_2_with_one_line(tmp_path, capsys, case):
     torch = pytest.importorskip("torch")
     name, build, words = _torch_cases()[case]
