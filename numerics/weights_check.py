@@ -13,8 +13,9 @@ is symmetric in the layers). distance = ||A_l^w - predicted||_F / ||predicted||_
 ||(P_l, Q_l)||_F outside the (8) pattern, which the reading ignores.
 
 Flips tried (the common convention and layout mistakes): the prediction sign; P -> -P in every layer (L >= 2; for
-one layer it is the prediction sign; Q -> -Q is the same model as P -> -P, each layer being bilinear in (P, Q)); Q -> Q^T (for pytorch / vonoswald: W_K and W_Q swapped, the
-same model); P -> n P and P -> P / n (a missing or extra 1/n); and, re-read from the file's own arrays in the same
+one layer it is the prediction sign; Q -> -Q is the same model as P -> -P, each layer being bilinear in (P, Q));
+Q -> Q^T (for pytorch / vonoswald: W_K and W_Q swapped, the same model); P -> n P and P -> P / n (a missing or
+extra 1/n); and, re-read from the file's own arrays in the same
 convention (``numerics.weights.layout_variants``): every array transposed (a file holding W^T, as code computing
 Z @ W on row tokens stores it), alone and with the prediction sign, and the convention's two arrays swapped
 (P <-> Q, W_PV <-> W_KQ, W_K <-> W_Q). Variants equal to the model (symmetric arrays) or to an earlier variant are
@@ -41,6 +42,12 @@ __all__ = ["FLIP_RATIO", "FLIP_SAMPLES", "SCREEN_SAMPLES", "WeightsCheck", "chec
 FLIP_RATIO = 0.5
 FLIP_SAMPLES = 50_000  # Monte Carlo prompts per flipped variant (only when it has no exact route)
 SCREEN_SAMPLES = 5_000  # a first Monte Carlo of each variant; the full FLIP_SAMPLES only when it may be much lower
+SAME_RTOL = 1e-12  # variants this close (relative Frobenius) are one model: W_K^T W_Q of a symmetric product is
+# symmetric only up to rounding, and a rounding-level difference changes the loss only at rounding level
+_HINTS = {  # what the warning adds when a layout variant is the lowest
+    "arrays transposed": "; the file seems to hold W^T (code computing Z @ W on row tokens): every convention reads "
+                         "W as applied to column tokens, output = W z, as nn.Linear.weight (docs/weights.md)",
+}
 
 
 @dataclass(frozen=True)
@@ -161,10 +168,6 @@ def _flipped(w: Weights, n: int) -> list[tuple[str, Weights]]:
     return kept
 
 
-SAME_RTOL = 1e-12  # variants this close (relative Frobenius) are one model: W_K^T W_Q of a symmetric product is
-# symmetric only up to rounding, and a rounding-level difference changes the loss only at rounding level
-
-
 def _variant_loss(setting: Setting, v: Weights, threshold: float, *, samples: int, seed: int) -> ModelLoss | None:
     """The loss of a variant: exact where a route applies; else a Monte Carlo screen of SCREEN_SAMPLES prompts, kept
     when its interval lies above ``threshold`` (the variant cannot be "much lower"), and otherwise the full
@@ -230,11 +233,6 @@ def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT
     return WeightsCheck(weights=w, loss=ml, reference=ref, reference_name=ref_name, gap=gap, layers=rows,
                         layers_note=note, flips=flips, warnings=warnings, gap_note=gap_note)
 
-
-_HINTS = {
-    "arrays transposed": "; the file seems to hold W^T (code computing Z @ W on row tokens): every convention reads "
-                         "W as applied to column tokens, output = W z, as nn.Linear.weight (docs/weights.md)",
-}
 
 
 def _short(ml: ModelLoss) -> str:

@@ -414,7 +414,7 @@ def test_train_prints_no_gap_of_a_heavy_tailed_mean(capsys, monkeypatch):
     assert rc == 0, err
     gap = [line for line in out.splitlines() if "gap to optimum" in line]
     assert len(gap) == 1 and gap[0].strip().startswith("gap to optimum: not reported")
-    assert re.search(r"(?<![0-9e])[+-]\d[\d.]*%", gap[0]) is None  # no signed percentage (the tail diagnostics have shares)
+    assert re.search(r"(?<![0-9e])[+-]\d[\d.]*%", gap[0]) is None  # no signed percentage (shares are unsigned)
     loss = [line for line in out.splitlines() if line.strip().startswith("loss")]
     assert "not estimable" in loss[0] and "CI [" not in loss[0]
     rc, out, _ = _cli(capsys, *argv, "--format", "json")
