@@ -377,6 +377,29 @@ def test_heavy_tails_give_no_gap_and_no_percentage(tmp_path, capsys):
     assert f"median {res['loss']['median']:.4g}" in res["gap_note"]
 
 
+def test_heavy_tails_at_the_issues_setting(tmp_path, capsys):
+    """The issue's case: Ahn et al.'s d = 5 Sigma, n = 20, w ~ N(0, Sigma^-1), three layers (reference 0.1336, the
+    condition-(8) optimum): the optimum with P perturbed (0.05 x a seeded Gaussian) has heavy-tailed squared errors
+    and no estimable mean; the table printed "gap +x = +y%" right after saying so."""
+    import iclcheck
+    from iclcheck.numerics.family_gdpp import family_params
+    from iclcheck.numerics.random_matrices import ahn_sigma
+
+    Sigma = ahn_sigma(np.random.default_rng(0))
+    np.save(tmp_path / "sigma.npy", Sigma)
+    opt = iclcheck.optimal_layers(iclcheck.setting(Sigma, 20, Sigma_w="inv"), 3)
+    Ps, Qs = (np.array(x) for x in family_params(Sigma, opt.coefficients))
+    Ps = Ps + 0.05 * np.random.default_rng(1).standard_normal(Ps.shape)
+    iclcheck.save_weights(tmp_path / "w.npz", Ps, Qs)
+    rc, out, err = _cli(capsys, "check-weights", str(tmp_path / "w.npz"), "--cov", str(tmp_path / "sigma.npy"),
+                        "--task-cov", "inv", "-n", "20", "--samples", "50000")
+    assert rc == 0, err
+    assert f"reference {opt.loss:.6g}" in out and "not estimable" in out
+    gap = [line for line in out.splitlines() if line.strip().startswith("gap")]
+    assert len(gap) == 1 and gap[0].strip().startswith("gap to the reference: not reported")
+    assert re.search(r"(?<![0-9e])[+-]\d[\d.]*%?", gap[0]) is None
+
+
 # ---------------------------------------------------------------------------------------------
 # issue 22.10: the one JSON envelope
 # ---------------------------------------------------------------------------------------------
