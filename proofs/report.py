@@ -316,7 +316,7 @@ def _verdict_cell(r: ClaimResult, *, md: bool = False) -> str:
     if parts is not None and parts.holds_step and v is not Verdict.CONFIRMED:
         held = [s for s in r.steps if s.name == parts.holds_step]
         if held and all(s.status is Status.PASS for s in held):
-            cell += f", corrected reading {b('confirmed')}"
+            cell += f"; {parts.holds_reading or 'corrected reading'} {b('confirmed')}"
     if released_code(r.key):
         rel = _released_verdict(r)
         cell += f", {b(rel)} as released"

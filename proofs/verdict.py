@@ -120,6 +120,7 @@ class Finding:
     note: str = ""  # for a confirmed claim: the extension found
     detail: str = ""  # the long explanation (full text only)
     holds_step: str = ""  # the name of the step that checks ``corrected``
+    holds_reading: str = ""  # a few words naming the reading that holds, e.g. "Frobenius reading (rank S >= 2)"
     reading: str = ""  # a few words the verdict line shows: which reading fails, e.g. "||.||_2 read as spectral norm"
 
     def __post_init__(self) -> None:
