@@ -230,14 +230,7 @@ def table_report(results: list[ClaimResult], *, titles: dict[str, str], timings:
     short lines each (the default: the finding's parts, the names of the steps that did not pass)."""
     if not verbose:
         return _table_brief(results, titles=titles, timings=timings)
-    headers = ["key", "claim", "verdict", "dev", "tol"] + (["time"] if timings else [])
-    rows = []
-    for r in results:
-        row = [r.key, _title(r, titles), _verdict_cell(r), _dev_cell(r), _fmt(_tolerance(r))]
-        if timings:
-            row.append(f"{r.seconds:.2f}s")
-        rows.append(row)
-    out = [_table(headers, rows)]
+    out = [_table_rows(results, titles, timings)]
     notes = [r for r in results if r.verdict is not Verdict.CONFIRMED or released_code(r.key)]
     for r in notes:
         failing = [s for s in r.steps if s.status is not Status.PASS]
@@ -393,7 +386,7 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
         "|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| `{r.key}` | {_md_cell(_title(r, titles))} | {_md_cell(r.source)} | {_verdict_cell(r, md=True)} | "
+        lines.append(f"| `{r.key}` | {_md_cell(_title(r, titles))} | {_md_cell(r.source)} | {_md_cell(_verdict_cell(r, md=True))} | "
                      f"{_md_cell(_dev_cell(r, md=True))} | {_fmt_md(_tolerance(r))} |")
     buckets = list(_BUCKETS) + [(lambda r: r.verdict is Verdict.CONFIRMED,
                                  "Notes on confirmed claims (extensions beyond the statement)")]
@@ -404,13 +397,13 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
         lines += ["", f"Findings. {heading}:", ""]
         for r in group:
             if r.parts is not None:
-                lines.append(f"- `{r.key}` ({_verdict_cell(r)}):")
+                lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}):")
                 lines += [f"  - {_md_cell(ln)}" for ln in r.parts.lines()]
             else:
-                lines.append(f"- `{r.key}` ({_verdict_cell(r)}): {_md_cell(r.finding)}")
+                lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}): {_md_cell(r.finding)}")
     lines += ["", "Each claim's checked steps:"]
     for r in results:
-        lines += ["", "<details>", f"<summary><code>{r.key}</code>: {_verdict_cell(r)} ({_html(_title(r, titles))})</summary>",
+        lines += ["", "<details>", f"<summary><code>{r.key}</code>: {_html(_verdict_cell(r))} ({_html(_title(r, titles))})</summary>",
                   "", f"*{_md_cell(r.source)}*", "", _statement_line(r), ""]
         if notations.get(r.key):
             lines += [f"Notation: {_md_cell(notations[r.key])}", ""]
