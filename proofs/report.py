@@ -248,7 +248,7 @@ def _table_rows(results: list[ClaimResult], titles: dict[str, str], timings: boo
     headers = ["key", "claim", "verdict", "dev", "tol"] + (["time"] if timings else [])
     rows = []
     for r in results:
-        row = [r.key, _title(r, titles), _verdict_cell(r), _dev_cell(r), _fmt(_tolerance(r))]
+        row = [r.key, _title(r, titles), _verdict_cell(r, short=True), _dev_cell(r), _fmt(_tolerance(r))]
         if timings:
             row.append(f"{r.seconds:.2f}s")
         rows.append(row)
@@ -287,11 +287,12 @@ def _released_verdict(r: ClaimResult) -> str:
     return r.released_verdict.value if r.released_verdict is not None else "not checked"
 
 
-def _verdict_cell(r: ClaimResult, *, md: bool = False) -> str:
+def _verdict_cell(r: ClaimResult, *, md: bool = False, short: bool = False) -> str:
     """The verdict: 'refuted as printed' (a READ statement), 'recorded reading fails' (a statement not READ; never
     'refuted'), 'confirmed' / 'confirmed as recorded'; the reading a finding names ('||.||_2 read as the spectral
     norm'); 'corrected reading confirmed' when the finding's corrected statement has a passing step; for claims with
-    released-code records, 'as printed' and 'as released' side by side."""
+    released-code records, 'as printed' and 'as released' side by side. ``short`` (the terminal table's column)
+    leaves out the readings: the finding's heading under the table shows them."""
     def b(t: str) -> str:
         return f"**{t}**" if md else t
 
@@ -303,7 +304,7 @@ def _verdict_cell(r: ClaimResult, *, md: bool = False) -> str:
         cell = b("recorded reading fails")
     else:
         cell = b(v.value) + ("" if r.provenance == "READ" and not released_code(r.key) else f" {printed}")
-    parts = r.parts
+    parts = None if short else r.parts
     if parts is not None and parts.reading and v in (Verdict.REFUTED, Verdict.RECORDED_FAILS):
         cell += f" ({parts.reading})"
     if parts is not None and parts.holds_step and v is not Verdict.CONFIRMED:
