@@ -68,3 +68,16 @@ def test_progress_bar_on_a_terminal_by_default(monkeypatch, capsys):
 def test_progress_lines_when_not_a_terminal(capsys):
     assert main(["verify", "ahn2023.eq7", "--progress"]) == 0
     assert capsys.readouterr().err.startswith("[1/1] ahn2023.eq7: confirmed")
+
+
+def test_list_shows_the_upgraded_provenance_with_locators(capsys):
+    import json
+
+    assert main(["list", "fu2023", "ding2024", "zhang2025", "li2024"]) == 0
+    out = capsys.readouterr().out
+    assert "    read: camera-ready text, App. B.2: Thm 5.1, the initialization layer eqs. (20)-(24)" in out
+    assert "google-research/causallm_icl@f8ccc1e5998729e327986a5255371097d1593d7e:theory_plots.py" in out
+    assert "yedizhang/linattn-icl@9a481d5901275b34866cfc12260fc4ec5c891b16:plot_loss.ipynb (loss_at_saddle" in out
+    assert main(["list", "ding2024", "--format", "json"]) == 0
+    [c] = json.loads(capsys.readouterr().out)["claims"]
+    assert c["provenance"] == "READ+3P+READ-code" and "theory_plots.py" in c["locator"]
