@@ -182,8 +182,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def counts_line(results: list[ClaimResult]) -> str:
     """'confirmed 33, refuted as printed 5, recorded reading fails 2, inconclusive 1' (error only when some)."""
-    return ", ".join(f"{v.label} {n}" for v in VERDICT_ORDER
-                     if (n := sum(r.verdict is v for r in results)) or v not in (ERROR, Verdict.RECORDED_FAILS))
+    return ", ".join(f"{v.label} {n}" for v in VERDICT_ORDER if (n := sum(r.verdict is v for r in results)) or v is not ERROR)
 
 
 BRIEF_WIDTH = 100  # the default terminal output after the table wraps at this width

@@ -45,7 +45,7 @@ def test_table_lists_each_claim_and_the_refuted_finding(capsys):
     assert head == ["key", "claim", "verdict", "dev", "tol", "time"]
     assert "ahn2023.eq7" in out and "confirmed" in out
     assert "ahn2023.lemma1 (refuted as printed, confirmed as released):" in out and "A_l^T" in out and "step 'smallest counterexample" in out
-    assert "confirmed 1, refuted as printed 1, inconclusive 0" in out
+    assert "confirmed 1, refuted as printed 1, recorded reading fails 0, inconclusive 0" in out
 
 
 def test_strict_exits_1_on_a_non_confirmed_verdict(capsys):
