@@ -206,7 +206,9 @@ CLAIM = Claim(
     notation="canonical layer (numerics.lsa): prefixLM = the canonical query mask, causalLM = mask 'causal' "
              "(token j sees i <= j, c = 1/n) or 'causal-mean' (c = 1/j); the query never attends to itself; GD "
              "layer A = eta I looped (tied); y = w^T x + eps, x ~ N(0, I); the risk is |u - w|^2 (= the "
-             "query-prediction excess loss for x_q ~ N(0, I)).",
+             "query-prediction excess loss for x_q ~ N(0, I)). The authors' code (theory_plots.py) has per-token "
+             "coefficients a_j and no 1/n or 1/j (eta absorbs it); its causal stationary point gives the same query "
+             "limit as the 1/n reading (checked exactly), and its figures use x ~ U(o, o+2)^16, not N(0, I).",
     verify=verify,
     provenance="READ+3P+READ-code",
     locator="abstract (arXiv 2308.06912); google-research/causallm_icl@f8ccc1e5998729e327986a5255371097d1593d7e:"
