@@ -57,3 +57,84 @@ def test_solver_silencer_restores_stdout(capfd):
     out = capfd.readouterr().out
     assert "from C" not in out  # fd-level output of the block is dropped
     assert out.startswith("before\n") and out.endswith("after\n") and "from python" in out  # ours is not lost
+
+
+# -- point 18: plugins run code; they never decide the exit status --------------------------------------------
+_EXIT_AT_IMPORT = "import sys\nsys.exit(0)\n"
+_KI_AT_IMPORT = "raise KeyboardInterrupt\n"
+_EXIT_IN_VERIFY = '''import sys
+from iclcheck.proofs.registry import Claim
+
+
+def verify(ctx):
+    sys.exit(0)
+
+
+CLAIM = Claim(key="zz2024.exits", title="exits", source="s", statement="s", notation="n", verify=verify)
+'''
+
+
+@pytest.fixture
+def plugins(tmp_path):
+    (tmp_path / "exit0.py").write_text(_EXIT_AT_IMPORT)
+    (tmp_path / "ki.py").write_text(_KI_AT_IMPORT)
+    (tmp_path / "verify_exits.py").write_text(_EXIT_IN_VERIFY)
+    return tmp_path
+
+
+def test_plugin_exit_at_import_is_that_plugins_failure(plugins):
+    res = _run("verify", "--strict", "--claims", str(plugins / "exit0.py"), "ahn2023.eq7")
+    assert res.returncode == 1  # not 0 with no output: a CI gate stays red
+    assert "confirmed" in res.stdout  # the other claims ran and are reported
+    assert "exit0.py failed to load: SystemExit(0)" in res.stderr and "Traceback" not in res.stderr
+    res = _run("verify", "--claims", str(plugins / "exit0.py"), "ahn2023.eq7")
+    assert res.returncode == 0 and "confirmed" in res.stdout and "SystemExit(0)" in res.stderr
+    res = _run("list", "--claims", str(plugins / "ki.py"), "ahn2023.eq7", "--keys")
+    assert res.returncode == 0 and res.stdout.split() == ["ahn2023.eq7"]
+    assert "ki.py failed to load: KeyboardInterrupt" in res.stderr
+
+
+def test_plugin_exit_in_verify_is_an_error_verdict(plugins):
+    res = _run("verify", "--strict", "--claims", str(plugins / "verify_exits.py"), "zz2024", "--format", "json")
+    assert res.returncode == 1
+    (c,) = json.loads(res.stdout)["claims"]
+    assert c["key"] == "zz2024.exits" and c["verdict"] == "error" and "SystemExit(0)" in c["finding"]
+
+
+def test_plugin_exit_in_process_api(plugins):
+    """The registry and the runner, in this process: a SystemExit never escapes them."""
+    from iclcheck.proofs.registry import Context, all_claims
+    from iclcheck.proofs.report import run_claims
+
+    problems: list[str] = []
+    claims = all_claims(paths=[plugins / "exit0.py", plugins / "ki.py", plugins / "verify_exits.py"],
+                        problems=problems, plugins=False)
+    assert len(problems) == 2 and all("failed to load" in p for p in problems)
+    (r,) = run_claims([claims["zz2024.exits"]], Context())
+    assert r.verdict.value == "error"
+
+
+def test_a_real_ctrl_c_still_interrupts():
+    """interrupt_watch tells the user's SIGINT from code's own KeyboardInterrupt."""
+    import signal
+
+    from iclcheck.proofs.registry import interrupt_watch, plugin_abort
+
+    with interrupt_watch() as w:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            assert plugin_abort(exc, w)
+    with interrupt_watch() as w:
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt as exc:
+            assert not plugin_abort(exc, w)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+@pytest.mark.parametrize("command", ["list", "verify"])
+def test_empty_claims_path_is_refused(command, plugins):
+    res = _run(command, "--claims", "", cwd=plugins)  # plugins/ holds .py files that would run
+    line = _one_line_error(res, 2)
+    assert "--claims" in line and "empty" in line
