@@ -13,7 +13,7 @@ from iclcheck.numerics.critical_search import DENSE_MAX, RunResult
 from iclcheck.numerics.derivatives import loss_flat
 from iclcheck.numerics.one_layer import OneLayer
 
-__all__ = ["CriticalPoint", "classify", "cluster_runs", "critical_points"]
+__all__ = ["CriticalPoint", "classify", "cluster_runs", "critical_points", "flat_tolerance"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,31 @@ class CriticalPoint:
         return self.n_zero > 0
 
 
-def classify(ol: OneLayer | _Backend, theta: np.ndarray, *, eig_tol: float = 1e-7) -> tuple[int, int, np.ndarray]:
+def flat_tolerance(be: _Backend, theta: np.ndarray, n: int) -> float:
+    """The threshold under which an eigenvalue of the (restricted, n x n) Hessian at theta cannot be told from 0.
+
+    Derivation. The computed restricted Hessian is H + E, E the rounding in forming the entries, restricting them
+    to t-perp and the eigensolver's backward error. H is symmetric, so every eigenvalue is perfectly conditioned
+    (Weyl: |lambda_i(H + E) - lambda_i(H)| <= ||E||_2, whatever the eigenvalue), and an eigenvalue is known to be
+    nonzero exactly when |lambda_i| > ||E||_2: the threshold is a bound on ||E||_2, absolute, the same for every
+    eigenvalue, and it is not a fixed fraction of the largest one (1e-7 x 7e10 = 7e3 called eigenvalues 2e-3, 200
+    and 202 of a strict minimum zero). Bounds: (i) each entry is a sum of K products, computed with an error
+    <= gamma_K x (the same sum of |terms|), so ||E_form||_2 <= gamma_K ||H_abs||_2 (H_abs: ``hess_abs_norm``);
+    (ii) the restriction B^T H B and a backward-stable symmetric eigensolver add p(n) u ||H||_2. The worst-case
+    constants (K ~ N^2, p(n) ~ n^2) are far from what happens: rounding errors add like a random walk (Higham,
+    Accuracy and Stability, sec. 3.6: sqrt(K) u in practice), so we take tol = n x eps x ||H_abs||_2
+    (eps = 2u, n the restricted dimension), i.e. ~2 n u times the sum of |terms|. Checked against a 60-digit
+    evaluation of the same Hessian (tests/numerics/test_flat_tolerance.py): the float eigenvalues err by
+    0.2-0.8 u ||H||_2, 10-40 x below this tolerance, while the smallest true eigenvalues of the issue's minima
+    (2e-3 at ||H|| = 7e10; 0.21 at ||H|| = 6e13) lie 18-35 x above it.
+    Not covered: theta is only approximately critical (|grad| <= grad_tol), which moves the Hessian by
+    ~ |D^3 f| |theta - theta*|; at the converged points the searches report this is below the rounding term."""
+    eps = float(np.finfo(float).eps)
+    return n * eps * be.hess_abs_norm(theta)
+
+
+def classify(ol: OneLayer | _Backend, theta: np.ndarray, *,
+             eig_tol: float | None = None) -> tuple[int, int, np.ndarray]:
     """(index, n_zero, eigenvalues) of the Hessian restricted to the complement of the scaling direction:
     the whole spectrum, from the dense Hessian (N forward-mode Hessian-vector products, ~one gradient each).
 
@@ -44,7 +68,10 @@ def classify(ol: OneLayer | _Backend, theta: np.ndarray, *, eig_tol: float = 1e-
     one (d = 50: 1.22, 1.28, 1.34, ... vs 1.85e5), and ARPACK needed 48,676 products (43 s) for the 6
     lowest, while the dense Hessian took 2,601 products (1.7 s) and eigvalsh 3.9 s, and gives the exact
     index. The restricted basis is the SVD complement of t for <= DENSE_MAX parameters (as before) and a
-    Householder reflector beyond (O(N^2) instead of an N x N SVD)."""
+    Householder reflector beyond (O(N^2) instead of an N x N SVD).
+
+    Eigenvalues with |lambda| <= ``flat_tolerance`` (rounding, derived there) count as zero; a float ``eig_tol``
+    uses the former rule |lambda| <= eig_tol * max |lambda| instead."""
     be = ol if isinstance(ol, _Backend) else _Backend(ol)
     d = be.d
     theta = balance(theta, d)
@@ -67,8 +94,11 @@ def classify(ol: OneLayer | _Backend, theta: np.ndarray, *, eig_tol: float = 1e-
             H = RHR[1:, 1:]
             H = (H + H.T) / 2
     ev = np.linalg.eigvalsh(H)
-    scale = float(np.max(np.abs(ev))) if ev.size else 0.0
-    zero = np.abs(ev) <= eig_tol * scale
+    if eig_tol is None:  # what rounding allows (flat_tolerance)
+        tol = flat_tolerance(be, theta, ev.size)
+    else:  # the former rule, on request: relative to the largest eigenvalue
+        tol = eig_tol * (float(np.max(np.abs(ev))) if ev.size else 0.0)
+    zero = np.abs(ev) <= tol
     index = int(np.sum((ev < 0) & ~zero))
     return index, int(np.sum(zero)), ev
 
@@ -95,7 +125,7 @@ def cluster_runs(be: _Backend, runs: list[RunResult], *, dedup_tol: float, o_sca
 
 
 def critical_points(ol: OneLayer, be: _Backend, runs: list[RunResult], clusters: list[list[int]], *,
-                    predicted: float, o_star: np.ndarray, o_scale: float, eig_tol: float,
+                    predicted: float, o_star: np.ndarray, o_scale: float, eig_tol: float | None,
                     loss_tol: float) -> tuple[list[CriticalPoint], list[int]]:
     """The classified points of the clusters, sorted by loss, and the cluster order used."""
     d = be.d

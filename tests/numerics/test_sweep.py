@@ -55,7 +55,7 @@ def test_the_seed_is_sha256_of_the_canonical_description():
     p = SweepPoint(d=2, cond=10, n=3, noise=0.5, law="uniform", cov_seed=7)
     desc = describe(p, starts=16, seed=3)
     assert json.loads(desc) == {"d": 2, "cond": 10.0, "n": 3, "noise": 0.5, "law": "uniform", "cov_seed": 7,
-                                "starts": 16, "seed": 3, "certify": True, "version": 1}
+                                "starts": 16, "seed": 3, "certify": True, "version": 2}
     assert list(json.loads(desc)) == sorted(json.loads(desc))  # canonical: sorted keys
     digest = hashlib.sha256(desc.encode()).digest()
     assert point_seed(desc) == int.from_bytes(digest[:8], "big") // 2
