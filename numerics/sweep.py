@@ -542,8 +542,11 @@ class dask_client:  # noqa: N801 (a context manager used like a function)
             except (OSError, TimeoutError, ValueError, TypeError) as exc:
                 raise InputError("scheduler", f"cannot connect to {scheduler!r}: {exc}") from None
         else:
+            # the workers' own logs stay off stderr (CRITICAL only): a task's failure comes back through its future
+            # (SweepSummary.failed), while a worker's ERROR lines were shutdown races (a heartbeat to a scheduler that
+            # had just closed: "Failed to communicate with scheduler", with a StreamClosedError traceback)
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.ERROR)
+                                        dashboard_address=":0", silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
 
     def __enter__(self):
