@@ -108,6 +108,7 @@ def test_census_accounts_for_every_start_and_finds_the_closed_form_minimum():
     # the lowest level is the closed-form optimum L* of the reduced family (theory route, not the search)
     L_star = OneLayer(p.setting()).min_loss()
     assert row["global_loss"] == pytest.approx(L_star, rel=1e-8)
+    assert row["global_reached"] is True and row["best_loss"] == row["global_loss"]
     assert row["global_certified"] is True and row["lower_bound"] <= L_star
     assert row["spurious_fraction"] == pytest.approx(sum(row["minima_fraction"][1:]))
     if row["n_minima"] > 1:
