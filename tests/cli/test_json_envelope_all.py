@@ -97,13 +97,6 @@ RUNS = {
                            "--samples", "200"], True),
     "verify": (lambda tmp: ["ahn2023.eq7"], False),
 }
-XFAIL = {"check-weights": "fixed on the weights branch"}
-
-
-def _params():
-    for name in _json_commands():
-        marks = [pytest.mark.xfail(reason=XFAIL[name], strict=False)] if name in XFAIL else []
-        yield pytest.param(name, marks=marks, id=name)
 
 
 def test_every_json_command_is_discovered():
@@ -113,7 +106,7 @@ def test_every_json_command_is_discovered():
     assert not missing, f"commands with --format json and no run in RUNS: {missing} (add one)"
 
 
-@pytest.mark.parametrize("command", list(_params()))
+@pytest.mark.parametrize("command", _json_commands())
 def test_json_envelope(command, tmp_path, capsys):
     make, has_setting = RUNS[command]
     assert main([command, *make(tmp_path), "--format", "json"]) == 0
