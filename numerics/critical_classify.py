@@ -36,11 +36,11 @@ class CriticalPoint:
         return self.n_zero > 0
 
 
-def flat_tolerance(be: _Backend, theta: np.ndarray, n: int) -> float:
+def flat_tolerance(be: _Backend, theta: np.ndarray, ev: np.ndarray) -> float:
     """The threshold under which an eigenvalue of the (restricted, n x n) Hessian at theta cannot be told from 0.
 
     Derivation. The computed restricted Hessian is H + E, E the rounding in forming the entries, restricting them
-    to t-perp and the eigensolver's backward error. H is symmetric, so every eigenvalue is perfectly conditioned
+    to t-perp and the eigensolver's backward error (``ev``: the computed eigenvalues, n = ev.size). H is symmetric, so every eigenvalue is perfectly conditioned
     (Weyl: |lambda_i(H + E) - lambda_i(H)| <= ||E||_2, whatever the eigenvalue), and an eigenvalue is known to be
     nonzero exactly when |lambda_i| > ||E||_2: the threshold is a bound on ||E||_2, absolute, the same for every
     eigenvalue, and it is not a fixed fraction of the largest one (1e-7 x 7e10 = 7e3 called eigenvalues 2e-3, 200
@@ -58,7 +58,9 @@ def flat_tolerance(be: _Backend, theta: np.ndarray, n: int) -> float:
     the critical set, and how far each eigenvalue moves) and adds it: on a continuum of minima (Sigma = I) the
     flat eigenvalue is ~1e-11 at theta (above this rounding tolerance, ~1e-15 there) and moves by as much."""
     eps = float(np.finfo(float).eps)
-    return n * eps * be.hess_abs_norm(theta)
+    # beyond the lifted backend there is no |terms| formula: ||H||_2 = max |ev| (no second dense Hessian)
+    scale = be.hess_abs_norm(theta) if be.lifted else (float(np.max(np.abs(ev))) if ev.size else 0.0)
+    return ev.size * eps * scale
 
 
 def classify(ol: OneLayer | _Backend, theta: np.ndarray, *,
@@ -82,7 +84,7 @@ def classify(ol: OneLayer | _Backend, theta: np.ndarray, *,
     if eig_tol is not None:  # the former rule, on request: relative to the largest eigenvalue
         zero = np.abs(ev) <= eig_tol * (float(np.max(np.abs(ev))) if ev.size else 0.0)
         return int(np.sum((ev < 0) & ~zero)), int(np.sum(zero)), ev
-    tol = flat_tolerance(be, theta, ev.size)
+    tol = flat_tolerance(be, theta, ev)
     # theta is critical only to grad_tol: the Hessian at the critical point it approximates differs. One Newton step
     # towards the critical set (over the eigen-directions rounding resolves) estimates that point; how far each
     # eigenvalue moves under the step measures the offset's effect (on a continuum of minima the flat eigenvalue
@@ -91,11 +93,12 @@ def classify(ol: OneLayer | _Backend, theta: np.ndarray, *,
     # level and the top): along softer ones g / lambda is dominated by the rounding in g and by higher-order terms
     # (on a continuum it slides along the valley, and its length then depends on rounding, not on the landscape).
     keep = np.abs(ev) > np.sqrt(tol * (float(np.max(np.abs(ev))) if ev.size else 0.0))
-    g = project(be.grad(theta))  # [N - 1]
-    step = expand(-V[:, keep] @ ((V[:, keep].T @ g) / ev[keep]))  # [N]
     moved = np.zeros_like(ev)
-    if np.linalg.norm(step) <= 1e-3 * np.linalg.norm(theta):  # else no linearisation holds (theta ~ 0): rounding only
-        moved = np.abs(np.linalg.eigvalsh(_restricted_hessian(be, theta + step)[0]) - ev)
+    if np.any(~keep & (np.abs(ev) > tol)):  # only soft eigenvalues above rounding can be in doubt (else: 1 Hessian)
+        g = project(be.grad(theta))  # [N - 1]
+        step = expand(-V[:, keep] @ ((V[:, keep].T @ g) / ev[keep]))  # [N]
+        if np.linalg.norm(step) <= 1e-3 * np.linalg.norm(theta):  # else no linearisation holds (theta ~ 0)
+            moved = np.abs(np.linalg.eigvalsh(_restricted_hessian(be, theta + step)[0]) - ev)
     zero = np.abs(ev) <= tol + 2 * moved
     index = int(np.sum((ev < 0) & ~zero))
     return index, int(np.sum(zero)), ev
