@@ -7,6 +7,7 @@ each setting's canonical description) and the files (one atomic Parquet part per
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -203,6 +204,21 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.3g}%"
 
 
+def _probe_plot(path: str) -> None:
+    """Open the plot file for appending (never truncating) before the sweep, and remove it again if it was not
+    there: a folder the plot cannot be written to is one line now, not after the computation."""
+    import os
+
+    existed = os.path.lexists(path)
+    try:  # O_NONBLOCK: a FIFO without a reader is refused (ENXIO) instead of blocking
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644))
+    except OSError as exc:
+        raise InputError("--plot", f"cannot write {path!r}: {exc.strerror or exc}") from None
+    if not existed:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.starts <= MAX_STARTS:
         raise InputError("--starts", f"must be between 1 and {MAX_STARTS}, got {args.starts}")
@@ -220,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
             check_plot_path(args.plot)  # before the sweep, not after it
         except InputError as exc:
             raise _relabel(exc) from None
+        _probe_plot(args.plot)
     out = Path(args.out)
     points = _points(args)
     from iclcheck.numerics.sweep import keys_of, plot_atlas, read_sweep, run_sweep
