@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from iclcheck.proofs.registry import Claim, Context, check_movable
+from iclcheck.proofs.registry import Claim, Context, check_movable, interrupt_watch, plugin_abort
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
@@ -42,9 +42,14 @@ VERDICT_ORDER = tuple(Verdict)
 def _run_one(claim: Claim, ctx: Context) -> ClaimResult:
     t0 = time.perf_counter()
     try:
-        res = claim.run(ctx)
-    except Exception as exc:  # noqa: BLE001 - recorded as this claim's internal error, the others continue
+        with interrupt_watch() as watch:
+            res = claim.run(ctx)
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # this claim's internal error; the others continue
+        if not isinstance(exc, Exception) and not plugin_abort(exc, watch):
+            raise  # the user's Ctrl-C
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        if isinstance(exc, SystemExit):  # sys.exit() in a claim is its failure, never the command's exit status
+            last = f"SystemExit({exc.code!r}): a claim may not end the process"
         return ClaimResult(key=claim.key, source=claim.source, statement=claim.statement, verdict=ERROR,
                            steps=[], finding=f"internal error in verify(): {last}",
                            seconds=time.perf_counter() - t0)
