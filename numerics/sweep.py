@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, import_optional
 
 __all__ = [
     "DIGITS",
@@ -278,8 +278,18 @@ def census_row(point: dict[str, Any], starts: int, seed: int, certify: bool = Tr
 
 
 # -- files ----------------------------------------------------------------------------------------------
+def _arrow(module: str = "pyarrow"):
+    """pyarrow (or one of its modules); MissingExtra naming the extra 'sweep' when it is not installed."""
+    return import_optional(module, extra="sweep", feature="the sweep's Parquet dataset")
+
+
+def _distributed():
+    """dask.distributed; MissingExtra naming the extra 'sweep' when it is not installed."""
+    return import_optional("distributed", extra="sweep", feature="running on a Dask cluster")
+
+
 def _schema():
-    import pyarrow as pa
+    pa = _arrow()
 
     return pa.schema([
         ("d", pa.int64()), ("cond", pa.float64()), ("n", pa.int64()), ("noise", pa.float64()),
@@ -302,8 +312,7 @@ def _part_path(out: Path, key: str) -> Path:
 
 def _write_part(out: Path, row: dict[str, Any]) -> Path:
     """Write one row as its own Parquet file, atomically (hidden temp file, fsync, rename)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa, pq = _arrow(), _arrow("pyarrow.parquet")
 
     table = pa.Table.from_pylist([row], schema=_schema())
     final = _part_path(out, row["key"])
@@ -317,8 +326,7 @@ def _write_part(out: Path, row: dict[str, Any]) -> Path:
 
 
 def _read_parts(out: Path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa, pq = _arrow(), _arrow("pyarrow.parquet")
 
     tables = []
     for f in sorted(out.glob("part-*.parquet")):
@@ -337,8 +345,7 @@ def read_sweep(out: str | Path, *, keys: Iterable[str] | None = None):
         raise InputError("out", f"{str(out)!r} is not a sweep directory")
     t = _read_parts(out)
     if keys is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
+        pa, pc = _arrow(), _arrow("pyarrow.compute")
 
         t = t.filter(pc.is_in(t.column("key"), value_set=pa.array(sorted(set(keys)), pa.string())))
     return t.sort_by([(c, "ascending") for c in SETTING_COLUMNS])
@@ -368,7 +375,7 @@ class dask_client:  # noqa: N801 (a context manager used like a function)
     def __init__(self, jobs: int, scheduler: str | None):
         import logging
 
-        from distributed import Client, LocalCluster
+        Client, LocalCluster = _distributed().Client, _distributed().LocalCluster
 
         self.cluster = None
         if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
@@ -433,9 +440,9 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
         return SweepSummary(total=len(points), skipped=len(points), computed=0)
     from asyncio import CancelledError
 
-    from distributed import as_completed
-
     from iclcheck import __version__
+
+    as_completed = _distributed().as_completed
 
     failed: list[tuple[SweepPoint, str]] = []
     computed = 0

@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
     save = getattr(args, "save_weights", None)
     if save is not None and not save.endswith((".npz", ".safetensors")):
         raise InputError("--save-weights", f"{save}: the file name must end in .npz or .safetensors")
+    if save is not None and save.endswith(".safetensors"):  # before training, not after it
+        from iclcheck.theory.errors import import_optional
+
+        import_optional("safetensors.numpy", extra="weights", feature="writing .safetensors")
     import numpy as np
 
     from iclcheck.cli.formatting import dump_json, json_envelope
