@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, import_optional
 
 __all__ = [
     "DIGITS",
@@ -302,8 +302,18 @@ def census_row(point: dict[str, Any], starts: int, seed: int, certify: bool = Tr
 
 
 # -- files ----------------------------------------------------------------------------------------------
+def _arrow(module: str = "pyarrow"):
+    """pyarrow (or one of its modules); MissingExtra naming the extra 'sweep' when it is not installed."""
+    return import_optional(module, extra="sweep", feature="the sweep's Parquet dataset")
+
+
+def _distributed():
+    """dask.distributed; MissingExtra naming the extra 'sweep' when it is not installed."""
+    return import_optional("distributed", extra="sweep", feature="running on a Dask cluster")
+
+
 def _schema():
-    import pyarrow as pa
+    pa = _arrow()
 
     return pa.schema([
         ("d", pa.int64()), ("cond", pa.float64()), ("n", pa.int64()), ("noise", pa.float64()),
@@ -349,8 +359,7 @@ def _write_part(out: Path, row: dict[str, Any]) -> Path:
     """Write one row as its own Parquet file, atomically (hidden temp file, fsync, rename), with the SHA-256 of the
     row in the file's metadata (checked on read). A failed write (disk full, file-size limit, read-only folder)
     removes its temp file and is an InputError naming the file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa, pq = _arrow(), _arrow("pyarrow.parquet")
 
     table = pa.Table.from_pylist([row], schema=_schema()).replace_schema_metadata(
         {_CHECKSUM: _row_digest(row).encode("ascii")})
@@ -435,8 +444,7 @@ def _read_part(f: Path) -> dict[str, Any]:
     """The row of one part file, verified: its own schema is the sweep's, one row, no null where census_row never
     writes one, the SHA-256 recorded at write time matches the row read back, and the name is its key. A part with
     a bit flipped in a column name used to read back as a null column (``global_loss = None``, exit 0)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa, pq = _arrow(), _arrow("pyarrow.parquet")
 
     try:
         t = pq.read_table(f)  # the file's own schema, not ours imposed on it (that would fill missing columns)
@@ -484,7 +492,7 @@ def _scan_parts(out: Path) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[P
 
 
 def _table(rows: Iterable[dict[str, Any]]):
-    import pyarrow as pa
+    pa = _arrow()
 
     return pa.Table.from_pylist(list(rows), schema=_schema())
 
@@ -531,7 +539,7 @@ class dask_client:  # noqa: N801 (a context manager used like a function)
     def __init__(self, jobs: int, scheduler: str | None):
         import logging
 
-        from distributed import Client, LocalCluster
+        Client, LocalCluster = _distributed().Client, _distributed().LocalCluster
 
         self.cluster = None
         if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
@@ -590,6 +598,7 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
     ``progress(done, todo, point, row)`` is called after each row is written (in completion order). If it
     raises (or the process is interrupted), the rows written so far stay, and a rerun resumes."""
     _check_options(starts, seed, certify)
+    _arrow(), _distributed()  # the 'sweep' extra, checked before any work (one line naming it when missing)
     points = sorted(set(points))
     if not points:
         raise InputError("grid", "no settings given")
@@ -626,9 +635,9 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
     _check_writable(out)
     from asyncio import CancelledError
 
-    from distributed import as_completed
-
     from iclcheck import __version__
+
+    as_completed = _distributed().as_completed
 
     failed: list[tuple[SweepPoint, str]] = []
     computed = 0

@@ -67,9 +67,11 @@ def _run_claims_dask(claims: list[Claim], ctx: Context, on_done, jobs: int, sche
                      ) -> list[ClaimResult]:
     """One Dask task per claim; results reassembled in the order of ``claims``. A claim's random stream is
     salted by the claim (``ctx.rng()``), so its result does not depend on which worker runs it or when."""
-    from distributed import as_completed
-
     from iclcheck.numerics.sweep import dask_client
+    from iclcheck.theory.errors import import_optional
+
+    as_completed = import_optional("distributed", extra="sweep",
+                                   feature="running the claims on a Dask cluster (jobs > 1 or a scheduler)").as_completed
 
     out: list[ClaimResult | None] = [None] * len(claims)
     with dask_client(jobs, scheduler) as client:
