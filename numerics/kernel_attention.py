@@ -27,7 +27,7 @@ from iclcheck.numerics.kernels import kernel_matrix
 from iclcheck.numerics.lsa import LSA, SCORES, forward
 from iclcheck.theory.errors import InputError
 
-__all__ = ["ATTENTION", "functional_gd", "functional_gd_closed_form", "functional_gd_weights", "merge_heads",
+__all__ = ["ATTENTION", "functional_gd", "functional_gd_closed_form", "functional_gd_weights", "head_outputs", "merge_heads",
            "paired_heads", "predict"]
 
 ATTENTION = ("linear", "relu", "exp", "softmax")
@@ -118,3 +118,16 @@ def paired_heads(d: int, omega: float, mu: float) -> tuple[np.ndarray, np.ndarra
     Ps[0, 0, d, d] = -mu  # canonical read-out -[Z]: the head adds -mu sum y_i p_i(omega) to the query label
     Ps[0, 1, d, d] = mu
     return Ps, Qs
+
+
+def head_outputs(X: np.ndarray, y: np.ndarray, xq: np.ndarray, omegas) -> np.ndarray:
+    """sum_i y_i p_i(omega) for each omega, p = softmax_i(omega x_i^T x_q) over the context: the query read-out of one
+    softmax head with KQ = omega I, OV = 1 on the label, computed from the scores only (O(B n d)), (B, len(omegas)).
+    Equal to ``-predict("softmax", ...)`` of that head; Monte Carlo over many omegas shares the scores."""
+    a = (np.asarray(X, float) @ np.asarray(xq, float)[:, :, None])[:, :, 0]  # (B, n) scores x_i^T x_q
+    out = []
+    for om in np.atleast_1d(np.asarray(omegas, float)):
+        z = om * a
+        e = np.exp(z - z.max(axis=-1, keepdims=True))  # (B, n)
+        out.append(np.einsum("bn,bn->b", e, y) / e.sum(axis=-1))
+    return np.stack(out, axis=-1)
