@@ -23,7 +23,7 @@ import numpy as np
 from iclcheck.theory.errors import InputError
 
 __all__ = ["KERNELS", "bayes_prior_mean", "gp_posterior", "kernel_matrix", "kernel_regression",
-           "noise_mixture_bayes", "psd_part", "ridge_oracle", "sample_gp_labels"]
+           "noise_mixture_bayes", "psd_part", "ridge_oracle", "sample_gp_labels", "sphere_covariates"]
 
 KERNELS = ("linear", "relu", "exp")
 
@@ -90,7 +90,9 @@ def gp_posterior(K: np.ndarray, kq: np.ndarray, kqq: np.ndarray, y: np.ndarray, 
     K = np.asarray(K, float)
     n = K.shape[-1]
     A = K + noise * np.eye(n)
-    sol = np.linalg.solve(A, np.stack([np.asarray(y, float), np.asarray(kq, float)], axis=-1))  # (..., n, 2)
+    y, kq = np.broadcast_arrays(np.asarray(y, float), np.asarray(kq, float))
+    A = np.broadcast_to(A, y.shape[:-1] + A.shape[-2:])
+    sol = np.linalg.solve(A, np.stack([y, kq], axis=-1))  # (..., n, 2)
     mean = np.sum(kq * sol[..., 0], axis=-1)
     var = np.asarray(kqq, float) - np.sum(kq * sol[..., 1], axis=-1)
     return mean, var
@@ -141,3 +143,18 @@ def bayes_prior_mean(X: np.ndarray, y: np.ndarray, xq: np.ndarray, mu: np.ndarra
     mu = np.broadcast_to(np.asarray(mu, float), X.shape[:-2] + X.shape[-1:])
     r = np.asarray(y, float) - np.einsum("bnd,bd->bn", X, mu)
     return np.einsum("bd,bd->b", xq, mu) + ridge_oracle(X, r, xq, sigma2 / w_var)
+
+
+def sphere_covariates(rng: np.random.Generator, B: int, m: int, d: int, *, top: float = 1.0,
+                      rest: float = 0.1) -> np.ndarray:
+    """Cheng, Chen, Sra 2024's covariates (App. D as restated): x = Sigma^{1/2} xi, xi uniform on S^{d-1}, Sigma =
+    U^T diag(top, rest, ..., rest) U with U Haar (one per prompt). (B, m, d)."""
+    xi = rng.standard_normal((B, m, d))
+    xi /= np.linalg.norm(xi, axis=-1, keepdims=True)
+    G = rng.standard_normal((B, d, d))
+    U, R = np.linalg.qr(G)
+    U = U * np.sign(np.diagonal(R, axis1=-2, axis2=-1))[:, None, :]  # Haar (sign-fixed QR)
+    D = np.full(d, np.sqrt(rest))
+    D[0] = np.sqrt(top)
+    half = np.swapaxes(U, -1, -2) @ (D[:, None] * U)  # (B, d, d) Sigma^{1/2} = U^T D^{1/2} U
+    return xi @ half  # rows x = Sigma^{1/2} xi (half symmetric)
