@@ -34,11 +34,10 @@ def test_layer_risk_for_one_prompt_by_label_monte_carlo():
 
 
 def test_relu_functional_gd_diverges_on_an_indefinite_kernel():
-    # x_1 = e_1, x_2 = (-1, 1)/sqrt(2)... ReLU kernel [[1, 0], [0, 1]] is PSD; take three points with an indefinite one
-    X = np.array([[1.0, 0.0], [0.6, 0.8], [-0.2, 0.98]])
+    X = np.array([[-0.85, -0.51], [-0.01, -1.49], [0.3, -0.11], [-1.19, -2.4]])  # lambda_min ~ -0.05
     K = kernel_matrix("relu", X)
     lam, V = np.linalg.eigh(K)
     assert lam[0] < 0
     y = V[:, 0]  # along the negative eigenvector
-    f = functional_gd("relu", X[None], y[None], np.array([[0.3, 0.5]]), [0.5] * 400, path=True)[0]
+    f = functional_gd("relu", X[None], y[None], np.array([[0.3, 0.5]]), [0.5] * 3000, path=True)[0]
     assert abs(f[-1]) > 1e3 * max(1.0, abs(f[10]))
