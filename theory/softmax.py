@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["gaussian_mgf", "one_step_gd_risk", "paired_heads_odd", "paired_heads_series", "small_beta_series", "tilting_limit",
+__all__ = ["gaussian_mgf", "one_step_gd_risk", "one_step_gd_risk_at", "paired_heads_odd", "paired_heads_series", "small_beta_series", "tilting_limit",
            "tilting_rate_constant"]
 
 
@@ -109,3 +109,12 @@ def one_step_gd_risk(n, d, v, sigma2, sq2=0, *, centred: bool = False) -> tuple[
     Eh = m * v * d / n  # E[w^T h]
     Ehh = m * d * (v * (m + d + 1) + sigma2) / n**2  # E ||h||^2
     return sp.simplify(Eh / Ehh), sp.simplify(v * d + sq2 - Eh**2 / Ehh)
+
+
+def one_step_gd_risk_at(gamma, n, d, v, sigma2, sq2=0, *, centred: bool = False) -> sp.Expr:
+    """The risk of the one-step (plain or centred) GD predictor gamma x_q^T (1/n) X^T C y of the module doc (4) at a
+    given gamma: gamma^2 E||h||^2 - 2 gamma E[w^T h] + v d + sq2 (exact for rational inputs)."""
+    gamma, n, d, v, sigma2, sq2 = (sp.nsimplify(x) if isinstance(x, (int, float)) else x
+                                   for x in (gamma, n, d, v, sigma2, sq2))
+    m = n - 1 if centred else n
+    return sp.simplify(gamma**2 * m * d * (v * (m + d + 1) + sigma2) / n**2 - 2 * gamma * m * v * d / n + v * d + sq2)
