@@ -19,9 +19,8 @@ def test_read_out_and_window_limits():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3, 7, 2))
     X /= np.linalg.norm(X, axis=-1, keepdims=True)
-    y, xq = rng.standard_normal((3, 7)), X[:, 0] * 0.9 + 0.1 * X[:, 1]
-    xq /= np.linalg.norm(xq, axis=-1, keepdims=True)
-    H = head_outputs(X, y, xq, [0.0, 3.0, 2000.0])
+    y, xq = rng.standard_normal((3, 7)), X[:, 0].copy()  # the query is context point 0: a unique nearest neighbour
+    H = head_outputs(X, y, xq, [0.0, 3.0, 1e5])
     Ps, Qs = np.zeros((1, 3, 3)), np.zeros((1, 3, 3))
     Ps[0, 2, 2], Qs[0, :2, :2] = -1.0, 3.0 * np.eye(2)
     np.testing.assert_allclose(H[:, 1], predict("softmax", build_prompts(X, y, xq), Ps, Qs), rtol=1e-12)
