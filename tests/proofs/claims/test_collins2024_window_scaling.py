@@ -16,7 +16,7 @@ def test_confirmed(claim_result, seed):
 
 
 def test_read_out_and_window_limits():
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(5)  # seed 0 puts two context points 0.3 degrees apart
     X = rng.standard_normal((3, 7, 2))
     X /= np.linalg.norm(X, axis=-1, keepdims=True)
     y, xq = rng.standard_normal((3, 7)), X[:, 0].copy()  # the query is context point 0: a unique nearest neighbour
