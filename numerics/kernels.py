@@ -23,7 +23,7 @@ import numpy as np
 from iclcheck.theory.errors import InputError
 
 __all__ = ["KERNELS", "bayes_prior_mean", "gp_posterior", "kernel_matrix", "kernel_regression",
-           "noise_mixture_bayes", "psd_part", "ridge_oracle", "sample_gp_labels", "sphere_covariates"]
+           "noise_mixture_bayes", "psd_part", "ridge_oracle", "ridge_weights", "sample_gp_labels", "sphere_covariates"]
 
 KERNELS = ("linear", "relu", "exp")
 
@@ -98,22 +98,27 @@ def gp_posterior(K: np.ndarray, kq: np.ndarray, kqq: np.ndarray, y: np.ndarray, 
     return mean, var
 
 
-def ridge_oracle(X: np.ndarray, y: np.ndarray, xq: np.ndarray, lam) -> np.ndarray:
-    """x_q^T (X^T X + lam I)^{-1} X^T y per prompt (X (B, n, d), y (B, n), xq (B, d), lam scalar or (B,))."""
+def ridge_weights(X: np.ndarray, y: np.ndarray, lam) -> np.ndarray:
+    """(X^T X + lam I)^{-1} X^T y per prompt (X (B, n, d), y (B, n), lam scalar or (B,)): (B, d)."""
     X = np.asarray(X, float)
     d = X.shape[-1]
     lam = np.broadcast_to(np.asarray(lam, float), X.shape[:-2])
     A = np.swapaxes(X, -1, -2) @ X + lam[..., None, None] * np.eye(d)  # (B, d, d)
-    w = np.linalg.solve(A, np.einsum("bnd,bn->bd", X, y)[..., None])[..., 0]  # (B, d)
-    return np.einsum("bd,bd->b", xq, w)
+    return np.linalg.solve(A, np.einsum("bnd,bn->bd", X, y)[..., None])[..., 0]  # (B, d)
 
 
-def noise_mixture_bayes(X: np.ndarray, y: np.ndarray, xq: np.ndarray, noise_sd: np.ndarray,
+def ridge_oracle(X: np.ndarray, y: np.ndarray, xq: np.ndarray, lam) -> np.ndarray:
+    """x_q^T (X^T X + lam I)^{-1} X^T y per prompt (X (B, n, d), y (B, n), xq (B, d), lam scalar or (B,))."""
+    return np.einsum("bd,bd->b", xq, ridge_weights(X, y, lam))
+
+
+def noise_mixture_bayes(X: np.ndarray, y: np.ndarray, xq: np.ndarray | None, noise_sd: np.ndarray,
                         prior: np.ndarray, *, w_var: float = 1.0) -> np.ndarray:
     """The Bayes predictor (posterior mean of w^T x_q) when w ~ N(0, w_var I) and the noise sd s is drawn from the
     discrete law ``prior`` on ``noise_sd`` (a quadrature of a continuous law): the ridge predictors
     x_q^T (X^T X + (s^2 / w_var) I)^{-1} X^T y mixed with posterior weights prop. to prior(s) N(y; 0, w_var X X^T
-    + s^2 I) (Vladymyrov et al. 2024's noise-level mixture). X (B, n, d), y (B, n), xq (B, d) -> (B,)."""
+    + s^2 I) (Vladymyrov et al. 2024's noise-level mixture). X (B, n, d), y (B, n), xq (B, d) -> (B,); with
+    xq None the posterior mean of w itself, (B, d)."""
     X, y = np.asarray(X, float), np.asarray(y, float)
     s = np.asarray(noise_sd, float)
     p = np.asarray(prior, float)
@@ -128,11 +133,12 @@ def noise_mixture_bayes(X: np.ndarray, y: np.ndarray, xq: np.ndarray, noise_sd: 
         z = np.linalg.solve(Lc, y[..., None])[..., 0]  # (B, n)
         logdet = 2 * np.sum(np.log(np.diagonal(Lc, axis1=-2, axis2=-1)), axis=-1)
         logw.append(np.log(pk) - 0.5 * (np.sum(z * z, axis=-1) + logdet) if pk > 0 else np.full(len(y), -np.inf))
-        preds.append(ridge_oracle(X, y, xq, sk**2 / w_var))
+        preds.append(ridge_weights(X, y, sk**2 / w_var))  # (B, d)
     logw = np.stack(logw, axis=-1)  # (B, K)
     wts = np.exp(logw - logw.max(axis=-1, keepdims=True))
     wts /= wts.sum(axis=-1, keepdims=True)
-    return np.sum(wts * np.stack(preds, axis=-1), axis=-1)
+    w_mean = np.sum(wts[:, None, :] * np.stack(preds, axis=-1), axis=-1)  # (B, d)
+    return w_mean if xq is None else np.einsum("bd,bd->b", xq, w_mean)
 
 
 def bayes_prior_mean(X: np.ndarray, y: np.ndarray, xq: np.ndarray, mu: np.ndarray, *, sigma2: float,
