@@ -27,7 +27,7 @@ from iclcheck.numerics.kernels import kernel_matrix
 from iclcheck.numerics.lsa import LSA, SCORES, forward
 from iclcheck.theory.errors import InputError
 
-__all__ = ["ATTENTION", "functional_gd", "functional_gd_closed_form", "functional_gd_weights", "head_outputs", "merge_heads",
+__all__ = ["ATTENTION", "attention_loss", "functional_gd", "functional_gd_closed_form", "functional_gd_weights", "head_outputs", "merge_heads",
            "paired_heads", "predict"]
 
 ATTENTION = ("linear", "relu", "exp", "softmax")
@@ -131,3 +131,68 @@ def head_outputs(X: np.ndarray, y: np.ndarray, xq: np.ndarray, omegas) -> np.nda
         e = np.exp(z - z.max(axis=-1, keepdims=True))  # (B, n)
         out.append(np.einsum("bn,bn->b", e, y) / e.sum(axis=-1))
     return np.stack(out, axis=-1)
+
+
+def attention_loss(setting, P, Q, *, attention: str = "linear", heads: int | None = None, samples: int = 200_000,
+                   seed: int = 0, level: float = 0.999):
+    """The population loss E (-[Z_L]_{d+1,n+1} - w^T x_q)^2 of the canonical model with attention ``attention`` and
+    ``heads`` heads per layer (P, Q: (H, D, D) for one layer or (L, H, D, D); heads=None: one head, (D, D) or
+    (L, D, D)), as a ``numerics.model_loss.ModelLoss`` whose ``method`` names the route. Linear attention with one
+    head: ``model_loss`` (exact where it can be). Otherwise no exact route exists at finite n (softmax: only the
+    n -> infinity limit is exact, theory.softmax), so a seeded Monte Carlo of the literal forward pass of numerics.lsa
+    with a CI clipped at 0 and heavy-tail diagnostics (numerics.montecarlo)."""
+    from iclcheck.numerics.forward import sample_prompts
+    from iclcheck.numerics.model_loss import MAX_SAMPLES, ModelLoss, model_loss
+    from iclcheck.numerics.montecarlo import mc_mean
+    from iclcheck.theory.errors import NumericalFailure
+
+    _attention(attention)
+    if heads is not None and (isinstance(heads, bool) or not isinstance(heads, (int, np.integer)) or heads < 1):
+        raise InputError("heads", f"must be a positive integer or None, got {heads!r}")
+    if attention == "linear" and heads is None:
+        return model_loss(setting, P, Q, samples=samples, seed=seed, level=level)
+    if setting.n_is_symbolic:
+        raise InputError("n", "the loss at given weights needs a numeric n")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 100 <= samples <= MAX_SAMPLES:
+        raise InputError("samples", f"must be an integer in [100, {MAX_SAMPLES:,}], got {samples!r}")
+    d, n, D = setting.d, int(setting.n), setting.d + 1
+    H = 1 if heads is None else int(heads)
+    arrs = []
+    for name, A in (("P", P), ("Q", Q)):
+        try:
+            A = np.asarray(A, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InputError(name, f"must be a real array ({exc})") from None
+        if heads is None:
+            A = A[None] if A.ndim == 2 else A
+            A = A[:, None] if A.ndim == 3 else A
+        elif A.ndim == 3:
+            A = A[None]
+        if A.ndim != 4 or A.shape[1:] != (H, D, D):
+            want = f"({D}, {D}) or (L, {D}, {D})" if heads is None else f"({H}, {D}, {D}) or (L, {H}, {D}, {D})"
+            raise InputError(name, f"must have shape {want} for d = {d}, heads = {heads}, got {np.shape(A)}")
+        if not np.all(np.isfinite(A)):
+            raise InputError(name, "has non-finite entries (NaN or inf)")
+        arrs.append(A)
+    Ps, Qs = arrs
+    if Ps.shape != Qs.shape:
+        raise InputError("Q", f"needs one Q per P: P has shape {Ps.shape}, Q {Qs.shape}")
+    model = LSA(L=Ps.shape[0], score=attention)
+
+    def draw(r: np.random.Generator, k: int) -> np.ndarray:
+        pr = sample_prompts(setting, k, r)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (-forward(model, pr.Z0, Ps, Qs)[:, d, n] - pr.yq) ** 2
+
+    batch = int(max(1, min(20_000, 2**27 // (8 * (H + 3) * (n + 1) ** 2 + 1))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        est = mc_mean(draw, samples=samples, rng=np.random.default_rng(seed), batch=batch, level=level,
+                      nonnegative=True)
+    if not np.isfinite(est.mean):
+        raise NumericalFailure("loss at the given weights", f"the Monte Carlo mean is not finite ({est.mean})",
+                               "the weights make the forward pass overflow float64; check their scale")
+    how = (f"Monte Carlo of the literal forward pass (numerics.lsa, attention={attention}, {H} head"
+           f"{'s' if H > 1 else ''}, {Ps.shape[0]} layer{'s' if Ps.shape[0] > 1 else ''}; {samples:,} prompts, seed "
+           f"{seed}, {level:.1%} CI clipped at 0): no exact route at finite n for this attention")
+    return ModelLoss(value=est.mean, exact=False, method=how, interval=est.ci, L=Ps.shape[0], estimate=est,
+                     note=est.tail_note())
