@@ -6,8 +6,8 @@ Setting: K orthonormal features with probabilities p (here p = (0.6, 0.2, 0.1, 0
 w ~ N(0, I_K), y = w^T x, query x_q = v_k, one softmax head with KQ = diag(q). The population loss is an exact finite
 sum over binomial counts (numerics.softmax_discrete), checked against a Monte Carlo of the literal forward pass
 (numerics.lsa); its coordinates decouple, so gradient flow from q = 0 reaches any level after a time given by one
-quadrature per feature. The check: the dominant feature halves its loss first, then the next, in the order of p; rare
-features share a time exactly (equal p). The phase counts (two / four) need the paper's definitions and are not checked.
+quadrature per feature. The check: the dominant feature halves its loss first, then the next, in the order of p.
+The phase counts (two / four) need the paper's definitions and are not checked.
 """
 
 from __future__ import annotations
