@@ -58,13 +58,17 @@ def psd_part(K: np.ndarray, *, mode: str = "abs") -> np.ndarray:
     return (V * lam[..., None, :]) @ np.swapaxes(V, -1, -2)
 
 
-def sample_gp_labels(K: np.ndarray, rng: np.random.Generator, *, mode: str = "abs") -> np.ndarray:
-    """y ~ N(0, K_+) for each symmetric K (..., m, m) of a batch (``psd_part`` convention ``mode``): (..., m)."""
-    K = np.asarray(K, float)
-    lam, V = np.linalg.eigh((K + np.swapaxes(K, -1, -2)) / 2)
-    lam = np.abs(lam) if mode == "abs" else np.maximum(lam, 0.0)
-    z = rng.standard_normal(lam.shape)  # (..., m)
-    return np.einsum("...ij,...j->...i", V, np.sqrt(lam) * z)
+def sample_gp_labels(K: np.ndarray, rng: np.random.Generator, *, mode: str = "abs", jitter: float = 1e-12
+                     ) -> np.ndarray:
+    """y ~ N(0, K_+) for each symmetric K (..., m, m) of a batch (``psd_part`` convention ``mode``): (..., m).
+    y = C z with C the Cholesky factor of K_+ + jitter * mean(diag K_+) I (unique, so the draws do not depend on
+    the LAPACK build the way eigenvector signs do; the jitter only guards singular K_+)."""
+    Kp = psd_part(K, mode=mode)
+    m = Kp.shape[-1]
+    scale = np.trace(Kp, axis1=-2, axis2=-1)[..., None, None] / m
+    C = np.linalg.cholesky(Kp + jitter * scale * np.eye(m))
+    z = rng.standard_normal(Kp.shape[:-1])  # (..., m)
+    return np.einsum("...ij,...j->...i", C, z)
 
 
 def kernel_regression(K: np.ndarray, kq: np.ndarray, y: np.ndarray, *, ridge: float = 0.0,
