@@ -14,6 +14,7 @@ eigenvalues), is reported separately.
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
 from iclcheck.numerics.kernel_attention import functional_gd, functional_gd_closed_form
 from iclcheck.numerics.kernels import kernel_matrix, kernel_regression, sample_gp_labels, sphere_covariates
@@ -83,6 +84,10 @@ def verify(ctx: Context) -> Checker:
                  "posterior variance; slack = rounding")
     # 4. ReLU: not PSD; labels from K_+ (their code). A negative eigenvalue makes (1 - eta lambda / n)^L grow for every
     # eta > 0, so the L -> infinity limit does not exist there
+    et, nn, mu_ = sp.symbols("eta n mu", positive=True)  # eigenvalue lambda = -mu < 0
+    chk.decided("exact: a negative eigenvalue lambda = -mu of K gives a GD factor 1 - eta lambda / n = 1 + eta mu / n > 1 "
+                "for all eta, n, mu > 0 (sympy assumptions)", bool(((1 + et * mu_ / nn) - 1).is_positive),
+                "eta mu / n is positive for positive symbols", exact=True)
     lr = np.linalg.eigvalsh(kernel_matrix("relu", X[:, :n]))  # (B, n)
     indef = lr[:, 0] < -1e-12 * lr[:, -1]
     share = float(np.mean(indef))
