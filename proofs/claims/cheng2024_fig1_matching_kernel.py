@@ -100,4 +100,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="the matching attention kernel learns best", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
+              locator="abstract (arXiv 2312.06528)")

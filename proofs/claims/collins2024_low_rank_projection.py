@@ -1,4 +1,4 @@
-"""[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract and Sec. 4] on low-rank linear problems softmax
+"""[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract] on low-rank linear problems softmax
 attention learns to project onto the relevant subspace (arXiv 2402.11639).
 
 Setting: x ~ N(0, I_d), d = 4, f(x) = w^T B^T x with B = e_1 (rank 1, shared by all tasks) and w ~ N(0, 1) per prompt,
@@ -20,7 +20,7 @@ from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.softmax import tilting_limit
 
 KEY = "collins2024.low_rank_projection"
-SOURCE = "[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract and Sec. 4] arXiv 2402.11639"
+SOURCE = "[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract; sections not read] arXiv 2402.11639"
 STATEMENT = ("On low-rank, linear problems, the attention unit learns to project onto the appropriate subspace before "
              "inference.")
 NOTATION = (
@@ -79,4 +79,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="softmax attention projects onto the subspace", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
+              locator="abstract (ar5iv 2402.11639)")

@@ -1,4 +1,4 @@
-"""[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract and Sec. 3] softmax attention adapts its window
+"""[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract] softmax attention adapts its window
 to the function class's Lipschitzness, the noise and the context length (arXiv 2402.11639).
 
 Setting: x uniform on S^{d-1} (d = 2), f(x) = Lip |w^T x| with w uniform on the sphere (Lip-Lipschitz), y = f(x) + N(0,
@@ -21,7 +21,7 @@ from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker
 
 KEY = "collins2024.window_scaling"
-SOURCE = ("[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract and Sec. 3] arXiv 2402.11639")
+SOURCE = ("[Collins, Parulekar, Mokhtari, Sanghavi, Shakkottai 2024, abstract and introduction; theorem sections not read] arXiv 2402.11639")
 STATEMENT = ("Softmax attention adapts to function Lipschitzness: the pretraining-optimal attention window shrinks "
              "as the Lipschitz constant and the context length grow and widens with the label noise.")
 NOTATION = (
@@ -62,4 +62,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="softmax window adapts to Lipschitzness", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+3P")
+              notation=NOTATION, verify=verify, provenance="READ+3P",
+              locator="abstract and introduction (ar5iv 2402.11639)")

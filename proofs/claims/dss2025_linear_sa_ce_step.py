@@ -1,4 +1,4 @@
-"""[Dragutinovic, Saxe, Singh 2025, abstract and Sec. 3 (as recorded)] linear self-attention on classification prompts
+"""[Dragutinovic, Saxe, Singh 2025, abstract (as recorded)] linear self-attention on classification prompts
 is one GD step on the in-context cross-entropy (arXiv 2510.10425).
 
 Setting: one-hot labels y_i in R^C, the multinomial logistic model p(c | x) = softmax(W x)_c, the in-context loss
@@ -24,7 +24,7 @@ from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 KEY = "dss2025.linear_sa_ce_step"
-SOURCE = "[Dragutinovic, Saxe, Singh 2025, abstract and Sec. 3 (as recorded)] arXiv 2510.10425"
+SOURCE = "[Dragutinovic, Saxe, Singh 2025, abstract (as recorded); sections not read] arXiv 2510.10425"
 STATEMENT = "Linear self-attention on in-context classification prompts implements one gradient-descent step on the " \
             "in-context cross-entropy loss."
 NOTATION = (
@@ -86,4 +86,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="linear SA = one GD step on cross-entropy", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
+              locator="abstract and the first 2,000 characters of the arXiv HTML (2510.10425)")

@@ -22,7 +22,7 @@ from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.softmax import small_beta_series
 
 KEY = "dss2025.softmax_adaptive_lr"
-SOURCE = "[Dragutinovic, Saxe, Singh 2025, abstract and Sec. 4 (as recorded)] arXiv 2510.10425"
+SOURCE = "[Dragutinovic, Saxe, Singh 2025, abstract (as recorded); sections not read] arXiv 2510.10425"
 STATEMENT = ("Softmax self-attention performs gradient descent on functionals in the kernel feature space with a "
              "context-adaptive learning rate (governed by a learned kernel width and learning rate); empirically "
              "softmax >= linear.")
@@ -73,4 +73,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="softmax SA = kernel GD, adaptive step", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
+              locator="abstract and the first 2,000 characters of the arXiv HTML (2510.10425)")

@@ -27,7 +27,7 @@ from iclcheck.theory.setting import Setting
 from iclcheck.theory.softmax import one_step_gd_risk, paired_heads_odd, paired_heads_series
 
 KEY = "he2025.debiased_gd_limit"
-SOURCE = "[He, Pan, Chen, Yang 2025, abstract and Sec. 4 (notebook icl_linear.ipynb)] arXiv 2503.12734"
+SOURCE = "[He, Pan, Chen, Yang 2025, abstract and the released notebook icl_linear.ipynb; theorem sections not read] arXiv 2503.12734"
 STATEMENT = (
     "Trained multi-head softmax attention has KQ^(h) = +-omega I and OV last-entry-only, zero-sum (mu, -mu); it "
     "implements a debiased GD predictor that outperforms single-head attention and nearly achieves Bayesian "
@@ -120,4 +120,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="two softmax heads = debiased (centred) GD", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+READ-code+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+READ-code+DERIVED",
+              locator="abstract (PMLR 267:22686-22742); XintianPan/ICL_linear@87ed34f:icl_linear.ipynb, src/models.py")

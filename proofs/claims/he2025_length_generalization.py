@@ -22,7 +22,7 @@ from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.softmax import one_step_gd_risk, one_step_gd_risk_at
 
 KEY = "he2025.length_generalization"
-SOURCE = "[He, Pan, Chen, Yang 2025, abstract and Sec. 5] arXiv 2503.12734"
+SOURCE = "[He, Pan, Chen, Yang 2025, abstract; sections not read] arXiv 2503.12734"
 STATEMENT = ("Compared to linear transformers, the softmax attention readily generalizes to sequences longer than "
              "those seen during training.")
 NOTATION = (
@@ -75,4 +75,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="softmax generalizes to longer prompts", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+DERIVED",
+              locator="abstract (PMLR 267:22686-22742)")

@@ -23,7 +23,7 @@ from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker
 
 KEY = "huang2023.softmax_phases"
-SOURCE = "[Huang, Cheng, Liang 2023/24, abstract and Sec. 3] arXiv 2310.05249"
+SOURCE = "[Huang, Cheng, Liang 2023/24, abstract; theorem sections not read] arXiv 2310.05249"
 STATEMENT = ("For one-layer softmax attention trained by GD on prompts of discrete features: with balanced features "
              "the prediction error converges to near zero in two phases; with imbalanced features the dominant "
              "features are learned first and the under-represented ones go through four phases.")
@@ -65,4 +65,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="softmax GD on discrete features: dominant first", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+RECALLED+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+RECALLED+DERIVED",
+              locator="abstract (arXiv 2310.05249)")

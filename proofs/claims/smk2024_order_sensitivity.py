@@ -19,7 +19,7 @@ from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 KEY = "smk2024.order_sensitivity"
-SOURCE = "[Shen, Mishra, Khashabi 2024, abstract and Sec. 5] arXiv 2310.08540"
+SOURCE = "[Shen, Mishra, Khashabi 2024, abstract; sections not read] arXiv 2310.08540"
 STATEMENT = "ICL and GD have different sensitivity to the order in which they observe demonstrations."
 NOTATION = (
     "ICL models: the canonical L-layer LSA with full random weights, prefix mask (query not a key; every context token "
@@ -70,4 +70,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="ICL vs GD order sensitivity", source=SOURCE, statement=STATEMENT, notation=NOTATION,
-              verify=verify, provenance="READ+DERIVED")
+              verify=verify, provenance="READ+DERIVED",
+              locator="abstract (ICML 2024 poster 33845)")

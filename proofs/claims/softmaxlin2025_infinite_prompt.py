@@ -22,7 +22,7 @@ from iclcheck.theory.setting import Setting
 from iclcheck.theory.softmax import tilting_limit, tilting_rate_constant
 
 KEY = "softmaxlin2025.infinite_prompt"
-SOURCE = ("[Softmax as Linear Attention in the Large-Prompt Regime: a Measure-based Perspective, 2025, Sec. 1 (abstract)] "
+SOURCE = ("[Softmax as Linear Attention in the Large-Prompt Regime: a Measure-based Perspective, 2025, abstract; sections not read] "
           "arXiv 2512.11784")
 STATEMENT = ("In the infinite-prompt limit, softmax attention converges to a linear operator acting on the underlying "
              "input-token measure, with non-asymptotic concentration bounds for finite prompts.")
@@ -82,4 +82,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="infinite-prompt softmax = linear attention", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+DERIVED",
+              locator="abstract (arXiv 2512.11784 HTML)")

@@ -1,4 +1,4 @@
-"""[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract and Sec. 3] every layer of a linear transformer keeps an
+"""[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract] every layer of a linear transformer keeps an
 implicit linear model (arXiv 2402.14180).
 
 Setting: an L-layer linear self-attention model with full (unconstrained) P_l, Q_l and residual connections.
@@ -20,7 +20,7 @@ from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 KEY = "vladymyrov2024.implicit_linear"
-SOURCE = "[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract and Sec. 3] arXiv 2402.14180"
+SOURCE = "[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract; Sec. 3 (the model's mask) not read] arXiv 2402.14180"
 STATEMENT = ("Each layer of a linear transformer maintains a weight vector for an implicit linear regression problem: "
              "the prediction is <w_l, x_q> with w_l depending only on the context.")
 NOTATION = (
@@ -103,4 +103,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="linear transformers keep an implicit linear model", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+DERIVED",
+              locator="abstract (arXiv 2402.14180)")

@@ -1,4 +1,4 @@
-"""[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract and Sec. 5] linear transformers on noise-level mixtures: the
+"""[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract] linear transformers on noise-level mixtures: the
 baselines they are measured against (arXiv 2402.14180).
 
 Setting: x ~ N(0, I_d), w ~ N(0, I_d), y = w^T x + sigma_tau eps with sigma_tau drawn per prompt from a mixture
@@ -20,7 +20,7 @@ from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker
 
 KEY = "vladymyrov2024.noise_mixture_bayes"
-SOURCE = "[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract and Sec. 5] arXiv 2402.14180"
+SOURCE = "[Vladymyrov, von Oswald, Sandler, Ge 2024, abstract and a review; sections not read] arXiv 2402.14180"
 STATEMENT = ("On linear regression with a mixture of noise levels, linear transformers discover an algorithm that "
              "matches ridge regression tuned to the noise level (TUNEDRR) and beats ridge with a single fixed lambda "
              "and GD++.")
@@ -75,4 +75,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="noise-mixture baselines: oracle < Bayes < ridge", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
+              locator="abstract (arXiv 2402.14180)")

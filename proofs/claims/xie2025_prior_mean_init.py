@@ -1,4 +1,4 @@
-"""[Xie, Yuan, Rossi, Hannagan 2025, Sec. 4 (partial read)] with a non-zero prior mean, one-step GD from 0 is not the
+"""[Xie, Yuan, Rossi, Hannagan 2025, partial read] with a non-zero prior mean, one-step GD from 0 is not the
 optimal one-layer LSA, and a gap to GD from the right initialisation persists (arXiv 2512.04268).
 
 Setting (their sizes): x ~ N(0, I_d), w ~ N(mu, I_d), y = w^T x + N(0, sigma2), d = n = 10, here |mu|^2 = d and
@@ -23,7 +23,7 @@ from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker
 
 KEY = "xie2025.prior_mean_init"
-SOURCE = "[Xie, Yuan, Rossi, Hannagan 2025, Sec. 4 (partial read)] arXiv 2512.04268"
+SOURCE = "[Xie, Yuan, Rossi, Hannagan 2025, beginning of the text (partial read); Sec. 4 not read] arXiv 2512.04268"
 STATEMENT = ("With a non-zero Gaussian prior mean, one-step GD from w_0 = 0 is not the optimal linear self-attention; "
              "(multi-head) LSA improves on it, but a gap to GD from the right initialisation persists.")
 NOTATION = (
@@ -81,4 +81,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="prior mean: GD from 0 < LSA < GD from mu", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="READ-PARTIAL+DERIVED")
+              notation=NOTATION, verify=verify, provenance="READ-PARTIAL+DERIVED",
+              locator="beginning of the arXiv HTML (2512.04268) and a reproducibility page")
