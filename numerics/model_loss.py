@@ -23,11 +23,11 @@ Exact routes, tried in this order (``ModelLoss.method`` names the one used):
    - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.wick.full_gd_loss``) in the whitened frame.
    "A_l = a_l Sigma^-1" is tested to a relative 1e-12 (what a float map a -> a Sigma^-1 leaves).
 
-Otherwise (``estimator="conditioned"``, the default): the conditioned estimator of ``numerics.deep`` - the prediction
+Otherwise, with ``estimator="conditioned"`` (``iclcheck.loss``): the conditioned estimator of ``numerics.deep`` - the prediction
 is a matrix polynomial of the context Gram applied to x_q, so E[err^2 | w, Gram] = (t - w)^T Sigma (t - w) exactly and
 only w and the Gram are drawn (Gaussian data: the Gram from its Wishart law, O(d^3) per prompt, independent of n),
 with the same interval and tail diagnostics. No exact route is known for general (P_l, Q_l) at L >= 2
-(docs/deep.md). ``estimator="literal"``: Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts
+(docs/deep.md). ``estimator="literal"`` (the default here, and check-weights'): Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts
 (seeded; re-associated as P (K K^T / n) Q Z, the same function as the literal P Z M (Z^T Q Z) / n at O(D^2 n) per
 prompt). Both: a two-sided CLT interval at ``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.montecarlo`` (heavy tails: the
 interval is not trustworthy, and ``note`` says so with the median and quantiles).
@@ -182,11 +182,12 @@ ESTIMATORS = ("conditioned", "literal")
 
 def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True,
                samples: int = DEFAULT_SAMPLES, seed: int = 0, level: float = 0.999,
-               exact_only: bool = False, estimator: str = "conditioned") -> ModelLoss | None:
+               exact_only: bool = False, estimator: str = "literal") -> ModelLoss | None:
     """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one
     layer): exact when a route applies (module docstring), else a seeded Monte Carlo of ``samples`` prompts:
-    ``estimator="conditioned"`` (default; ``numerics.deep``: x_q integrated exactly, only w and the context Gram
-    drawn, at a cost independent of n for Gaussian data) or ``"literal"`` (the literal forward pass).
+    ``estimator="literal"`` (default: the literal forward pass) or ``"conditioned"`` (``numerics.deep``: x_q
+    integrated exactly, only w and the context Gram drawn, at a cost independent of n for Gaussian data; the route
+    of ``iclcheck.loss``).
 
     ``exact_only``: return None instead of running the Monte Carlo."""
     if estimator not in ESTIMATORS:

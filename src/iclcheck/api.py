@@ -103,7 +103,7 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
         from iclcheck.numerics.kernel_attention import attention_loss
 
         return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
-    return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
+    return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
 def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):

@@ -127,12 +127,16 @@ def test_general_weights_conditioned_estimator_agrees_with_the_literal_model(L, 
 def test_model_loss_routes_and_bad_estimator():
     st = Setting.make(np.diag([1.0, 0.5]), 12, Sigma_w="inv")
     Ps, Qs = _near_family(st, 2, 0.05, seed=11)
-    ml = model_loss(st, Ps, Qs, samples=20_000, seed=1)
+    ml = model_loss(st, Ps, Qs, samples=20_000, seed=1, estimator="conditioned")
     assert not ml.exact and ml.method.startswith("conditioned Monte Carlo: x_q integrated exactly")
-    lit = model_loss(st, Ps, Qs, samples=20_000, seed=1, estimator="literal")
+    lit = model_loss(st, Ps, Qs, samples=20_000, seed=1)  # the default stays the literal forward pass
     assert lit.method.startswith("Monte Carlo of the literal forward pass")
     assert abs(ml.value - lit.value) <= Z_CRIT * np.hypot(ml.estimate.stderr, lit.estimate.stderr)
-    assert model_loss(st, Ps, Qs, samples=20_000, seed=1).value == ml.value  # same seed, same answer
+    assert model_loss(st, Ps, Qs, samples=20_000, seed=1, estimator="conditioned").value == ml.value  # same seed
+    import iclcheck
+
+    api = iclcheck.loss(st, Ps, Qs, samples=20_000, seed=1)  # the API takes the conditioned route
+    assert api.value == ml.value and api.method == ml.method
     with pytest.raises(InputError) as e:
         model_loss(st, Ps, Qs, estimator="exact")
     assert e.value.what == "estimator"
