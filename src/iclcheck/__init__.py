@@ -33,6 +33,7 @@ _API = (
     "claims",
     "critical_points",
     "gamma_star",
+    "gd_error",
     "load_weights",
     "loss",
     "min_loss",

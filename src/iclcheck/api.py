@@ -257,3 +257,21 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
     return check_loaded_weights(setting, w, samples=samples, seed=seed)
 
+
+
+def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: str = "label",
+             precondition: Any = None):
+    """The exact expected error of k = 1..steps in-context GD steps from w_0 = 0 (``numerics.gd_error``): the
+    query prediction (``target="label"``) or ||w_k - w*||^2 (``"weights"``), with step ``eta`` (None: the optimal
+    step for each k), plain GD (needs Sigma = c I) or ``precondition="inverse"`` (P = Sigma^-1, any Sigma). Returns
+    a ``GDError``: ``.error``, ``.eta``, ``.argmin``, ``.first_worse``, ``.heavy_tail`` per k. The twin of
+    ``iclcheck gd-error``.
+
+    >>> st = iclcheck.setting(np.eye(10), 20)
+    >>> r = gd_error(st, 10, eta=20 / 31, target="weights")   # Huang, Wang, Lee's fixed step n/(n+d+1)
+    >>> round(float(r.error[0]), 4), r.argmin, round(float(r.error[9]), 1), bool(r.heavy_tail[9])
+    (3.5484, 5, 71.0, True)
+    """
+    from iclcheck.numerics.gd_error import gd_error as _gd_error
+
+    return _gd_error(_check(setting), steps, eta=eta, target=target, precondition=precondition)
