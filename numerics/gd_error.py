@@ -30,7 +30,7 @@ arithmetic: no cancellation and no dependence on BLAS). Gaussian covariates only
 
 Tails. On a prompt with lambda_max(t S) > 2 the error grows like |1 - t lambda_max|^{2k}: the expectation can rest on
 rare prompts. The Gauss quadrature of the expected spectral measure with k + 1 nodes integrates (1 - t x)^{2k}
-exactly; the share of U_k carried by its nodes beyond the stability edge x > 2/t is ``edge_share`` and their mass
+exactly (one quadrature with K + 1 nodes serves every k <= K); the share of U_k carried by its nodes beyond the stability edge x > 2/t is ``edge_share`` and their mass
 (the expected fraction of eigenvalues there) ``edge_mass``. ``heavy_tail`` flags edge_share > 1/2 with
 edge_mass < 5%: most of the expected error comes from a small fraction of the spectrum beyond the edge, so a
 Monte Carlo mean at any affordable size sits below it (the median prompt does far better than the mean).
@@ -77,21 +77,32 @@ def _m2(a: int, b: int, n: int, d: int) -> Fraction:
 
 
 @lru_cache(maxsize=256)
-def error_polynomials(k: int, n: int, d: int) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tuple[Fraction, ...]]:
-    """(U_k, V_k, N_k) as exact coefficient tuples in t (index = power of t); see the module docstring."""
-    U = [Fraction(0)] * (2 * k + 1)
-    for j in range(2 * k + 1):
-        U[j] = comb(2 * k, j) * (-1) ** j * _m(j, n, d)
+def _U(k: int, n: int, d: int) -> tuple[Fraction, ...]:
+    return tuple(comb(2 * k, j) * (-1) ** j * _m(j, n, d) for j in range(2 * k + 1))
+
+
+@lru_cache(maxsize=256)
+def _V(k: int, n: int, d: int) -> tuple[Fraction, ...]:
     V = [Fraction(0)] * (2 * k + 1)
     for a in range(k + 1):
         for b in range(k + 1):
             V[a + b] += comb(k, a) * comb(k, b) * (-1) ** (a + b) * _m2(a, b, n, d)
+    return tuple(V)
+
+
+@lru_cache(maxsize=256)
+def _N(k: int, n: int, d: int) -> tuple[Fraction, ...]:
     # q(x) = sum_{j=1..k} c_j t^j x^{j-1}, c_j = C(k, j) (-1)^{j+1}; q^2 x -> sum c_i c_j t^{i+j} m_{i+j-1}
     N = [Fraction(0)] * (2 * k + 1)
     for i in range(1, k + 1):
         for j in range(1, k + 1):
             N[i + j] += comb(k, i) * comb(k, j) * (-1) ** (i + j) * _m(i + j - 1, n, d)
-    return tuple(U), tuple(V), tuple(N)
+    return tuple(N)
+
+
+def error_polynomials(k: int, n: int, d: int) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tuple[Fraction, ...]]:
+    """(U_k, V_k, N_k) as exact coefficient tuples in t (index = power of t); see the module docstring."""
+    return _U(k, n, d), _V(k, n, d), _N(k, n, d)
 
 
 def _as_ints(coef: tuple[Fraction, ...]) -> tuple[tuple[int, ...], int]:
@@ -210,9 +221,14 @@ def _weights(setting: Setting, target: str) -> tuple[Fraction, Fraction, Fractio
 
 
 def _loss_coef(k: int, setting: Setting, target: str) -> tuple[Fraction, ...]:
-    U, V, N = error_polynomials(k, int(setting.n), setting.d)
+    n, d = int(setting.n), setting.d
     cU, cV, cN, _ = _weights(setting, target)
-    return tuple(cU * u + cV * v + cN * m for u, v, m in zip(U, V, N, strict=True))
+    out = [cU * u for u in _U(k, n, d)]
+    if cV:  # V (products of two traces) is needed only when Sigma_w is not a multiple of Sigma^-1 (weight target)
+        out = [o + cV * v for o, v in zip(out, _V(k, n, d), strict=True)]
+    if cN:
+        out = [o + cN * m for o, m in zip(out, _N(k, n, d), strict=True)]
+    return tuple(out)
 
 
 def _optimal_t(coef: tuple[Fraction, ...]) -> float:
@@ -248,10 +264,8 @@ def _optimal_t(coef: tuple[Fraction, ...]) -> float:
     return best if f(best) <= vals[i] else grid[i]
 
 
-def _edge(k: int, t: float, n: int, d: int) -> tuple[float, float]:
-    from iclcheck.numerics.quadrature import spectral_quadrature
-
-    x, w = spectral_quadrature(2 * k, n=n, d=d)  # k + 1 nodes: exact for degree <= 2k + 1
+def _edge(k: int, t: float, x: np.ndarray, w: np.ndarray, d: int) -> tuple[float, float]:
+    """(edge mass, edge share) from Gauss nodes x, weights w exact for degree >= 2k."""
     vals = w * (1.0 - t * x) ** (2 * k)
     out = x > 2.0 / t
     tot = float(np.sum(vals))
@@ -270,14 +284,17 @@ def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: 
             raise InputError("eta", f"must be a number, got {eta!r}") from None
         if not (np.isfinite(eta) and eta > 0):
             raise InputError("eta", f"must be finite and > 0, got {eta!r}")
+    from iclcheck.numerics.quadrature import spectral_quadrature
+
     n, d = int(setting.n), setting.d
+    x, w = spectral_quadrature(2 * K, n=n, d=d)  # K + 1 nodes: exact for degree <= 2K + 1, so for every k <= K
     err, etas, mass, share = np.empty(K), np.empty(K), np.empty(K), np.empty(K)
     for k in range(1, K + 1):
         coef = _loss_coef(k, setting, target)
         t = _optimal_t(coef) if eta is None else eta * gamma
         err[k - 1] = max(_value_ints(*_as_ints(coef), t), 0.0)
         etas[k - 1] = t / gamma
-        mass[k - 1], share[k - 1] = _edge(k, t, n, d)
+        mass[k - 1], share[k - 1] = _edge(k, t, x, w, d)
     heavy = (share > HEAVY_SHARE) & (mass < HEAVY_MASS)
     argmin = int(np.argmin(err)) + 1
     worse = np.flatnonzero(err[1:] > err[0])
