@@ -1,0 +1,121 @@
+"""Chain of thought in one linear self-attention layer, with a vector (weight-prediction) target (Huang, Wang, Lee 2025).
+
+Tokens have D = 2d + 2 rows, blocks (x, y, w, f): a context token is (x_i, y_i, 0, 0), a CoT token (0, 0, w_j, 1).
+The layer reads its output at the last token z:
+
+    out(Z) = z + (1/n) sum_{tokens j} (P z_j) (z_j^T Q z),      n = the number of context tokens,
+
+and the w-block of out is the next iterate. Rolled out autoregressively: Z_0 = [context, (0, 0, w_0 = 0, 1)], then
+w_{i+1} = out(Z_i)_w and Z_{i+1} = [Z_i, (0, 0, w_{i+1}, 1)]. Without CoT the model is one application to
+[context, (0, 0, 0, 1)].
+
+The GD construction (``gd_params``): P[w, x] = -eta I, Q[x, w] = I, Q[y, f] = -1 (all else 0), so that
+z_j^T Q z = x_j^T w_i - y_j for a context token and P z_j = 0 for a CoT token: out_w = w_i - eta (S w_i - h), one GD
+step on (1/2n)||X w - y||^2 per CoT token.
+
+Without CoT the w-block of the output is (1/n) sum_i (A x_i + a y_i)(x_i^T u + y_i c) with A = P[w, x],
+a = P[w, y], u = Q[x, f], c = Q[y, f]: its odd part in (w*, eps) is Gamma_eff h, Gamma_eff = c A + a u^T, h = X^T y / n
+(``no_cot_gamma``); the even part is orthogonal to any odd target, so over the whole class the weight error is at least
+min_Gamma E||Gamma h - w*||^2 (``weight_class_optimum``: Gamma* = E[w* h^T] (E[h h^T])^{-1}).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
+
+__all__ = ["blocks", "context_tokens", "gd_params", "layer_output", "no_cot_gamma", "rollout",
+           "teacher_forced_inputs", "weight_class_optimum"]
+
+
+def blocks(d: int) -> dict[str, slice]:
+    """Row slices of the token blocks x, y, w, f."""
+    return {"x": slice(0, d), "y": slice(d, d + 1), "w": slice(d + 1, 2 * d + 1), "f": slice(2 * d + 1, 2 * d + 2)}
+
+
+def context_tokens(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(B, D, n) context tokens (x_i, y_i, 0, 0) from X (B, n, d), y (B, n)."""
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    B, n, d = X.shape
+    Z = np.zeros((B, 2 * d + 2, n))
+    Z[:, :d, :] = X.transpose(0, 2, 1)
+    Z[:, d, :] = y
+    return Z
+
+
+def _cot_token(w: np.ndarray) -> np.ndarray:
+    B, d = w.shape
+    z = np.zeros((B, 2 * d + 2))
+    z[:, d + 1:2 * d + 1] = w
+    z[:, -1] = 1.0
+    return z
+
+
+def layer_output(Z: np.ndarray, P: np.ndarray, Q: np.ndarray, n: int) -> np.ndarray:
+    """out at the last token of Z (B, D, T): z + (1/n) sum_j (P z_j)(z_j^T Q z) over all T tokens."""
+    z = Z[:, :, -1]  # (B, D)
+    s = np.einsum("bdt,bd->bt", Z, z @ Q.T)  # (B, T) scores z_j^T Q z
+    return z + np.einsum("bdt,bt->bd", P @ Z, s) / n  # (B, D)
+
+
+def rollout(X: np.ndarray, y: np.ndarray, P: np.ndarray, Q: np.ndarray, steps: int) -> np.ndarray:
+    """(B, steps + 1, d): w_0 = 0, w_1, ..., w_steps by the autoregressive CoT rollout of one layer (P, Q)."""
+    X = np.asarray(X, float)
+    B, n, d = X.shape
+    D = 2 * d + 2
+    if np.shape(P) != (D, D) or np.shape(Q) != (D, D):
+        raise InputError("P, Q", f"must be {D} x {D} for d = {d} (token blocks x, y, w, f), got {np.shape(P)}, "
+                         f"{np.shape(Q)}")
+    Z = np.concatenate([context_tokens(X, y), _cot_token(np.zeros((B, d)))[:, :, None]], axis=2)
+    ws = [np.zeros((B, d))]
+    bw = blocks(d)["w"]
+    for _ in range(int(steps)):
+        w = layer_output(Z, P, Q, n)[:, bw]  # (B, d)
+        ws.append(w)
+        Z = np.concatenate([Z, _cot_token(w)[:, :, None]], axis=2)
+    return np.stack(ws, axis=1)
+
+
+def teacher_forced_inputs(X: np.ndarray, y: np.ndarray, iterates: np.ndarray) -> list[np.ndarray]:
+    """Teacher forcing: the prompts [context, CoT tokens of w_0..w_i] for i = 0..k-1 (given iterates (B, k+1, d)),
+    whose layer outputs should be w_{i+1}."""
+    Zc = context_tokens(X, y)
+    toks = [_cot_token(iterates[:, i])[:, :, None] for i in range(iterates.shape[1] - 1)]
+    return [np.concatenate([Zc, *toks[:i + 1]], axis=2) for i in range(len(toks))]
+
+
+def gd_params(d: int, eta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(P, Q) of the GD construction (module docstring): one CoT token = one GD step of size eta."""
+    b = blocks(d)
+    D = 2 * d + 2
+    P, Q = np.zeros((D, D)), np.zeros((D, D))
+    P[b["w"], b["x"]] = -eta * np.eye(d)
+    Q[b["x"], b["w"]] = np.eye(d)
+    Q[b["y"], b["f"]] = -1.0
+    return P, Q
+
+
+def no_cot_gamma(P: np.ndarray, Q: np.ndarray, d: int) -> np.ndarray:
+    """Gamma_eff = c A + a u^T of the no-CoT output's odd part (module docstring)."""
+    b = blocks(d)
+    A = P[b["w"], b["x"]]  # (d, d)
+    a = P[b["w"], b["y"]][:, 0]  # (d,)
+    u = Q[b["x"], b["f"]][:, 0]  # (d,)
+    c = float(Q[b["y"], b["f"]][0, 0])
+    return c * A + np.outer(a, u)
+
+
+def weight_class_optimum(setting: Setting) -> tuple[np.ndarray, float]:
+    """(Gamma*, min E||Gamma h - w*||^2) for h = X^T y / n: Gamma* = E[w h^T] (E[h h^T])^{-1}; with x ~ N(0, Sigma),
+    w ~ N(0, Sigma_w), noise sigma2: E[w h^T] = Sigma_w Sigma, E[h h^T] = E[S Sigma_w S] + (sigma2/n) Sigma,
+    E[S W S] = ((n+1)/n) Sigma W Sigma + tr(Sigma W) Sigma / n (Gaussian fourth moments)."""
+    if setting.n_is_symbolic or not setting.gaussian:
+        raise InputError("setting", "the weight-target optimum is implemented for Gaussian covariates, numeric n")
+    n = int(setting.n)
+    S, W = setting.Sigma, setting.Sigma_w
+    Ewh = W @ S
+    Ehh = (n + 1) / n * S @ W @ S + np.trace(S @ W) / n * S + setting.sigma2 / n * S
+    G = np.linalg.solve(Ehh.T, Ewh.T).T  # Ewh Ehh^{-1}
+    return G, float(np.trace(W) - np.trace(G @ Ewh.T))
