@@ -205,6 +205,24 @@ class FlowResult:
     hessian_eigenvalues: np.ndarray
     rates: dict[str, float] = field(default_factory=dict)
     nfev: int = 0
+    theta_at: Callable[[float], np.ndarray] | None = field(default=None, repr=False)  # dense output (dense=True)
+    loss_fn: Callable[[np.ndarray], float] | None = field(default=None, repr=False)  # the flowed objective
+
+    def loss_at(self, t: float) -> float:
+        """The loss at any time t (dense output of the integrator; needs ``dense=True``)."""
+        if self.theta_at is None or self.loss_fn is None:
+            raise InputError("dense", "run flow(..., dense=True) to evaluate the loss between samples")
+        return self.loss_fn(self.theta_at(t))
+
+    def crossing(self, level: float) -> float:
+        """The first time the loss falls below ``level``: bracketed by the samples, refined on the dense output."""
+        from scipy.optimize import brentq
+
+        below = np.flatnonzero(self.loss < level)
+        if not below.size or below[0] == 0:
+            raise InputError("level", f"the loss does not cross {level!r} after t = 0 on the sampled run")
+        i = int(below[0])
+        return float(brentq(lambda x: self.loss_at(x) - level, self.t[i - 1], self.t[i], xtol=1e-12 * self.t[i]))
 
     @property
     def invariant_drift(self) -> float:
@@ -265,7 +283,8 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def flow(setting: Setting, model_name: str, *, init: Any, t_max: float, samples: int = 2001, rtol: float = 1e-10,
          atol: float = 1e-12, scale: float = 1.0, f_star: float | None = None, log_time: bool = False,
-         heads: int = 1, rank: int | None = 1, L: int = 1, seed: int = 0, hessian: bool = True) -> FlowResult:
+         heads: int = 1, rank: int | None = 1, L: int = 1, seed: int = 0, hessian: bool = True,
+         dense: bool = False) -> FlowResult:
     """Integrate theta' = -scale grad f(theta) of the exact population loss of ``model_name`` from ``init`` (a flat
     vector of the model's size, or a float: that scale times a standard normal draw from ``seed``) on [0, t_max];
     ``scale=0.5`` is the flow of the halved loss (1/2) f. See the module docstring for what is returned."""
@@ -292,7 +311,8 @@ def flow(setting: Setting, model_name: str, *, init: Any, t_max: float, samples:
         count[0] += 1
         return -scale * m.loss_grad(th)[1]
 
-    sol = solve_ivp(rhs, (0.0, float(t_max)), th0, method="LSODA", t_eval=t_eval, rtol=rtol, atol=atol)
+    sol = solve_ivp(rhs, (0.0, float(t_max)), th0, method="LSODA", t_eval=t_eval, rtol=rtol, atol=atol,
+                    dense_output=dense)
     if not sol.success:
         raise NumericalFailure("flow", f"the integrator stopped: {sol.message}")
     Th = sol.y.T  # (T, size)
@@ -338,4 +358,5 @@ def flow(setting: Setting, model_name: str, *, init: Any, t_max: float, samples:
         rates["p"], rates["p_residual"] = _fit(np.log(gn[ok]), np.log(gap[ok]))
     return FlowResult(model=m.name, t=sol.t, loss=f, grad_norm=gn, theta=Th, invariants=inv, plateaus=pl,
                       limit=m.readout(last), classification=cls, hessian_eigenvalues=ev, rates=rates,
-                      nfev=count[0])
+                      nfev=count[0], theta_at=sol.sol if dense else None,
+                      loss_fn=(lambda th: scale * m.loss_grad(th)[0]) if dense else None)
