@@ -76,7 +76,7 @@ def verify(ctx: Context):
     s0v = 1e-3 if ctx.thorough else 3e-3
     pl = plateau_losses(st)
     t_max = 1.6 / (2 * lam[-1] ** 2 * s0v)
-    r = flow(st, "attnS", init=_aligned(s0v, D), t_max=t_max, samples=801 if ctx.thorough else 201, heads=D, rank=1,
+    r = flow(st, "attnS", init=_aligned(s0v, D), t_max=t_max, samples=801 if ctx.thorough else 401, heads=D, rank=1,
              rtol=1e-10, atol=1e-14, hessian=False, dense=True)
     got = [p.loss for p in r.plateaus]
     chk.close(f"plateau losses of the flow = L(M_0..M_3) (s0 = {s0v:g}; {len(got)} plateaus found)",
