@@ -30,8 +30,8 @@ def test_rk4_reaches_the_balanced_split():
         _, dP, dQ = loss_and_grad(ol, P, Q)
         return -0.5 * dP, -0.5 * dQ  # the flow of (1/2) x the canonical loss
 
-    h = 0.1
-    for _ in range(600):  # t = 60
+    h = 0.05
+    for _ in range(1600):  # t = 80
         k1 = g(P, Q)
         k2 = g(P + h / 2 * k1[0], Q + h / 2 * k1[1])
         k3 = g(P + h / 2 * k2[0], Q + h / 2 * k2[1])
