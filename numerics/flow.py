@@ -146,10 +146,22 @@ def _family_model(setting: Setting, L: int, tied: bool) -> Model:
 
     pr = problem_from(setting)
 
-    if tied:
+    if tied:  # f(a) = sum_i w_i (1 - a x_i)^{2L} (+ noise term) on the exact Gauss quadrature, vectorised
+        from iclcheck.numerics.quadrature import spectral_quadrature
+
+        x, wq = spectral_quadrature(2 * L, n=pr.n, d=pr.d)
+        s2n = pr.sigma2 / pr.n
+
         def lg(th: np.ndarray) -> tuple[float, np.ndarray]:
-            a = np.full(L, th[0])
-            return gd_loss(a, pr), np.array([np.sum(gd_loss_grad(a, pr))])
+            q = 1.0 - th[0] * x  # (N,)
+            p = q ** L
+            dp = -L * x * q ** (L - 1)  # dp/da
+            f = float(np.sum(wq * p * p))
+            g = float(np.sum(wq * 2 * p * dp))
+            if s2n:
+                f += s2n * float(np.sum(wq * (1 - p) ** 2 / x))
+                g -= s2n * float(np.sum(wq * 2 * (1 - p) * dp / x))
+            return f, np.array([g])
 
         size = 1
     else:
