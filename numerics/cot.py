@@ -21,12 +21,14 @@ min_Gamma E||Gamma h - w*||^2 (``weight_class_optimum``: Gamma* = E[w* h^T] (E[h
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
-__all__ = ["blocks", "context_tokens", "gd_params", "layer_output", "no_cot_gamma", "rollout",
+__all__ = ["blocks", "context_tokens", "gd_params", "layer_output", "no_cot_gamma", "rollout", "teacher_forced_coefficients",
            "teacher_forced_inputs", "weight_class_optimum"]
 
 
@@ -119,3 +121,51 @@ def weight_class_optimum(setting: Setting) -> tuple[np.ndarray, float]:
     Ehh = (n + 1) / n * S @ W @ S + np.trace(S @ W) / n * S + setting.sigma2 / n * S
     G = np.linalg.solve(Ehh.T, Ewh.T).T  # Ewh Ehh^{-1}
     return G, float(np.trace(W) - np.trace(G @ Ewh.T))
+
+
+def teacher_forced_coefficients(k: int, n: int, d: int, eta: Any) -> tuple[Any, Any, Any]:
+    """(A, B, C), exact: the population teacher-forced CoT loss of the diagonal ansatz P[w, x] = -v I, Q[x, w] = omega I,
+    Q[y, f] = q (x ~ N(0, I), w* ~ N(0, I), noiseless) is A alpha^2 + 2 B alpha beta + C beta^2 with alpha = v omega -
+    eta, beta = v q + eta: the residual at CoT token i is -alpha S w_i - beta h, w_i = (I - (I - eta S)^i) w*, h = S w*,
+    summed over i = 0..k-1 (CoT tokens never score against each other under this ansatz: their x, y blocks are 0).
+    A = sum_i E tr S^2 (I - (I - eta S)^i)^2, B = sum_i E tr S^2 (I - (I - eta S)^i), C = k E tr S^2."""
+    from fractions import Fraction
+    from math import comb
+
+    from iclcheck.numerics.gd_error import _m
+
+    eta = Fraction(eta)
+
+    def Etr(coef: dict[int, Fraction]) -> Fraction:  # E tr sum_j c_j S^j
+        return sum((c * _m(j, n, d) for j, c in coef.items()), Fraction(0))
+
+    A = B = Fraction(0)
+    for i in range(k):
+        # r_i(S) = I - (I - eta S)^i = -sum_{j=1..i} C(i, j) (-eta S)^j
+        r = {j: -comb(i, j) * (-eta) ** j for j in range(1, i + 1)}
+        r2: dict[int, Fraction] = {}
+        for a, ca in r.items():
+            for b, cb in r.items():
+                r2[a + b] = r2.get(a + b, Fraction(0)) + ca * cb
+        A += Etr({j + 2: c for j, c in r2.items()})
+        B += Etr({j + 2: c for j, c in r.items()})
+    C = k * _m(2, n, d)
+    return A, B, C
+
+
+def teacher_forced_model(k: int, n: int, d: int, eta: Any):
+    """The population teacher-forced CoT loss of the diagonal ansatz as a ``numerics.flow.Model`` in (v, omega, q),
+    with its conserved quantity v^2 - omega^2 - q^2 (the loss depends on v omega and v q only)."""
+    from iclcheck.numerics.flow import Model
+
+    A, B, C = (float(x) for x in teacher_forced_coefficients(k, n, d, eta))
+    e = float(eta)
+
+    def lg(th: np.ndarray) -> tuple[float, np.ndarray]:
+        v, om, q = th
+        al, be = v * om - e, v * q + e
+        fa, fb = 2 * (A * al + B * be), 2 * (B * al + C * be)
+        return A * al * al + 2 * B * al * be + C * be * be, np.array([fa * om + fb * q, fa * v, fb * v])
+
+    return Model("cot_diag", 3, lg, lambda th: np.array([th[0] ** 2 - th[1] ** 2 - th[2] ** 2]),
+                 lambda th: {"v": th[0], "omega": th[1], "q": th[2], "v_omega": th[0] * th[1], "v_q": th[0] * th[2]})

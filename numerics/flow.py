@@ -293,16 +293,17 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(coef[0]), float(np.sqrt(np.mean(r * r)))
 
 
-def flow(setting: Setting, model_name: str, *, init: Any, t_max: float, samples: int = 2001, rtol: float = 1e-10,
+def flow(setting: Setting, model_name: str | Model, *, init: Any, t_max: float, samples: int = 2001, rtol: float = 1e-10,
          atol: float = 1e-12, scale: float = 1.0, f_star: float | None = None, log_time: bool = False,
          heads: int = 1, rank: int | None = 1, L: int = 1, seed: int = 0, hessian: bool = True,
          dense: bool = False) -> FlowResult:
     """Integrate theta' = -scale grad f(theta) of the exact population loss of ``model_name`` from ``init`` (a flat
-    vector of the model's size, or a float: that scale times a standard normal draw from ``seed``) on [0, t_max];
+    vector of the model's size, or a float: that scale times a standard normal draw from ``seed``) on [0, t_max]
+    (``model_name`` may also be a ``Model``, e.g. numerics.cot.teacher_forced_model);
     ``scale=0.5`` is the flow of the halved loss (1/2) f. See the module docstring for what is returned."""
     from scipy.integrate import solve_ivp
 
-    m = model(setting, model_name, heads=heads, rank=rank, L=L)
+    m = model_name if isinstance(model_name, Model) else model(setting, model_name, heads=heads, rank=rank, L=L)
     if isinstance(init, (int, float)) and not isinstance(init, bool):
         th0 = float(init) * np.random.default_rng(seed).standard_normal(m.size)
     else:
