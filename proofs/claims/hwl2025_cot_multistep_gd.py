@@ -93,8 +93,8 @@ def verify(ctx: Context):
                "tends to infinity as k grows for every fixed eta > 0, because lambda_max(S) > 2/eta has positive "
                "probability and there the error grows like (eta lambda_max - 1)^{2k}. The statement holds for "
                "bounded k, with high probability, or with the step tuned per k (then the exact error decreases). "
-               "A finding against the paper only if its Thm 3.2 / Cor. 3.1 bounds the expected error for all k: "
-               "to read in the text.")
+               "A finding against the paper only if its Theorem 3.2 or Corollary 3.1 bounds the expected error for "
+               "all k >= 1, which is to be read in its text.")
     return chk, finding
 
 
