@@ -40,6 +40,7 @@ from iclcheck.theory.setting import Setting
 __all__ = ["MODELS", "FlowResult", "Model", "Plateau", "flow", "model"]
 
 MODELS = ("one_layer", "attnS", "attnM", "gd_family", "tied")
+_REFERENCE: dict[str, Callable] = {}  # the last built attnS model's loss_grad through kq_loss_and_grad (for tests)
 PLATEAU_RATE = 0.05
 PLATEAU_MIN = 0.02
 
@@ -120,10 +121,33 @@ def _attn_model(setting: Setting, heads: int, rank: int | None) -> Model:
         k = H * R * d
         return th[:H], th[H:H + k].reshape(H, R, d), th[H + k:].reshape(H, R, d)
 
+    ol3 = _one_layer(setting)
+    S, M, SWS, trSW = ol3.S, ol3.M, ol3.SWS, float(np.trace(ol3.SW))
+    k3 = H * R * d
+
     def lg3(th: np.ndarray) -> tuple[float, np.ndarray]:
+        # kq_loss_and_grad's formulas with the heads flattened to (H R, d) rows (the flow calls this ~1e4 times;
+        # tests/numerics/test_flow.py checks it against kq_loss_and_grad)
+        v = th[:H]
+        K = th[H:H + k3].reshape(H * R, d)  # rows W_K,h,r
+        Qr = th[H + k3:].reshape(H * R, d)  # rows W_Q,h,r
+        vr = np.repeat(v, R)[:, None]  # (H R, 1)
+        G = -(Qr * vr).T @ K  # (d, d) Gamma = -sum_h v_h W_Q,h^T W_K,h
+        SG = S @ G
+        f = float(np.sum(SG * (G @ M)) - 2 * np.sum(G * SWS) + trSW)
+        Gr = 2.0 * (SG @ M - SWS)  # dL/dGamma
+        T = Qr @ Gr  # (H R, d)
+        dv = -np.sum(T * K, axis=1).reshape(H, R).sum(axis=1)
+        dK = -vr * T
+        dQ = -vr * (K @ Gr.T)
+        return f, np.concatenate([dv, dK.ravel(), dQ.ravel()])
+
+    def lg3_reference(th: np.ndarray) -> tuple[float, np.ndarray]:
         v, WK, WQ = split3(th)
         f, (dv, dWK, dWQ) = kq_loss_and_grad(setting, v, WK, WQ)
         return f, np.concatenate([dv, dWK.ravel(), dWQ.ravel()])
+
+    _REFERENCE["attnS"] = lg3_reference
 
     def inv3(th: np.ndarray) -> np.ndarray:
         v, WK, WQ = split3(th)

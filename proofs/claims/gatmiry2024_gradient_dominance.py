@@ -29,7 +29,7 @@ from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 
 LIMIT = Tolerance(rtol=1e-8, reason="LSODA at rtol 1e-11; the flow has contracted to the optimum long before t_max")
-EXPONENT = Tolerance(atol=0.01, reason="a least-squares slope over f - f* in [1e-10 f*, 1e-6 (f(0) - f*)], where "
+EXPONENT = Tolerance(atol=0.01, reason="a least-squares slope over f - f* in [1e-7 f*, 1e-6 (f(0) - f*)], where "
                      "f - f* = f'^2/(2 f'') (1 + O(sqrt(f - f*))): a few 1e-3")
 GRAD = Tolerance(atol=1e-7, reason="central differences (h = 1e-4) of a degree-4 polynomial: truncation ~1e-8")
 
@@ -41,12 +41,12 @@ def verify(ctx: Context):
     ps, whole, lims, wants = [], [], [], []
     for L in (2, 3, 4):
         opt = optimal_tied_gd(st, L)
-        r = flow(st, "tied", init=np.array([0.0]), t_max=40.0, samples=201, L=L, f_star=opt.loss, rtol=1e-11,
+        r = flow(st, "tied", init=np.array([0.0]), t_max=4.0, samples=401, L=L, f_star=opt.loss, rtol=1e-11,
                  atol=1e-14)
         lims.append(float(r.theta[-1, 0]))
         wants.append(opt.a)
         gap = r.loss - opt.loss
-        near = (gap > 1e-10 * opt.loss) & (gap < 1e-6 * gap[0]) & (r.grad_norm > 0)
+        near = (gap > 1e-7 * opt.loss) & (gap < 1e-6 * gap[0]) & (r.grad_norm > 0)  # above rounding of f - f*
         ps.append(float(np.polyfit(np.log(r.grad_norm[near]), np.log(gap[near]), 1)[0]))  # near the optimum
         whole.append(r.rates["p"])
         fpp = float(np.polyval(np.polyder(_tied_poly(L, n, d), 2), opt.a))

@@ -43,9 +43,10 @@ def verify(ctx: Context):
     # 2. symbolic optimum
     ES2 = sp.cancel(wishart_moment((2,), n=NS, d=DS) / NS**2 / DS)  # E S^2 = ES2 I by isotropy
     gstar = sp.cancel(1 / ES2)
-    chk.exact("Gamma* = (E S^2)^{-1} = n/(n+d+1) I (symbolic n, d)", gstar, NS / (NS + DS + 1))
-    chk.exact("min E||Gamma h - w*||^2 = d - tr Gamma* = d(d+1)/(n+d+1) (symbolic n, d)",
-              sp.cancel(DS - DS * gstar), DS * (DS + 1) / (NS + DS + 1))
+    chk.exact("Gamma* = (E S^2)^{-1} = n/(n+d+1) I (symbolic n, d; the difference cancels to 0)",
+              sp.cancel(gstar - NS / (NS + DS + 1)), 0)
+    chk.exact("min E||Gamma h - w*||^2 = d - tr Gamma* = d(d+1)/(n+d+1) (symbolic n, d; the difference cancels to 0)",
+              sp.cancel(DS - DS * gstar - DS * (DS + 1) / (NS + DS + 1)), 0)
     d, n = 10, 20
     st = Setting.make(np.eye(d), n)
     bound = d * (d + 1) / (n + d + 1)

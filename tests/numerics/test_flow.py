@@ -73,3 +73,17 @@ def test_bad_input():
         flow(st, "one_layer", init=np.zeros(3), t_max=1.0)
     with pytest.raises(InputError, match="t_max"):
         flow(st, "one_layer", init=0.1, t_max=-1.0)
+
+
+def test_fast_attnS_gradient_equals_kq_loss_and_grad():
+    from iclcheck.numerics import flow as flow_mod
+
+    rng = np.random.default_rng(8)
+    st = Setting.make(np.diag([1.0, 0.5, 0.25]), 9, Sigma_w=np.diag([1.0, 2.0, 0.5]))
+    m = model(st, "attnS", heads=3, rank=2)
+    for _ in range(3):
+        th = rng.standard_normal(m.size)
+        f, g = m.loss_grad(th)
+        f2, g2 = flow_mod._REFERENCE["attnS"](th)
+        assert f == pytest.approx(f2, rel=1e-12)
+        assert np.allclose(g, g2, rtol=1e-11, atol=1e-12)
