@@ -169,3 +169,58 @@ def teacher_forced_model(k: int, n: int, d: int, eta: Any):
 
     return Model("cot_diag", 3, lg, lambda th: np.array([th[0] ** 2 - th[1] ** 2 - th[2] ** 2]),
                  lambda th: {"v": th[0], "omega": th[1], "q": th[2], "v_omega": th[0] * th[1], "v_q": th[0] * th[2]})
+
+
+def teacher_forced_loss_grad(P: np.ndarray, Q: np.ndarray, X: np.ndarray, y: np.ndarray, iterates: np.ndarray
+                             ) -> tuple[float, np.ndarray, np.ndarray]:
+    """(loss, dP, dQ): loss = mean over prompts of sum_i ||out_w(Z_i) - w_{i+1}||^2 on the teacher-forced prompts Z_i
+    (``teacher_forced_inputs``), with its exact gradient: out = z + (1/n) P Z s, s = Z^T Q z, so
+    dL/dP = (2/n) r (Z s)^T on the w-rows and dL/dQ = sum_t c_t z_t z^T with c_t = (2/n) r^T P_w z_t."""
+    B, n, d = X.shape
+    bw = blocks(d)["w"]
+    Pw = P[bw]  # (d, D)
+    loss, dP, dQ = 0.0, np.zeros_like(P), np.zeros_like(Q)
+    for i, Z in enumerate(teacher_forced_inputs(X, y, iterates)):
+        z = Z[:, :, -1]  # (B, D)
+        s = np.einsum("bdt,bd->bt", Z, z @ Q.T)  # (B, T)
+        Zs = np.einsum("bdt,bt->bd", Z, s)  # (B, D)
+        r = z[:, bw] + Zs @ Pw.T / n - iterates[:, i + 1]  # (B, d)
+        loss += float(np.mean(np.sum(r * r, axis=1)))
+        dP[bw] += 2.0 / (n * B) * r.T @ Zs
+        c = 2.0 / n * np.einsum("bi,bit->bt", r, np.einsum("ie,bet->bit", Pw, Z))  # (B, T)
+        dQ += np.einsum("bt,bdt,be->de", c, Z, z) / B
+    return loss, dP, dQ
+
+
+def gd_iterates(X: np.ndarray, y: np.ndarray, eta: float, k: int) -> np.ndarray:
+    """(B, k+1, d): w_0 = 0, ..., w_k of GD with step eta on each prompt (the teacher-forcing targets)."""
+    B, n, d = X.shape
+    S = np.einsum("bni,bnj->bij", X, X) / n
+    h = np.einsum("bni,bn->bi", X, y) / n
+    ws = [np.zeros((B, d))]
+    for _ in range(int(k)):
+        ws.append(ws[-1] - eta * (np.einsum("bij,bj->bi", S, ws[-1]) - h))
+    return np.stack(ws, axis=1)
+
+
+def train_cot(d: int, n: int, k: int, eta: float, *, steps: int, batch: int = 64, lr: float = 1e-2,
+              init: float = 0.05, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adam on the full (P, Q) of the CoT layer, teacher-forced on GD iterates of fresh Gaussian prompts (x ~ N(0, I),
+    w* ~ N(0, I), noiseless). Returns (P, Q, losses per step)."""
+    D = 2 * d + 2
+    P, Q = init * rng.standard_normal((D, D)), init * rng.standard_normal((D, D))
+    mP, vP, mQ, vQ = (np.zeros((D, D)) for _ in range(4))
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    losses = np.empty(steps)
+    for t in range(1, steps + 1):
+        X = rng.standard_normal((batch, n, d))
+        y = np.einsum("bnd,bd->bn", X, rng.standard_normal((batch, d)))
+        L, dP, dQ = teacher_forced_loss_grad(P, Q, X, y, gd_iterates(X, y, eta, k))
+        losses[t - 1] = L
+        for p, g, m, v in ((P, dP, mP, vP), (Q, dQ, mQ, vQ)):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            p -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return P, Q, losses
