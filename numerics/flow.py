@@ -40,7 +40,6 @@ from iclcheck.theory.setting import Setting
 __all__ = ["MODELS", "FlowResult", "Model", "Plateau", "flow", "model"]
 
 MODELS = ("one_layer", "attnS", "attnM", "gd_family", "tied")
-_REFERENCE: dict[str, Callable] = {}  # the last built attnS model's loss_grad through kq_loss_and_grad (for tests)
 PLATEAU_RATE = 0.05
 PLATEAU_MIN = 0.02
 
@@ -86,7 +85,7 @@ def _one_layer_model(setting: Setting) -> Model:
 
 
 def _attn_model(setting: Setting, heads: int, rank: int | None) -> Model:
-    from iclcheck.numerics.restricted import _one_layer, kq_loss_and_grad
+    from iclcheck.numerics.restricted import _one_layer
 
     d, H = setting.d, heads
     if rank is None:  # merged: W_h (d x d)
@@ -141,13 +140,6 @@ def _attn_model(setting: Setting, heads: int, rank: int | None) -> Model:
         dK = -vr * T
         dQ = -vr * (K @ Gr.T)
         return f, np.concatenate([dv, dK.ravel(), dQ.ravel()])
-
-    def lg3_reference(th: np.ndarray) -> tuple[float, np.ndarray]:
-        v, WK, WQ = split3(th)
-        f, (dv, dWK, dWQ) = kq_loss_and_grad(setting, v, WK, WQ)
-        return f, np.concatenate([dv, dWK.ravel(), dWQ.ravel()])
-
-    _REFERENCE["attnS"] = lg3_reference
 
     def inv3(th: np.ndarray) -> np.ndarray:
         v, WK, WQ = split3(th)

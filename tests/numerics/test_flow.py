@@ -76,14 +76,17 @@ def test_bad_input():
 
 
 def test_fast_attnS_gradient_equals_kq_loss_and_grad():
-    from iclcheck.numerics import flow as flow_mod
+    from iclcheck.numerics.restricted import kq_loss_and_grad
 
     rng = np.random.default_rng(8)
     st = Setting.make(np.diag([1.0, 0.5, 0.25]), 9, Sigma_w=np.diag([1.0, 2.0, 0.5]))
-    m = model(st, "attnS", heads=3, rank=2)
+    H, R, d = 3, 2, 3
+    m = model(st, "attnS", heads=H, rank=R)
     for _ in range(3):
         th = rng.standard_normal(m.size)
         f, g = m.loss_grad(th)
-        f2, g2 = flow_mod._REFERENCE["attnS"](th)
+        k = H * R * d
+        f2, (dv, dWK, dWQ) = kq_loss_and_grad(st, th[:H], th[H:H + k].reshape(H, R, d), th[H + k:].reshape(H, R, d))
+        g2 = np.concatenate([dv, dWK.ravel(), dWQ.ravel()])
         assert f == pytest.approx(f2, rel=1e-12)
         assert np.allclose(g, g2, rtol=1e-11, atol=1e-12)
