@@ -170,6 +170,9 @@ class Claim:
     salt: int | None = None  # the claim's RNG salt; None -> default_salt(key)
     # the statement's provenance: tags of PROVENANCE_TAGS joined by '+', e.g. "3P+DERIVED"; only "READ" is the paper
     provenance: str = "READ"
+    # where the statement was read, for the tags that name a source, e.g. "camera-ready, App. B.3 eqs. (37)-(40)" or
+    # "google-research/causallm_icl@f8ccc1e:theory_plots.py"; shown by `iclcheck list`
+    locator: str = ""
     aliases: tuple[str, ...] = ()  # former keys that still select this claim (e.g. "zhang2024.thm4_1")
     # what the claim can be moved to (names from "Sigma", "n", "Sigma_w", "sigma2", "law", "L", "test"): verify reads
     # ctx.setting when it is given; () means the claim runs only at its built-in settings
@@ -218,7 +221,7 @@ class Claim:
             check_movable(self, ctx.setting)
         out = self.verify(ctx.for_claim(self))
         if isinstance(out, ClaimResult):  # old pattern: verify called chk.result(...) itself
-            out.provenance = self.provenance
+            out.provenance = self.provenance  # ClaimResult re-scopes its verdict (verdict.scoped)
             return out
         finding = None
         if isinstance(out, tuple):
@@ -228,9 +231,7 @@ class Claim:
         if not isinstance(chk, Checker):
             raise TypeError(f"{self.key}: verify() must return its Checker (or (Checker, finding)), "
                             f"got {type(out).__name__}")
-        res = chk.result(self.key, self.source, self.statement, finding=finding)
-        res.provenance = self.provenance
-        return res
+        return chk.result(self.key, self.source, self.statement, finding=finding, provenance=self.provenance)
 
 
 class PluginWarning(UserWarning):

@@ -210,6 +210,8 @@ def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting:
 
     if setting is not None:
         _check(setting)
+        if setting.n_is_symbolic:
+            raise InputError("setting", "the weights need a numeric n (the setting's n is symbolic)")
         n = int(setting.n)
     if n is None:
         if convention == "vonoswald":
@@ -229,9 +231,7 @@ def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict | None = None):
     """
     from iclcheck.numerics.weights import save_weights as _save
 
-    P = np.asarray(P, dtype=float)
-    Q = np.asarray(Q, dtype=float)
-    return _save(path, P[None] if P.ndim == 2 else P, Q[None] if Q.ndim == 2 else Q, metadata=metadata)
+    return _save(path, P, Q, metadata=metadata)  # validates P, Q (dense, real, (L, D, D)), metadata and path
 
 
 def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical",

@@ -147,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
                                     "loss": f_opt},
                         "gap": gap.mean, "gap_ci": list(gap.ci), "relative_gap": gap.mean / f_opt,
                         "relative_gap_ci": [gap.ci[0] / f_opt, gap.ci[1] / f_opt]})
+            if not (la.estimable and gap.estimable):  # no gap, percentage or ratio of a mean that is not estimable
+                out.update({"gap": None, "gap_ci": None, "relative_gap": None, "relative_gap_ci": None,
+                            "gap_note": "not reported: the Monte Carlo mean is not estimable (heavy tails): "
+                                        + (la.tail_note() or gap.tail_note())})
         else:
             from iclcheck.numerics.forward import sample_prompts
             from iclcheck.numerics.montecarlo import mc_mean
@@ -178,14 +182,20 @@ def run(args: argparse.Namespace) -> int:
     for l, e in enumerate(info["layers"]):
         extra = f"  {e['b']:8.4f}  {e['dist_B']:9.4f}" if args.family != "gd" else ""
         print(f"  {l:>5}  {e['a']:13.4f}  {e['dist_A']:9.4f}{extra}")
-    print(f"  loss {out['loss']:.5g}  (99.9% CI [{out['loss_ci'][0]:.5g}, {out['loss_ci'][1]:.5g}])")
+    if la.estimable:
+        print(f"  loss {out['loss']:.5g}  (99.9% CI [{out['loss_ci'][0]:.5g}, {out['loss_ci'][1]:.5g}])")
+    else:
+        print(f"  loss {la.describe('.5g')}")
     if a_opt is not None:
         print(f"  exact condition-(8) optimum: a = {np.round(a_opt, 4).tolist()} (any order), loss {f_opt:.5g}")
         if args.family != "gd":
             print("  (the reference is the condition-(8) optimum; GD++ / full parameters can go below it: see "
                   "'iclcheck layers --family gdpp' and the claim ahn2023.fig4)")
-        print(f"  gap to optimum {out['gap']:+.4g} = {100 * out['relative_gap']:+.2f}% "
-              f"(paired 99.9% CI [{100 * out['relative_gap_ci'][0]:+.2f}%, {100 * out['relative_gap_ci'][1]:+.2f}%])")
+        if out["gap"] is None:
+            print(f"  gap to optimum: {out['gap_note']}")
+        else:
+            print(f"  gap to optimum {out['gap']:+.4g} = {100 * out['relative_gap']:+.2f}% (paired 99.9% CI "
+                  f"[{100 * out['relative_gap_ci'][0]:+.2f}%, {100 * out['relative_gap_ci'][1]:+.2f}%])")
     else:
         print(f"  (no exact optimum: {why})")
     if save is not None:
