@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from iclcheck.proofs.registry import Claim, Context, check_movable
+from iclcheck.proofs.registry import Claim, Context, check_movable, interrupt_watch, plugin_abort
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
@@ -42,9 +42,14 @@ VERDICT_ORDER = tuple(Verdict)
 def _run_one(claim: Claim, ctx: Context) -> ClaimResult:
     t0 = time.perf_counter()
     try:
-        res = claim.run(ctx)
-    except Exception as exc:  # noqa: BLE001 - recorded as this claim's internal error, the others continue
+        with interrupt_watch() as watch:
+            res = claim.run(ctx)
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # this claim's internal error; the others continue
+        if not isinstance(exc, Exception) and not plugin_abort(exc, watch):
+            raise  # the user's Ctrl-C
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        if isinstance(exc, SystemExit):  # sys.exit() in a claim is its failure, never the command's exit status
+            last = f"SystemExit({exc.code!r}): a claim may not end the process"
         return ClaimResult(key=claim.key, source=claim.source, statement=claim.statement, verdict=ERROR,
                            steps=[], finding=f"internal error in verify(): {last}",
                            seconds=time.perf_counter() - t0)
@@ -62,9 +67,11 @@ def _run_claims_dask(claims: list[Claim], ctx: Context, on_done, jobs: int, sche
                      ) -> list[ClaimResult]:
     """One Dask task per claim; results reassembled in the order of ``claims``. A claim's random stream is
     salted by the claim (``ctx.rng()``), so its result does not depend on which worker runs it or when."""
-    from distributed import as_completed
-
     from iclcheck.numerics.sweep import dask_client
+    from iclcheck.theory.errors import import_optional
+
+    as_completed = import_optional("distributed", extra="sweep",
+                                   feature="running the claims on a Dask cluster (jobs > 1 or a scheduler)").as_completed
 
     out: list[ClaimResult | None] = [None] * len(claims)
     with dask_client(jobs, scheduler) as client:

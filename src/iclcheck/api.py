@@ -79,7 +79,8 @@ def min_loss(setting: Setting) -> float:
     return _one_layer(setting).min_loss()
 
 
-def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> ModelLoss:
+def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0, attention: str = "linear",
+         heads: int | None = None) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
     of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
@@ -92,7 +93,15 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
     >>> r = loss(st, P, Q)
     >>> r.exact, round(r.value, 6)
     (True, 0.857143)
+
+    ``attention`` ("linear", "relu", "exp", "softmax") and ``heads`` (an int: P, Q of shape (heads, d+1, d+1) or
+    (L, heads, d+1, d+1)) select kernel / multi-head attention (numerics.kernel_attention.attention_loss); these have
+    no exact route at finite n, and ``.method`` says so.
     """
+    if attention != "linear" or heads is not None:
+        from iclcheck.numerics.kernel_attention import attention_loss
+
+        return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
     return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
 
 

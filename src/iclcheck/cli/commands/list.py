@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.main import COMMANDS
@@ -37,8 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("claims", nargs="*", metavar="KEY_OR_PREFIX", help="filter by key or prefix")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--keys", action="store_true", help="print only the keys, one per line")
-    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=Path, default=None,
-                   help="also load the claims of PATH (a .py file or a folder of them); repeatable")
+    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=str, default=None,
+                   help="also load the claims of PATH (a .py file or a folder of them); repeatable. This imports "
+                   "PATH: its code runs, as pytest runs a conftest.py (load only files you trust)")
     p.set_defaults(func=run)
 
 

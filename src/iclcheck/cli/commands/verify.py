@@ -71,7 +71,8 @@ EPILOG = """examples:
   iclcheck verify --profile thorough --strict              nightly: many random settings, fail on non-confirmed
   iclcheck verify ahn2023.thm1 --cov random:d=4,cond=10,seed=1 -n 30      a claim at your own setting
   iclcheck verify mahankali2023 --cov eye:3 -n 10 --noise 1/2             (claims that cannot move say why)
-  iclcheck verify --claims my_claims/      your own claims too (docs/plugins.md; 'iclcheck new-claim KEY')
+  iclcheck verify --claims my_claims/      your own claims too (docs/plugins.md; 'iclcheck new-claim KEY');
+                                           their code runs, as pytest runs a conftest.py
 
 columns: "dev" and "tol" come from one decisive step: for a refuted claim the failing step furthest
 outside its tolerance, otherwise the step closest to its tolerance; in that step's unit (absolute or
@@ -87,7 +88,8 @@ output: the table, then a few short lines per finding; -v prints every finding i
 that did not pass; --format markdown and --report FILE keep the full detail.
 
 exit status: 0 every claim was checked (whatever its verdict); 1 some claim crashed (the others still
-run), or --strict and some verdict is not 'confirmed'; 2 bad input."""
+run), or --strict and some verdict is not 'confirmed' or some plugin failed to load; 2 bad input. A claim
+or plugin that calls sys.exit() is that claim's failure, never the exit status."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,8 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-v", "--verbose", action="store_true",
                    help="table output: every finding in full, with the steps that did not pass (default: a few short "
                    "lines per finding)")
-    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=Path, default=None,
-                   help="also load the claims of PATH (a .py file or a folder of them); repeatable")
+    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=str, default=None,
+                   help="also load the claims of PATH (a .py file or a folder of them); repeatable. This imports "
+                   "PATH: its code runs, as pytest runs a conftest.py (load only files you trust)")
     add_user_setting_arguments(p)
     from iclcheck.cli.commands._lsa_common import positive_int
 
@@ -263,6 +266,6 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--report", f"cannot write {str(args.report)!r}: {exc.strerror}") from None
     if any(r.verdict == ERROR for r in results):
         return 1
-    if args.strict and any(r.verdict != "confirmed" for r in results):
-        return 1
+    if args.strict and (problems or any(r.verdict != "confirmed" for r in results)):
+        return 1  # a plugin that failed to load (problems) is not a confirmed claim either
     return 0
