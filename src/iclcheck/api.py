@@ -83,8 +83,9 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
          heads: int | None = None) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
-    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
-    with an interval (``samples`` prompts). The result: ``.value``, ``.exact``, ``.method``, ``.interval``.
+    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded conditioned Monte Carlo (x_q integrated
+    exactly, w and the context Gram drawn; docs/deep.md) with an interval (``samples`` prompts). The result:
+    ``.value``, ``.exact``, ``.method`` (the route used), ``.interval``.
 
     >>> import numpy as np
     >>> st = iclcheck.setting(np.eye(2), 4)
@@ -102,7 +103,7 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
         from iclcheck.numerics.kernel_attention import attention_loss
 
         return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
-    return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
+    return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
 def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
@@ -301,3 +302,32 @@ def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: An
     from iclcheck.numerics.flow import flow as _flow
 
     return _flow(_check(setting), model, init=init, t_max=t_max, **options)
+
+
+def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical", prompts: int = 20_000,
+               max_steps: int = 12, seed: int = 0):
+    """What a deep model implements, layer by layer (an ``Implements``): each layer in the whitened frame with its
+    nearest (8) / (11) family point (``.layers``: ``.a``, ``.b``, residuals), the family named when the model's
+    predictions are within 1% of E y_q^2 of it (``.family``: '8', '11' or None), and per layer the best of k = 1..
+    ``max_steps`` steps of GD, preconditioned GD, GD++ and Iterative Newton against the model's intermediate
+    prediction (``.best``: ``.algorithm``, ``.k``, ``.params``, ``.error`` with a held-out 99.9% interval).
+    ``path_or_arrays``: as ``load_weights`` (any convention), or a ``Weights``. docs/deep.md.
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting(np.diag([1.0, 2.0]), 20, Sigma_w="inv")
+    >>> Ps, Qs = np.zeros((2, 3, 3)), np.zeros((2, 3, 3))
+    >>> Ps[:, 2, 2] = 1.0; Qs[:, :2, :2] = -np.array([0.5, 0.9])[:, None, None] * np.linalg.inv(st.Sigma)
+    >>> r = implements({"P": Ps, "Q": Qs}, st, prompts=2000, max_steps=4)
+    >>> r.family, [round(a, 3) for a in r.a], r.best[0].algorithm, r.best[0].k
+    ('8', [0.5, 0.9], 'pgd', 1)
+    """
+    from iclcheck.numerics.implements import implements as _implements
+    from iclcheck.numerics.weights import Weights
+
+    _check(setting)
+    w = path_or_arrays if isinstance(path_or_arrays, Weights) else load_weights(
+        path_or_arrays, convention=convention, setting=setting)
+    if w.d != setting.d:
+        raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
+    return _implements(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=prompts,
+                       max_steps=max_steps, seed=seed)
