@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.one_layer import OneLayer, check_params
+from iclcheck.numerics.one_layer import OneLayer, check_params, diag_of_product
 from iclcheck.theory.errors import InputError
 
 __all__ = [
@@ -115,7 +115,7 @@ class _Consts:
         if not self.gaussian:
             self.Sh = ol.Sh
             self.kk = ol.km3[:, 0]  # [d]
-            self.nu = np.einsum("ij,jk,ki->i", ol.Sh, W, ol.Sh)  # [d] diag(S^1/2 W S^1/2)
+            self.nu = diag_of_product(ol.Sh, W, ol.Sh)  # [d] diag(S^1/2 W S^1/2)
             self.kk_nu = self.kk * self.nu
             self.s_nu2 = float(np.sum(self.kk * self.nu**2))
 
@@ -180,7 +180,7 @@ def _loss_grad_parts(ol: OneLayer, b, c, Q11, q21) -> tuple[float, np.ndarray, f
         Sh, kk, nu, kk_nu = K.Sh, K.kk, K.nu, K.kk_nu
         al = Sh @ b  # [d]
         ShQ = Sh @ Q11  # [d, d]
-        m = np.einsum("ij,jk,ik->i", ShQ, S, ShQ)  # [d] diag(Sh Q11 S Q11^T Sh)
+        m = diag_of_product(ShQ, S, ShQ, transpose_C=True)  # [d] diag(Sh Q11 S Q11^T Sh)
         g = Sh @ k12  # [d]
         al2 = al * al
         T3 = float(
