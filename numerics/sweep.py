@@ -56,6 +56,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from iclcheck.numerics.dask_client import MAX_JOBS, dask_client  # the client lives there (verify uses it too)
 from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
 from iclcheck.theory.errors import InputError
 
@@ -84,7 +85,6 @@ SCHEMA_VERSION = 1  # bump when the census changes: it is part of every point's 
 DIGITS = 10  # significant digits of the stored floats
 LEVEL_RTOL = 1e-8  # minima whose losses agree to this (relative to max(1, |loss|)) are one level
 MAX_POINTS = 100_000  # settings per sweep
-MAX_JOBS = 256  # local worker processes
 LAWS = ("gaussian", "uniform", "rademacher")  # theory.setting.COVARIATE_LAWS (tests check they agree)
 SETTING_COLUMNS = ("d", "cond", "n", "noise", "law", "cov_seed")
 _MAX_COND = 1e12  # theory.setting.MAX_CONDITION
@@ -357,39 +357,6 @@ class SweepSummary:
     computed: int  # tasks whose rows were written by this run
     failed: list[tuple[SweepPoint, str]] = field(default_factory=list)  # tasks that raised (not written)
     workers: int = 0  # workers the cluster had when the tasks were submitted
-
-
-class dask_client:  # noqa: N801 (a context manager used like a function)
-    """``with dask_client(jobs, scheduler) as client``: a distributed Client on a fresh LocalCluster of ``jobs``
-    worker processes with 1 thread each (Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in them), or on the running
-    scheduler at ``scheduler``; both closed on exit. The caller's ``__main__`` must be import-safe (worker
-    processes are spawned)."""
-
-    def __init__(self, jobs: int, scheduler: str | None):
-        import logging
-
-        from distributed import Client, LocalCluster
-
-        self.cluster = None
-        if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
-            raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
-        if scheduler is not None:
-            try:
-                self.client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError, TypeError) as exc:
-                raise InputError("scheduler", f"cannot connect to {scheduler!r}: {exc}") from None
-        else:
-            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
-
-    def __enter__(self):
-        return self.client
-
-    def __exit__(self, *exc: Any) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
 
 
 def _worker_version() -> str:

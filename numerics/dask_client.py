@@ -1,0 +1,51 @@
+"""The Dask client shared by ``iclcheck sweep`` (``numerics.sweep.run_sweep``) and ``iclcheck verify --jobs``
+(``proofs.report.run_claims``): a fresh LocalCluster of worker processes, or a running scheduler.
+
+Importing this module imports nothing from Dask: ``distributed`` is imported when a client is made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iclcheck.theory.errors import InputError
+
+__all__ = ["MAX_JOBS", "dask_client"]
+
+MAX_JOBS = 256  # local worker processes
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+class dask_client:  # noqa: N801 (a context manager used like a function)
+    """``with dask_client(jobs, scheduler) as client``: a distributed Client on a fresh LocalCluster of ``jobs``
+    worker processes with 1 thread each (Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in them), or on the running
+    scheduler at ``scheduler``; both closed on exit. The caller's ``__main__`` must be import-safe (worker
+    processes are spawned)."""
+
+    def __init__(self, jobs: int, scheduler: str | None):
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
+            raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
+        if scheduler is not None:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                raise InputError("scheduler", f"cannot connect to {scheduler!r}: {exc}") from None
+        else:
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+
+    def __enter__(self):
+        return self.client
+
+    def __exit__(self, *exc: Any) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
