@@ -183,10 +183,13 @@ def _optimal_gdpp_core(d: int, n: int, sigma2: float, L: int, starts: int, seed:
     return _multistart(d, n, sigma2, L, starts, seed)
 
 
-def _multistart(d: int, n: int, sigma2: float, L: int, starts: int, seed: int, *, bfgs_maxiter: int = BFGS_MAXITER,
-                trust_maxiter: int = TRUST_MAXITER, theta_max: float = THETA_MAX) -> tuple:
-    """``_optimal_gdpp_core`` with its limits as arguments (benchmarks/bench_gdpp.py runs the former limits,
-    3000 / 200 / no bound, beside these)."""
+def _multistart(d: int, n: int, sigma2: float, L: int, starts: int, seed: int, *, bfgs_maxiter: int | None = None,
+                trust_maxiter: int | None = None, theta_max: float | None = None) -> tuple:
+    """``_optimal_gdpp_core`` with its limits as arguments, the module's constants by default (read at the call;
+    benchmarks/bench_gdpp.py runs the former limits, 3000 / 200 / no bound, beside these)."""
+    bfgs_maxiter = BFGS_MAXITER if bfgs_maxiter is None else bfgs_maxiter
+    trust_maxiter = TRUST_MAXITER if trust_maxiter is None else trust_maxiter
+    theta_max = THETA_MAX if theta_max is None else theta_max
     pr = FamilyProblem(d=d, n=n, sigma2=sigma2)
     rng = np.random.default_rng(seed)
     a_gd = optimal_gd(pr, L).coefficients
