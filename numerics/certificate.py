@@ -18,7 +18,7 @@ never make it false.
 Rigour in float64: F(y) is bounded below, |r| above and lambda_min below with explicit rounding margins:
 gamma_K |terms| for every computed sum (the moment formulas have nonnegative coefficients, so the same code
 run on |S|, |W|, |S^{1/2}| + delta gives a majorant of the terms, and delta covers the error of the computed
-S^{1/2}); eigenvalues by Weyl's theorem with the backward error of eigvalsh (4 P u |G_s|_F) plus the
+S^{1/2}); eigenvalues by Weyl's theorem with the backward error of eigh (4 P u |G_s|_F) plus the
 data margin. Rademacher covariates make d - 1 pair features vanish identically (s_i^2 = 1): that exact
 kernel is quotiented out (``_rademacher_quotient``: F is constant along it, so inf F is the infimum over
 a complement, where lambda_min > 0). If lambda_lo <= 0 otherwise (ill-conditioned lift, moments that
