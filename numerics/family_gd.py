@@ -14,6 +14,7 @@ import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.finite_diff import hessian_from_gradient
+from iclcheck.numerics.limits import MAX_GD_LAYERS
 from iclcheck.numerics.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.multilayer import optimal_gd_exact
@@ -50,7 +51,6 @@ def gd_loss_grad(a: Any, problem: Any) -> np.ndarray:
     return g
 
 
-MAX_GD_LAYERS = 20  # L = 20 takes ~9 s (moments up to degree 42); beyond grows like partition numbers
 
 
 @dataclass(frozen=True)

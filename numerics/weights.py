@@ -31,6 +31,7 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,8 @@ def _npz(data: bytes, name: str) -> tuple[dict[str, np.ndarray], dict]:
             raise InputError("weights file", f"{name} holds pickled (object) arrays; iclcheck never unpickles: "
                              "save float arrays with numpy.savez") from None
         raise InputError("weights file", f"{name} is not a readable .npz archive ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, SyntaxError, TokenError, RecursionError) as exc:
+        # (a member's .npy header is a Python literal read by tokenize / ast: TokenError, SyntaxError)
         raise InputError("weights file", f"{name} is not a readable .npz archive ({type(exc).__name__})") from None
     meta = {}
     if METADATA_KEY in arrays:
