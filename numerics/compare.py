@@ -55,7 +55,7 @@ from iclcheck.numerics.gdpp_recurrent import (  # noqa: F401 (re-exported)
     gdpp_two_layer_terms,
 )
 from iclcheck.numerics.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
-from iclcheck.numerics.limits import MAX_COMPARE_LAYERS, MAX_COMPARE_SAMPLES, MAX_COMPARE_STEPS
+from iclcheck.numerics.limits import MAX_COMPARE_LAYERS, MAX_COMPARE_SAMPLES, MAX_COMPARE_STEPS, MAX_GD_LAYERS
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
@@ -269,8 +269,11 @@ def _compare(
             {"eta": eta, "eta_optimal_for_steps": L}, exact=early_exact(eta * np.eye(d)), tuned=L)
     if "pgd" in algorithms:
         eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=Si)
-        ex = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr
-              else early_exact(eta * Si))
+        # exact per step up to MAX_GD_LAYERS steps (the quadrature of degree 2k: ~13 s at k = 20, ~9 min at k = 30
+        # here); later steps are Monte Carlo, so --steps never makes the exact route unbounded
+        K_ex = min(K, MAX_GD_LAYERS)
+        ex = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K_ex + 1)] + [None] * (K - K_ex)
+              if family_pr else early_exact(eta * Si))
         add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
             gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)
     if "opt-poly" in algorithms:

@@ -104,7 +104,13 @@ def _diagnose(v: np.ndarray, mean: float, level: float, stderr: float, nonnegati
     qs = tuple((q, float(np.quantile(v, q))) for q in QUANTILES) if N else ()
     c = v - mean
     s2 = float(np.mean(c * c)) if N else 0.0
-    var_rel = float(np.sqrt(max(np.mean(c**4) / s2**2 - 1.0, 0.0) / N)) if s2 > 0 else 0.0
+    if s2 > 1e150 or not np.isfinite(s2):  # s2**2 would overflow: the same ratio on draws scaled to max |c| = 1
+        cs = c / np.max(np.abs(c)) if np.isfinite(np.max(np.abs(c))) else c
+        s2s = float(np.mean(cs * cs))
+        var_rel = float(np.sqrt(max(np.mean(cs**4) / s2s**2 - 1.0, 0.0) / N)) if np.isfinite(s2s) and s2s > 0 \
+            else float("inf")
+    else:
+        var_rel = float(np.sqrt(max(np.mean(c**4) / s2**2 - 1.0, 0.0) / N)) if s2 > 0 else 0.0
     alpha = hill_tail_index(v - med) if N else float("nan")
     tot = float(np.sum(np.abs(v)))
     share = float(np.max(np.abs(v)) / tot) if tot > 0 else 0.0
