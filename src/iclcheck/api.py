@@ -274,6 +274,7 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     """
     from iclcheck.numerics.weights_check import check_loaded_weights
 
+    _check(setting)
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
     return check_loaded_weights(setting, w, samples=samples, seed=seed)
 
