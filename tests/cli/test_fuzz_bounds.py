@@ -202,3 +202,42 @@ def test_api_bad_arguments_raise_input_error_naming_them(k):
         call()
     assert info.value.what == what, info.value
     assert time.perf_counter() - t0 < BOUND_S  # refused before any claim or search runs
+
+
+# --- 12. the compare plot's range comes from the data ---------------------------------------------------------
+
+def test_plot_range_log_linear_and_outliers():
+    from iclcheck.numerics.plots import plot_range
+
+    scale, lo, hi = plot_range([5.0, 2.0, 1.0, 0.5, 1e-3])  # 3.7 decades: log, every value inside
+    assert scale == "log" and lo <= 1e-3 and hi >= 5.0
+    scale, lo, hi = plot_range([5.0, 2.2, 1.7])  # under a decade: linear from 0
+    assert scale == "linear" and lo == 0.0 and 5.0 <= hi < 6.0
+    bulk = list(np.geomspace(0.01, 10.0, 40))
+    scale, lo, hi = plot_range(bulk + [1e15, 1e-29])  # the README figure's failure: one value 1e15, OLS at 1e-29
+    assert scale == "log" and 10.0 <= hi < 1e3 and 1e-4 < lo <= 0.01
+    scale, lo, hi = plot_range(list(np.linspace(0.1, 10.0, 40)) + [1e15])  # two decades: linear, 1e15 left off
+    assert scale == "linear" and lo == 0.0 and 10.0 <= hi < 20.0
+    assert plot_range([float("nan"), float("inf")]) == ("linear", 0.0, 1.0)
+
+
+def test_compare_plot_written_and_refused(where):
+    """error_curves writes a PNG (magic bytes) from curves with exact, Monte Carlo and single-number baselines, and
+    refuses a FIFO before drawing."""
+    from types import SimpleNamespace
+
+    from iclcheck.numerics.montecarlo import estimate_from_values
+    from iclcheck.numerics.plots import error_curves
+    from iclcheck.theory.errors import InputError
+
+    rng = np.random.default_rng(0)
+    mc = [estimate_from_values(rng.exponential(s, 400), nonnegative=True) for s in (1.0, 0.5, 0.2)]
+    curves = [SimpleNamespace(label="exact", steps=np.arange(3), errors=mc, exact=[1.0, 0.5, 0.25],
+                              beyond=lambda: [False, False, True]),
+              SimpleNamespace(label="mc", steps=np.arange(3), errors=mc, exact=[None] * 3),
+              SimpleNamespace(label="OLS", steps=np.array([2]), errors=[estimate_from_values(rng.random(400) * 1e-30)],
+                              exact=[None])]
+    out = error_curves(curves, where / "curves.png", title="t")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(InputError):
+        error_curves(curves, where / "fifo.png")
