@@ -84,6 +84,8 @@ CASES = [
      BOUND_S),
     (["train", "--cov", "eye:2", "-n", "3", "-L", "1", "--steps", "5", "--save-weights", "zero.npz"], 2,
      "character device", BOUND_S),
+    (["verify", "ahn2023.eq7", "--report", "fifo.npy"], 2, "FIFO", BOUND_S),
+    (["verify", "ahn2023.eq7", "--report", "zero.png"], 2, "character device", BOUND_S),
     # 16. internal errors
     (["precond", "--cov", "tok.npy", "-n", "3"], 2, "damaged .npy header", BOUND_S),
     (["precond", "--cov", "paren.npy", "-n", "3"], 2, "damaged .npy header", BOUND_S),
