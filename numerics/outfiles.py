@@ -66,7 +66,7 @@ def check_output_path(path: object, *, what: str, suffixes: tuple[str, ...] | No
         raise InputError(what, f"{_show(p)} is a symlink to a missing file; refusing to write through it")
     parent = p.parent
     if not parent.is_dir():
-        raise InputError(what, f"directory {_show(parent)} does not exist")
+        raise InputError(what, f"cannot write {_show(p)}: directory {_show(parent)} does not exist")
     try:  # probe: the file can be created here (a new, empty file, removed at once)
         fd = os.open(p, _FLAGS | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:  # created meanwhile: judged when it is opened
