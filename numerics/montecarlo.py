@@ -104,8 +104,10 @@ def _diagnose(v: np.ndarray, mean: float, level: float, stderr: float, nonnegati
     qs = tuple((q, float(np.quantile(v, q))) for q in QUANTILES) if N else ()
     c = v - mean
     s2 = float(np.mean(c * c)) if N else 0.0
-    if s2 > 1e150 or not np.isfinite(s2):  # s2**2 would overflow: the same ratio on draws scaled to max |c| = 1
-        cs = c / np.max(np.abs(c)) if np.isfinite(np.max(np.abs(c))) else c
+    m = float(np.max(np.abs(c))) if N else 0.0
+    if not np.isfinite(s2) or not np.isfinite(m) or m > 1e75 or 0 < m < 1e-75:
+        # c**4 would overflow, or c**2 underflow (0/0): the same ratio on the draws scaled to max |c| = 1
+        cs = c / m if np.isfinite(m) and m > 0 else c
         s2s = float(np.mean(cs * cs))
         var_rel = float(np.sqrt(max(np.mean(cs**4) / s2s**2 - 1.0, 0.0) / N)) if np.isfinite(s2s) and s2s > 0 \
             else float("inf")
