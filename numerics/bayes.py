@@ -196,12 +196,20 @@ def _posterior_traces(setting: Setting, k: int, rng: np.random.Generator) -> np.
         Kp = np.linalg.pinv(XW @ np.swapaxes(X, 1, 2), rcond=RANK_RTOL, hermitian=True)  # (k, n, n)
         C = W - np.swapaxes(XW, 1, 2) @ Kp @ XW
         return np.maximum(np.einsum("de,bed->b", S, C), 0.0)
-    if n < d:  # X^T X is singular: the d x d form is only as well conditioned as sigma2 is large
-        XW = X @ W  # (k, n, d)
-        K0 = XW @ np.swapaxes(X, 1, 2)  # (k, n, n)
-        if _tiny_noise(K0, s2):  # C = W - W X^T (K0 + s2 I)^{-1} X W, on the range of K0
-            C = W - np.swapaxes(XW, 1, 2) @ _kernel_apply(K0, s2, XW)
-            return np.maximum(np.einsum("de,bed->b", S, C), 0.0)
+    XW = X @ W  # (k, n, d)
+    scale = float(np.max(np.einsum("bnd,bnd->bn", XW, X), initial=0.0))  # max diag of K0 = X W X^T
+    if s2 < RANK_RTOL * scale:
+        # tiny noise: X^T X + s2 W^-1 is singular to rounding wherever X^T X is (n < d, or a discrete design), so
+        # C = W - W X^T (K0 + s2 I)^{-1} X W on the range of K0 (exact: ``_kernel_apply``), in sub-batches of
+        # about CHUNK_ENTRIES floats of n x n kernels
+        step = max(1, CHUNK_ENTRIES // (n * n))
+        out = []
+        for i in range(0, k, step):
+            XWi = XW[i:i + step]
+            K0 = XWi @ np.swapaxes(X[i:i + step], 1, 2)  # (b, n, n)
+            C = W - np.swapaxes(XWi, 1, 2) @ _kernel_apply(K0, s2, XWi)
+            out.append(np.maximum(np.einsum("de,bed->b", S, C), 0.0))
+        return np.concatenate(out)
     G = np.swapaxes(X, 1, 2) @ X + s2 * _spd_inv(W)
     return s2 * np.einsum("de,bed->b", S, _spd_inv(G))
 

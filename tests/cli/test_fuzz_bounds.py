@@ -110,6 +110,8 @@ CASES = [
     (["new-claim", "smith2024.thm2", "--dir", DEEP], 2, f"at most {limits.MAX_PATH_DEPTH}", BOUND_S),
     # singular solves at tiny noise: a stable route (exit 0, nothing on stderr)
     (["precond", "--bayes", "--cov", "eye:20", "-n", "2", "--noise", "1e-30"], 0, None, 120),
+    (["precond", "--bayes", "--cov", "eye:3", "-n", "3", "--noise", "1e-300", "--covariates", "rademacher"], 0, None,
+     120),
     (["compare", "--cov", "eye:2", "-n", "5", "-L", "1", "--train-steps", "0", "--noise", "1e-320",
       "--samples", "200"], 0, None, 120),
 ]
@@ -243,3 +245,25 @@ def test_compare_plot_written_and_refused(where):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InputError):
         error_curves(curves, where / "fifo.png")
+
+
+# --- 16. tiny noise: the Bayes solves take the range of X Sigma_w X^T (numerics.bayes), checked against sigma2 = 0 --
+
+@pytest.mark.parametrize(("law", "d", "n"), [("rademacher", 2, 2), ("rademacher", 3, 5), ("gaussian", 6, 2)])
+def test_bayes_at_tiny_noise_matches_the_noiseless_route(law, d, n):
+    """sigma2 = 1e-300 (singular X^T X + sigma2 W^-1 in float64: a LinAlgError before) agrees with the separate
+    sigma2 = 0 route (pseudo-inverse of X W X^T) on the same draws: the two differ by O(sigma2) in exact arithmetic."""
+    from iclcheck.numerics.bayes import bayes_risk, posterior_mean
+    from iclcheck.theory.setting import Setting
+
+    tiny = Setting.make(np.eye(d), n, sigma2=1e-300, covariates=law)
+    zero = Setting.make(np.eye(d), n, sigma2=0, covariates=law)
+    r_tiny = bayes_risk(tiny, rng=np.random.default_rng(1), samples=2000)
+    r_zero = bayes_risk(zero, rng=np.random.default_rng(1), samples=2000)
+    if not r_zero.exact:  # both Monte Carlo over the same X draws
+        assert abs(r_tiny.value - r_zero.value) <= 1e-9 * max(1.0, r_zero.value)
+    rng = np.random.default_rng(2)
+    X = rng.choice([-1.0, 1.0], size=(50, n, d)) if law == "rademacher" else rng.standard_normal((50, n, d))
+    y = rng.standard_normal((50, n))
+    np.testing.assert_allclose(posterior_mean(X, y, Sigma_w=np.eye(d), sigma2=1e-300),
+                               posterior_mean(X, y, Sigma_w=np.eye(d), sigma2=0.0), atol=1e-9)
