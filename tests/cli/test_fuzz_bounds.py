@@ -193,10 +193,14 @@ def _api_cases():
         ("starts", lambda: iclcheck.optimal_layers(iclcheck.setting(eye, 5, Sigma_w="inv"), 2, family="gdpp",
                                                    starts=limits.MAX_GDPP_STARTS + 1)),
         ("seed", lambda: iclcheck.optimal_layers(iclcheck.setting(eye, 5, Sigma_w="inv"), 2, family="gdpp", seed=-1)),
+        ("seed", lambda: iclcheck.check_weights({"P": np.zeros((3, 3)), "Q": np.zeros((3, 3))},
+                                                iclcheck.setting(eye, 5), samples=200, seed=None)),
+        ("seed", lambda: iclcheck.loss(iclcheck.setting(eye, 5), np.zeros((3, 3)), np.zeros((3, 3)), seed=-1)),
+        ("setting", lambda: iclcheck.check_weights({"P": np.zeros((3, 3)), "Q": np.zeros((3, 3))}, None)),
     ]
 
 
-@pytest.mark.parametrize("k", range(12))
+@pytest.mark.parametrize("k", range(15))
 def test_api_bad_arguments_raise_input_error_naming_them(k):
     from iclcheck.theory.errors import InputError
 
