@@ -197,10 +197,12 @@ def _api_cases():
                                                 iclcheck.setting(eye, 5), samples=200, seed=None)),
         ("seed", lambda: iclcheck.loss(iclcheck.setting(eye, 5), np.zeros((3, 3)), np.zeros((3, 3)), seed=-1)),
         ("setting", lambda: iclcheck.check_weights({"P": np.zeros((3, 3)), "Q": np.zeros((3, 3))}, None)),
+        ("solver", lambda: iclcheck.certify(iclcheck.setting(eye, 5), solver=np.zeros((2, 3)))),
+        ("exact", lambda: iclcheck.certify(iclcheck.setting(eye, 5), exact=np.zeros(2))),
     ]
 
 
-@pytest.mark.parametrize("k", range(15))
+@pytest.mark.parametrize("k", range(17))
 def test_api_bad_arguments_raise_input_error_naming_them(k):
     from iclcheck.theory.errors import InputError
 
