@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS = {"theory": ROOT / "theory", "numerics": ROOT / "numerics", "proofs": ROOT / "proofs",
-         "cli": ROOT / "src" / "iclcheck" / "cli"}
+         "cli": ROOT / "src" / "iclcheck" / "cli"}  # the rooms are also linked under src/iclcheck
 FORBIDDEN = {"theory": {"numerics", "proofs", "cli"}, "numerics": {"proofs", "cli"}, "proofs": {"cli"},
              "cli": set()}
 BARE = {"theory", "numerics", "proofs"}

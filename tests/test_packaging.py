@@ -1,5 +1,6 @@
 """Packaging: the only top-level import package is ``iclcheck``; every source package is installed."""
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -17,17 +18,30 @@ def _config():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 
 
-def test_every_source_package_is_listed_under_iclcheck():
-    cfg = _config()
-    dirs = cfg["package-dir"]
-    found = set()
-    for name, folder in dirs.items():
-        for init in (ROOT / folder).rglob("__init__.py"):
-            rel = init.parent.relative_to(ROOT / folder)
-            found.add(".".join([name, *rel.parts]) if rel.parts else name)
-    # iclcheck's own subfolders that are themselves mapped elsewhere are not duplicated
-    assert set(cfg["packages"]) == found
-    assert all(p == "iclcheck" or p.startswith("iclcheck.") for p in cfg["packages"])
+ROOMS = ("theory", "numerics", "proofs")
+
+
+def test_rooms_are_links_into_the_one_package():
+    """theory/, numerics/ and proofs/ live at the root and appear in src/iclcheck as relative symbolic links."""
+    for room in ROOMS:
+        link = ROOT / "src" / "iclcheck" / room
+        assert link.is_symlink(), f"src/iclcheck/{room} must be a symbolic link to ../../{room}"
+        assert link.resolve() == (ROOT / room).resolve()
+        assert not Path(os.readlink(link)).is_absolute()
+
+
+def test_every_source_package_is_found_under_iclcheck():
+    """setuptools' package discovery (through the links) finds every folder with an __init__.py, and nothing else."""
+    from setuptools import find_packages
+
+    assert _config()["packages"]["find"]["where"] == ["src"]
+    found = set(find_packages(where=str(ROOT / "src")))
+    expected = {"iclcheck"}
+    for dirpath, _dirs, files in os.walk(ROOT / "src" / "iclcheck", followlinks=True):
+        if "__init__.py" in files:
+            expected.add(".".join(Path(dirpath).relative_to(ROOT / "src").parts))
+    assert found == expected
+    assert all(p == "iclcheck" or p.startswith("iclcheck.") for p in found)
 
 
 def test_version_is_exposed():
@@ -50,6 +64,7 @@ def test_wheel_has_one_top_level_package(tmp_path):
             assert z.read(tl[0]).decode().split() == ["iclcheck"]
         assert "iclcheck/proofs/claims/ahn2023_thm1.py" in names
         assert "iclcheck/theory/notation/ahn.py" in names
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the wheel must carry the LICENSE"
 
 
 def _quickstart_commands() -> list[str]:
@@ -73,5 +88,12 @@ def test_no_source_folder_shadows_the_installed_package():
     """`python -m pytest` from the root puts the root first on sys.path: no folder there may be called
     `iclcheck` (it would shadow the installed package, whose theory/numerics/proofs come via package-dir)."""
     assert not (ROOT / "iclcheck").exists()
-    cfg = _config()
-    assert cfg["package-dir"]["iclcheck"] == "src/iclcheck"
+    assert (ROOT / "src" / "iclcheck" / "__init__.py").is_file()
+
+
+def test_citation_names_this_version():
+    """CITATION.cff's version is the package's (cffconvert --validate checks its schema in CI)."""
+    text = (ROOT / "CITATION.cff").read_text()
+    versions = [ln.split(":", 1)[1].strip().strip('"') for ln in text.splitlines() if ln.startswith("version:")]
+    assert versions == [iclcheck.__version__]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

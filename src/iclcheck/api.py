@@ -82,11 +82,13 @@ def min_loss(setting: Setting) -> float:
     return _one_layer(setting).min_loss()
 
 
-def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> ModelLoss:
+def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0, attention: str = "linear",
+         heads: int | None = None) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
-    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
-    with an interval (``samples`` prompts). The result: ``.value``, ``.exact``, ``.method``, ``.interval``.
+    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded conditioned Monte Carlo (x_q integrated
+    exactly, w and the context Gram drawn; docs/deep.md) with an interval (``samples`` prompts). The result:
+    ``.value``, ``.exact``, ``.method`` (the route used), ``.interval``.
 
     >>> import numpy as np
     >>> st = iclcheck.setting(np.eye(2), 4)
@@ -95,8 +97,16 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
     >>> r = loss(st, P, Q)
     >>> r.exact, round(r.value, 6)
     (True, 0.857143)
+
+    ``attention`` ("linear", "relu", "exp", "softmax") and ``heads`` (an int: P, Q of shape (heads, d+1, d+1) or
+    (L, heads, d+1, d+1)) select kernel / multi-head attention (numerics.kernel_attention.attention_loss); these have
+    no exact route at finite n, and ``.method`` says so.
     """
-    return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
+    if attention != "linear" or heads is not None:
+        from iclcheck.numerics.kernel_attention import attention_loss
+
+        return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
+    return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
 def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
@@ -230,6 +240,8 @@ def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting:
 
     if setting is not None:
         _check(setting)
+        if setting.n_is_symbolic:
+            raise InputError("setting", "the weights need a numeric n (the setting's n is symbolic)")
         n = int(setting.n)
     if n is None:
         if convention == "vonoswald":
@@ -249,9 +261,7 @@ def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict | None = None):
     """
     from iclcheck.numerics.weights import save_weights as _save
 
-    P = np.asarray(P, dtype=float)
-    Q = np.asarray(Q, dtype=float)
-    return _save(path, P[None] if P.ndim == 2 else P, Q[None] if Q.ndim == 2 else Q, metadata=metadata)
+    return _save(path, P, Q, metadata=metadata)  # validates P, Q (dense, real, (L, D, D)), metadata and path
 
 
 def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical",
@@ -278,3 +288,67 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
     return check_loaded_weights(setting, w, samples=samples, seed=seed)
 
+
+
+def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: str = "label",
+             precondition: Any = None):
+    """The exact expected error of k = 1..steps in-context GD steps from w_0 = 0 (``numerics.gd_error``): the
+    query prediction (``target="label"``) or ||w_k - w*||^2 (``"weights"``), with step ``eta`` (None: the optimal
+    step for each k), plain GD (needs Sigma = c I) or ``precondition="inverse"`` (P = Sigma^-1, any Sigma). Returns
+    a ``GDError``: ``.error``, ``.eta``, ``.argmin``, ``.first_worse``, ``.heavy_tail`` per k. The twin of
+    ``iclcheck gd-error``.
+
+    >>> st = iclcheck.setting(np.eye(10), 20)
+    >>> r = gd_error(st, 10, eta=20 / 31, target="weights")   # Huang, Wang, Lee's fixed step n/(n+d+1)
+    >>> round(float(r.error[0]), 4), r.argmin, round(float(r.error[9]), 1), bool(r.heavy_tail[9])
+    (3.5484, 5, 71.0, True)
+    """
+    from iclcheck.numerics.gd_error import gd_error as _gd_error
+
+    return _gd_error(_check(setting), steps, eta=eta, target=target, precondition=precondition)
+
+
+def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: Any):
+    """Gradient flow of the exact population loss (``numerics.flow``; no sampling) of ``model``: "one_layer" (full
+    P, Q), "attnS" (H heads of separate key/query of rank R: ``heads=``, ``rank=``), "attnM" (merged key-query),
+    "gd_family" / "tied" (the restricted L-layer families: ``L=``), from ``init`` (a flat parameter vector, or a
+    scale for a random start from ``seed=``) to ``t_max``. Returns a ``FlowResult``: the sampled trajectory, the
+    plateaus (entry, exit, loss), the conserved quantities' drift, the limit's classification, fitted rates.
+
+    >>> st = iclcheck.setting(np.diag([0.4, 0.3]), 31)
+    >>> r = flow(st, "attnS", init=0.01, t_max=4000.0, heads=2, rank=1, seed=1, samples=201)
+    >>> [round(p.loss, 4) for p in r.plateaus], r.classification   # plateaus: L(M_0), L(M_1); zero modes: symmetries
+    ([0.7, 0.3326], 'degenerate')
+    """
+    from iclcheck.numerics.flow import flow as _flow
+
+    return _flow(_check(setting), model, init=init, t_max=t_max, **options)
+
+
+def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical", prompts: int = 20_000,
+               max_steps: int = 12, seed: int = 0):
+    """What a deep model implements, layer by layer (an ``Implements``): each layer in the whitened frame with its
+    nearest (8) / (11) family point (``.layers``: ``.a``, ``.b``, residuals), the family named when the model's
+    predictions are within 1% of E y_q^2 of it (``.family``: '8', '11' or None), and per layer the best of k = 1..
+    ``max_steps`` steps of GD, preconditioned GD, GD++ and Iterative Newton against the model's intermediate
+    prediction (``.best``: ``.algorithm``, ``.k``, ``.params``, ``.error`` with a held-out 99.9% interval).
+    ``path_or_arrays``: as ``load_weights`` (any convention), or a ``Weights``. docs/deep.md.
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting(np.diag([1.0, 2.0]), 20, Sigma_w="inv")
+    >>> Ps, Qs = np.zeros((2, 3, 3)), np.zeros((2, 3, 3))
+    >>> Ps[:, 2, 2] = 1.0; Qs[:, :2, :2] = -np.array([0.5, 0.9])[:, None, None] * np.linalg.inv(st.Sigma)
+    >>> r = implements({"P": Ps, "Q": Qs}, st, prompts=2000, max_steps=4)
+    >>> r.family, [round(a, 3) for a in r.a], r.best[0].algorithm, r.best[0].k
+    ('8', [0.5, 0.9], 'pgd', 1)
+    """
+    from iclcheck.numerics.implements import implements as _implements
+    from iclcheck.numerics.weights import Weights
+
+    _check(setting)
+    w = path_or_arrays if isinstance(path_or_arrays, Weights) else load_weights(
+        path_or_arrays, convention=convention, setting=setting)
+    if w.d != setting.d:
+        raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
+    return _implements(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=prompts,
+                       max_steps=max_steps, seed=seed)

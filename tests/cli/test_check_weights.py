@@ -82,7 +82,7 @@ def test_bad_files_exit_2_with_one_line(tmp_path, capsys):
     rc, out, err = _run(capsys, str(wrong))
     assert rc == 2 and "d = 2" in err and len(err.strip().splitlines()) == 1
     rc, out, err = _run(capsys, str(tmp_path / "missing.npz"))
-    assert rc == 2 and "cannot read" in err
+    assert rc == 2 and "no such file" in err and len(err.strip().splitlines()) == 1
 
 
 def test_train_save_weights_round_trip(tmp_path, capsys):

@@ -171,3 +171,48 @@ def test_two_layer_pytorch_loss_is_the_monte_carlo_of_their_model():
     pr = sample_prompts(st, 60_000, np.random.default_rng(2))
     v = (torch_layout_prediction(pr.Z0, WK, WQ, WV) - pr.yq) ** 2
     assert abs(ml.value - v.mean()) <= 4.0 * np.hypot(ml.estimate.stderr, v.std() / np.sqrt(v.size))
+
+
+def test_flip_screen_draws_the_full_sample_only_for_a_variant_that_may_be_much_lower():
+    """A 2-layer model (the condition-(8) optimum, perturbed: no exact route) stored with P and Q swapped: read as
+    it is, the last rows of P are 0 so the prediction is 0 and the loss is E y^2 = tr(Sigma Sigma_w) = d = 2 (a
+    check of the Monte Carlo); every variant but the swap keeps that loss and stops at the screen, the swap (the
+    model itself) gets FLIP_SAMPLES prompts and is named."""
+    from iclcheck.numerics.family_gd import optimal_gd
+    from iclcheck.numerics.family_gdpp import family_params
+    from iclcheck.numerics.weights_check import FLIP_SAMPLES, SCREEN_SAMPLES, check_loaded_weights
+
+    st = Setting.make(np.eye(2), 6, Sigma_w=np.eye(2))
+    Ps, Qs = (np.array(x) for x in family_params(np.eye(2), optimal_gd(st, 2).coefficients))
+    Ps = Ps + 0.02 * np.random.default_rng(2).standard_normal(Ps.shape)
+    w = to_canonical({"P": Qs, "Q": Ps}, "canonical", n=6)
+    res = check_loaded_weights(st, w, samples=50_000)
+    lo, hi = res.loss.interval
+    assert not res.loss.exact and lo <= 2.0 <= hi
+    flips = dict(res.flips)
+    swap = flips.pop("P and Q swapped")
+    assert swap.estimate.n_samples == FLIP_SAMPLES and swap.interval[1] < 0.5 * lo
+    direct = model_loss(st, Ps, Qs, samples=50_000, seed=9)  # the swap is the perturbed model itself
+    assert abs(swap.value - direct.value) <= 4 * np.hypot(swap.estimate.stderr, direct.estimate.stderr)
+    assert flips and all(fl.exact or fl.estimate.n_samples == SCREEN_SAMPLES for fl in flips.values())
+    assert len(res.warnings) == 1 and res.warnings[0].startswith("P and Q swapped gives a much lower loss")
+
+
+@pytest.mark.parametrize("convention", sorted(CONVENTIONS))
+def test_layout_variants_undo_a_transposed_or_swapped_file(convention):
+    """Metamorphic: arrays written transposed (or with the convention's two arrays swapped) and re-read through
+    layout_variants give the model of the arrays as they should have been written, in every convention."""
+    from iclcheck.numerics.weights import _SWAPS, layout_variants
+
+    rng = np.random.default_rng(11)
+    arrs = {r: rng.normal(size=(2, 3, 3)) for r in CONVENTIONS[convention][0]}
+    right = to_canonical(arrs, convention, n=5)
+    a, b = _SWAPS[convention]
+    for name, stored in [("arrays transposed", {r: np.swapaxes(A, 1, 2) for r, A in arrs.items()}),
+                         (f"{a} and {b} swapped", {**arrs, a: arrs[b], b: arrs[a]})]:
+        wrong = to_canonical(stored, convention, n=5)
+        back = dict(layout_variants(wrong))[name]
+        np.testing.assert_allclose(back.Ps, right.Ps, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(back.Qs, right.Qs, rtol=1e-13, atol=1e-13)
+        assert (back.readout_sign, back.mask) == (right.readout_sign, right.mask)
+        assert not np.allclose(wrong.Qs, right.Qs)  # the mistake changes the model

@@ -32,15 +32,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
-import stat
 from fractions import Fraction
 from pathlib import Path
 from tokenize import TokenError
 from typing import Any
 
 from iclcheck.cli.flags import flag_of
+from iclcheck.numerics.files import read_regular_file  # the one hardened reader (also the library's)
 from iclcheck.theory.errors import InputError
 
 __all__ = [
@@ -193,51 +192,6 @@ def _rows_to_matrix(rows: list[list[Any]], *, what: str) -> Any:
     for i, r in enumerate(rows):
         A[i, :] = r
     return A
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def read_regular_file(path: str | Path, *, what: str, limit: int, limit_text: str) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes. FIFOs, devices, directories (also behind
-    symlinks) are refused by os.stat before opening; the file is opened with O_NONBLOCK and re-checked
-    with fstat (no race with a swapped file), and never more than ``limit`` + 1 bytes are read."""
-    name = _show(str(path))
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(what, f"no such file {name}") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(what, f"cannot read {name} ({type(exc).__name__})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(what, f"{name} is {_kind(st.st_mode)}, not a regular file; refusing to read it")
-    if st.st_size > limit:
-        raise InputError(what, f"file {name} is larger than {limit_text}")
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise InputError(what, f"cannot read {name} ({exc.strerror or type(exc).__name__})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(what, f"{name} is {_kind(st.st_mode)}, not a regular file; refusing to read it")
-        with os.fdopen(fd, "rb", closefd=True) as f:
-            fd = -1
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise InputError(what, f"cannot read {name} ({exc.strerror or type(exc).__name__})") from None
-    finally:
-        if fd >= 0:
-            os.close(fd)
-    if len(data) > limit:
-        raise InputError(what, f"file {name} is larger than {limit_text}")
-    return data
 
 
 def _read_text(path: Path, *, what: str) -> str:

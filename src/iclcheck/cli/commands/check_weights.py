@@ -1,12 +1,14 @@
 """``iclcheck check-weights``: read a trained L-layer model (.npz, .safetensors, or a PyTorch state_dict where
 torch is installed), map it from its convention to the canonical model and report its population loss (exact, or
 a Monte Carlo interval), the gap to the theory's optimum for the setting, each layer's distance to the predicted
-matrix in the whitened frame, and a warning when a sign or scale flip of the convention gives a much lower loss."""
+matrix in the whitened frame, and a warning when a sign, scale or layout mistake (arrays transposed, two arrays
+swapped) gives a much lower loss."""
 
 from __future__ import annotations
 
 import argparse
 
+from iclcheck.cli.commands import _implements_section as implements_section
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
@@ -25,6 +27,12 @@ EPILOG = """conventions (each an explicit map to the canonical model Z + (1/n) P
   zhang           W_PV, W_KQ per layer (prediction +[f(E)]_{d+1,N+1}, no query mask): P = W^PV, Q = -W^KQ
   pytorch         W_K, W_Q, W_V per layer, attention W_V Z M (Z^T W_K^T W_Q Z)/n, prediction +[Z_L]_{d+1,n+1}
                   (sign +): P = W_V, Q = W_K^T W_Q; one layer: exactly the canonical model at P = -W_V
+
+layout: every array W is applied to column tokens, output = W z (pytorch: nn.Linear.weight). Code computing
+Z @ W on row tokens stores W^T: transpose it (the warning names "arrays transposed" when that fits better).
+
+numbers: float16, bfloat16, float32, float64 (read as float64); complex, integer, sparse or quantized arrays are
+refused.
 
 arrays: stacked NAME of shape (L, D, D) or (D, D), or per layer NAME0, NAME1, ... or layers.0.NAME
 (.weight suffixes and k_proj/q_proj/v_proj are understood). Never unpickled: .npz with allow_pickle=False,
@@ -53,6 +61,7 @@ def register(sub) -> None:
                    help=f"Monte Carlo prompts when no exact route applies (default 200000, at most {MAX_SAMPLES:,})")
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed of the Monte Carlo (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    implements_section.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -62,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     st = setting_from_args(args, exact=False)
     if st.n_is_symbolic:
         raise InputError("-n", "check-weights needs a numeric n")
-    from iclcheck.cli.formatting import dump_json
+    from iclcheck.cli.formatting import dump_json, json_envelope
     from iclcheck.numerics.weights import load_weights
     from iclcheck.numerics.weights_check import check_loaded_weights
 
@@ -74,12 +83,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.file, f"{w.L:,} layers: check-weights supports at most {MAX_MODEL_LAYERS} (the "
                          "models iclcheck train writes)")
     res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed)
-    if args.format == "json":
-        out = {"setting": {"d": st.d, "n": int(st.n), "covariates": st.covariates, "sigma2": st.sigma2,
-                           "task_cov": st.task_cov_kind, "cov": args.cov}, **res.to_dict()}
-        dump_json(out)
+    impl_lines, impl = implements_section.section(args, st, w)
+    if args.format == "json":  # the one envelope of docs/json.md (schema, version, command, the setting object)
+        body = res.to_dict()
+        if impl is not None:
+            body["implements"] = impl
+        dump_json(json_envelope("check-weights", body, setting=st, args=args))
         return 0
-    for line in report_lines(res, st):
+    for line in report_lines(res, st) + impl_lines:
         print(line)
     return 0
 
@@ -99,16 +110,17 @@ def report_lines(res, st) -> list[str]:
             out.append("  note: the file was written for another setting than the one checked here")
     out.append(f"  loss {ml.describe()}")
     if res.reference is not None:
-        g, lo, hi = res.gap
         out.append(f"  reference {res.reference:.6g}: {res.reference_name}")
+    if res.gap is None:
+        out.append(f"  gap to the reference: {res.gap_note}" if res.reference is not None else f"  ({res.gap_note})")
+    else:
+        g, lo, hi = res.gap
         if ml.exact and abs(g) <= 1e-10 * max(res.reference, 1e-300):
             out.append("  gap to the reference 0 (equal to rounding: |gap| <= 1e-10 x reference)")
         else:
             rel = f" = {100 * res.relative_gap:+.2f}%" if res.relative_gap is not None else ""
             span = "" if ml.exact else f" (interval [{lo:+.4g}, {hi:+.4g}])"
             out.append(f"  gap to the reference {g:+.4g}{rel}{span}")
-    else:
-        out.append(f"  ({res.reference_name})")
     if res.layers:
         out.append(f"  layers ({res.layers_note}; whitened frame):")
         out.append(f"  {'layer':>5}  {'a_l':>9}  {'distance':>9}  {'off-pattern':>11}")

@@ -8,8 +8,9 @@ import argparse
 import math
 import re
 
-from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of
 from iclcheck.cli.main import COMMANDS
+from iclcheck.cli.progress import add_progress_flag, progress_bar, train_callback
 from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS
 from iclcheck.theory.errors import InputError, NumericalFailure
 
@@ -61,7 +62,7 @@ def register(sub) -> None:
     p.add_argument("--warmup", type=int, default=None, help="linear warm-up steps (default 0 for gd, 100 otherwise)")
     p.add_argument("--samples", type=positive_int, default=200_000,
                    help=f"Monte Carlo prompts for the final loss and the gap (default 200000, at most {MAX_SAMPLES:,})")
-    p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a TTY")
+    add_progress_flag(p)
     p.add_argument("--save-weights", metavar="FILE.npz|FILE.safetensors", default=None,
                    help="write the learned P, Q (canonical convention, stacked (L, d+1, d+1)) with the setting as "
                         "metadata; read them back with 'iclcheck check-weights FILE'")
@@ -97,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         from iclcheck.numerics.outfiles import check_output_path
 
         check_output_path(save, what="--save-weights", suffixes=(".npz", ".safetensors"))
+    if save is not None and save.endswith(".safetensors"):  # before training, not after it
+        from iclcheck.theory.errors import import_optional
+
+        import_optional("safetensors.numpy", extra="weights", feature="writing .safetensors")
     import numpy as np
 
     from iclcheck.cli.formatting import dump_json, json_envelope
@@ -117,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
         check_budget(st, args.L, steps=args.steps, batch=args.batch)
         mc_batch = max(1, min(MC_BATCH, (MAX_MEMORY_GIB * 2**30) // step_memory_bytes(st.d, int(st.n), args.L, 1)))
         rng = np.random.default_rng(args.seed)
-        res = train(st, args.L, family_name=args.family, steps=args.steps, batch=args.batch, lr=lr, rng=rng,
-                    clip=clip, warmup=warmup, progress=show_progress(args))
+        with progress_bar(args, args.steps, desc="train", unit="step") as bar:
+            res = train(st, args.L, family_name=args.family, steps=args.steps, batch=args.batch, lr=lr, rng=rng,
+                        clip=clip, warmup=warmup, callback=None if bar is None else train_callback(bar))
     except (InputError, NumericalFailure) as exc:
         raise _flagged(exc) from None
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused below
@@ -151,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
                                     "loss": f_opt},
                         "gap": gap.mean, "gap_ci": list(gap.ci), "relative_gap": gap.mean / f_opt,
                         "relative_gap_ci": [gap.ci[0] / f_opt, gap.ci[1] / f_opt]})
+            if not (la.estimable and gap.estimable):  # no gap, percentage or ratio of a mean that is not estimable
+                out.update({"gap": None, "gap_ci": None, "relative_gap": None, "relative_gap_ci": None,
+                            "gap_note": "not reported: the Monte Carlo mean is not estimable (heavy tails): "
+                                        + (la.tail_note() or gap.tail_note())})
         else:
             from iclcheck.numerics.forward import sample_prompts
             from iclcheck.numerics.montecarlo import mc_mean
@@ -182,14 +192,20 @@ def run(args: argparse.Namespace) -> int:
     for l, e in enumerate(info["layers"]):
         extra = f"  {e['b']:8.4f}  {e['dist_B']:9.4f}" if args.family != "gd" else ""
         print(f"  {l:>5}  {e['a']:13.4f}  {e['dist_A']:9.4f}{extra}")
-    print(f"  loss {out['loss']:.5g}  (99.9% CI [{out['loss_ci'][0]:.5g}, {out['loss_ci'][1]:.5g}])")
+    if la.estimable:
+        print(f"  loss {out['loss']:.5g}  (99.9% CI [{out['loss_ci'][0]:.5g}, {out['loss_ci'][1]:.5g}])")
+    else:
+        print(f"  loss {la.describe('.5g')}")
     if a_opt is not None:
         print(f"  exact condition-(8) optimum: a = {np.round(a_opt, 4).tolist()} (any order), loss {f_opt:.5g}")
         if args.family != "gd":
             print("  (the reference is the condition-(8) optimum; GD++ / full parameters can go below it: see "
                   "'iclcheck layers --family gdpp' and the claim ahn2023.fig4)")
-        print(f"  gap to optimum {out['gap']:+.4g} = {100 * out['relative_gap']:+.2f}% "
-              f"(paired 99.9% CI [{100 * out['relative_gap_ci'][0]:+.2f}%, {100 * out['relative_gap_ci'][1]:+.2f}%])")
+        if out["gap"] is None:
+            print(f"  gap to optimum: {out['gap_note']}")
+        else:
+            print(f"  gap to optimum {out['gap']:+.4g} = {100 * out['relative_gap']:+.2f}% (paired 99.9% CI "
+                  f"[{100 * out['relative_gap_ci'][0]:+.2f}%, {100 * out['relative_gap_ci'][1]:+.2f}%])")
     else:
         print(f"  (no exact optimum: {why})")
     if save is not None:
