@@ -217,7 +217,8 @@ def _check_npz_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
                 raise ValueError(f"unsupported .npy version {version}")
             offset = f.tell()
     except (ValueError, SyntaxError, TypeError, EOFError, OverflowError, OSError, zipfile.BadZipFile,
-            RuntimeError, NotImplementedError) as exc:
+            RuntimeError, NotImplementedError, TokenError, RecursionError, KeyError) as exc:  # (TokenError: a header
+        # that is not a Python literal, read by numpy through tokenize)
         raise InputError("weights file", f"{name}: member {show_name(member)} has a damaged .npy header "
                          f"({show_name(str(exc), 80)})") from None
     if key == METADATA_KEY:

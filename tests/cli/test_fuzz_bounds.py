@@ -91,7 +91,7 @@ CASES = [
     (["precond", "--cov", "paren.npy", "-n", "3"], 2, "damaged .npy header", BOUND_S),
     (["precond", "--cov", "eye:2", "--task-cov", "tok.npy", "-n", "3"], 2, "--task-cov", BOUND_S),
     (["loss", "--cov", "eye:2", "-n", "3", "--params", "tok.npz"], 2, "damaged .npy header", BOUND_S),
-    (["check-weights", "tok.npz", "--cov", "eye:2", "-n", "3"], 2, "not a readable .npz", BOUND_S),
+    (["check-weights", "tok.npz", "--cov", "eye:2", "-n", "3"], 2, "damaged .npy header", BOUND_S),
     (["layers", "--cov", "tok.npy", "-n", "3", "-L", "2"], 2, "damaged .npy header", BOUND_S),
     (["critical", "--cov", "tok.npy", "-n", "3"], 2, "damaged .npy header", BOUND_S),
     (["certify", "--cov", "tok.npy", "-n", "3"], 2, "damaged .npy header", BOUND_S),
