@@ -75,9 +75,9 @@ __all__ = ["Certificate", "MAX_CERT_DIM", "MAX_EXACT_CERT_DIM", "QP_SOLVERS", "c
 
 
 def _check_options(solver: str, gap_tol: float) -> None:
-    if solver not in QP_SOLVERS:
+    if not isinstance(solver, str) or solver not in QP_SOLVERS:
         raise InputError("solver", f"must be one of {', '.join(QP_SOLVERS)}, got {solver!r}")
-    if not (isinstance(gap_tol, (int, float)) and math.isfinite(gap_tol) and 0 < gap_tol <= MAX_GAP_TOL):
+    if not (isinstance(gap_tol, (int, float)) and not isinstance(gap_tol, bool) and math.isfinite(gap_tol) and 0 < gap_tol <= MAX_GAP_TOL):
         raise InputError("gap_tol", f"must be a finite number in (0, {MAX_GAP_TOL}], got {gap_tol!r}")
 
 
@@ -85,6 +85,8 @@ def _check_options(solver: str, gap_tol: float) -> None:
 def certify(ol: OneLayer, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False) -> Certificate:
     """Solve the relaxation, prove a lower bound from the solver's dual point, decide certification."""
     _check_options(solver, gap_tol)
+    if not isinstance(exact, (bool, np.bool_)):
+        raise InputError("exact", f"must be True or False, got {type(exact).__name__}")
     d = ol.d
     if d > (MAX_EXACT_CERT_DIM if exact else MAX_CERT_DIM):
         lim = MAX_EXACT_CERT_DIM if exact else MAX_CERT_DIM

@@ -16,12 +16,13 @@ from scipy import optimize
 
 from iclcheck.numerics.family_gd import optimal_gd
 from iclcheck.numerics.finite_diff import hessian_from_gradient
+from iclcheck.numerics.limits import MAX_GDPP_LAYERS, MAX_GDPP_STARTS, MAX_SEED
 from iclcheck.numerics.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.multilayer import gdpp_degree
 
-__all__ = ["DEFAULT_GDPP_STARTS", "GDPPOptimum", "THETA_MAX", "family_params", "gdpp_conditional_loss", "gdpp_loss", "gdpp_loss_grad",
-           "gdpp_loss_rational", "optimal_gdpp", "sample_average_gdpp", "spectral_draws"]
+__all__ = ["DEFAULT_GDPP_STARTS", "GDPPOptimum", "THETA_MAX", "family_params", "gdpp_conditional_loss", "gdpp_loss",
+           "gdpp_loss_grad", "gdpp_loss_rational", "optimal_gdpp", "sample_average_gdpp", "spectral_draws"]
 
 
 def _gdpp_p_at(a: Any, b: Any, x: np.ndarray) -> np.ndarray:
@@ -155,12 +156,20 @@ def optimal_gdpp(problem: Any, L: int, *, starts: int = DEFAULT_GDPP_STARTS, see
         raise InputError("L (number of layers)", f"must be a positive integer, got {L!r}")
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
         raise InputError("starts", f"must be a positive integer, got {starts!r}")
+    if starts > MAX_GDPP_STARTS:
+        raise InputError("starts", f"at most {MAX_GDPP_STARTS:,} multistart runs (~0.4 s each at L = 3), got {starts:,}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise InputError("seed", f"must be an integer in [0, 2^63), got {seed!r}")
     L = int(L)
-    if L > 3:
+    if L > MAX_GDPP_LAYERS:
         raise InputError("L (number of layers)", "the exact GD++ loss needs moments up to degree 80 for "
                          "L = 4; use L <= 3 (Monte Carlo beyond)")
-    a, b, best_val, gnorm, attained, spread, hits, minima, points, stopped = _optimal_gdpp_core(
-        pr.d, pr.n, float(pr.sigma2), L, int(starts), int(seed))
+    with np.errstate(over="ignore", invalid="ignore"):  # far starts overflow on the way; the best point is checked
+        a, b, best_val, gnorm, attained, spread, hits, minima, points, stopped = _optimal_gdpp_core(
+            pr.d, pr.n, float(pr.sigma2), L, int(starts), int(seed))
+    if not (np.isfinite(best_val) and np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise NumericalFailure("GD++ optimum", f"the multistart found no finite minimum (best loss {best_val})",
+                               "try another seed or fewer layers")
     return GDPPOptimum(a=a.copy(), b=b.copy(), loss=best_val, gradient_norm=gnorm, attained=attained, problem=pr,
                        starts=int(starts), spread=spread, seed=int(seed), hits=hits, local_minima=minima,
                        local_minimizers=tuple(p.copy() for p in points), stopped=stopped)

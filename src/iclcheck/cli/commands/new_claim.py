@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from iclcheck.cli.main import COMMANDS
+from iclcheck.numerics.limits import MAX_PATH_DEPTH
 from iclcheck.theory.errors import InputError
 
 __all__ = ["KEY_RE", "claim_module_name", "register", "run", "write_claim"]
@@ -71,12 +72,33 @@ def _template_text() -> str:
     return (Path(pkg.__path__[0]) / "_template.py").read_text(encoding="utf-8")
 
 
+def _folder(path: str | Path, what: str) -> Path:
+    """A folder argument, bounded before anything is created: at most MAX_PATH_DEPTH components."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path).strip() or "\0" in str(path):
+        raise InputError(what, f"needs a folder name, got {str(path)[:60]!r}")
+    p = Path(path)
+    if len(p.parts) > MAX_PATH_DEPTH:
+        raise InputError(what, f"is {len(p.parts):,} folders deep; at most {MAX_PATH_DEPTH} are supported")
+    return p
+
+
+def _make_dirs(path: Path) -> None:
+    """mkdir -p without recursion (Path.mkdir(parents=True) recurses once per missing level)."""
+    missing = []
+    p = path
+    while not p.is_dir() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for q in reversed(missing):
+        q.mkdir(exist_ok=True)
+
+
 def write_claim(key: str, directory: str | Path = ".", tests_dir: str | Path | None = None) -> tuple[Path, Path]:
     """Write ``<module>.py`` (the template with ``key``) into ``directory`` and ``test_<module>.py`` into
     ``tests_dir`` (default: ``directory``); refuses to overwrite either. Returns both paths."""
     module = claim_module_name(key)
-    directory = Path(directory)
-    tests_dir = Path(tests_dir) if tests_dir is not None else directory
+    directory = _folder(directory, "--dir")
+    tests_dir = _folder(tests_dir, "--tests-dir") if tests_dir is not None else directory
     claim_path = directory / f"{module}.py"
     test_path = tests_dir / f"test_{module}.py"
     for p in (claim_path, test_path):
@@ -89,8 +111,8 @@ def write_claim(key: str, directory: str | Path = ".", tests_dir: str | Path | N
             "# notation and verify() with your claim's (docs/plugins.md).\n")
     text = head + text.replace(f'key="{TEMPLATE_KEY}"', f'key="{key}"')
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        tests_dir.mkdir(parents=True, exist_ok=True)
+        _make_dirs(directory)
+        _make_dirs(tests_dir)
         with open(claim_path, "x", encoding="utf-8") as f:  # "x": never overwrite, even in a race
             f.write(text)
         rel = os.path.relpath(claim_path.resolve(), test_path.parent.resolve())
@@ -123,6 +145,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("key", metavar="KEY", help="the claim key, <paper><year>.<name> (e.g. smith2024.thm2)")
-    p.add_argument("--dir", type=Path, default=Path("."), help="folder of the claim module (default: .)")
+    p.add_argument("--dir", type=Path, default=Path("."),
+                   help=f"folder of the claim module (default: .; created if missing, at most {MAX_PATH_DEPTH} levels)")
     p.add_argument("--tests-dir", type=Path, default=None, help="folder of its test (default: --dir)")
     p.set_defaults(func=run)

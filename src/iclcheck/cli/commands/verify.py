@@ -239,6 +239,10 @@ def _progress(args: argparse.Namespace, total: int):
 def run(args: argparse.Namespace) -> int:
     from iclcheck.proofs.registry import Context, select
     from iclcheck.proofs.report import run_claims
+    if args.report is not None:  # before any claim runs: a regular file that can be written (never a FIFO)
+        from iclcheck.numerics.outfiles import check_output_path
+
+        check_output_path(args.report, what="--report")
     problems: list[str] = []
     claims = select(args.claims or None, paths=args.claim_paths, problems=problems)
     for line in problems:
