@@ -7,7 +7,10 @@ per certify: the lift and the two rounding majorants).
 Target: the new route at least 1.3x faster. The baseline is the former computation restored: the two former
 eigen-calls and the dense ``reduced``.
 
-    python benchmarks/bench_certify.py [--d 40] [--repeat 5] [--cov random:d=40,cond=10,seed=0] [-n 50]
+On a loaded 2-core machine OpenBLAS's two threads make single timings erratic (1.4-8 s for the same call); with
+OPENBLAS_NUM_THREADS=1 in the environment (both routes alike) the ratio is stable.
+
+    python benchmarks/bench_certify.py [--repeat 5] [--cov random:d=40,cond=10,seed=0] [-n 50]
 """
 
 from __future__ import annotations
