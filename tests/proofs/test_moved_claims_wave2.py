@@ -1,0 +1,144 @@
+"""The claims moved to a user's setting through ``Claim.at_setting`` (issue 18, part 3): each runs at a non-default
+setting with the verdict asserted and one of its numbers recomputed here by another route (numpy written in this
+file, no toolkit code), and a setting its statement does not cover is refused (InputError naming the parameter)."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from scipy import optimize
+
+from iclcheck.proofs.registry import Context, UserSetting, all_claims, check_movable
+from iclcheck.proofs.report import run_claims
+from iclcheck.theory.errors import InputError
+from iclcheck.theory.setting import Setting
+
+
+def _spd(d, seed):
+    A = np.random.default_rng(seed).normal(size=(d, d))
+    return A @ A.T / d + 0.5 * np.eye(d)
+
+
+def _moved(key, setting):
+    [res] = run_claims([all_claims()[key]], Context(setting=setting))
+    return res
+
+
+def _step(res, text):
+    [s] = [s for s in res.steps if text in s.name]
+    return s
+
+
+def test_wu_gamma_star_at_a_random_sigma_with_prior_scale_and_noise():
+    S, n, psi2, s2 = _spd(3, 1), 7, 2.0, 0.3
+    res = _moved("wu2024.gamma_star", Setting.make(S, n, Sigma_w=psi2 * np.eye(3), sigma2=s2))
+    assert res.verdict.value == "confirmed"
+    # master optimum written out: Gamma* = W S M^-1, M = (n+1)/n S W S + (tr(S W) + s2)/n S
+    W = psi2 * np.eye(3)
+    M = (n + 1) / n * S @ W @ S + (np.trace(S @ W) + s2) / n * S
+    master = W @ S @ np.linalg.inv(M)
+    np.testing.assert_allclose(_step(res, "recorded Gamma* = OneLayer").computed, master, rtol=1e-10)
+    exact = _moved("wu2024.gamma_star", Setting.make(sp.Matrix([[2, 1], [1, 3]]), 5, Sigma_w=sp.eye(2) * 3,
+                                                     sigma2=sp.Rational(1, 2)))
+    assert exact.verdict.value == "confirmed" and sum(s.exact for s in exact.steps) == 2
+
+
+def test_ahn_thm3_at_a_random_sigma_two_layers_and_the_loss_by_monte_carlo():
+    S, n, d = _spd(3, 2), 8, 3
+    res = _moved("ahn2023.thm3", UserSetting(Setting.make(S, n, Sigma_w="inv"), L=2))
+    assert res.verdict.value == "confirmed"
+    assert any("every entry" in s.name for s in res.steps)  # the exact full-matrix gradient ran at this Sigma
+    a = np.array(_step(res, "restricted optimum certified").computed)
+    F = float(_step(res, "restricted optimum certified").detail.split("F(a*) = ")[1].split(";")[0])
+    # whitened loss E tr p(S)^2, p(x) = (1 - a_0 x)(1 - a_1 x), S = X^T X / n, X ~ N(0, I): plain numpy
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((100_000, n, d))
+    Sm = np.einsum("bni,bnj->bij", X, X) / n
+    I = np.eye(d)
+    Pm = (I - a[0] * Sm) @ (I - a[1] * Sm)
+    v = np.einsum("bij,bij->b", Pm, Pm)
+    assert abs(v.mean() - F) <= 5 * v.std() / np.sqrt(v.size)
+
+
+def test_ahn_thm3_beyond_the_exact_gradient_is_inconclusive_not_confirmed():
+    res = _moved("ahn2023.thm3", UserSetting(Setting.make(_spd(3, 3), 8, Sigma_w="inv"), L=5))
+    assert res.verdict.value == "inconclusive"
+
+
+def test_gatmiry_at_a_random_sigma_one_and_two_loops():
+    st = Setting.make(_spd(3, 4), 8, Sigma_w="inv")
+    one = _moved("gatmiry2024.looped_tied", UserSetting(st, L=1))
+    assert one.verdict.value == "confirmed"
+    assert _step(one, "L = 1: tied a*").computed == sp.Rational(8, 12)  # n/(n+d+1)
+    two = _moved("gatmiry2024.looped_tied", UserSetting(st, L=2))
+    assert two.verdict.value == "confirmed"
+    a = float(two.finding.split("tied a* = ")[1].split(",")[0])
+    tied = float(two.finding.split("tied loss ")[1].split(" ")[0])
+    # the tied loss E tr (I - a S)^4 (whitened) by plain numpy Monte Carlo
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((100_000, 8, 3))
+    R = np.eye(3) - a * np.einsum("bni,bnj->bij", X, X) / 8
+    R2 = R @ R
+    v = np.einsum("bij,bij->b", R2, R2)
+    assert abs(v.mean() - tied) <= 5 * v.std() / np.sqrt(v.size)
+
+
+def test_ahn_thm2_at_d1_and_the_optimum_by_exact_moments():
+    n = 4
+    res = _moved("ahn2023.thm2", Setting.make(np.eye(1), n))
+    assert res.verdict.value == "confirmed"
+    a = np.sort(np.array(_step(res, "scalar family").computed))
+    # d = 1: s = chi2_n / n, E s^k = prod_{j<k} (n + 2j) / n; F(a) = E (1 - a0 s)^2 (1 - a1 s)^2
+    m = [np.prod([(n + 2 * j) / n for j in range(k)]) for k in range(5)]
+
+    def F(x):
+        c = np.polynomial.polynomial.polymul([1, -x[0]], [1, -x[1]])
+        c2 = np.polynomial.polynomial.polymul(c, c)
+        return sum(ck * m[k] for k, ck in enumerate(c2))
+
+    best = optimize.minimize(F, [0.2, 0.8], method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14})
+    np.testing.assert_allclose(np.sort(best.x), a, atol=1e-6)
+
+
+def test_ahn_thm5_at_d4_and_the_loss_by_a_numpy_relu_forward_pass():
+    d, n = 4, 9
+    res = _moved("ahn2023.thm5", Setting.make(np.eye(d), n))
+    assert res.verdict.value == "confirmed"
+    a = 2 * n / (2 * (d + 2) + n - 1)  # the printed A = -a I
+    # one ReLU layer at P = e e^T, Q11 = -a I: TF = -(1/n) sum_i y_i ReLU(x_i^T (-a I) x_q), target w^T x_q
+    rng = np.random.default_rng(7)
+    B = 200_000
+    X = rng.standard_normal((B, n, d))
+    xq = rng.standard_normal((B, d))
+    w = rng.standard_normal((B, d))
+    y = np.einsum("bnd,bd->bn", X, w)
+    tf = -np.mean(y * np.maximum(-a * np.einsum("bnd,bd->bn", X, xq), 0.0), axis=1)
+    v = (tf - np.einsum("bd,bd->b", xq, w)) ** 2
+    printed = _step(res, "closed-form loss at the printed point").computed
+    assert abs(v.mean() - printed) <= 5 * v.std() / np.sqrt(B)
+
+
+def test_vonoswald_prop1_on_prompts_of_a_noisy_uniform_law():
+    res = _moved("vonoswald2023.prop1", Setting.make(_spd(4, 8), 9, sigma2=0.5, covariates="uniform"))
+    assert res.verdict.value == "confirmed"
+    assert all(s.deviation is not None and s.deviation < 1e-12 for s in res.steps)
+
+
+@pytest.mark.parametrize(("key", "setting", "what"), [
+    ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
+    ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
+    ("ahn2023.thm3", lambda: Setting.make(np.eye(2), 5), "Sigma_w"),
+    ("ahn2023.thm3", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=0.1), "sigma2"),
+    ("ahn2023.thm3", lambda: UserSetting(Setting.make(np.eye(2), 5, Sigma_w="inv"), L=21), "L"),
+    ("gatmiry2024.looped_tied", lambda: UserSetting(Setting.make(np.eye(2), 5, Sigma_w="inv"), L=13), "L"),
+    ("gatmiry2024.looped_tied", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
+    ("ahn2023.thm2", lambda: Setting.make(np.diag([1.0, 2.0]), 5), "Sigma"),
+    ("ahn2023.thm2", lambda: Setting.make(np.eye(4), 5), "Sigma"),
+    ("ahn2023.thm2", lambda: UserSetting(Setting.make(np.eye(2), 5), L=3), "L"),
+    ("ahn2023.thm5", lambda: Setting.make(2 * np.eye(2), 5), "Sigma"),
+    ("ahn2023.thm5", lambda: Setting.make(np.eye(2), 5, sigma2=0.5), "sigma2"),
+    ("vonoswald2023.prop1", lambda: UserSetting(Setting.make(np.eye(2), 5), L=2), "L"),
+])
+def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
+    with pytest.raises(InputError) as e:
+        check_movable(all_claims()[key], setting())
+    assert e.value.what == what and key in e.value.problem
