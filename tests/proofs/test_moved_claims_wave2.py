@@ -123,6 +123,34 @@ def test_vonoswald_prop1_on_prompts_of_a_noisy_uniform_law():
     assert all(s.deviation is not None and s.deviation < 1e-12 for s in res.steps)
 
 
+def _master(S, W, n, s2):
+    """Gamma* = W S M^-1 and L* = tr(S W) - tr(Gamma* S W S), M = (n+1)/n S W S + (tr(S W) + s2)/n S (Gaussian)."""
+    M = (n + 1) / n * S @ W @ S + (np.trace(S @ W) + s2) / n * S
+    G = W @ S @ np.linalg.inv(M)
+    return G, float(np.trace(S @ W) - np.trace(G @ S @ W @ S)), M
+
+
+def test_wu_near_bayes_at_a_random_sigma():
+    S, n, psi2, s2 = _spd(3, 9), 10, 2.0, 0.5
+    res = _moved("wu2024.near_bayes_optimal", Setting.make(S, n, Sigma_w=psi2 * np.eye(3), sigma2=s2))
+    assert res.verdict.value == "confirmed"
+    _, L, _ = _master(S, psi2 * np.eye(3), n, s2)
+    assert _step(res, "L* = sum_i").expected == pytest.approx(L, rel=1e-10)
+    assert f"L* = {L:.6g}" in res.finding
+
+
+def test_wu_context_length_at_a_random_sigma_and_a_test_length():
+    S, n, k, s2 = _spd(3, 10), 10, 4, 0.5
+    res = _moved("wu2024.context_length_mismatch",
+                 UserSetting(Setting.make(S, n, sigma2=s2), test=Setting.make(S, k, sigma2=s2)))
+    assert res.verdict.value == "confirmed"
+    Gn, _, _ = _master(S, np.eye(3), n, s2)
+    Gk, _, Mk = _master(S, np.eye(3), k, s2)
+    D = Gn - Gk
+    assert _step(res, "excess").computed == pytest.approx(float(np.trace(D.T @ S @ D @ Mk)), rel=1e-9)
+    np.testing.assert_allclose(_step(res, "Gamma*_k^-1").computed, np.linalg.inv(Gk) - np.linalg.inv(Gn), rtol=1e-9)
+
+
 @pytest.mark.parametrize(("key", "setting", "what"), [
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
@@ -137,6 +165,11 @@ def test_vonoswald_prop1_on_prompts_of_a_noisy_uniform_law():
     ("ahn2023.thm5", lambda: Setting.make(2 * np.eye(2), 5), "Sigma"),
     ("ahn2023.thm5", lambda: Setting.make(np.eye(2), 5, sigma2=0.5), "sigma2"),
     ("vonoswald2023.prop1", lambda: UserSetting(Setting.make(np.eye(2), 5), L=2), "L"),
+    ("wu2024.near_bayes_optimal", lambda: Setting.make(np.eye(2), 5), "sigma2"),
+    ("wu2024.near_bayes_optimal", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=1), "Sigma_w"),
+    ("wu2024.context_length_mismatch", lambda: UserSetting(Setting.make(np.eye(2), 5),
+                                                           test=Setting.make(2 * np.eye(2), 5)), "test setting"),
+    ("wu2024.context_length_mismatch", lambda: UserSetting(Setting.make(np.eye(2), 5), L=2), "L"),
 ])
 def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
     with pytest.raises(InputError) as e:
