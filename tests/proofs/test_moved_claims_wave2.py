@@ -151,6 +151,48 @@ def test_wu_context_length_at_a_random_sigma_and_a_test_length():
     np.testing.assert_allclose(_step(res, "Gamma*_k^-1").computed, np.linalg.inv(Gk) - np.linalg.inv(Gn), rtol=1e-9)
 
 
+def test_vonoswald_gdpp_and_giannou_on_prompts_of_an_anisotropic_law():
+    st = Setting.make(np.diag([100.0, 1.0, 0.01]), 30, sigma2=0.2)
+    for key in ("vonoswald2023.gdpp", "giannou2025.newton_two_layers"):
+        res = _moved(key, st)
+        assert res.verdict.value == "confirmed"
+        assert all(s.deviation is not None and s.deviation < 1e-12 for s in res.steps)
+
+
+def test_zhang2025_plateaus_at_a_random_lambda():
+    S, n = _spd(4, 11), 9
+    res = _moved("zhang2025.attnS.plateau_losses", Setting.make(S, n))
+    assert res.verdict.value == "confirmed"
+    # L(M_m) = tr L - sum_{i<=m} lam_i / (1 + (1 + tr L/lam_i)/N), eigenvalues decreasing; at m = D it is the
+    # one-layer optimum tr(S) - tr(Gamma* S^2) of the master formula written out here
+    lam = np.sort(np.linalg.eigvalsh(S))[::-1]
+    want = [lam.sum() - sum(v / (1 + (1 + lam.sum() / v) / n) for v in lam[:m]) for m in range(5)]
+    np.testing.assert_allclose(_step(res, "Eckart-Young").expected, want, rtol=1e-12)
+    _, L, _ = _master(S, np.eye(4), n, 0.0)
+    assert _step(res, "Eckart-Young").computed[-1] == pytest.approx(L, rel=1e-10)
+
+
+def test_zfb_thm4_2_at_a_random_lambda_noisy_test_law_and_length_by_monte_carlo():
+    S, N, M, s2 = _spd(2, 12), 6, 3, 0.4
+    W = np.diag([1.0, 2.0])
+    res = _moved("zfb2024.thm4_2.prediction_error",
+                 UserSetting(Setting.make(S, N, Sigma_w=W, sigma2=s2), test=Setting.make(S, M, Sigma_w=W, sigma2=s2)))
+    assert res.verdict.value == "confirmed"
+    value = float(_step(res, "Thm 4.2 RHS = master").expected)
+    # the trained predictor x_q^T Gamma (1/M) sum y_i x_i, Gamma = Gamma_ZFB^-1 = ((1+1/N) S + tr(S)/N I)^-1, on test
+    # prompts of length M with noisy labels and a noisy query target: plain numpy Monte Carlo
+    G = np.linalg.inv((1 + 1 / N) * S + np.trace(S) / N * np.eye(2))
+    rng = np.random.default_rng(13)
+    B = 400_000
+    root = np.linalg.cholesky(S)
+    X = rng.standard_normal((B, M + 1, 2)) @ root.T
+    w = rng.standard_normal((B, 2)) * np.sqrt(np.diag(W))
+    y = np.einsum("bmd,bd->bm", X, w) + np.sqrt(s2) * rng.standard_normal((B, M + 1))
+    h = np.einsum("bmd,bm->bd", X[:, :M], y[:, :M]) / M
+    v = (np.einsum("bd,de,be->b", X[:, M], G, h) - y[:, M]) ** 2
+    assert abs(v.mean() - value) <= 5 * v.std() / np.sqrt(B)
+
+
 @pytest.mark.parametrize(("key", "setting", "what"), [
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
@@ -170,6 +212,13 @@ def test_wu_context_length_at_a_random_sigma_and_a_test_length():
     ("wu2024.context_length_mismatch", lambda: UserSetting(Setting.make(np.eye(2), 5),
                                                            test=Setting.make(2 * np.eye(2), 5)), "test setting"),
     ("wu2024.context_length_mismatch", lambda: UserSetting(Setting.make(np.eye(2), 5), L=2), "L"),
+    ("vonoswald2023.gdpp", lambda: UserSetting(Setting.make(np.eye(2), 5), L=2), "L"),
+    ("giannou2025.newton_two_layers", lambda: UserSetting(Setting.make(np.eye(2), 5), L=2), "L"),
+    ("zhang2025.attnS.plateau_losses", lambda: Setting.make(np.eye(2), 5, sigma2=0.1), "sigma2"),
+    ("zhang2025.attnS.plateau_losses", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv"), "Sigma_w"),
+    ("zfb2024.thm4_2.prediction_error", lambda: UserSetting(Setting.make(np.eye(2), 5),
+                                                            test=Setting.make(np.eye(2), 5, sigma2=1)), "test setting"),
+    ("zfb2024.thm4_2.prediction_error", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
 ])
 def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
     with pytest.raises(InputError) as e:
