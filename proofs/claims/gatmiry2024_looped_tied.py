@@ -25,11 +25,11 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.numerics.restricted import gd_layer, optimal_tied_gd, tied_gd_loss
 from iclcheck.numerics.wick import full_gd_loss
-from iclcheck.numerics.forward import sample_prompts
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 

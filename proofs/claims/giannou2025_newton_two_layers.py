@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.restricted import newton_layers, newton_step
 from iclcheck.numerics.forward import sample_prompts
+from iclcheck.numerics.restricted import newton_layers, newton_step
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 

@@ -16,8 +16,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.algorithms import gd
-from iclcheck.numerics.forward import lsa_forward
-from iclcheck.numerics.forward import sample_prompts
+from iclcheck.numerics.forward import lsa_forward, sample_prompts
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo

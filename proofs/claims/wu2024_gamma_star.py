@@ -19,13 +19,13 @@ from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import cayley
+from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, use_exact, where
 from iclcheck.proofs.steps_shift import (
     WU_NOTATION,
     master_gamma_star_symbolic,
     master_loss_symbolic,
     wu_gamma_star,
 )
-from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, use_exact, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.one_layer import gamma_star_exact, min_loss_exact
 from iclcheck.theory.setting import Setting

@@ -31,7 +31,7 @@ from iclcheck.proofs.steps_shift import (
     master_loss_symbolic,
     zfb_trained_gamma,
 )
-from iclcheck.proofs.verdict import Checker, Tolerance
+from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.shift import shifted_loss_exact
 
