@@ -193,6 +193,34 @@ def test_zfb_thm4_2_at_a_random_lambda_noisy_test_law_and_length_by_monte_carlo(
     assert abs(v.mean() - value) <= 5 * v.std() / np.sqrt(B)
 
 
+def test_zfb_covariate_shift_at_a_random_lambda_and_a_scaled_test_covariance():
+    S, N, M, c2 = _spd(3, 14), 9, 4, 2.25
+    res = _moved("zfb2024.sec4_2.covariate_shift", UserSetting(Setting.make(S, N), test=Setting.make(c2 * S, M)))
+    assert res.verdict.value == "confirmed"
+    # the master loss of the trained Gamma = ((1+1/N) S + tr(S)/N I)^-1 at (c^2 S, M), w ~ N(0, I), written out:
+    # tr S' - 2 tr(G S'^2) + tr(G^T S' G M'), M' = (M+1)/M S'^2 + tr(S')/M S'
+    G = np.linalg.inv((1 + 1 / N) * S + np.trace(S) / N * np.eye(3))
+    Sp = c2 * S
+    want = np.trace(Sp) - 2 * np.trace(G @ Sp @ Sp) + np.trace(G.T @ Sp @ G @ ((M + 1) / M * Sp @ Sp
+                                                                                + np.trace(Sp) / M * Sp))
+    assert float(_step(res, "derived finite-M error").expected) == pytest.approx(want, rel=1e-10)
+
+
+def test_ahn_lemma1_at_a_user_law_is_refuted_as_printed_and_confirmed_as_released():
+    res = _moved("ahn2023.lemma1", UserSetting(Setting.make(_spd(3, 15), 7, Sigma_w="inv", covariates="uniform"), L=2))
+    assert res.verdict.value == "refuted"  # the same verdict as at the built-in settings (non-symmetric A_l)
+    assert [s.status.value for s in res.steps] == ["pass", "fail", "pass", "pass"]
+    assert res.finding and "A_l^T" in res.finding
+
+
+def test_akyurek_algebra_on_prompts_of_a_user_law():
+    res = _moved("akyurek2023.ridge_bayes_constructions",
+                 Setting.make(_spd(4, 16), 9, Sigma_w=2 * np.eye(4), sigma2=0.3, covariates="uniform"))
+    assert res.verdict.value == "confirmed"
+    assert all(s.deviation is not None and s.deviation < 1e-11 for s in res.steps)
+    assert "lambda=0.15" in res.steps[0].name  # lambda = sigma^2 / tau^2 = 0.3 / 2
+
+
 @pytest.mark.parametrize(("key", "setting", "what"), [
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
@@ -219,6 +247,12 @@ def test_zfb_thm4_2_at_a_random_lambda_noisy_test_law_and_length_by_monte_carlo(
     ("zfb2024.thm4_2.prediction_error", lambda: UserSetting(Setting.make(np.eye(2), 5),
                                                             test=Setting.make(np.eye(2), 5, sigma2=1)), "test setting"),
     ("zfb2024.thm4_2.prediction_error", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
+    ("zfb2024.sec4_2.covariate_shift", lambda: Setting.make(np.eye(2), 5, sigma2=0.1), "sigma2"),
+    ("zfb2024.sec4_2.covariate_shift", lambda: UserSetting(Setting.make(np.eye(2), 5),
+                                                           test=Setting.make(np.eye(2), 5, sigma2=1)), "test setting"),
+    ("ahn2023.lemma1", lambda: Setting.make(np.eye(2), 5, sigma2=0.1), "sigma2"),
+    ("akyurek2023.ridge_bayes_constructions", lambda: Setting.make(np.eye(2), 5), "sigma2"),
+    ("akyurek2023.ridge_bayes_constructions", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=1), "Sigma_w"),
 ])
 def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
     with pytest.raises(InputError) as e:
