@@ -221,6 +221,18 @@ def test_akyurek_algebra_on_prompts_of_a_user_law():
     assert "lambda=0.15" in res.steps[0].name  # lambda = sigma^2 / tau^2 = 0.3 / 2
 
 
+def test_mahankali_thm3_at_d2_n5_with_noise_and_the_relu_eta_by_stein():
+    d, n, s2 = 2, 5, 0.5
+    res = _moved("mahankali2023.thm3", Setting.make(np.eye(d), n, sigma2=s2))
+    assert res.verdict.value == "confirmed"
+    # ReLU single index: E_x relu(beta^T x) x = beta / 2 (Stein), so m = 1/4; E[(f^2 + s2)|x|^2] =
+    # E[relu(t)^2 t^2] + (d-1) E[relu(t)^2] + s2 d = 3/2 + (d-1)/2 + s2 d; eta = n m / (E2 + (n-1) m)
+    m, e2 = 0.25, 1.5 + (d - 1) / 2 + s2 * d
+    eta = n * m / (e2 + (n - 1) * m)
+    name = _step(res, "full-LSA gradient at the GD point vanishes (relu").name
+    assert f"eta*={eta:.4g}" in name
+
+
 @pytest.mark.parametrize(("key", "setting", "what"), [
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
@@ -252,6 +264,9 @@ def test_akyurek_algebra_on_prompts_of_a_user_law():
                                                            test=Setting.make(np.eye(2), 5, sigma2=1)), "test setting"),
     ("ahn2023.lemma1", lambda: Setting.make(np.eye(2), 5, sigma2=0.1), "sigma2"),
     ("akyurek2023.ridge_bayes_constructions", lambda: Setting.make(np.eye(2), 5), "sigma2"),
+    ("mahankali2023.thm3", lambda: Setting.make(np.diag([1.0, 2.0]), 5), "Sigma"),
+    ("mahankali2023.thm3", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv"), "Sigma_w"),
+    ("mahankali2023.thm3", lambda: Setting.make(np.eye(10), 50), "n"),
     ("akyurek2023.ridge_bayes_constructions", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=1), "Sigma_w"),
 ])
 def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
