@@ -233,6 +233,18 @@ def test_mahankali_thm3_at_d2_n5_with_noise_and_the_relu_eta_by_stein():
     assert f"eta*={eta:.4g}" in name
 
 
+def test_zwb_gap_at_a_random_sigma_and_psi_by_the_master_formula():
+    S, n, s2 = _spd(3, 17), 9, 0.3
+    W = np.diag([1.0, 2.0, 0.5])
+    res = _moved("zwb2024.gd_beta_vs_lsa", Setting.make(S, n, Sigma_w=W, sigma2=s2))
+    assert res.verdict.value == "confirmed"
+    v = np.linalg.eigh(S)[1][:, -1]
+    mu = np.sqrt(np.trace(W)) * v
+    gap = _master(S, W + np.outer(mu, mu), n, s2)[1] - _master(S, W, n, s2)[1]  # t = 1
+    printed = _step(res, "gap > 0").detail.split("gap = ")[1].split(";")[0].split(", ")
+    assert float(printed[2]) == pytest.approx(gap, rel=1e-4)  # printed to 5 significant digits
+
+
 @pytest.mark.parametrize(("key", "setting", "what"), [
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
@@ -267,6 +279,7 @@ def test_mahankali_thm3_at_d2_n5_with_noise_and_the_relu_eta_by_stein():
     ("mahankali2023.thm3", lambda: Setting.make(np.diag([1.0, 2.0]), 5), "Sigma"),
     ("mahankali2023.thm3", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv"), "Sigma_w"),
     ("mahankali2023.thm3", lambda: Setting.make(np.eye(10), 50), "n"),
+    ("zwb2024.gd_beta_vs_lsa", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
     ("akyurek2023.ridge_bayes_constructions", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=1), "Sigma_w"),
 ])
 def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
