@@ -141,4 +141,7 @@ CLAIM = Claim(key="zfb2024.thm4_1.balanced_limit", title="W^PV_* = [tr Gamma^-2]
                         "[tr(Gamma^-2)]^(+1/4) [[0,0],[0,1]].",
               notation=ZFB_NOTATION + " Reduced variables: U = W^KQ_11, u = W^PV_22; the canonical preconditioner is "
                        "Gamma_canonical = u U^T, and the recorded Lemma 5.2 flow is the gradient flow of their loss "
-                       "(1/2) L_master(u U^T).", verify=verify, provenance="3P+DERIVED")
+                       "(1/2) L_master(u U^T).", verify=verify, provenance="3P+DERIVED",
+              fixed="the flow's limit is checked at the built-in Lambda only: at a user's Lambda the "
+                    "integration error has no bound the check can state (the limit point itself: "
+                    "zfb2024.thm4_1 moves)")

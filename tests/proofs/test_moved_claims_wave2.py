@@ -286,3 +286,41 @@ def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, se
     with pytest.raises(InputError) as e:
         check_movable(all_claims()[key], setting())
     assert e.value.what == what and key in e.value.problem
+
+
+def test_every_movable_built_in_claim_runs_through_its_declared_hook():
+    claims = all_claims()
+    movable = [k for k, c in claims.items() if c.parameters]
+    assert len(movable) >= 22
+    assert all(claims[k].at_setting is not None for k in movable), [k for k in movable if claims[k].at_setting is None]
+
+
+def test_a_hook_without_parameters_is_rejected_and_the_old_pattern_still_runs():
+    from iclcheck.proofs.registry import Claim
+    from iclcheck.proofs.verdict import Checker
+
+    with pytest.raises(ValueError, match="at_setting"):
+        Claim(key="x.y", title="t", source="s", statement="st", notation="no", verify=lambda ctx: Checker(),
+              at_setting=lambda ctx, user: Checker())
+
+    def old(ctx):  # a plugin's verify that reads ctx.setting itself (no hook)
+        chk = Checker()
+        chk.decided("saw the setting", ctx.setting is not None, "old pattern")
+        return chk
+
+    c = Claim(key="x.old", title="t", source="s", statement="st", notation="no", verify=old, parameters=("Sigma", "n"))
+    assert c.run(Context(setting=Setting.make(np.eye(2), 3))).verdict.value == "confirmed"
+
+
+def test_list_shows_what_each_claim_moves_in(capsys):
+    import json
+
+    from iclcheck.cli import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "moves in" in out and "of them run at your setting" in out
+    assert main(["list", "--format", "json"]) == 0
+    rows = {c["key"]: c for c in json.loads(capsys.readouterr().out)["claims"]}
+    assert rows["ahn2023.thm3"]["movable"] and rows["ahn2023.thm3"]["parameters"] == ["Sigma", "n", "Sigma_w", "L"]
+    assert not rows["lu2024.phenomenology"]["movable"] and "proportional limit" in rows["lu2024.phenomenology"]["fixed"]
