@@ -245,6 +245,18 @@ def test_zwb_gap_at_a_random_sigma_and_psi_by_the_master_formula():
     assert float(printed[2]) == pytest.approx(gap, rel=1e-4)  # printed to 5 significant digits
 
 
+def test_zfb_balanced_limit_at_a_random_lambda():
+    S, N = _spd(3, 18), 9
+    res = _moved("zfb2024.thm4_1.balanced_limit", Setting.make(S, N))
+    assert res.verdict.value == "confirmed"
+    Gam = (1 + 1 / N) * S + np.trace(S) / N * np.eye(3)  # ZFB's Gamma written out
+    Gi = np.linalg.inv(Gam)
+    u_star = np.trace(Gi @ Gi) ** 0.25
+    step = _step(res, "flow limit u(t)")
+    assert step.expected == pytest.approx(u_star, rel=1e-12)
+    assert abs(step.computed - u_star) < 1e-8 and abs(step.computed - 1 / u_star) > 1e6 * abs(step.computed - u_star)  # not -1/4
+
+
 @pytest.mark.parametrize(("key", "setting", "what"), [
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, Sigma_w=np.diag([1.0, 2.0])), "Sigma_w"),
     ("wu2024.gamma_star", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
@@ -280,6 +292,8 @@ def test_zwb_gap_at_a_random_sigma_and_psi_by_the_master_formula():
     ("mahankali2023.thm3", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv"), "Sigma_w"),
     ("mahankali2023.thm3", lambda: Setting.make(np.eye(10), 50), "n"),
     ("zwb2024.gd_beta_vs_lsa", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
+    ("zfb2024.thm4_1.balanced_limit", lambda: Setting.make(np.eye(2), 5, sigma2=0.1), "sigma2"),
+    ("zfb2024.thm4_1.balanced_limit", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv"), "Sigma_w"),
     ("akyurek2023.ridge_bayes_constructions", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=1), "Sigma_w"),
 ])
 def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
@@ -291,7 +305,7 @@ def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, se
 def test_every_movable_built_in_claim_runs_through_its_declared_hook():
     claims = all_claims()
     movable = [k for k, c in claims.items() if c.parameters]
-    assert len(movable) >= 22
+    assert len(movable) >= 23
     assert all(claims[k].at_setting is not None for k in movable), [k for k in movable if claims[k].at_setting is None]
 
 
@@ -319,7 +333,7 @@ def test_list_shows_what_each_claim_moves_in(capsys):
 
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "moves in" in out and "of them run at your setting" in out
+    assert " moves " in out and "of them run at your setting" in out
     assert main(["list", "--format", "json"]) == 0
     rows = {c["key"]: c for c in json.loads(capsys.readouterr().out)["claims"]}
     assert rows["ahn2023.thm3"]["movable"] and rows["ahn2023.thm3"]["parameters"] == ["Sigma", "n", "Sigma_w", "L"]

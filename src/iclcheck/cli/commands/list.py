@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from iclcheck.proofs.registry import PROVENANCE_TAGS
 
-    heads = ("key", "claim", "provenance", "moves in", "origin", "source")
+    heads = ("key", "claim", "provenance", "moves", "origin", "source")
     rows = [(c.key, c.title, c.provenance, ",".join(c.parameters) or "-", c.origin, c.source) for c in claims]
     w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     used = sorted({t for c in claims for t in c.provenance.split("+")})
     moving = sum(bool(c.parameters) for c in claims)
     print(f"\n{len(rows)} claims from {len(papers)} papers. Run them: iclcheck verify [KEY_OR_PREFIX ...]")
-    print(f"{moving} of them run at your setting ('moves in': what they accept; iclcheck verify KEY --cov SPEC -n N "
-          "[--task-cov, --noise, -L]); '-': the paper's settings only")
+    print(f"{moving} of them run at your setting ('moves': the parameters they accept; iclcheck verify KEY "
+          "--cov SPEC -n N [--task-cov, --noise, -L]); '-': the paper's settings only")
     print("provenance: " + "; ".join(f"{t} = {PROVENANCE_TAGS[t]}" for t in used)
           + ". Only READ is the paper's own text; the others are checked 'as recorded'.")
     return 0
