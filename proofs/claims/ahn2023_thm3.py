@@ -95,6 +95,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     a_star = optimal_gd(st, L).coefficients
     chk.close(f"dF/da_i = 0 at a* ({at})", gd_loss_grad(a_star, st), np.zeros(L), atol=1e-10,
               reason="a* rounded to double precision; F has O(1) Hessian")
+    check_released_attention(chk, st, *family_params(Sigma, a_star), rng, what="the (8) optimum a*")
     pr = sample_prompts(st, 200, rng)
     a_test = a_star * rng.uniform(0.7, 1.3, size=L)
     Ps_w, Qs_w = family_params(np.eye(d), a_test)
