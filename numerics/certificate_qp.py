@@ -18,6 +18,10 @@ dense least squares), kept as a reference route for small d (tests and benchmark
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,9 +89,49 @@ def _solve_qp(L: LiftedLoss, solver: str):
     return _solve(cp, cp.Problem(cp.Minimize(cp.sum_squares(r) + 2 * b @ z + L.c0), [con]), con, solver, L, F)
 
 
+@contextlib.contextmanager
+def solver_stdout_silenced() -> Iterator[None]:
+    """File descriptor 1 points at /dev/null while the block runs, then back at the caller's stdout.
+
+    Solvers written in C (HiGHS prints its banner from C++ code, ignoring cvxpy's ``verbose=False``) write to
+    fd 1 directly, past ``sys.stdout``: redirecting ``sys.stdout`` in Python would not catch them, and their
+    text would land before a command's JSON (``certify --solver HIGHS --format json`` did not parse). Python's
+    own buffer is flushed first so nothing of ours is lost. When fd 1 cannot be duplicated (closed), the block
+    runs as is."""
+    try:
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        _flush_c_stdio()  # what the C library still buffers for fd 1 goes to /dev/null too, not after our output
+        with contextlib.suppress(OSError):
+            os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    """fflush(NULL): flush every C stdio stream (a solver's buffered printf output)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library to ask (not POSIX)
+        pass
+
+
 def _solve(cp, prob, con, solver: str, L: LiftedLoss, F):
     try:
-        prob.solve(solver=solver)
+        with solver_stdout_silenced():
+            prob.solve(solver=solver)
     except Exception as exc:  # noqa: BLE001  (any failure of the solver is reported as its status)
         return f"solver_error: {type(exc).__name__}: {exc}".strip()[:200], np.nan, np.nan, None, F
     status = str(prob.status)

@@ -195,14 +195,15 @@ def compare(
     train_batch: int = 1024,
     train_lr: float = 0.05,
     algorithms: tuple[str, ...] = ALGORITHMS,
-    progress: bool = False,
+    train_callback: Callable[[int, float], None] | None = None,
     sim_prompts: int = 400,
 ) -> dict:
     """Per-step errors of every algorithm on ``samples`` fresh prompts (common to all algorithms).
 
     L: layers of the attention models (opt-poly, gdpp, lsa) and the step count gd / pgd's eta is optimal for;
     steps: iterations of gd / pgd / newton shown (default max(L, 10); steps beyond L are flagged). Step sizes
-    and sample optima are tuned on a separate pilot sample."""
+    and sample optima are tuned on a separate pilot sample. ``train_callback(step, running_loss)``: the trained
+    LSA's progress (``training.train``'s callback)."""
     L = _check_int(L, "L", 1)
     K = _check_int(steps if steps is not None else max(L, 10), "steps", 1)
     samples = _check_int(samples, "samples", 10)
@@ -280,7 +281,7 @@ def compare(
     trained = None
     if "lsa" in algorithms and train_steps > 0:
         trained = train(setting, L, family_name="full", steps=train_steps, batch=train_batch, lr=train_lr,
-                        clip=1.0, warmup=min(100, train_steps // 10), rng=rng, progress=progress)
+                        clip=1.0, warmup=min(100, train_steps // 10), rng=rng, callback=train_callback)
         add("lsa", f"trained LSA (full P,Q; {train_steps} Adam steps)", lsa_path(X, y, xq, trained.Ps, trained.Qs),
             {"train_steps": train_steps, "batch": train_batch, "lr": train_lr, "seconds": trained.seconds})
     sims = similarity_maps(setting, curves, trained, K=K, rng=rng, prompts=sim_prompts) if sim_prompts else {}

@@ -30,9 +30,9 @@ runs that do not are reported one by one (start, method, |grad f|, reason), neve
 
 Classification. At a point with p != 0 and Qd != 0 the scaling direction t = (p, -Qd) is an exact
 flat direction (f is constant along gamma -> (gamma p, Qd / gamma)); the Hessian is restricted to the
-orthogonal complement of t. Its eigenvalues with |lambda| <= ``eig_tol`` * max|lambda| are counted as
-zero (``n_zero``; nonzero means second-order information cannot decide and is reported as
-degenerate). index = number of negative eigenvalues (the whole spectrum: the dense Hessian from N
+orthogonal complement of t. Its eigenvalues within rounding of zero (``critical_classify.flat_tolerance``:
+n eps ||H_abs||_2, derived there; or, with a float ``eig_tol``, |lambda| <= eig_tol * max|lambda|) are counted
+as zero (``n_zero``; nonzero means second-order information cannot decide and is reported as degenerate). index = number of negative eigenvalues (the whole spectrum: the dense Hessian from N
 forward-mode Hessian-vector products; see ``critical_classify.classify`` for why not Lanczos). kind:
 
 * ``saddle``     index > 0;
@@ -130,7 +130,7 @@ class Landscape:
     seed: int
     grad_tol: float
     dedup_tol: float
-    eig_tol: float
+    eig_tol: float | None  # None: the rounding tolerance of critical_classify.flat_tolerance
     loss_tol: float
 
     @property
@@ -146,7 +146,7 @@ def find_critical_points(
     methods: tuple[str, ...] | None = None,
     grad_tol: float | None = None,
     dedup_tol: float = 1e-5,
-    eig_tol: float = 1e-7,
+    eig_tol: float | None = None,
     loss_tol: float | None = None,
     maxiter: int = 3000,
     progress=None,
@@ -174,7 +174,7 @@ def find_critical_points(
 
 
 def assemble_landscape(setting, runs: list[RunResult], *, starts: int, seed: int, grad_tol: float | None = None,
-                       dedup_tol: float = 1e-5, eig_tol: float = 1e-7, loss_tol: float | None = None) -> Landscape:
+                       dedup_tol: float = 1e-5, eig_tol: float | None = None, loss_tol: float | None = None) -> Landscape:
     """The Landscape of a list of runs (from ``run_start``, in any order of computation: they are sorted
     by (start, method order) first, so the result does not depend on how the starts were scheduled)."""
     be = setting if isinstance(setting, _Backend) else _Backend(setting if isinstance(setting, OneLayer)

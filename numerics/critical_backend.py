@@ -61,6 +61,19 @@ class _Backend:
         f, g = self.value_grad(theta)
         return float(64 * eps * (abs(f) + np.abs(g) @ np.abs(theta)))
 
+    def hess_abs_norm(self, theta: np.ndarray) -> float:
+        """||H_abs||_2, H_abs = the Hessian's formula with every term replaced by its absolute value (the sums of
+        |terms| that bound each entry's rounding); beyond the lifted backend, ||H||_2 (no such formula at hand)."""
+        if not self.lifted:
+            return float(np.linalg.norm(self.hess(theta), 2))
+        p, q = np.abs(theta[: self.k]), np.abs(theta[self.k :])
+        A4 = np.abs(self.A4)
+        R = np.einsum("ktls,l,s->kt", A4, p, q) + np.abs(self.a2)  # [k, nq]
+        Hpp = 2 * np.einsum("r,krls,s->kl", q, A4, q)  # [k, k]
+        Hqq = 2 * np.einsum("k,krls,l->rs", p, A4, p)  # [nq, nq]
+        Hpq = 2 * R + 2 * np.einsum("krlt,r,l->kt", A4, q, p)  # [k, nq]
+        return float(np.linalg.norm(np.block([[Hpp, Hpq], [Hpq.T, Hqq]]), 2))
+
     def value_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         if not self.lifted:
             return value_and_grad_flat(self.ol, theta)

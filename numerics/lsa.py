@@ -332,3 +332,19 @@ def lsa_loss_and_grads(Z0: np.ndarray, yq: np.ndarray, Ps: Sequence, Qs: Sequenc
     model = LSA(L=len(Ps))
     loss, _, g = loss_and_grads(model, Z0, yq, np.asarray(Ps, float), np.asarray(Qs, float), per_prompt=True)
     return loss, g["Ps"][:, :, 0], g["Qs"][:, :, 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# kernel attention (Cheng, Chen, Sra 2024): the exponential kernel h(k, q) = exp(k^T Q q), a sum of n
+# un-normalised scores (c = 1/n), entrywise; its row-normalised form is "softmax". Every kernel of
+# numerics.kernel_attention is a function of the merged key-query product, so Q = K^T Q of the paper.
+# ---------------------------------------------------------------------------------------------
+def _exp(F: np.ndarray) -> np.ndarray:
+    return np.exp(F)
+
+
+def _exp_vjp(F: np.ndarray, S: np.ndarray, dS: np.ndarray) -> np.ndarray:
+    return dS * S
+
+
+SCORES["exp"] = Score("exp", _exp, _exp_vjp, per_n=True, entrywise=True)

@@ -14,13 +14,20 @@ then, for the minima found (index 0):
 * per level (ascending loss): ``minima_loss``, ``minima_fraction`` (fraction of the starts whose run
   converged to a point of the level: the basin of the level for this start law), ``minima_degenerate``
   (a point of the level has Hessian directions counted as zero besides the scaling one);
-* ``spurious_gap`` = (loss of the second level - loss of the lowest) / loss of the lowest (null when one
-  level was found); ``spurious_fraction`` = starts that ended in a level above the lowest / starts;
+* the global level: the lowest level found, when it lies at or below the predicted point's loss L*
+  (``predicted_loss``, the loss of an explicit point, Gamma* of the reduced family; to the rounding tolerance of
+  ``numerics.critical``): then ``global_reached`` is true and ``global_loss`` is its loss. Otherwise no start
+  reached the global basin (the lowest level found is itself a spurious minimum): ``global_reached`` is false,
+  ``global_loss`` null, and every level found is spurious. ``best_loss`` = the lowest loss the tool knows
+  (``global_loss`` or L*);
+* ``spurious_gap`` = (loss of the lowest spurious level - ``best_loss``) / ``best_loss`` (null when no level lies
+  above the global one); ``spurious_fraction`` = starts that ended in a spurious level / starts;
   ``saddle_fraction``, ``nonconverged_fraction`` likewise;
 * ``certified`` (d <= ``MAX_CERT_DIM``): ``numerics.certificate.certify`` proves a lower bound of the loss
   over all (P, Q) and certifies the Gamma* point; ``global_certified`` is true when it did and the lowest
   level found lies within the certificate's gap tolerance of the proven bound (so it is the global
-  minimum, to that tolerance). Null when the certificate was not attempted.
+  minimum, to that tolerance); false when the global basin was not reached. Null when the certificate was not
+  attempted.
 
 Seeds. Every point is described by a canonical JSON string (``describe``: the setting, starts, the base
 seed, the schema version); its SHA-256 gives the point's key (file name) and the seed of its starts
@@ -45,11 +52,14 @@ a rerun retries it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import math
 import os
+import re
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -57,7 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, import_optional
 
 __all__ = [
     "DIGITS",
@@ -68,7 +78,9 @@ __all__ = [
     "SETTING_COLUMNS",
     "SweepPoint",
     "SweepSummary",
+    "CorruptPart",
     "census_row",
+    "clean_stale_temp_files",
     "dask_client",
     "describe",
     "grid",
@@ -80,7 +92,8 @@ __all__ = [
     "run_sweep",
 ]
 
-SCHEMA_VERSION = 1  # bump when the census changes: it is part of every point's description (and key)
+SCHEMA_VERSION = 2  # bump when the census changes: it is part of every point's description (and key)
+# 2: "global" only at or below the predicted point (global_reached, best_loss); flatness relative to rounding
 DIGITS = 10  # significant digits of the stored floats
 LEVEL_RTOL = 1e-8  # minima whose losses agree to this (relative to max(1, |loss|)) are one level
 MAX_POINTS = 100_000  # settings per sweep
@@ -234,6 +247,15 @@ def census_row(point: dict[str, Any], starts: int, seed: int, certify: bool = Tr
         else:
             saddle += 1
     level_loss = [min(land.points[minima[j]].loss for j in members) for members in levels]
+    # The lowest level found is the global one only when it is at or below the predicted point (L* of the reduced
+    # family, an explicit point of loss L*): critical_points calls a minimum "global-min" exactly then (reference
+    # min(L*, lowest found), to its rounding tolerance). Otherwise no start reached the global basin: the best point
+    # known is the predicted one and every level found is spurious.
+    reached = bool(levels) and any(land.points[minima[j]].kind == "global-min" for j in levels[0])
+    predicted = float(land.predicted_loss)
+    best = level_loss[0] if reached else predicted
+    spurious = levels[1:] if reached else levels
+    spurious_loss = level_loss[1:] if reached else level_loss
     row: dict[str, Any] = {
         **p.as_dict(),
         "key": point_key(desc),
@@ -248,9 +270,11 @@ def census_row(point: dict[str, Any], starts: int, seed: int, certify: bool = Tr
         "minima_loss": [_r(x) for x in level_loss],
         "minima_fraction": [h / starts for h in hits],
         "minima_degenerate": [any(land.points[minima[j]].n_zero > 0 for j in members) for members in levels],
-        "global_loss": _r(level_loss[0]) if levels else None,
-        "spurious_gap": _r((level_loss[1] - level_loss[0]) / level_loss[0]) if len(levels) > 1 else None,
-        "spurious_fraction": sum(hits[1:]) / starts,
+        "global_loss": _r(level_loss[0]) if reached else None,
+        "global_reached": reached,
+        "best_loss": _r(best),
+        "spurious_gap": _r((spurious_loss[0] - best) / best) if spurious else None,
+        "spurious_fraction": sum(hits[len(levels) - len(spurious):]) / starts,
         "saddle_fraction": saddle / starts,
         "nonconverged_fraction": nonconv / starts,
         "certified": None,
@@ -268,7 +292,7 @@ def census_row(point: dict[str, Any], starts: int, seed: int, certify: bool = Tr
             row.update(certified=False, global_certified=False, certificate_note=f"not certified: {exc}")
         else:
             ok = bool(c.certified)
-            found = bool(levels) and ok and level_loss[0] - c.lower_bound <= c.gap_tol
+            found = reached and ok and level_loss[0] - c.lower_bound <= c.gap_tol
             row.update(certified=ok, global_certified=found,
                        lower_bound=_r_down(float(c.lower_bound)) if math.isfinite(c.lower_bound) else None,
                        certificate_note="" if ok else c.reason)
@@ -278,8 +302,18 @@ def census_row(point: dict[str, Any], starts: int, seed: int, certify: bool = Tr
 
 
 # -- files ----------------------------------------------------------------------------------------------
+def _arrow(module: str = "pyarrow"):
+    """pyarrow (or one of its modules); MissingExtra naming the extra 'sweep' when it is not installed."""
+    return import_optional(module, extra="sweep", feature="the sweep's Parquet dataset")
+
+
+def _distributed():
+    """dask.distributed; MissingExtra naming the extra 'sweep' when it is not installed."""
+    return import_optional("distributed", extra="sweep", feature="running on a Dask cluster")
+
+
 def _schema():
-    import pyarrow as pa
+    pa = _arrow()
 
     return pa.schema([
         ("d", pa.int64()), ("cond", pa.float64()), ("n", pa.int64()), ("noise", pa.float64()),
@@ -289,58 +323,193 @@ def _schema():
         ("predicted_loss", pa.float64()), ("n_minima", pa.int64()), ("n_min_points", pa.int64()),
         ("minima_loss", pa.list_(pa.float64())), ("minima_fraction", pa.list_(pa.float64())),
         ("minima_degenerate", pa.list_(pa.bool_())),
-        ("global_loss", pa.float64()), ("spurious_gap", pa.float64()), ("spurious_fraction", pa.float64()),
+        ("global_loss", pa.float64()), ("global_reached", pa.bool_()), ("best_loss", pa.float64()),
+        ("spurious_gap", pa.float64()), ("spurious_fraction", pa.float64()),
         ("saddle_fraction", pa.float64()), ("nonconverged_fraction", pa.float64()),
         ("certified", pa.bool_()), ("global_certified", pa.bool_()), ("lower_bound", pa.float64()),
         ("certificate_note", pa.string()),
     ])
 
 
+_REQUIRED = ("d", "cond", "n", "noise", "law", "cov_seed", "key", "starts", "seed", "start_seed", "certify", "version",
+             "predicted_loss", "n_minima", "n_min_points", "minima_loss", "minima_fraction", "minima_degenerate",
+             "global_reached", "best_loss", "spurious_fraction", "saddle_fraction", "nonconverged_fraction",
+             "certificate_note")  # never null in a row census_row wrote
+_CHECKSUM = b"iclcheck.row_sha256"  # Parquet key-value metadata: SHA-256 of the row's canonical JSON
+_TMP_RE = re.compile(r"\.(?:part-[0-9a-f]{16}\.parquet|probe)\.tmp-([0-9]{1,10})")  # our temp files, by writer PID
+STALE_TMP_SECONDS = 600  # a temp file lives for one write (milliseconds); older ones of dead writers are removed
+
+
 def _part_path(out: Path, key: str) -> Path:
     return out / f"part-{key}.parquet"
 
 
-def _write_part(out: Path, row: dict[str, Any]) -> Path:
-    """Write one row as its own Parquet file, atomically (hidden temp file, fsync, rename)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _row_digest(row: dict[str, Any]) -> str:
+    """SHA-256 of the row as canonical JSON (sorted keys, floats by repr): what reading the part back must give."""
+    return hashlib.sha256(json.dumps(row, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
-    table = pa.Table.from_pylist([row], schema=_schema())
+
+def _cannot_write(path: Path, exc: OSError) -> InputError:
+    why = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+    return InputError("out", f"cannot write {str(path)!r}: {why} (the settings written so far are kept: rerun the "
+                      "same command to resume)")
+
+
+def _write_part(out: Path, row: dict[str, Any]) -> Path:
+    """Write one row as its own Parquet file, atomically (hidden temp file, fsync, rename), with the SHA-256 of the
+    row in the file's metadata (checked on read). A failed write (disk full, file-size limit, read-only folder)
+    removes its temp file and is an InputError naming the file."""
+    pa, pq = _arrow(), _arrow("pyarrow.parquet")
+
+    table = pa.Table.from_pylist([row], schema=_schema()).replace_schema_metadata(
+        {_CHECKSUM: _row_digest(row).encode("ascii")})
     final = _part_path(out, row["key"])
     tmp = out / f".{final.name}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        pq.write_table(table, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
+    try:
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except OSError as exc:  # pyarrow's I/O errors are OSErrors too
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _cannot_write(final, exc) from None
     return final
 
 
-def _read_parts(out: Path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _check_writable(out: Path) -> None:
+    """Write, fsync and remove a small probe file in ``out`` before any work: a read-only folder (EROFS, EACCES) or
+    a full disk is one line now rather than after the computation."""
+    probe = out / f".probe.tmp-{os.getpid()}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"iclcheck sweep probe\n")
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+        raise InputError("out", f"cannot write in {str(out)!r}: {exc.strerror or exc}") from None
 
-    tables = []
+
+def _pid_running(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists (another user's), or cannot tell: keep its file
+    return True
+
+
+def clean_stale_temp_files(out: str | Path, *, now: float | None = None) -> list[Path]:
+    """Remove the temp files an earlier, killed run left in ``out``. Only our own names (``.part-<16 hex>.parquet
+    .tmp-PID``, ``.probe.tmp-PID``), only when the writing process is no longer running on this machine and the file
+    is older than ``STALE_TMP_SECONDS`` (on a folder shared between machines, another machine's live write is
+    younger than that: a temp file lives for one write). Returns the files removed."""
+    import time
+
+    out = Path(out)
+    now = time.time() if now is None else now
+    removed = []
+    for f in out.iterdir():
+        m = _TMP_RE.fullmatch(f.name)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            st = f.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or now - st.st_mtime <= STALE_TMP_SECONDS or _pid_running(int(m.group(1))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            f.unlink()
+            removed.append(f)
+    return removed
+
+
+class CorruptPart(Exception):
+    """A part file that is not what ``_write_part`` wrote (unreadable, other columns, null keys, checksum)."""
+
+
+class _OtherVersion(Exception):
+    pass
+
+
+def _read_part(f: Path) -> dict[str, Any]:
+    """The row of one part file, verified: its own schema is the sweep's, one row, no null where census_row never
+    writes one, the SHA-256 recorded at write time matches the row read back, and the name is its key. A part with
+    a bit flipped in a column name used to read back as a null column (``global_loss = None``, exit 0)."""
+    pa, pq = _arrow(), _arrow("pyarrow.parquet")
+
+    try:
+        t = pq.read_table(f)  # the file's own schema, not ours imposed on it (that would fill missing columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise CorruptPart(f"unreadable Parquet: {(str(exc).splitlines() or [''])[0][:120]}") from None
+    if t.num_rows == 1 and "version" in t.column_names and pa.types.is_integer(t.schema.field("version").type):
+        v = t.column("version")[0].as_py()
+        if v is not None and v != SCHEMA_VERSION:
+            raise _OtherVersion(v)
+    if not t.schema.remove_metadata().equals(_schema()):
+        theirs = {fl.name: str(fl.type) for fl in t.schema}
+        ours = {fl.name: str(fl.type) for fl in _schema()}
+        diff = sorted(set(theirs.items()) ^ set(ours.items()))[:3]
+        raise CorruptPart(f"its columns are not a sweep part's (differ: {diff})")
+    if t.num_rows != 1:
+        raise CorruptPart(f"{t.num_rows} rows instead of 1")
+    row = t.to_pylist()[0]
+    nulls = [c for c in _REQUIRED if row[c] is None]
+    if nulls:
+        raise CorruptPart(f"null in {', '.join(nulls[:4])}")
+    want = (t.schema.metadata or {}).get(_CHECKSUM)
+    if want is None or want.decode("ascii", "replace") != _row_digest(row):
+        raise CorruptPart("its checksum does not match its content" if want else "no checksum")
+    if f.name != _part_path(f.parent, row["key"]).name:
+        raise CorruptPart(f"its key {row['key']!r} is not its name's")
+    return row
+
+
+def _scan_parts(out: Path) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[Path, str]]]:
+    """(rows by key of the good parts, {name key: (file, why)} of the corrupt ones). A part of another schema version
+    is an InputError (that sweep is not this one's to resume)."""
+    rows: dict[str, dict[str, Any]] = {}
+    bad: dict[str, tuple[Path, str]] = {}
     for f in sorted(out.glob("part-*.parquet")):
         try:
-            tables.append(pq.read_table(f, schema=_schema()))
-        except (OSError, pa.ArrowException) as exc:
-            raise InputError("out", f"{str(f)!r} is not a part of an iclcheck sweep ({exc})") from None
-    return pa.concat_tables(tables) if tables else _schema().empty_table()
+            row = _read_part(f)
+        except CorruptPart as exc:
+            bad[f.name[len("part-"):-len(".parquet")]] = (f, str(exc))
+            continue
+        except _OtherVersion as exc:
+            raise InputError("out", f"{str(out)!r} holds a sweep of another census (schema {exc.args[0]}, this is "
+                             f"{SCHEMA_VERSION}): use a new directory") from None
+        rows[row["key"]] = row
+    return rows, bad
+
+
+def _table(rows: Iterable[dict[str, Any]]):
+    pa = _arrow()
+
+    return pa.Table.from_pylist(list(rows), schema=_schema())
 
 
 def read_sweep(out: str | Path, *, keys: Iterable[str] | None = None):
     """The rows of a sweep directory (only those whose key is in ``keys``, when given) as a pyarrow Table,
-    sorted by the setting columns."""
+    sorted by the setting columns. Every part is verified (``_read_part``); a corrupt one is refused (InputError
+    naming it: rerunning the sweep recomputes it)."""
     out = Path(out)
     if not out.is_dir():
         raise InputError("out", f"{str(out)!r} is not a sweep directory")
-    t = _read_parts(out)
-    if keys is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        t = t.filter(pc.is_in(t.column("key"), value_set=pa.array(sorted(set(keys)), pa.string())))
+    rows, bad = _scan_parts(out)
+    wanted = None if keys is None else set(keys)
+    for k, (f, why) in bad.items():
+        if wanted is None or k in wanted:
+            raise InputError("out", f"{str(f)!r} is corrupt ({why}); rerun the sweep to recompute it, or remove it")
+    t = _table(r for k, r in rows.items() if wanted is None or k in wanted)
     return t.sort_by([(c, "ascending") for c in SETTING_COLUMNS])
 
 
@@ -357,6 +526,8 @@ class SweepSummary:
     computed: int  # tasks whose rows were written by this run
     failed: list[tuple[SweepPoint, str]] = field(default_factory=list)  # tasks that raised (not written)
     workers: int = 0  # workers the cluster had when the tasks were submitted
+    recomputed: list[tuple[str, str]] = field(default_factory=list)  # corrupt parts found and computed again (file, why)
+    cleaned: int = 0  # stale temp files of killed runs removed
 
 
 class dask_client:  # noqa: N801 (a context manager used like a function)
@@ -368,7 +539,7 @@ class dask_client:  # noqa: N801 (a context manager used like a function)
     def __init__(self, jobs: int, scheduler: str | None):
         import logging
 
-        from distributed import Client, LocalCluster
+        Client, LocalCluster = _distributed().Client, _distributed().LocalCluster
 
         self.cluster = None
         if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
@@ -379,17 +550,38 @@ class dask_client:  # noqa: N801 (a context manager used like a function)
             except (OSError, TimeoutError, ValueError, TypeError) as exc:
                 raise InputError("scheduler", f"cannot connect to {scheduler!r}: {exc}") from None
         else:
+            # the workers' own logs stay off stderr (CRITICAL only): a task's failure comes back through its future
+            # (SweepSummary.failed), while a worker's ERROR lines were shutdown races (a heartbeat to a scheduler that
+            # had just closed: "Failed to communicate with scheduler", with a StreamClosedError traceback)
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.ERROR)
+                                        dashboard_address=":0", silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
 
     def __enter__(self):
         return self.client
 
     def __exit__(self, *exc: Any) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        # Closing races the workers' own shutdown: distributed may log a CommClosedError (with its traceback) for a
+        # connection the other side closed first. The results are in by then: those logs are kept off stderr.
+        import logging
+
+        quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+        levels = [lg.level for lg in quiet]
+        for lg in quiet:
+            lg.setLevel(logging.CRITICAL)
+        try:
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+        except (OSError, TimeoutError, RuntimeError) as err:  # a shutdown failure after the work is not the run's
+            if not exc or exc[0] is None:
+                import warnings
+
+                warnings.warn(f"the Dask cluster did not shut down cleanly: {type(err).__name__}: {err}",
+                              RuntimeWarning, stacklevel=2)
+        finally:
+            for lg, lv in zip(quiet, levels, strict=True):
+                lg.setLevel(lv)
 
 
 def _worker_version() -> str:
@@ -406,6 +598,7 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
     ``progress(done, todo, point, row)`` is called after each row is written (in completion order). If it
     raises (or the process is interrupted), the rows written so far stay, and a rerun resumes."""
     _check_options(starts, seed, certify)
+    _arrow(), _distributed()  # the 'sweep' extra, checked before any work (one line naming it when missing)
     points = sorted(set(points))
     if not points:
         raise InputError("grid", "no settings given")
@@ -414,28 +607,37 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
     if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
         raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
     out = Path(out)
+    if not str(out).strip():
+        raise InputError("out", "is empty (give a directory)")
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{str(out)!r} exists and is not a directory")
     try:
         out.mkdir(parents=False, exist_ok=True)
     except OSError as exc:
         raise InputError("out", f"cannot create {str(out)!r}: {exc.strerror}") from None
-    done = _read_parts(out)
-    for st, sd, ce, ve in zip(*(done.column(c).to_pylist() for c in ("starts", "seed", "certify", "version")),
-                              strict=True):
-        if (st, sd, ce, ve) != (starts, seed, certify, SCHEMA_VERSION):
-            raise InputError("out", f"{str(out)!r} holds a sweep made with starts={st}, seed={sd}, certify={ce} "
-                             f"(schema {ve}): resume it with the same options or use a new directory")
-    have = set(done.column("key").to_pylist())
+    cleaned = clean_stale_temp_files(out)
+    rows, bad = _scan_parts(out)
+    for r in rows.values():
+        st, sd, ce = r["starts"], r["seed"], r["certify"]
+        if (st, sd, ce) != (starts, seed, certify):
+            raise InputError("out", f"{str(out)!r} holds a sweep made with starts={st}, seed={sd}, certify={ce}: "
+                             "resume it with the same options or use a new directory")
     keyed = [(point_key(describe(p, starts=starts, seed=seed, certify=certify)), p) for p in points]
-    todo = [(k, p) for k, p in keyed if k not in have]
+    ours = {k for k, _ in keyed}
+    for k, (f, why) in bad.items():
+        if k not in ours:
+            raise InputError("out", f"{str(f)!r} is corrupt ({why}) and is not a setting of this sweep: remove it "
+                             "or use a new directory")
+    recomputed = [(str(f), why) for k, (f, why) in bad.items()]  # ours: computed again below, replacing the file
+    todo = [(k, p) for k, p in keyed if k not in rows]
     if not todo:
-        return SweepSummary(total=len(points), skipped=len(points), computed=0)
+        return SweepSummary(total=len(points), skipped=len(points), computed=0, cleaned=len(cleaned))
+    _check_writable(out)
     from asyncio import CancelledError
 
-    from distributed import as_completed
-
     from iclcheck import __version__
+
+    as_completed = _distributed().as_completed
 
     failed: list[tuple[SweepPoint, str]] = []
     computed = 0
@@ -459,7 +661,7 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
             if progress is not None:
                 progress(computed + len(failed), len(todo), p, row)
     return SweepSummary(total=len(points), skipped=len(points) - len(todo), computed=computed, failed=failed,
-                        workers=workers)
+                        workers=workers, recomputed=recomputed, cleaned=len(cleaned))
 
 
 # -- the atlas ------------------------------------------------------------------------------------------

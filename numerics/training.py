@@ -23,7 +23,6 @@ coefficients a_i = tr(Sigma^{1/2} A_i Sigma^{1/2}) / d, b_i = tr(B_i) / d.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,18 +132,6 @@ class TrainResult:
     batch: int = 0
 
 
-def _progress(step: int, total: int, loss: float, t0: float, stream) -> None:
-    width = 28
-    done = int(width * step / max(total, 1))
-    el = time.perf_counter() - t0
-    eta = el / max(step, 1) * (total - step)
-    stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {step}/{total} loss {loss:.4g} "
-                 f"{el:5.1f}s eta {eta:5.1f}s")
-    if step == total:
-        stream.write("\n")
-    stream.flush()
-
-
 def _diverged(t: int, steps: int, problem: str, lr: float, L: int) -> None:
     raise NumericalFailure("training", f"diverged at step {t} of {steps}: {problem}",
                            f"lower lr (it was {lr:g}), set clip, raise warmup or use fewer layers L (it was {L})")
@@ -166,13 +153,12 @@ def train(
     init_scale: float = 0.1,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
-    progress: bool = False,
-    stream=None,
     callback: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
     """Adam (bias-corrected) on fresh prompts every step, learning rate lr * cos-decayed to
     lr * final_lr_frac after ``warmup`` linear warm-up steps; the exact minibatch gradient from
-    ``forward_backward``, optionally clipped to global norm ``clip``.
+    ``forward_backward``, optionally clipped to global norm ``clip``. ``callback(step, running_loss)`` is called
+    every max(1, steps // 200) steps and at the last (a progress display: this function prints nothing).
 
     Sizes beyond MAX_LAYERS, MAX_STEPS, MAX_BATCH or MAX_MEMORY_BYTES are refused before any work
     (InputError); a non-finite loss, gradient or parameter raises NumericalFailure (what diverged, at
@@ -188,7 +174,6 @@ def train(
     hist: list[tuple[int, float]] = []
     run = None
     t0 = time.perf_counter()
-    stream = stream or sys.stderr
     every = max(1, steps // 200)
     for t in range(1, steps + 1):
         pr = sample_prompts(setting, batch, rng)
@@ -216,8 +201,6 @@ def train(
         run = loss if run is None else 0.98 * run + 0.02 * loss
         if t % every == 0 or t == steps:
             hist.append((t, float(run)))
-            if progress:
-                _progress(t, steps, run, t0, stream)
             if callback is not None:
                 callback(t, run)
     Ps, Qs = fam.to_PQ(theta)

@@ -50,7 +50,7 @@ from iclcheck.numerics.files import (
     show_name,
     weight_dtype_problem,
 )
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, import_optional
 
 __all__ = ["CONVENTIONS", "MAX_WEIGHTS_BYTES", "Weights", "load_weights", "read_arrays", "save_weights",
            "layout_variants", "to_canonical", "weight_array"]
@@ -302,11 +302,7 @@ def _safetensors(data: bytes, name: str) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def _torch(data: bytes, name: str) -> tuple[dict[str, np.ndarray], dict]:
-    try:
-        import torch
-    except ImportError:
-        raise InputError("weights file", f"{name} is a PyTorch file; reading it needs PyTorch (pip install "
-                         "'iclcheck[torch]'), or save the arrays with safetensors or numpy.savez") from None
+    torch = import_optional("torch", extra="torch", feature=f"reading the PyTorch file {name}")
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types (UnpicklingError for anything beyond tensors)
@@ -521,7 +517,8 @@ def _stack(A: Any, what: str) -> np.ndarray:
 def save_weights(path: str | os.PathLike, Ps: Any, Qs: Any, *, metadata: dict | None = None) -> Path:
     """Write canonical P, Q (stacked (L, d+1, d+1), or (d+1, d+1) for one layer) with JSON metadata (a dict with
     string keys; values that JSON cannot hold are written as their str) to .npz or .safetensors (by the suffix).
-    P and Q must be dense real arrays (integers are written as floats; complex, sparse, non-numeric: InputError)."""
+    P and Q must be dense real arrays (integers are written as floats; complex, sparse, non-numeric: InputError).
+    Writing .safetensors needs the optional extra 'weights' (MissingExtra, one line, without it)."""
     path = as_path(path, what="path")
     if path.suffix not in (".npz", ".safetensors"):
         raise InputError("path", f"{show_name(path.name)}: the suffix must be .npz or .safetensors")
@@ -542,8 +539,7 @@ def save_weights(path: str | os.PathLike, Ps: Any, Qs: Any, *, metadata: dict | 
         if path.suffix == ".npz":
             np.savez(path, P=Ps, Q=Qs, **{METADATA_KEY: np.array(text)})
         else:
-            from safetensors.numpy import save_file
-
+            save_file = import_optional("safetensors.numpy", extra="weights", feature="writing .safetensors").save_file
             save_file({"P": Ps, "Q": Qs}, str(path), metadata={"iclcheck": text})
     except OSError as exc:
         raise InputError("path", f"cannot write {path} ({exc.strerror or exc})") from None

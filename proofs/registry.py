@@ -16,16 +16,21 @@ no parameters gives), and applied to a selection by ``movable`` (the one entry o
 
 Plugins: ``all_claims()`` also loads the claims registered through the entry-point group ``iclcheck.claims`` (each
 entry a module with ``CLAIM`` or a list ``CLAIMS``, or a callable returning claims) and, with ``paths=``, from .py
-files or folders of them (imported with importlib from the path). Each claim records its ``origin``.
+files or folders of them (imported with importlib from the path: the file's code runs, as pytest runs a
+conftest.py). Each claim records its ``origin``. A plugin that fails to load, including one that calls
+``sys.exit`` or raises ``KeyboardInterrupt`` itself, is one problem line; it never ends the command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.util
 import pkgutil
+import signal
 import sys
+import threading
 import warnings
 import zlib
 from collections.abc import Callable, Iterable
@@ -38,7 +43,8 @@ import numpy as np
 from iclcheck.proofs.verdict import Checker, ClaimResult
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Claim", "Context", "PluginWarning",
-           "UserSetting", "all_claims", "check_movable", "default_salt", "movable", "select", "setting_uses"]
+           "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch", "movable", "plugin_abort",
+           "select", "setting_uses"]
 
 BUILT_IN = "built-in"  # the origin of the claims in iclcheck.proofs.claims
 ENTRY_POINT_GROUP = "iclcheck.claims"
@@ -186,6 +192,9 @@ class Claim:
     salt: int | None = None  # the claim's RNG salt; None -> default_salt(key)
     # the statement's provenance: tags of PROVENANCE_TAGS joined by '+', e.g. "3P+DERIVED"; only "READ" is the paper
     provenance: str = "READ"
+    # where the statement was read, for the tags that name a source, e.g. "camera-ready, App. B.3 eqs. (37)-(40)" or
+    # "google-research/causallm_icl@f8ccc1e:theory_plots.py"; shown by `iclcheck list`
+    locator: str = ""
     aliases: tuple[str, ...] = ()  # former keys that still select this claim (e.g. "zhang2024.thm4_1")
     # what the claim can be moved to (names from "Sigma", "n", "Sigma_w", "sigma2", "law", "L", "test"); () means the
     # claim runs only at its built-in settings
@@ -244,7 +253,7 @@ class Claim:
         else:
             out = self.verify(ctx.for_claim(self))
         if isinstance(out, ClaimResult):  # old pattern: verify called chk.result(...) itself
-            out.provenance = self.provenance
+            out.provenance = self.provenance  # ClaimResult re-scopes its verdict (verdict.scoped)
             return out
         finding = None
         if isinstance(out, tuple):
@@ -254,13 +263,56 @@ class Claim:
         if not isinstance(chk, Checker):
             raise TypeError(f"{self.key}: verify() must return its Checker (or (Checker, finding)), "
                             f"got {type(out).__name__}")
-        res = chk.result(self.key, self.source, self.statement, finding=finding)
-        res.provenance = self.provenance
-        return res
+        return chk.result(self.key, self.source, self.statement, finding=finding, provenance=self.provenance)
 
 
 class PluginWarning(UserWarning):
     """A plugin (entry point or --claims file) that could not be loaded: the other claims still run."""
+
+
+class _Watch:
+    installed = False  # our SIGINT handler ran the block (so a KeyboardInterrupt without a signal is code's own)
+    signalled = False  # a SIGINT arrived while the block ran (a real Ctrl-C)
+
+
+@contextlib.contextmanager
+def interrupt_watch():
+    """While the block runs, a SIGINT is recorded before it raises KeyboardInterrupt as usual, so that a plugin's own
+    ``raise KeyboardInterrupt`` can be told from the user's Ctrl-C (``plugin_abort``). Only in the main thread and
+    when SIGINT has Python's default handler; otherwise nothing is installed and every KeyboardInterrupt counts as
+    the user's."""
+    w = _Watch()
+    prev = None
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                def _on_sigint(signum: int, frame: Any) -> None:
+                    w.signalled = True
+                    raise KeyboardInterrupt
+
+                prev = signal.signal(signal.SIGINT, _on_sigint)
+                w.installed = True
+    try:
+        yield w
+    finally:
+        if w.installed:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGINT, prev)
+
+
+def plugin_abort(exc: BaseException, watch: _Watch) -> bool:
+    """True when ``exc`` is code's own attempt to end the process (``sys.exit``, ``raise SystemExit`` or a
+    ``KeyboardInterrupt`` no Ctrl-C caused): a plugin's failure, reported like any exception, never the command's
+    exit status (a plugin calling sys.exit(0) would otherwise turn ``verify --strict`` green with no output)."""
+    if isinstance(exc, SystemExit):
+        return True
+    return isinstance(exc, KeyboardInterrupt) and watch.installed and not watch.signalled
+
+
+def _describe_abort(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): a plugin may not end the process"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _claims_of(obj: Any, where: str) -> list[Claim]:
@@ -304,12 +356,15 @@ def _entry_point_claims(problems: list[str]) -> list[Claim]:
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         dist = getattr(getattr(ep, "dist", None), "name", None) or ep.value.split(":")[0].split(".")[0]
         origin = f"plugin {dist}"
-        try:
-            claims = _claims_of(ep.load(), f"entry point {ep.name!r} ({ep.value})")
-        except Exception as exc:  # noqa: BLE001 - a broken plugin is one line; the others still run
-            problems.append(f"plugin {dist}: entry point {ep.name!r} ({ep.value}) failed to load: "
-                            f"{type(exc).__name__}: {exc}")
-            continue
+        with interrupt_watch() as watch:
+            try:
+                claims = _claims_of(ep.load(), f"entry point {ep.name!r} ({ep.value})")
+            except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a broken plugin is one line
+                if not isinstance(exc, Exception) and not plugin_abort(exc, watch):
+                    raise  # the user's Ctrl-C
+                problems.append(f"plugin {dist}: entry point {ep.name!r} ({ep.value}) failed to load: "
+                                f"{_describe_abort(exc)}")
+                continue
         out.extend(dataclasses.replace(c, origin=origin) for c in claims)
     return out
 
@@ -326,23 +381,30 @@ def _path_files(path: Path) -> list[Path]:
 
 
 def _file_claims(paths: Iterable[str | Path], problems: list[str]) -> list[Claim]:
+    from iclcheck.theory.errors import InputError
+
     out: list[Claim] = []
     for raw in paths:
+        if not str(raw).strip():  # Path("") is ".": every .py file of the current folder would run
+            raise InputError("claims path", "is empty (give a .py file or a folder; '.' for the current folder)")
         for f in _path_files(Path(raw)):
             origin = f"file {f}"
             name = f"_iclcheck_claims_file_{zlib.crc32(str(f.resolve()).encode())}_{f.stem}"
-            try:
-                spec = importlib.util.spec_from_file_location(name, f)
-                if spec is None or spec.loader is None:
-                    raise ImportError(f"cannot import {f}")
-                mod = importlib.util.module_from_spec(spec)
-                sys.modules[name] = mod  # dataclasses and pickling look the module up by name
-                spec.loader.exec_module(mod)
-                claims = _claims_of(mod, origin)
-            except Exception as exc:  # noqa: BLE001 - a broken file is one line; the others still run
-                sys.modules.pop(name, None)
-                problems.append(f"{origin} failed to load: {type(exc).__name__}: {exc}")
-                continue
+            with interrupt_watch() as watch:
+                try:  # the file's code runs here, as pytest runs a conftest.py (docs/plugins.md)
+                    spec = importlib.util.spec_from_file_location(name, f)
+                    if spec is None or spec.loader is None:
+                        raise ImportError(f"cannot import {f}")
+                    mod = importlib.util.module_from_spec(spec)
+                    sys.modules[name] = mod  # dataclasses and pickling look the module up by name
+                    spec.loader.exec_module(mod)
+                    claims = _claims_of(mod, origin)
+                except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a broken file is one line
+                    sys.modules.pop(name, None)
+                    if not isinstance(exc, Exception) and not plugin_abort(exc, watch):
+                        raise  # the user's Ctrl-C
+                    problems.append(f"{origin} failed to load: {_describe_abort(exc)}")
+                    continue
             out.extend(dataclasses.replace(c, origin=origin) for c in claims)
     return out
 

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from iclcheck.proofs.registry import Claim, Context, movable
+from iclcheck.proofs.registry import Claim, Context, interrupt_watch, movable, plugin_abort
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
@@ -42,9 +42,14 @@ VERDICT_ORDER = tuple(Verdict)
 def _run_one(claim: Claim, ctx: Context) -> ClaimResult:
     t0 = time.perf_counter()
     try:
-        res = claim.run(ctx)
-    except Exception as exc:  # noqa: BLE001 - recorded as this claim's internal error, the others continue
+        with interrupt_watch() as watch:
+            res = claim.run(ctx)
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # this claim's internal error; the others continue
+        if not isinstance(exc, Exception) and not plugin_abort(exc, watch):
+            raise  # the user's Ctrl-C
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        if isinstance(exc, SystemExit):  # sys.exit() in a claim is its failure, never the command's exit status
+            last = f"SystemExit({exc.code!r}): a claim may not end the process"
         return ClaimResult(key=claim.key, source=claim.source, statement=claim.statement, verdict=ERROR,
                            steps=[], finding=f"internal error in verify(): {last}",
                            seconds=time.perf_counter() - t0)
@@ -62,9 +67,11 @@ def _run_claims_dask(claims: list[Claim], ctx: Context, on_done, jobs: int, sche
                      ) -> list[ClaimResult]:
     """One Dask task per claim; results reassembled in the order of ``claims``. A claim's random stream is
     salted by the claim (``ctx.rng()``), so its result does not depend on which worker runs it or when."""
-    from distributed import as_completed
-
     from iclcheck.numerics.sweep import dask_client
+    from iclcheck.theory.errors import import_optional
+
+    as_completed = import_optional("distributed", extra="sweep",
+                                   feature="running the claims on a Dask cluster (jobs > 1 or a scheduler)").as_completed
 
     out: list[ClaimResult | None] = [None] * len(claims)
     with dask_client(jobs, scheduler) as client:
@@ -108,6 +115,8 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
 
 
 def summary(results: list[ClaimResult], ctx: Context, seconds: float | None = None) -> dict[str, Any]:
+    """Counts per verdict. "refuted" counts only statements READ in the paper's own text (refuted as printed); a failed
+    check of a statement not READ counts under "recorded reading fails" (``verdict.scoped``)."""
     counts = {v.value: sum(r.verdict is v for r in results) for v in VERDICT_ORDER}
     out: dict[str, Any] = {"claims": len(results), "counts": counts, "seed": ctx.seed, "profile": ctx.profile}
     if seconds is not None:
@@ -177,17 +186,56 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def table_report(results: list[ClaimResult], *, titles: dict[str, str], timings: bool = True) -> str:
+def counts_line(results: list[ClaimResult]) -> str:
+    """'confirmed 33, refuted as printed 5, recorded reading fails 2, inconclusive 1' (error only when some)."""
+    return ", ".join(f"{v.label} {n}" for v in VERDICT_ORDER if (n := sum(r.verdict is v for r in results)) or v is not ERROR)
+
+
+BRIEF_WIDTH = 100  # the default terminal output after the table wraps at this width
+
+
+def _brief_finding(r: ClaimResult) -> list[str]:
+    """The few short lines the default output shows for one claim (the full paragraph is behind -v)."""
+    import textwrap
+
+    if r.parts is not None:
+        lines = r.parts.lines()
+    elif r.finding:
+        lines = [_lead(r.finding)]
+    else:
+        lines = []
+    failing = [s.name for s in r.steps if s.status is not Status.PASS]
+    if failing:
+        lines.append(f"{len(failing)} step{'s' if len(failing) != 1 else ''} not passed: "
+                     + "; ".join(f"'{n}'" for n in failing[:2]) + ("; ..." if len(failing) > 2 else ""))
+    out = []
+    for ln in lines:
+        out += textwrap.wrap(ln, width=BRIEF_WIDTH, initial_indent="  ", subsequent_indent="    ",
+                             break_on_hyphens=False) or ["  "]
+    return out
+
+
+def _lead(text: str, limit: int = 2 * BRIEF_WIDTH) -> str:
+    """The first sentences of a free-text finding, up to about ``limit`` characters (cut with ' ...')."""
+    import re
+    import textwrap
+
+    out = ""
+    for sentence in re.split(r"(?<=[.;])\s+(?=[A-Z])", text.strip()):
+        out = f"{out} {sentence}".strip()
+        if len(out) >= 60:
+            break
+    return textwrap.shorten(out, width=limit, placeholder=" ...")
+
+
+def table_report(results: list[ClaimResult], *, titles: dict[str, str], timings: bool = True,
+                 verbose: bool = True) -> str:
     """The terminal table (key, claim, verdict, decisive deviation, tolerance, time), then every
-    refuted / inconclusive / error claim's finding under it."""
-    headers = ["key", "claim", "verdict", "dev", "tol"] + (["time"] if timings else [])
-    rows = []
-    for r in results:
-        row = [r.key, _title(r, titles), _verdict_cell(r), _dev_cell(r), _fmt(_tolerance(r))]
-        if timings:
-            row.append(f"{r.seconds:.2f}s")
-        rows.append(row)
-    out = [_table(headers, rows)]
+    refuted / inconclusive / error claim's finding under it: in full (``verbose``, ``verify -v``) or as a few
+    short lines each (the default: the finding's parts, the names of the steps that did not pass)."""
+    if not verbose:
+        return _table_brief(results, titles=titles, timings=timings)
+    out = [_table_rows(results, titles, timings)]
     notes = [r for r in results if r.verdict is not Verdict.CONFIRMED or released_code(r.key)]
     for r in notes:
         failing = [s for s in r.steps if s.status is not Status.PASS]
@@ -201,6 +249,41 @@ def table_report(results: list[ClaimResult], *, titles: dict[str, str], timings:
     return "\n".join(out)
 
 
+def _table_rows(results: list[ClaimResult], titles: dict[str, str], timings: bool) -> str:
+    headers = ["key", "claim", "verdict", "dev", "tol"] + (["time"] if timings else [])
+    rows = []
+    for r in results:
+        row = [r.key, _title(r, titles), _verdict_cell(r, short=True), _dev_cell(r), _fmt(_tolerance(r))]
+        if timings:
+            row.append(f"{r.seconds:.2f}s")
+        rows.append(row)
+    return _table(headers, rows)
+
+
+def _table_brief(results: list[ClaimResult], *, titles: dict[str, str], timings: bool) -> str:
+    out = [_table_rows(results, titles, timings)]
+    for bucket, heading in _BUCKETS:
+        group = [r for r in results if bucket(r)]
+        if not group:
+            continue
+        out += ["", heading + ":"]
+        for r in group:
+            out.append(f"{r.key} ({_verdict_cell(r)}):")
+            out += _brief_finding(r)
+    out += ["", "Full findings and every step: iclcheck verify -v, or --report FILE.md (Markdown, full detail)."]
+    return "\n".join(out)
+
+
+# The buckets of the findings list, in order: (which results, heading). A failed check of a statement not READ in the
+# paper's own text has its own bucket, never the refutations'.
+_BUCKETS: tuple[tuple[Callable[[ClaimResult], bool], str], ...] = (
+    (lambda r: r.verdict is Verdict.REFUTED, "Refuted as printed (the paper's own text fails its check)"),
+    (lambda r: r.verdict is Verdict.RECORDED_FAILS,
+     "Recorded reading fails (statement not read in the paper's own text: our reading fails, not the paper)"),
+    (lambda r: r.verdict in (Verdict.INCONCLUSIVE, ERROR), "Inconclusive or not checked"),
+)
+
+
 def _released_ref(rc: ReleasedCode) -> str:
     return f"{rc.repo}@{rc.commit}:{rc.path}"
 
@@ -209,14 +292,34 @@ def _released_verdict(r: ClaimResult) -> str:
     return r.released_verdict.value if r.released_verdict is not None else "not checked"
 
 
-def _verdict_cell(r: ClaimResult, *, md: bool = False) -> str:
-    """The verdict; for claims with released-code records, 'as printed' and 'as released' side by side."""
-    v = f"**{r.verdict}**" if md else str(r.verdict)
+def _verdict_cell(r: ClaimResult, *, md: bool = False, short: bool = False) -> str:
+    """The verdict: 'refuted as printed' (a READ statement), 'recorded reading fails' (a statement not READ; never
+    'refuted'), 'confirmed' / 'confirmed as recorded'; the reading a finding names ('||.||_2 read as the spectral
+    norm'); 'corrected reading confirmed' when the finding's corrected statement has a passing step; for claims with
+    released-code records, 'as printed' and 'as released' side by side. ``short`` (the terminal table's column)
+    leaves out the readings: the finding's heading under the table shows them."""
+    def b(t: str) -> str:
+        return f"**{t}**" if md else t
+
+    v = r.verdict
     printed = "as printed" if r.provenance == "READ" else "as recorded"
-    if not released_code(r.key):
-        return v if r.provenance == "READ" else f"{v} {printed}"
-    rel = _released_verdict(r)
-    return f"{v} {printed}, {f'**{rel}**' if md else rel} as released"
+    if v is Verdict.REFUTED:
+        cell = f"{b('refuted')} as printed"
+    elif v is Verdict.RECORDED_FAILS:
+        cell = b("recorded reading fails")
+    else:
+        cell = b(v.value) + ("" if r.provenance == "READ" and not released_code(r.key) else f" {printed}")
+    parts = None if short else r.parts
+    if parts is not None and parts.reading and v in (Verdict.REFUTED, Verdict.RECORDED_FAILS):
+        cell += f" ({parts.reading})"
+    if parts is not None and parts.holds_step and v is not Verdict.CONFIRMED:
+        held = [s for s in r.steps if s.name == parts.holds_step]
+        if held and all(s.status is Status.PASS for s in held):
+            cell += f"; {parts.holds_reading or 'corrected reading'} {b('confirmed')}"
+    if released_code(r.key):
+        rel = _released_verdict(r)
+        cell += f", {b(rel)} as released"
+    return cell
 
 
 def _scope_tag(s: Step) -> str:
@@ -281,26 +384,32 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
     """Deterministic Markdown (no timings): a summary line, the verdict table, the findings, and one collapsible
     section per claim (source, statement as printed, the notation map when given, finding, steps)."""
     notations = notations or {}
-    s = summary(results, ctx)
-    counts = ", ".join(f"{v} {s['counts'][v]}" for v in VERDICT_ORDER if s["counts"][v] or v is not ERROR)
     lines = [
         f"Generated by `iclcheck verify --format markdown --seed {ctx.seed} --profile {ctx.profile}`: "
-        f"{s['claims']} claims; {counts}.",
+        f"{len(results)} claims; {counts_line(results)}.",
         "",
         "| key | claim | source | verdict | deviation (decisive step) | tolerance |",
         "|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| `{r.key}` | {_md_cell(_title(r, titles))} | {_md_cell(r.source)} | {_verdict_cell(r, md=True)} | "
+        lines.append(f"| `{r.key}` | {_md_cell(_title(r, titles))} | {_md_cell(r.source)} | {_md_cell(_verdict_cell(r, md=True))} | "
                      f"{_md_cell(_dev_cell(r, md=True))} | {_fmt_md(_tolerance(r))} |")
-    noted = [r for r in results if r.finding]
-    if noted:
-        lines += ["", "Findings (what fails as printed, and the corrected statement when derived; notes on "
-                  "confirmed claims are extensions beyond the paper):", ""]
-        lines += [f"- `{r.key}` ({_verdict_cell(r)}): {_md_cell(r.finding)}" for r in noted]
+    buckets = list(_BUCKETS) + [(lambda r: r.verdict is Verdict.CONFIRMED,
+                                 "Notes on confirmed claims (extensions beyond the statement)")]
+    for bucket, heading in buckets:
+        group = [r for r in results if bucket(r) and r.finding]
+        if not group:
+            continue
+        lines += ["", f"Findings. {heading}:", ""]
+        for r in group:
+            if r.parts is not None:
+                lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}):")
+                lines += [f"  - {_md_cell(ln)}" for ln in r.parts.lines()]
+            else:
+                lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}): {_md_cell(r.finding)}")
     lines += ["", "Each claim's checked steps:"]
     for r in results:
-        lines += ["", "<details>", f"<summary><code>{r.key}</code>: {_verdict_cell(r)} ({_html(_title(r, titles))})</summary>",
+        lines += ["", "<details>", f"<summary><code>{r.key}</code>: {_html(_verdict_cell(r))} ({_html(_title(r, titles))})</summary>",
                   "", f"*{_md_cell(r.source)}*", "", _statement_line(r), ""]
         if notations.get(r.key):
             lines += [f"Notation: {_md_cell(notations[r.key])}", ""]

@@ -1,8 +1,11 @@
 """Verdicts are data: a claim's check is a list of named steps, each with its evidence.
 
 A step's status is a ``Status`` (pass / fail / inconclusive); the claim's verdict is a ``Verdict``:
-confirmed (every step passed), refuted (some step failed), inconclusive (none failed, some could not
-decide), or error (the toolkit's ``verify`` raised; never a verdict on the paper). Both are ``str``-valued
+confirmed (every step passed), refuted (some step failed and the statement is the paper's own text, READ),
+recorded reading fails (some step failed but the statement is a reconstruction: ``scoped`` keeps this invariant),
+inconclusive (none failed, some could not decide), or error (the toolkit's ``verify`` raised; never a verdict on
+the paper). A finding is data too (``Finding``: the reading checked, what fails, the smallest counterexample, the
+reading that holds, how far the evidence reaches, what to confirm in the paper). Both are ``str``-valued
 enums, so JSON and Markdown show the same words as before, and free strings are rejected.
 
 A step that compares numbers is decided by ONE object that also supplies the figures it shows: a
@@ -27,7 +30,8 @@ from typing import Any
 
 import sympy as sp
 
-__all__ = ["Checker", "ClaimResult", "InconsistentStep", "Scope", "Status", "Step", "Tolerance", "Verdict", "overall"]
+__all__ = ["Checker", "ClaimResult", "Finding", "InconsistentStep", "Reach", "Scope", "Status", "Step", "Tolerance",
+           "Verdict", "overall", "scoped"]
 
 
 class _Word(str, Enum):
@@ -63,9 +67,93 @@ class Status(_Word):
 
 class Verdict(_Word):
     CONFIRMED = "confirmed"
-    REFUTED = "refuted"
+    REFUTED = "refuted"  # a step failed and the statement is the paper's own text (provenance READ)
+    # a step failed but the statement is a reconstruction (provenance not READ): our reading of the paper fails, which
+    # is not a refutation of the paper; never counted, headlined or listed as "refuted" (``scoped``)
+    RECORDED_FAILS = "recorded reading fails"
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"  # verify() raised: an internal error of the toolkit, not a verdict on the paper
+
+    @property
+    def label(self) -> str:
+        """The words a report shows: 'refuted as printed' for a refutation (only ever of a READ statement)."""
+        return "refuted as printed" if self is Verdict.REFUTED else self.value
+
+
+def scoped(verdict: Verdict | str, provenance: str) -> Verdict:
+    """The verdict a statement of this provenance can carry: a failed check of a statement that was not READ in the
+    paper's own text is 'recorded reading fails', never 'refuted' (and the other way round for a READ statement)."""
+    v = Verdict.of(verdict)
+    if v is Verdict.REFUTED and provenance != "READ":
+        return Verdict.RECORDED_FAILS
+    if v is Verdict.RECORDED_FAILS and provenance == "READ":
+        return Verdict.REFUTED
+    return v
+
+
+class Reach(_Word):
+    """How far a finding's evidence reaches (``Finding.scope``)."""
+
+    EXACT = "exact"  # proven for every value of the stated parameters (symbolic, rational arithmetic)
+    RANGE = "range checked"  # checked over a stated finite range (sizes, seeds, a grid)
+    TYPICAL = "typical"  # seen at random draws; a property of typical instances, not of all
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A finding as data: which reading was checked, what fails, the smallest counterexample, the reading that holds
+    (the corrected statement), how far the evidence reaches and what to confirm in the paper's own text.
+
+    ``lines()`` renders it in a few short lines (the default terminal output and the findings list); ``text()`` is the
+    full paragraph (``ClaimResult.finding``, the report's per-claim section, ``verify -v``). ``detail`` is the long
+    explanation that only the full text shows. ``holds_step`` names the step that checks the corrected reading: the
+    report says that reading is confirmed only when that step passed. A finding of a confirmed claim is a note (an
+    extension beyond the statement): ``fails`` is then empty and ``note`` says what was found."""
+
+    checked: str  # the reading checked, e.g. "eq. (5) as printed, ||S S^T||_2 read as the spectral norm"
+    fails: str = ""  # what fails under that reading (empty for a note on a confirmed claim)
+    counterexample: str = ""  # the smallest counterexample
+    corrected: str = ""  # the reading / corrected statement that holds
+    scope: Reach = Reach.EXACT  # how far the evidence for ``fails`` (or the note) reaches
+    scope_note: str = ""  # the range or sample, e.g. "d = 20, n = 40, 200 prompts"
+    confirm: str = ""  # what to confirm in the paper's own text
+    note: str = ""  # for a confirmed claim: the extension found
+    detail: str = ""  # the long explanation (full text only)
+    holds_step: str = ""  # the name of the step that checks ``corrected``
+    holds_reading: str = ""  # a few words naming the reading that holds, e.g. "Frobenius reading (rank S >= 2)"
+    reading: str = ""  # a few words the verdict line shows: which reading fails, e.g. "||.||_2 read as spectral norm"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scope", Reach.of(self.scope))
+        if not self.checked.strip():
+            raise ValueError("a Finding says which reading was checked (checked=...)")
+
+    def _scope(self) -> str:
+        return f"{self.scope}" + (f" ({self.scope_note})" if self.scope_note else "")
+
+    def lines(self) -> list[str]:
+        """A few short lines, one per part that is given."""
+        out = [f"checked: {self.checked}"]
+        if self.fails:
+            out.append(f"fails: {self.fails} [{self._scope()}]")
+        if self.counterexample:
+            out.append(f"smallest counterexample: {self.counterexample}")
+        if self.note:
+            out.append(f"note: {self.note}" + ("" if self.fails else f" [{self._scope()}]"))
+        if self.corrected:
+            out.append(f"holds: {self.corrected}")
+        if self.confirm:
+            out.append(f"to confirm in the paper: {self.confirm}")
+        return out
+
+    def text(self) -> str:
+        """The full paragraph: the short lines as sentences, then ``detail``."""
+        parts = [ln[0].upper() + ln[1:] for ln in self.lines()]
+        body = ". ".join(p.rstrip(".") for p in parts) + "."
+        return body + (f" {self.detail}" if self.detail else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
 
 
 class Scope(_Word):
@@ -216,11 +304,19 @@ class ClaimResult:
     seconds: float = 0.0
     released_verdict: Verdict | None = None  # the verdict under the released code's convention, if checked
     provenance: str = "READ"  # the statement's provenance tags (registry.PROVENANCE_TAGS); not READ -> "as recorded"
+    parts: Finding | None = None  # the finding as data, when the claim gave one (``finding`` is then its full text)
 
     def __post_init__(self) -> None:
         self.verdict = Verdict.of(self.verdict)
         if self.released_verdict is not None:
             self.released_verdict = Verdict.of(self.released_verdict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # the invariant of ``scoped``, kept whenever the verdict or the provenance is set: a statement not READ in the
+        # paper's own text never carries "refuted"
+        super().__setattr__(name, value)
+        if name in ("verdict", "provenance") and "verdict" in self.__dict__ and "provenance" in self.__dict__:
+            super().__setattr__("verdict", scoped(self.__dict__["verdict"], self.__dict__["provenance"]))
 
     @property
     def max_deviation(self) -> float | None:
@@ -235,6 +331,7 @@ class ClaimResult:
             "verdict": self.verdict.value,
             "steps": [s.to_dict() for s in self.steps],
             "finding": self.finding,
+            **({"finding_parts": self.parts.to_dict()} if self.parts is not None else {}),
             "provenance": self.provenance,
             **({"released_verdict": self.released_verdict.value} if self.released_verdict is not None else {}),
             "seconds": round(self.seconds, 3),
@@ -352,17 +449,23 @@ class Checker:
         """A step that could not be decided here (the claim becomes inconclusive); ``detail`` says why."""
         return self.add(Step(name, Status.INCONCLUSIVE, detail))
 
-    def result(self, key: str, source: str, statement: str, finding: str | None = None) -> ClaimResult:
+    def result(self, key: str, source: str, statement: str, finding: str | Finding | None = None,
+               provenance: str = "READ") -> ClaimResult:
         """The claim's result (the registry calls this; claims return the Checker instead). A refuted claim
         without a finding of its own gets one made of its failing steps, so no refutation is ever reported
-        without its evidence. A finding given for a confirmed claim is kept (a note, e.g. an extension)."""
+        without its evidence. A finding given for a confirmed claim is kept (a note, e.g. an extension). A
+        ``Finding`` is kept as data (``parts``) with its full text as ``finding``."""
         verdict = overall(self.steps)
+        parts = finding if isinstance(finding, Finding) else None
+        if parts is not None:
+            finding = parts.text()
         if verdict is Verdict.REFUTED and finding is None:
             finding = "; ".join(f"{s.name}: {s.detail}" for s in self.steps if s.status is Status.FAIL)
         released = [dataclasses.replace(s, scope=Scope.PRINTED) for s in self.steps if s.scope is Scope.RELEASED]
         return ClaimResult(key=key, source=source, statement=statement, verdict=verdict, steps=self.steps,
                            finding=finding, seconds=time.perf_counter() - self.t0,
-                           released_verdict=overall(released) if released else None)
+                           released_verdict=overall(released) if released else None, provenance=provenance,
+                           parts=parts)
 
     @property
     def failed(self) -> bool:

@@ -7,10 +7,14 @@ CLI (``iclcheck.cli``) translates parameter names into flags.
 - ``NumericalFailure``: valid input whose answer could not be computed to the promised accuracy (a
   training run that diverged, a solver that failed, a certificate that could not be proven). CLI: one
   line saying what failed and what to try, exit 3.
+- ``MissingExtra``: a feature needs an optional dependency that is not installed (``import_optional``; the
+  message names the extra to install). CLI: one line, exit 2.
 """
 
+import importlib
+
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED_CHECK", "EXIT_INTERNAL", "EXIT_NUMERICAL", "EXIT_OK",
-           "ICLCheckError", "InputError", "NumericalFailure"]
+           "ICLCheckError", "InputError", "MissingExtra", "NumericalFailure", "import_optional"]
 
 EXIT_OK = 0
 EXIT_FAILED_CHECK = 1  # verify --strict with a claim not confirmed; certify: not certified (documented per command)
@@ -43,3 +47,28 @@ class NumericalFailure(ICLCheckError, ArithmeticError):
         self.problem = problem
         self.hint = hint
         super().__init__(f"{what}: {problem}" + (f" ({hint})" if hint else ""))
+
+
+class MissingExtra(ICLCheckError, ImportError):
+    """A feature needs an optional dependency that is not installed (or cannot be imported). ``feature`` says what
+    was asked for, ``extra`` the pyproject extra that installs it, ``module`` the module that failed to import."""
+
+    def __init__(self, feature: str, extra: str, module: str, why: str = "is not installed"):
+        self.feature = feature
+        self.extra = extra
+        self.module = module
+        super().__init__(f"{feature} needs the optional dependencies of '{extra}' ({module} {why}): "
+                         f"pip install 'iclcheck[{extra}]'", name=module)
+
+
+def import_optional(module: str, *, extra: str, feature: str):
+    """``importlib.import_module(module)``, or ``MissingExtra`` naming ``extra`` when it cannot be imported. The one
+    place that turns a missing optional dependency (the extras sweep, weights, torch) into one clear line."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        top, missing = module.partition(".")[0], exc.name or module
+        raise MissingExtra(feature, extra, top if missing.partition(".")[0] == top else missing) from None
+    except ImportError as exc:  # installed but broken (a missing shared library, a version clash)
+        why = (str(exc).splitlines() or [""])[0][:160]
+        raise MissingExtra(feature, extra, module, f"cannot be imported: {why}") from None

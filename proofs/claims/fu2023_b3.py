@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy as sp
 
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.verdict import Checker
+from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
 
@@ -78,14 +78,25 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
                detail=f"{bad_printed} mismatches out of {2 * trials} (largest relative deviation {dev_printed:.3g}); e.g. S = {S0.tolist()}, alpha = {al0}: "
                f"M_1 = {M1.tolist()} but printed M_1(S) = {P1.tolist()}")
     corr = {k: _pretty(v) for k, v in correct_b3(alpha=a, s=s).items()}
-    finding = (
+    finding = Finding(
+        checked="App. B.3 eqs. (38)-(39) as printed, against the recursion of eq. (5) from M_0 = alpha S",
+        fails="(38) mixes two starts: its first term uses M_0 = alpha S, its second M_0 = 2 alpha S; (39) carries the "
+              "wrong S^3 coefficient into M_2",
+        counterexample=f"M_1 = {corr[1]} (printed 2 alpha S - 4 alpha^2 S^3)",
+        corrected=f"M_1 = {corr[1]}, M_2 = {corr[2]}; M_k is a polynomial in S of degree 2^(k+1) - 1 (as printed)",
+        scope=Reach.EXACT, scope_note="symbolic alpha and S",
+        detail=full_b3(corr))
+    return ck, (finding if ck.failed else None)
+
+
+def full_b3(corr: dict) -> str:
+    return (
         f"App. B.3 as printed is inconsistent with eq. 5: from M_0 = alpha S, M_1 = 2 M_0 - M_0 S M_0 = {corr[1]} "
         f"(printed 2 alpha S - 4 alpha^2 S^3) and M_2 = {corr[2]} (printed 4aS - 12a^2S^3 + 16a^3S^5 - 16a^4S^7). "
         "The printed M_2 follows from the printed M_1 by the recursion, so the error is the coefficient of S^3 in M_1 "
         "(-4 alpha^2 instead of -alpha^2), carried into M_2. In general M_k = (I - (I - alpha S^2)^(2^k)) S^+ (a "
         "polynomial in S), whose degree 2^(k+1) - 1 is as printed."
     )
-    return ck, (finding if ck.failed else None)
 
 
 def _pretty(p: sp.Expr) -> str:
@@ -106,6 +117,7 @@ def poly_at(p: sp.Expr, s: sp.Symbol, S: sp.Matrix) -> sp.Matrix:
 
 
 CLAIM = Claim(key=KEY, title="Newton polynomials M_1, M_2, degree (B.3)", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=6)
+              notation=NOTATION, verify=verify, salt=6,
+              locator="camera-ready text, App. B.3 eqs. (37)-(40) (M_0 = (2/||S S^T||_2) S^T; (38) M_1; (39) M_2; (40))")
 
 

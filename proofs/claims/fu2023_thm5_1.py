@@ -18,13 +18,14 @@ import sympy as sp
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.verdict import Checker, Tolerance
+from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.notation import fu
 
-__all__ = ["CLAIM", "float_layer", "float_model", "newton_block"]
+__all__ = ["CLAIM", "float_layer", "float_model", "init_heads", "newton_block"]
 
 KEY = "fu2023.thm5_1"
-SOURCE = "[Fu, Chen, Jia, Sharan 2024, Thm 5.1 and its proof (Newton layer)] arXiv 2310.17086"
+SOURCE = "[Fu, Chen, Jia, Sharan 2024 (NeurIPS), Thm 5.1 and its proof (Newton and initialization layers)] arXiv 2310.17086"
+LOCATOR = "camera-ready text, App. B.2: Thm 5.1, the initialization layer eqs. (20)-(24), the Newton layer eqs. (27)-(32)"
 STATEMENT = (
     "Hidden state h_j = [T x_j; x_j]; two ReLU-attention heads with Q_m = Qt_m [[0, -(n/2) I], [0, 0]], "
     "K_m = Kt_m [[I, 0], [0, 0]], Qt_1^T Kt_1 = I, Qt_2^T Kt_2 = -I, V_1 = V_2 = [[I, 0], [0, 0]], combined through "
@@ -124,6 +125,37 @@ def _exact_steps(ck: Checker) -> str:
     return counter
 
 
+INIT_ABS = "as printed, eq. (21) (equal values V_1 = V_2): the two heads add |<x_t, x_j>|, top block x_t + alpha sum_j |<x_t, x_j>| x_j"
+INIT_PRINTED = "as printed, eq. (21)-(22): the initialization layer gives x_t + alpha S x_t (S = X^T X)"
+INIT_CORRECTED = "corrected, eq. (21) (V_2 = -V_1): the initialization layer gives x_t + alpha S x_t"
+
+
+def init_heads(d: int, n: int, alpha, *, variant: str) -> list[tuple[sp.Matrix, sp.Matrix, sp.Matrix]]:
+    """The initialization layer of App. B.2, eq. (21): on h_j = [x_j; x_j], Q_1^T K_1 = -Q_2^T K_2 = [[I, 0], [0, 0]]
+    (here Q_m = J, K_1 = J, K_2 = -J with J = [[I, 0], [0, 0]]) and values V_m = n alpha J: equal (as printed) or
+    V_2 = -V_1 (corrected)."""
+    J = sp.diag(sp.eye(d), sp.zeros(d, d))
+    V = n * alpha * J
+    return [(J, J, V), (J, -J, V if variant == "printed" else -V)]
+
+
+def _init_steps(ck: Checker) -> None:
+    """Eq. (21) uses the same ReLU(a) + ReLU(-a) = a step as the Newton layer: with equal values it gives |a|."""
+    X = sp.Matrix([[1, 2], [-1, sp.Rational(1, 2)], [2, -3]])  # inner products of both signs
+    n, d = X.shape
+    alpha = sp.Rational(1, 7)
+    H = X.T.col_join(X.T)  # (2d, n): h_j = [x_j; x_j], eq. (20)
+    G = X @ X.T  # (n, n) <x_t, x_j>
+    out_p = fu.relu_attention(H, init_heads(d, n, alpha, variant="printed"), n=n)
+    absG = G.applyfunc(sp.Abs)
+    ck.exact(INIT_ABS, out_p[:d, :], X.T + alpha * X.T @ absG,
+             detail="exact (sympy) on a rational X (n = 3, d = 2) whose Gram matrix has entries of both signs")
+    target = X.T + alpha * (X.T @ X) @ X.T  # (22): x_t + alpha S x_t for every t
+    ck.exact(INIT_PRINTED, out_p[:d, :], target)
+    out_c = fu.relu_attention(H, init_heads(d, n, alpha, variant="corrected"), n=n)
+    ck.exact(INIT_CORRECTED, out_c[:d, :], target)
+
+
 def _float_steps(ck: Checker, ctx: Context) -> None:
     rng = ctx.rng()  # Claim.salt
     cases = [(20, 40, 3)] + [(int(rng.integers(1, 6)), int(rng.integers(1, 10)), int(rng.integers(0, 4)))
@@ -165,8 +197,26 @@ def _float_steps(ck: Checker, ctx: Context) -> None:
 def verify(ctx: Context) -> tuple[Checker, str | None]:
     ck = Checker()
     counter = _exact_steps(ck)
+    _init_steps(ck)
     _float_steps(ck, ctx)
-    finding = (
+    finding = Finding(
+        checked="Thm 5.1's construction as printed (App. B.2): the Newton layer, eqs. (27)-(32), and the "
+                "initialization layer, eqs. (21)-(22)",
+        fails="both layers combine two ReLU heads with equal values as 'ReLU(a) + ReLU(-a) = a', which is |a|: the "
+              "Newton layer gives T x_i + (1/n) sum_j |a_ij| T x_j (not T - 1/2 TST), eq. (21) gives "
+              "alpha sum_j |<x_t, x_j>| x_j (not alpha S x_t)",
+        counterexample=counter,
+        corrected="V_2 = -V_1 in both layers (ReLU(a) - ReLU(-a) = a): the Newton layer gives T - 1/2 T S T^T and, "
+                  "with the MLP doubling, 2T - TST; eq. (21) gives alpha S x_t; the existence statement survives",
+        holds_step="corrected + MLP doubling: top block = (2T - TST) [X^T, x_q] (one Newton step)",
+        holds_reading="V_2 = -V_1",
+        scope=Reach.EXACT, scope_note="rational instances, exact; floats at d = 20, n = 40 and random sizes",
+        detail=finding_text(counter))
+    return ck, (finding if ck.failed else None)
+
+
+def finding_text(counter: str) -> str:
+    return (
         "As printed the two heads do not combine to a linear map: with identical values V_1 = V_2 they add "
         "ReLU(a) + ReLU(-a) = |a| (not a), so the top block becomes T x_i + (1/n) sum_j |a_ij| T x_j with "
         "a_ij = -(n/2) x_i^T T x_j; for PSD T and aligned inputs (all a_ij <= 0) that is T + 1/2 TST, the wrong sign. "
@@ -175,11 +225,14 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
         "T - 1/2 T S T^T (= T - 1/2 TST for symmetric T, as every Newton iterate is) and the MLP doubling gives 2T - TST; "
         "stacking k such layers from T = M_0 reproduces Newton's M_k and prediction (checked exactly and in floats). "
         "The printed factor n/2 is right for 1/n-normalised attention; with an unnormalised sum the same weights give "
-        "T - (n/2) TST and the factor would have to be 1/2."
+        "T - (n/2) TST and the factor would have to be 1/2. The initialization layer, eq. (21) (camera-ready App. "
+        "B.2), has the same slip: Q_1^T K_1 = -Q_2^T K_2 = [[I, 0], [0, 0]] with equal values V_m = n alpha [[I, 0], "
+        "[0, 0]] on h_j = [x_j; x_j] gives x_t + alpha sum_j |<x_t, x_j>| x_j, not the x_t + alpha S x_t of eq. (22) "
+        "(exact); V_2 = -V_1 corrects it. The padding construction, eq. (19), uses ReLU(1) + ReLU(-1) = 1, which is "
+        "right."
     )
-    return ck, (finding if ck.failed else None)
 
 
 CLAIM = Claim(key=KEY, title="Newton layer maps T to 2T - TST (Thm 5.1)", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=7)
+              notation=NOTATION, verify=verify, salt=7, locator=LOCATOR)
 

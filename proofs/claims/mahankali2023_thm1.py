@@ -29,6 +29,11 @@ from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
 
+# notes/PROVENANCE-UPDATES.md: a third-party note states the minimiser on the un-normalised sum
+UNNORMALISED = (" Un-normalised form: a third-party note states the predictor as eta' X^T y = eta' sum_i y_i x_i with "
+                "eta' = 1/(n + d + 1 + sigma^2); that is the same predictor as eta (1/n) sum_i y_i x_i here, with "
+                "eta = n eta' = n/(n + d + 1 + sigma^2).")
+
 SOURCE = "[Mahankali, Hashimoto, Ma 2024, Thm 1 (reconstructed)] arXiv 2307.03576"
 STATEMENT = ("x ~ N(0, I_d), w ~ N(0, I_d), y = w^T x + eps, eps ~ N(0, sigma^2): the global minimizer of the one-layer "
              "LSA pre-training loss implements one step of GD, y_hat = eta (1/n) sum_i y_i x_i^T x_q, "
@@ -93,6 +98,8 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="mahankali2023.thm1", title="isotropic noisy: eta = n/(n+d+1+s2)", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, at_setting=_at_setting, salt=211,
-              provenance="RECONSTRUCTED", parameters=("Sigma", "n", "sigma2"), accepts=_accepts,
+              statement=STATEMENT, notation=NOTATION + UNNORMALISED, verify=verify, at_setting=_at_setting, salt=211,
+              provenance="RECONSTRUCTED",
+              locator="a third-party note: the minimiser as eta X^T y, eta = 1/(n+d+1+sigma^2) (theorem text not read)",
+              parameters=("Sigma", "n", "sigma2"), accepts=_accepts,
               fixed="the statement is for x ~ N(0, I_d) and w ~ N(0, I_d)")

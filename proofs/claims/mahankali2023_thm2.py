@@ -29,6 +29,10 @@ from iclcheck.theory.setting import KURTOSIS, Setting
 
 __all__ = ["CLAIM", "eta_non_gaussian", "verify"]
 
+# notes/PROVENANCE-UPDATES.md: a third-party note states the minimiser on the un-normalised sum
+UNNORMALISED = (" Un-normalised form: a third-party note states the predictor as eta' X^T y = eta' sum_i y_i x_i with "
+                "eta' = 1/(n + d + 1 + sigma^2); that is the same predictor as eta (1/n) sum_i y_i x_i here, with "
+                "eta = n eta' = n/(n + d + 1 + sigma^2).")
 SOURCE = "[Mahankali, Hashimoto, Ma 2024, Thm 2 (reconstructed)] arXiv 2307.03576"
 STATEMENT = ("x ~ N(0, Sigma), w ~ N(0, Sigma^{-1}): the minimizer implements one step of preconditioned GD, "
              "y_hat = eta (1/n) sum_i y_i x_i^T Sigma^{-1} x_q, with the same eta = n / (n + d + 1 + sigma^2).")
@@ -119,7 +123,10 @@ def verify(ctx: Context) -> tuple[Checker, str] | Checker:
 
 
 CLAIM = Claim(key="mahankali2023.thm2", title="non-isotropic: eta Sigma^-1", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION + " Extension: non-Gaussian covariates x = Sigma^{1/2} s.", verify=verify, at_setting=_at_setting,
-              salt=223, provenance="RECONSTRUCTED", parameters=("Sigma", "n", "Sigma_w", "sigma2"), accepts=_accepts,
+              notation=NOTATION + UNNORMALISED + " Extension: non-Gaussian covariates x = Sigma^{1/2} s.", verify=verify,
+              at_setting=_at_setting,
+              salt=223, provenance="RECONSTRUCTED",
+              locator="a third-party note: the minimiser as eta X^T y, eta = 1/(n+d+1+sigma^2) (theorem text not read)",
+              parameters=("Sigma", "n", "Sigma_w", "sigma2"), accepts=_accepts,
               fixed="the statement is for Gaussian x (the non-Gaussian law is an extension checked at built-in "
               "settings only)")

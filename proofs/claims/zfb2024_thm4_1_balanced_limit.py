@@ -209,16 +209,19 @@ def verify(ctx: Context) -> tuple[Checker, str]:
             f"translation's) is wrong. The flow conserves ||U||_F^2 - u^2 exactly (0 at the initialisation), so with u U "
             f"= Gamma^-1 the limit is u = [tr Gamma^-2]^(+1/4) (exact); integrated (d=3, N=10, Lambda=diag(2,1,1/2), "
             f"sigma=0.05): u(200) = {us[0]:.8f} vs [tr Gamma^-2]^(1/4) = {target:.8f} and [tr Gamma^-2]^(-1/4) = "
-            f"{target ** -1:.6f}. The -1/4 reading would make the product [tr Gamma^-2]^(-1/2) Gamma^-1. Whether the "
-            "paper itself prints -1/4 (a finding) or +1/4 (a transcription slip in the translation) must be confirmed "
-            "in the paper's own text (Thm 4.1).")
+            f"{target ** -1:.6f}. The -1/4 reading would make the product [tr Gamma^-2]^(-1/2) Gamma^-1. Candidate 1 is "
+            "closed, not open: two independent transcriptions of the paper (arXiv v3 and the JMLR version) print "
+            "W^PV_* = [tr Gamma^-2]^(+1/4) as recorded, and the translation that had -1/4 prints it on both factors "
+            "(W^KQ and W^PV), a copying slip, not a competing reading.")
     return chk, note
 
 
 CLAIM = Claim(key="zfb2024.thm4_1.balanced_limit", title="W^PV_* = [tr Gamma^-2]^(+1/4): balanced flow limit",
               source="[Zhang, Frei, Bartlett 2024 (JMLR), Thm 4.1, Assumption 3.3 and Lemma 5.2, restated in a "
-                     "third-party note; the exponent conflicts with a translation (notes/NEXT-CLAIMS.md §1.1)] "
-                     "arXiv 2306.09927",
+                     "third-party note; the exponent +1/4 as in two transcriptions of the paper (arXiv v3, JMLR); the "
+                     "translation's -1/4 is a copying slip (notes/PROVENANCE-UPDATES.md)] arXiv 2306.09927",
+              locator="transcriptions of arXiv 2306.09927 v3 and of the JMLR version, Thm 4.1: W^KQ_* = [tr Gamma^-2]^(-1/4) "
+                      "[[Gamma^-1, 0], [0, 0]], W^PV_* = [tr Gamma^-2]^(+1/4) [[0, 0], [0, 1]]",
               statement="W^PV(0) = sigma [[0,0],[0,1]], W^KQ(0) = sigma [[Theta Theta^T,0],[0,0]], ||Theta Theta^T||_F = 1, "
                         "Theta Lambda != 0. If sigma^2 ||Gamma||_op sqrt(d) < 2, gradient flow converges to a global "
                         "minimum with W^KQ_* = [tr(Gamma^-2)]^(-1/4) [[Gamma^-1,0],[0,0]] and W^PV_* = "

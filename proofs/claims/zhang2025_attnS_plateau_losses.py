@@ -46,6 +46,9 @@ from iclcheck.theory.setting import Setting
 N = sp.Symbol("N", positive=True, integer=True)
 FIG3 = (sp.Rational(2, 5), sp.Rational(3, 10), sp.Rational(1, 5), sp.Rational(1, 10))
 FIG3_RECORDED = (1.0, 0.64058, 0.37737, 0.20980, 0.13599)
+# the authors' "Theory" line: loss_at_saddle in yedizhang/linattn-icl plot_loss.ipynb, printed to 7 decimals
+CODE_LOSS_AT_SADDLE = (1.0, 0.6405797, 0.3773722, 0.2098046, 0.1359951)
+ROUND7 = Tolerance(atol=5e-8, reason="the code's output as recorded to 7 decimals (rounded)")
 ROUND5 = Tolerance(atol=1e-5, reason="recorded to 5 decimals, truncated (0.13599 for 0.1359951)")
 FLOAT = Tolerance(rtol=1e-10, atol=1e-13, reason="SVD and square roots of a d <= 6 SPD matrix: rounding level")
 SUBSPACE = Tolerance(atol=1e-9, reason="Gamma_r = S^-1/2 G M^-1/2 by solves with cond <= ~50: rounding ~1e-11")
@@ -127,6 +130,8 @@ def verify(ctx: Context):
     chk.exact("L(M_D) - Ahn Thm 1 optimum (D=4, symbolic N)", sp.cancel(printed(FIG3, N)[-1] - full), 0)
     exact31 = [pv.subs(N, 31) for pv in printed(FIG3, N)]
     chk.close("Fig. 3 plateaus as recorded (D=4, N=31) vs exact", [float(v) for v in exact31], FIG3_RECORDED, ROUND5)
+    chk.close("the authors' own loss_at_saddle (plot_loss.ipynb, D=4, N=31: its 7-decimal output) vs exact",
+              [float(v) for v in exact31], CODE_LOSS_AT_SADDLE, ROUND7)
 
     # 3. float, random rotation of the code's spectrum
     cases = [(4, 31), (6, 20)] if ctx.thorough else [(4, 31)]
@@ -209,8 +214,10 @@ def _prompts(s: Setting, B: int, rng: np.random.Generator):
 CLAIM = Claim(
     key="zhang2025.attnS.plateau_losses",
     title="ATTN_S plateaus = master loss on top-m eigenvectors",
-    source="[Yedi Zhang, Singh, Latham, Saxe 2025, Sec. 4 (ATTN_S, separate K/Q), Fig. 3; notes and the code "
-           "yedizhang/linattn-icl] arXiv 2501.16265",
+    source="[Yedi Zhang, Singh, Latham, Saxe 2025, Sec. 4 (ATTN_S, separate K/Q), Fig. 3; notes; the plateau formula "
+           "is the authors' own loss_at_saddle in yedizhang/linattn-icl] arXiv 2501.16265",
+    locator="yedizhang/linattn-icl@9a481d5901275b34866cfc12260fc4ec5c891b16:plot_loss.ipynb (loss_at_saddle: "
+            "L_{d+1} = L_d - lambda_d / (1 + (1 + tr Lambda/lambda_d)/N), Lambda = (D, ..., 1)/sum)",
     statement="ATTN_S has 2^D stationary points (any subset of eigenvectors of Lambda); from small initialisation "
               "the flow visits M_0 -> M_1 -> ... -> M_D, with L(M_m) = tr Lambda - sum_{d<=m} lambda_d "
               "(1 + (1 + tr Lambda/lambda_d)/N)^{-1} (Fig. 3: D = 4, N = 31, lambda = 0.4..0.1).",

@@ -33,6 +33,8 @@ _API = (
     "claims",
     "critical_points",
     "gamma_star",
+    "flow",
+    "gd_error",
     "load_weights",
     "loss",
     "min_loss",

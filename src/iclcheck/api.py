@@ -79,7 +79,8 @@ def min_loss(setting: Setting) -> float:
     return _one_layer(setting).min_loss()
 
 
-def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> ModelLoss:
+def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, seed: int = 0, attention: str = "linear",
+         heads: int | None = None) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
     of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
@@ -92,7 +93,15 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
     >>> r = loss(st, P, Q)
     >>> r.exact, round(r.value, 6)
     (True, 0.857143)
+
+    ``attention`` ("linear", "relu", "exp", "softmax") and ``heads`` (an int: P, Q of shape (heads, d+1, d+1) or
+    (L, heads, d+1, d+1)) select kernel / multi-head attention (numerics.kernel_attention.attention_loss); these have
+    no exact route at finite n, and ``.method`` says so.
     """
+    if attention != "linear" or heads is not None:
+        from iclcheck.numerics.kernel_attention import attention_loss
+
+        return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
     return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
 
 
@@ -251,3 +260,38 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
     return check_loaded_weights(setting, w, samples=samples, seed=seed)
 
+
+
+def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: str = "label",
+             precondition: Any = None):
+    """The exact expected error of k = 1..steps in-context GD steps from w_0 = 0 (``numerics.gd_error``): the
+    query prediction (``target="label"``) or ||w_k - w*||^2 (``"weights"``), with step ``eta`` (None: the optimal
+    step for each k), plain GD (needs Sigma = c I) or ``precondition="inverse"`` (P = Sigma^-1, any Sigma). Returns
+    a ``GDError``: ``.error``, ``.eta``, ``.argmin``, ``.first_worse``, ``.heavy_tail`` per k. The twin of
+    ``iclcheck gd-error``.
+
+    >>> st = iclcheck.setting(np.eye(10), 20)
+    >>> r = gd_error(st, 10, eta=20 / 31, target="weights")   # Huang, Wang, Lee's fixed step n/(n+d+1)
+    >>> round(float(r.error[0]), 4), r.argmin, round(float(r.error[9]), 1), bool(r.heavy_tail[9])
+    (3.5484, 5, 71.0, True)
+    """
+    from iclcheck.numerics.gd_error import gd_error as _gd_error
+
+    return _gd_error(_check(setting), steps, eta=eta, target=target, precondition=precondition)
+
+
+def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: Any):
+    """Gradient flow of the exact population loss (``numerics.flow``; no sampling) of ``model``: "one_layer" (full
+    P, Q), "attnS" (H heads of separate key/query of rank R: ``heads=``, ``rank=``), "attnM" (merged key-query),
+    "gd_family" / "tied" (the restricted L-layer families: ``L=``), from ``init`` (a flat parameter vector, or a
+    scale for a random start from ``seed=``) to ``t_max``. Returns a ``FlowResult``: the sampled trajectory, the
+    plateaus (entry, exit, loss), the conserved quantities' drift, the limit's classification, fitted rates.
+
+    >>> st = iclcheck.setting(np.diag([0.4, 0.3]), 31)
+    >>> r = flow(st, "attnS", init=0.01, t_max=4000.0, heads=2, rank=1, seed=1, samples=201)
+    >>> [round(p.loss, 4) for p in r.plateaus], r.classification   # plateaus: L(M_0), L(M_1); zero modes: symmetries
+    ([0.7, 0.3326], 'degenerate')
+    """
+    from iclcheck.numerics.flow import flow as _flow
+
+    return _flow(_check(setting), model, init=init, t_max=t_max, **options)

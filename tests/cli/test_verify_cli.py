@@ -12,7 +12,7 @@ from iclcheck.proofs.registry import Claim, select
 
 FAST = ["ahn2023.eq7", "ahn2023.lemma1"]
 STEP_STATUSES = {"pass", "fail", "inconclusive"}
-VERDICTS = {"confirmed", "refuted", "inconclusive", "error"}
+VERDICTS = {"confirmed", "refuted", "recorded reading fails", "inconclusive", "error"}
 
 
 def _check_schema(obj):
@@ -39,13 +39,13 @@ def _check_schema(obj):
 
 
 def test_table_lists_each_claim_and_the_refuted_finding(capsys):
-    assert main(["verify", *FAST]) == 0
+    assert main(["verify", *FAST, "-v"]) == 0
     out = capsys.readouterr().out
     head = out.splitlines()[0].split()
     assert head == ["key", "claim", "verdict", "dev", "tol", "time"]
     assert "ahn2023.eq7" in out and "confirmed" in out
     assert "ahn2023.lemma1 (refuted as printed, confirmed as released):" in out and "A_l^T" in out and "step 'smallest counterexample" in out
-    assert "confirmed 1, refuted 1, inconclusive 0, error 0" in out
+    assert "confirmed 1, refuted as printed 1, recorded reading fails 0, inconclusive 0" in out
 
 
 def test_strict_exits_1_on_a_non_confirmed_verdict(capsys):

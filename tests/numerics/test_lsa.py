@@ -27,6 +27,10 @@ GRAD_CASES = [
     ("softmax-nomask-2heads", LSA(L=2, score="softmax", mask=False), 2, 0, 3, 4, 7, 1e-6),
     ("linear-causal-2heads", LSA(L=3, mask="causal"), 2, 0, 3, 5, 10, 1e-6),
     ("relu-causal-mean-mlp", LSA(L=2, score="relu", mask="causal-mean", mlp=True), 1, 3, 3, 5, 11, 1e-6),
+    ("exp", LSA(L=2, score="exp"), 1, 0, 4, 5, 13, 1e-6),
+    ("exp-query-as-key-3heads", LSA(L=2, score="exp", mask=False), 3, 0, 3, 4, 14, 1e-6),
+    ("exp-causal-tied", LSA(L=2, score="exp", mask="causal", tied=True), 1, 0, 3, 4, 15, 1e-6),
+    ("softmax-3heads-mlp-tied", LSA(L=2, score="softmax", mlp=True, tied=True), 3, 3, 3, 5, 16, 1e-6),
 ]
 
 

@@ -55,7 +55,7 @@ def test_the_seed_is_sha256_of_the_canonical_description():
     p = SweepPoint(d=2, cond=10, n=3, noise=0.5, law="uniform", cov_seed=7)
     desc = describe(p, starts=16, seed=3)
     assert json.loads(desc) == {"d": 2, "cond": 10.0, "n": 3, "noise": 0.5, "law": "uniform", "cov_seed": 7,
-                                "starts": 16, "seed": 3, "certify": True, "version": 1}
+                                "starts": 16, "seed": 3, "certify": True, "version": 2}
     assert list(json.loads(desc)) == sorted(json.loads(desc))  # canonical: sorted keys
     digest = hashlib.sha256(desc.encode()).digest()
     assert point_seed(desc) == int.from_bytes(digest[:8], "big") // 2
@@ -108,6 +108,7 @@ def test_census_accounts_for_every_start_and_finds_the_closed_form_minimum():
     # the lowest level is the closed-form optimum L* of the reduced family (theory route, not the search)
     L_star = OneLayer(p.setting()).min_loss()
     assert row["global_loss"] == pytest.approx(L_star, rel=1e-8)
+    assert row["global_reached"] is True and row["best_loss"] == row["global_loss"]
     assert row["global_certified"] is True and row["lower_bound"] <= L_star
     assert row["spurious_fraction"] == pytest.approx(sum(row["minima_fraction"][1:]))
     if row["n_minima"] > 1:

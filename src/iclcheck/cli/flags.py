@@ -38,6 +38,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "clip": "--clip",
     "warmup": "--warmup",
     "family": "--family",
+    "claims path": "--claims",
 }
 # names that are replaced inside free text (hints); single letters and math symbols are not
 _HINT_WORDS = ("lr", "starts", "steps", "samples", "seed", "sigma2")

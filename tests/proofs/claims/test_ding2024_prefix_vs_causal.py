@@ -11,7 +11,11 @@ from iclcheck.proofs.verdict import Verdict
 def test_verdict(claim_result):
     res = claim_result("ding2024.prefix_vs_causal")
     assert res.verdict is Verdict.CONFIRMED
-    assert res.provenance == "READ+3P"
+    assert res.provenance == "READ+3P+READ-code" and "theory_plots.py" in res.finding
+    # the gap is not attributed to label noise alone: the authors' noiseless, non-centred setting is checked
+    assert "non-centred" in res.finding and "only centred inputs without noise recover w" in res.finding
+    step = next(s for s in res.steps if s.name.startswith("no label noise, the authors' inputs"))
+    assert step.status.value == "pass"
 
 
 def token_loop(X, y, eta, layers, *, causal, mean):
@@ -58,3 +62,29 @@ def test_prefix_loop_reaches_least_squares():
     eta = 1.0 / np.linalg.eigvalsh(X.T @ X / n).max()
     _, uq = token_loop(X, y, eta, 400, causal=False, mean=False)
     np.testing.assert_allclose(uq, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-9, atol=1e-12)
+
+
+def authors_stationary(x, y):
+    """The authors' loop (google-research/causallm_icl, theory_plots.py, draw_autoregressive_stationary), for one
+    prompt: a_j = (y_j - sum_{i<j} a_i x_i^T x_j) / x_j^T x_j; the query's weight vector sum_i a_i x_i."""
+    xtx = x @ x.T
+    a = np.zeros(len(y))
+    for j in range(len(y)):
+        a[j] = (y[j] - sum(a[i] * xtx[i, j] for i in range(j))) / xtx[j, j]
+    return x.T @ a
+
+
+@pytest.mark.parametrize("mu", [0, 3])
+def test_authors_recursion_equals_the_causal_limit_and_the_gap_without_noise(mu):
+    rng = np.random.default_rng(40 + mu)
+    n, d = 120, 16
+    x = rng.uniform(size=(n, d)) * 2.0 + (mu - 1)  # the authors' U(o, o+2), o = mu - 1
+    w = rng.standard_normal(d)
+    y = x @ w  # noiseless, as in the authors' figure
+    u_auth = authors_stationary(x, y)
+    np.testing.assert_allclose(causal_limit(x, y, 0.04)[0], u_auth, rtol=1e-8, atol=1e-10)  # eta absorbed: any eta
+    rel = np.sum((u_auth - w) ** 2) / np.sum(w * w)
+    if mu == 0:
+        assert rel < 1e-3  # centred: online GD (Kaczmarz) has converged after 120 examples
+    else:
+        assert rel > 1e-2  # non-centred: it has not, although the data are noiseless

@@ -74,3 +74,39 @@ def test_corrected_layer_is_one_newton_step_for_random_prompts(seed, d, n):
     expected = (2 * T - T @ S @ T) @ C
     np.testing.assert_allclose(out[:d], expected, rtol=1e-9, atol=1e-9 * (1 + np.abs(expected).max()))
     np.testing.assert_allclose(out[d:], C, rtol=0, atol=0)
+
+
+def test_init_layer_eq21_step_and_finding(claim_result):
+    r = claim_result("fu2023.thm5_1")
+    by = {s.name: s.status for s in r.steps}
+    printed = [n for n in by if n.startswith("as printed, eq. (21)-(22)")]
+    assert printed and by[printed[0]] == "fail"
+    assert by[next(n for n in by if n.startswith("as printed, eq. (21) (equal values"))] == "pass"  # it is |.|
+    assert by[next(n for n in by if n.startswith("corrected, eq. (21)"))] == "pass"
+    assert "eq. (21)" in r.finding and "|<x_t, x_j>|" in r.finding
+
+
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(1, 4), n=st.integers(1, 6))
+def test_init_layer_eq21_computes_abs_inner_products_at_random_data(seed, d, n):
+    """Independent route, floats: the eq. (21) layer written as two ReLU heads with free factors Q_m, K_m
+    (Q_1^T K_1 = -Q_2^T K_2 = J), equal values V_m = n alpha J: the update is alpha sum_j |<x_t, x_j>| x_j."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    alpha = rng.uniform(0.1, 1.0)
+    H = np.vstack([X.T, X.T])  # (2d, n): h_j = [x_j; x_j]
+    J = np.zeros((2 * d, 2 * d))
+    J[:d, :d] = np.eye(d)
+    Qt = rng.standard_normal((2 * d, 2 * d)) + 3 * np.eye(2 * d)
+    Kt = np.linalg.inv(Qt).T  # Qt^T Kt = I
+    heads = [(Qt @ J, Kt @ J), (Qt @ J, -Kt @ J)]  # (Qt J)^T (+-Kt J) = +-J
+    V = n * alpha * J
+    out = H.copy()
+    for Q, K in heads:
+        scores = (Q @ H).T @ (K @ H)  # (n, n) [t, j] = <Q h_t, K h_j>
+        out = out + (V @ H) @ np.maximum(scores, 0).T / n
+    G = X @ X.T
+    np.testing.assert_allclose(out[:d], X.T + alpha * X.T @ np.abs(G), rtol=1e-9, atol=1e-9)
+    # and V_2 = -V_1 gives alpha S x_t
+    out_c = H + (V @ H) @ np.maximum((heads[0][0] @ H).T @ (heads[0][1] @ H), 0).T / n \
+        - (V @ H) @ np.maximum((heads[1][0] @ H).T @ (heads[1][1] @ H), 0).T / n
+    np.testing.assert_allclose(out_c[:d], X.T + alpha * (X.T @ X) @ X.T, rtol=1e-9, atol=1e-9)

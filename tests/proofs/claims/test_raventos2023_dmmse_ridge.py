@@ -54,3 +54,48 @@ def test_ridge_error_orthogonal_and_reference_risk():
     xq = rng.standard_normal((B, D))
     e = (np.einsum("bd,bd->b", wr - w, xq) + np.sqrt(s2) * rng.standard_normal(B)) ** 2  # noisy query target
     assert abs(e.mean() - 1.703) < Z * e.std(ddof=1) / np.sqrt(B) + 5e-4  # the notes' k = 8 figure (3 decimals)
+
+
+def test_pool_average_is_the_t_interval_over_pools():
+    from scipy import stats
+
+    from iclcheck.proofs.claims.raventos2023_dmmse_ridge import fmt_pool_average, pool_average
+
+    v = [8.75, 10.42, 10.65, 11.59, 10.18, 8.24]
+    m, sd, lo, hi, mn, mx = pool_average(v)
+    lo2, hi2 = stats.t.interval(0.99, len(v) - 1, loc=np.mean(v), scale=stats.sem(v))
+    assert np.isclose(lo, lo2) and np.isclose(hi, hi2) and (mn, mx) == (min(v), max(v))
+    assert pool_average([0.01, 0.02, 5.0])[2] == 0.0  # a risk interval is never negative
+    assert fmt_pool_average((10.5649, 1.0, 9.4551, 11.91, 8.812, 13.04)) == "10.6 [9.46, 11.9], pools 8.8-13"
+
+
+def _risk_one_pool(rng, M, D=8, n=15, s2=0.25, B=400):
+    """dMMSE risk on T_True for one fresh pool, by plain numpy (eq. (2) literally), w ~ N(0, I)."""
+    W = rng.standard_normal((M, D))
+    X = rng.standard_normal((B, n, D))
+    w = rng.standard_normal((B, D))
+    y = np.einsum("bnd,bd->bn", X, w) + np.sqrt(s2) * rng.standard_normal((B, n))
+    e = _dmmse_printed(X, y, W, s2) - w
+    return float(np.mean(np.sum(e * e, axis=1)))
+
+
+def test_pool_to_pool_spread_and_the_reported_average(claim_result):
+    """One pool's risk is not a reproducible number: at M = 4 the spread between pools is several times the Monte Carlo
+    error of one pool. The claim's pool average at M = 16 agrees with an independent plain-numpy average over other
+    pools (the two 99% intervals over pools overlap)."""
+    rng = np.random.default_rng(77)
+    r4 = [_risk_one_pool(rng, 4) for _ in range(12)]
+    assert max(r4) / min(r4) > 1.2
+    r16 = [_risk_one_pool(rng, 16) for _ in range(12)]
+    from iclcheck.proofs.claims.raventos2023_dmmse_ridge import pool_average
+
+    _, _, lo, hi, _, _ = pool_average(r16)
+    res = claim_result("raventos2023.dmmse_ridge")
+    step = res.steps[-1]
+    assert step.status == "pass" and "average over" in step.detail and "pools" in step.detail
+    m16 = step.computed[1]  # the pool average at M = 16
+    import re
+
+    lo_c, hi_c = map(float, re.search(r"M=16: [\d.]+ \[([\d.]+), ([\d.]+)\]", step.detail).groups())
+    assert lo_c <= m16 <= hi_c
+    assert lo <= hi_c and lo_c <= hi, ((lo, hi), (lo_c, hi_c))

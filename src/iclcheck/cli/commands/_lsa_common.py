@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from typing import TYPE_CHECKING
 
 from iclcheck.cli.inputs import add_setting_arguments, parse_seed, setting_from_args
@@ -13,7 +12,7 @@ from iclcheck.theory.errors import InputError
 if TYPE_CHECKING:
     from iclcheck.theory.setting import Setting
 
-__all__ = ["add_common", "positive_int", "seed_arg", "setting_of", "show_progress"]
+__all__ = ["add_common", "positive_int", "seed_arg", "setting_of"]
 
 
 def positive_int(text: str) -> int:
@@ -61,7 +60,3 @@ def setting_of(args: argparse.Namespace) -> Setting:
     S = (S + S.T) / 2
     W = {"identity": None, "inverse": "inv"}.get(st.task_cov_kind, U.T @ st.Sigma_w @ U)
     return Setting.make(S, st.n, Sigma_w=W, sigma2=st.sigma2, covariates=st.covariates)
-
-
-def show_progress(args: argparse.Namespace) -> bool:
-    return bool(getattr(args, "progress", False) or sys.stderr.isatty())

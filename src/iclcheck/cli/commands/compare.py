@@ -8,8 +8,9 @@ import argparse
 
 import numpy as np
 
-from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of
 from iclcheck.cli.main import COMMANDS
+from iclcheck.cli.progress import add_progress_flag, progress_bar, train_callback
 
 __all__ = ["register", "run"]
 
@@ -37,7 +38,7 @@ def register(sub) -> None:
     p.add_argument("--train-steps", type=int, default=1500,
                    help="Adam steps for the trained LSA (default 1500; 0 skips it)")
     p.add_argument("--plot", metavar="FILE.png", default=None, help="write the error curves (log scale) to FILE")
-    p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a TTY")
+    add_progress_flag(p)
     p.set_defaults(func=run)
 
 
@@ -81,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
     from iclcheck.cli.formatting import dump_json, json_envelope
     from iclcheck.numerics.compare import compare
 
-    res = compare(st, args.L, steps=args.steps, samples=args.samples, rng=np.random.default_rng(args.seed),
-                  train_steps=args.train_steps, train_lr=0.01, progress=show_progress(args))
+    with progress_bar(args, args.train_steps, desc="train", unit="step") as bar:
+        res = compare(st, args.L, steps=args.steps, samples=args.samples, rng=np.random.default_rng(args.seed),
+                      train_steps=args.train_steps, train_lr=0.01,
+                      train_callback=None if bar is None else train_callback(bar))
     curves = res["curves"]
     if args.plot:
         from iclcheck.numerics.plots import error_curves

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from typing import Any
 
 from iclcheck.cli.formatting import add_out_argument
@@ -127,16 +126,13 @@ def run(args: argparse.Namespace) -> int:
 
         check_plot_path(args.plot)  # before the search, not after it
     ol = OneLayer(setting)
-    show = args.progress or sys.stderr.isatty()
-
-    def progress(k: int, total: int) -> None:
-        if show:
-            print(f"\rstart {k}/{total}", end="" if k < total else "\n", file=sys.stderr, flush=True)
-
+    from iclcheck.cli.progress import progress_bar
     from iclcheck.numerics.critical import default_methods
 
     methods = default_methods(ol.d) if args.methods == "auto" else tuple(args.methods.split(","))
-    land = find_critical_points(ol, starts=args.starts, seed=args.seed, methods=methods, progress=progress)
+    with progress_bar(args, args.starts, desc="critical", unit="start") as bar:
+        land = find_critical_points(ol, starts=args.starts, seed=args.seed, methods=methods,
+                                    progress=None if bar is None else lambda k, total: bar.update(k - bar.n))
     if args.plot:
         from iclcheck.numerics.landscape_plot import plot_landscape
 
@@ -201,7 +197,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     p.add_argument("--plot", metavar="FILE.png", default=None,
                    help="save the loss along the path global-min -> lowest saddle and the Hessian spectra")
-    p.add_argument("--progress", action="store_true", help="progress on stderr even when it is not a TTY")
+    from iclcheck.cli.progress import add_progress_flag
+
+    add_progress_flag(p)
     add_out_argument(p, "the critical points (.npy: their gammas stacked (k, d, d); .npz: gammas, thetas (the "
                      "packed (P, Q)), gamma_star, losses)")
     p.set_defaults(func=run)

@@ -4,7 +4,10 @@ Claims come from the toolkit ("built-in"), from installed plugins (entry-point g
 "plugin <dist name>") and from ``--claims PATH`` ("file <path>"); docs/plugins.md. A plugin that fails to load is
 one line on stderr; the others are listed.
 
-JSON: ``{"claims": [{"key": str, "paper": str, "title": str, "source": str, "provenance": str, "origin": str,
+Each claim whose statement was read somewhere (a locator: the paper's section, the authors' repo@commit:path) shows it
+on a second line, "read: ...".
+
+JSON: ``{"claims": [{"key": str, "paper": str, "title": str, "source": str, "provenance": str, "locator": str, "origin": str,
 "parameters": [str], "movable": bool, "fixed": str, "statement": str, "notation": str}, ...], "papers": int}``
 ("parameters": what a claim can be moved to; "fixed": why it cannot move further). Provenance tags (only READ is the paper's own text)
 are those of ``iclcheck.proofs.registry.PROVENANCE_TAGS``.
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.main import COMMANDS
@@ -35,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("claims", nargs="*", metavar="KEY_OR_PREFIX", help="filter by key or prefix")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--keys", action="store_true", help="print only the keys, one per line")
-    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=Path, default=None,
-                   help="also load the claims of PATH (a .py file or a folder of them); repeatable")
+    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=str, default=None,
+                   help="also load the claims of PATH (a .py file or a folder of them); repeatable. This imports "
+                   "PATH: its code runs, as pytest runs a conftest.py (load only files you trust)")
     p.set_defaults(func=run)
 
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.format == "json":
         dump_json(json_envelope("list", {"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
-                                      "provenance": c.provenance, "origin": c.origin,
+                                      "provenance": c.provenance, "locator": c.locator, "origin": c.origin,
                                       "parameters": list(c.parameters), "movable": bool(c.parameters),
                                       "fixed": c.fixed_reason if not c.parameters else c.fixed,
                                       "statement": c.statement,
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
     print("  ".join("-" * x for x in w))
+    locators = {c.key: c.locator for c in claims}
     papers: dict[str, list[tuple[str, ...]]] = {}
     for c, r in zip(claims, rows, strict=True):
         papers.setdefault(c.paper, []).append(r)
@@ -75,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{paper} ({len(group)} claim{'s' if len(group) != 1 else ''})")
         for r in group:
             print("  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)).rstrip())
+            if locators.get(r[0]):
+                print(f"    read: {locators[r[0]]}")
     used = sorted({t for c in claims for t in c.provenance.split("+")})
     moving = sum(bool(c.parameters) for c in claims)
     print(f"\n{len(rows)} claims from {len(papers)} papers. Run them: iclcheck verify [KEY_OR_PREFIX ...]")

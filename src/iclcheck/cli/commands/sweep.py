@@ -7,6 +7,7 @@ each setting's canonical description) and the files (one atomic Parquet part per
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from iclcheck.cli.main import COMMANDS
-from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
+from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
 from iclcheck.theory.errors import InputError, NumericalFailure
 
 __all__ = ["parse_grid_file", "parse_list", "register", "run"]
@@ -46,12 +47,17 @@ Setting: Sigma = random:d=D,cond=K,seed=COV_SEED (as for --cov), Sigma_w = I, la
 census per setting (--starts descent runs, seeded by SHA-256 of the setting's description, so results do not
 depend on --jobs or on the order in which workers finish): minima = distinct minimum loss levels found
 (points on a continuum of minima count once), their losses and the fraction of starts reaching each;
-gap = (second level - lowest) / lowest; spurious = fraction of starts in levels above the lowest; cert =
-the lowest level is certified global (numerics.certificate, d <= 16; '-' when not attempted).
+global = the lowest level, when it is at or below the predicted point Gamma* (loss L*); otherwise no start
+reached the global basin (marked *, L* shown, every level found is spurious); gap = (lowest spurious level -
+global) / global; spurious = fraction of starts in spurious levels; cert = the lowest level is certified global
+(numerics.certificate, d <= {MAX_CERT_DIM}; '-' when not attempted).
 
 output: --out DIR is a Parquet dataset (one part-<key>.parquet per finished setting, written atomically;
 read it with pyarrow.parquet.read_table(DIR) or pandas.read_parquet(DIR)). Rerunning the same command skips
-every finished setting (an interrupted sweep resumes; a finished one just prints). Progress: one line per
+every finished setting (an interrupted sweep resumes; a finished one just prints). Each part carries a SHA-256 of
+its row and is verified on read: a corrupt part of this sweep is computed again (a note on stderr), any other is
+refused; temporary files of killed runs are removed. A folder that cannot be written, a full disk or a file-size
+limit is one line (exit 2), the parts written so far kept. Progress: one line per
 finished setting on stderr (--quiet: none). Exit status: 0 all settings done, 2 bad input, 3 some settings
 failed (the others are kept; rerun to retry them).
 
@@ -198,19 +204,40 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.3g}%"
 
 
+def _probe_plot(path: str) -> None:
+    """Open the plot file for appending (never truncating) before the sweep, and remove it again if it was not
+    there: a folder the plot cannot be written to is one line now, not after the computation."""
+    import os
+
+    existed = os.path.lexists(path)
+    try:  # O_NONBLOCK: a FIFO without a reader is refused (ENXIO) instead of blocking
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644))
+    except OSError as exc:
+        raise InputError("--plot", f"cannot write {path!r}: {exc.strerror or exc}") from None
+    if not existed:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.starts <= MAX_STARTS:
         raise InputError("--starts", f"must be between 1 and {MAX_STARTS}, got {args.starts}")
     if args.scheduler is not None and args.jobs is not None:
         raise InputError("--jobs", "sets the size of a local cluster; with --scheduler the cluster's own workers "
                          "run the tasks")
-    if args.plot:
+    if not args.out.strip():  # Path("") is ".": the parts would land in the current folder
+        raise InputError("--out", "is empty (give the dataset's directory)")
+    if args.plot is not None:
         from iclcheck.numerics.landscape_plot import check_plot_path
 
+        if not args.plot.strip():
+            raise InputError("--plot", "is empty (give a .png, .pdf or .svg file, or leave --plot out)")
         try:
             check_plot_path(args.plot)  # before the sweep, not after it
         except InputError as exc:
             raise _relabel(exc) from None
+        _probe_plot(args.plot)
+    out = Path(args.out)
     points = _points(args)
     from iclcheck.numerics.sweep import keys_of, plot_atlas, read_sweep, run_sweep
 
@@ -218,12 +245,13 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(i: int, total: int, p: Any, row: dict[str, Any]) -> None:
         if not args.quiet:
+            reached = "" if row["global_reached"] else " (global basin not reached)"
             print(f"[{i}/{total}] d={p.d} cond={p.cond:g} n={p.n} noise={p.noise:g} {p.law} seed={p.cov_seed}: "
-                  f"{row['n_minima']} minima, spurious basin {_pct(row['spurious_fraction'])}",
+                  f"{row['n_minima']} minima, spurious basin {_pct(row['spurious_fraction'])}{reached}",
                   file=sys.stderr, flush=True)
 
     try:
-        summary = run_sweep(points, args.out, starts=args.starts, seed=args.seed, certify=certify,
+        summary = run_sweep(points, out, starts=args.starts, seed=args.seed, certify=certify,
                             jobs=1 if args.jobs is None else args.jobs, scheduler=args.scheduler,
                             progress=progress)
     except InputError as exc:
@@ -232,31 +260,47 @@ def run(args: argparse.Namespace) -> int:
         print(f"iclcheck sweep: interrupted; the finished settings are kept in {args.out} (rerun the same "
               "command to resume)", file=sys.stderr)
         raise
-    table = read_sweep(args.out, keys=keys_of(points, starts=args.starts, seed=args.seed, certify=certify))
+    for f, why in summary.recomputed:
+        print(f"iclcheck sweep: note: {f} was corrupt ({why}); computed again", file=sys.stderr)
+    if summary.cleaned:
+        print(f"iclcheck sweep: note: removed {summary.cleaned} temporary file(s) left by an earlier, killed run",
+              file=sys.stderr)
+    try:
+        table = read_sweep(out, keys=keys_of(points, starts=args.starts, seed=args.seed, certify=certify))
+    except InputError as exc:
+        raise _relabel(exc) from None
     rows = table.to_pylist()
     if args.format == "json":
-        from iclcheck.cli.formatting import dump_json
+        from iclcheck.cli.formatting import dump_json, json_envelope
 
-        dump_json({"settings": rows, "computed": summary.computed, "skipped": summary.skipped,
-                   "failed": [{"setting": p.as_dict(), "error": e} for p, e in summary.failed]})
+        dump_json(json_envelope("sweep", {
+            "settings": rows, "computed": summary.computed, "skipped": summary.skipped,
+            "recomputed": [{"file": f, "reason": why} for f, why in summary.recomputed],
+            "failed": [{"setting": p.as_dict(), "error": e} for p, e in summary.failed]}))
     else:
         from iclcheck.cli.formatting import print_table
 
         print(f"{len(points)} settings, {args.starts} descent starts each (seed {args.seed}): computed "
-              f"{summary.computed}, read back {summary.skipped} from {args.out}")
+              f"{summary.computed}, read back {summary.skipped} from {out}")
         body = []
         for r in rows:
             cert = "-" if r["global_certified"] is None else ("yes" if r["global_certified"] else "no")
             body.append([r["d"], f"{r['cond']:g}", r["n"], f"{r['noise']:g}", r["law"], r["cov_seed"], r["n_minima"],
-                         "-" if r["global_loss"] is None else f"{r['global_loss']:.8g}", _pct(r["spurious_gap"]),
+                         f"{r['best_loss']:.8g}" + ("" if r["global_reached"] else "*"), _pct(r["spurious_gap"]),
                          _pct(r["spurious_fraction"]), _pct(r["saddle_fraction"] + r["nonconverged_fraction"]),
                          cert])
         print_table(body, headers=["d", "cond", "n", "noise", "law", "cov_seed", "minima", "global loss", "gap",
                                    "spurious", "other", "cert"])
-        print("gap: (second minimum level - lowest) / lowest; spurious: starts in minima above the lowest; "
-              "other: starts ending at a saddle or not converging")
-    if args.plot:
-        plot_atlas(table, args.plot)
+        print("gap: (lowest spurious minimum level - global) / global; spurious: starts in minima above the global "
+              "one; other: starts ending at a saddle or not converging")
+        if any(not r["global_reached"] for r in rows):
+            print("*: no start reached the global basin: every minimum found lies above the predicted point "
+                  "(Gamma*, loss L*), whose loss is shown; more --starts may find it")
+    if args.plot is not None:
+        try:
+            plot_atlas(table, args.plot)
+        except OSError as exc:
+            raise InputError("--plot", f"cannot write {args.plot!r}: {exc.strerror or exc}") from None
         if args.format != "json":
             print(f"atlas written to {args.plot}")
     if summary.failed:
@@ -287,7 +331,7 @@ def register(subparsers: Any) -> None:
     g.add_argument("--cov-seed", metavar="S,...", default=None,
                    help="seeds of the random Sigma (random:d=D,cond=K,seed=S; default 0)")
     g.add_argument("--grid", metavar="FILE", default=None, help="the settings in a .toml or .json file (see below)")
-    p.add_argument("--out", metavar="DIR", required=True, type=Path,
+    p.add_argument("--out", metavar="DIR", required=True, type=str,
                    help="Parquet dataset directory (created; an existing one is resumed)")
     p.add_argument("--starts", type=int, default=32, help=f"descent starts per setting, 1..{MAX_STARTS} (default 32)")
     from iclcheck.cli.commands._lsa_common import seed_arg

@@ -8,8 +8,9 @@ import argparse
 import math
 import re
 
-from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of, show_progress
+from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of
 from iclcheck.cli.main import COMMANDS
+from iclcheck.cli.progress import add_progress_flag, progress_bar, train_callback
 from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS
 from iclcheck.theory.errors import InputError, NumericalFailure
 
@@ -61,7 +62,7 @@ def register(sub) -> None:
     p.add_argument("--warmup", type=int, default=None, help="linear warm-up steps (default 0 for gd, 100 otherwise)")
     p.add_argument("--samples", type=positive_int, default=200_000,
                    help=f"Monte Carlo prompts for the final loss and the gap (default 200000, at most {MAX_SAMPLES:,})")
-    p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a TTY")
+    add_progress_flag(p)
     p.add_argument("--save-weights", metavar="FILE.npz|FILE.safetensors", default=None,
                    help="write the learned P, Q (canonical convention, stacked (L, d+1, d+1)) with the setting as "
                         "metadata; read them back with 'iclcheck check-weights FILE'")
@@ -93,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     save = getattr(args, "save_weights", None)
     if save is not None and not save.endswith((".npz", ".safetensors")):
         raise InputError("--save-weights", f"{save}: the file name must end in .npz or .safetensors")
+    if save is not None and save.endswith(".safetensors"):  # before training, not after it
+        from iclcheck.theory.errors import import_optional
+
+        import_optional("safetensors.numpy", extra="weights", feature="writing .safetensors")
     import numpy as np
 
     from iclcheck.cli.formatting import dump_json, json_envelope
@@ -113,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
         check_budget(st, args.L, steps=args.steps, batch=args.batch)
         mc_batch = max(1, min(MC_BATCH, (MAX_MEMORY_GIB * 2**30) // step_memory_bytes(st.d, int(st.n), args.L, 1)))
         rng = np.random.default_rng(args.seed)
-        res = train(st, args.L, family_name=args.family, steps=args.steps, batch=args.batch, lr=lr, rng=rng,
-                    clip=clip, warmup=warmup, progress=show_progress(args))
+        with progress_bar(args, args.steps, desc="train", unit="step") as bar:
+            res = train(st, args.L, family_name=args.family, steps=args.steps, batch=args.batch, lr=lr, rng=rng,
+                        clip=clip, warmup=warmup, callback=None if bar is None else train_callback(bar))
     except (InputError, NumericalFailure) as exc:
         raise _flagged(exc) from None
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused below

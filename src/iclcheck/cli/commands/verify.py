@@ -12,20 +12,24 @@ JSON shape (``--format json``; one object on stdout; also written by ``--report 
           "key": "ahn2023.thm1",               # str
           "source": "[Ahn et al. 2023, Thm 1] arXiv 2306.00297",
           "statement": "...",                  # as printed, paper notation
-          "verdict": "confirmed",              # confirmed | refuted | inconclusive | error
+          "verdict": "confirmed",              # confirmed | refuted | recorded reading fails | inconclusive | error
+                                               # ("refuted" only for a statement READ in the paper's own text)
           "steps": [                           # the checked steps, in order (empty for "error")
             {"name": str, "status": "pass" | "fail" | "inconclusive", "detail": str,
              "computed": any, "expected": any, # the numbers compared (JSON-able; sympy as text)
              "deviation": float | null,        # the number compared against the tolerance
              "tolerance": float | null, "exact": bool}
           ],
-          "finding": str | null,               # what fails and the corrected statement, if any
+          "finding": str | null,               # what fails and the corrected statement, if any (full text)
+          "finding_parts": {...},              # the finding as data when the claim gives one: checked, fails,
+                                               # counterexample, corrected, scope, scope_note, confirm, note, ...
           "max_deviation": float | null,
           "seconds": float
         }
       ],
       "summary": {"claims": int,
-                  "counts": {"confirmed": int, "refuted": int, "inconclusive": int, "error": int},
+                  "counts": {"confirmed": int, "refuted": int, "recorded reading fails": int,
+                             "inconclusive": int, "error": int},
                   "seed": int, "profile": "quick" | "thorough", "seconds": float}
     }
 
@@ -36,12 +40,16 @@ accept (noise for a noiseless theorem, -L for a one-layer claim) is an error nam
 ``"setting"``. ``--claims PATH`` adds the claims of a .py file or folder (plugins: docs/plugins.md).
 
 The Markdown report (``--format markdown``) is byte-identical on rerun with the same seed and
-profile: it has no timings.
+profile: it has no timings. It and ``--report FILE`` keep the full detail; the default table output is brief (the
+table, then a few short lines per finding), ``-v`` prints every finding in full with its failing steps. On a
+terminal a progress bar (tqdm) runs on stderr; ``--progress`` prints one line per claim even when stderr is not a
+terminal, ``--no-progress`` turns both off.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -63,18 +71,25 @@ EPILOG = """examples:
   iclcheck verify --profile thorough --strict              nightly: many random settings, fail on non-confirmed
   iclcheck verify ahn2023.thm1 --cov random:d=4,cond=10,seed=1 -n 30      a claim at your own setting
   iclcheck verify mahankali2023 --cov eye:3 -n 10 --noise 1/2             (claims that cannot move say why)
-  iclcheck verify --claims my_claims/      your own claims too (docs/plugins.md; 'iclcheck new-claim KEY')
+  iclcheck verify --claims my_claims/      your own claims too (docs/plugins.md; 'iclcheck new-claim KEY');
+                                           their code runs, as pytest runs a conftest.py
 
 columns: "dev" and "tol" come from one decisive step: for a refuted claim the failing step furthest
 outside its tolerance, otherwise the step closest to its tolerance; in that step's unit (absolute or
 relative error; |z| for Monte Carlo steps, compared with the critical value; 0 for exact identities).
 
-verdicts: confirmed (every step passed), refuted (a step failed: the paper's statement as printed
-does not hold; see the finding), inconclusive (nothing failed but some step could not decide),
-error (the check itself crashed: a toolkit bug). 'iclcheck list' shows the keys.
+verdicts: confirmed (every step passed), refuted as printed (a step failed and the statement is the
+paper's own text: it does not hold; see the finding), recorded reading fails (a step failed but the
+statement was not read in the paper's own text: our reading fails, which is not a refutation; the finding
+gives the reading that holds), inconclusive (nothing failed but some step could not decide), error (the
+check itself crashed: a toolkit bug). 'iclcheck list' shows the keys and each statement's provenance.
+
+output: the table, then a few short lines per finding; -v prints every finding in full with the steps
+that did not pass; --format markdown and --report FILE keep the full detail.
 
 exit status: 0 every claim was checked (whatever its verdict); 1 some claim crashed (the others still
-run), or --strict and some verdict is not 'confirmed'; 2 bad input."""
+run), or --strict and some verdict is not 'confirmed' or some plugin failed to load; 2 bad input. A claim
+or plugin that calls sys.exit() is that claim's failure, never the exit status."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -99,9 +114,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="quick: few random settings, seconds per claim; thorough: many, for nightly runs")
     p.add_argument("--strict", action="store_true", help="exit 1 unless every verdict is 'confirmed'")
     p.add_argument("--progress", action="store_true",
-                   help="show one progress line per claim on stderr even when stderr is not a terminal")
-    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=Path, default=None,
-                   help="also load the claims of PATH (a .py file or a folder of them); repeatable")
+                   help="show one progress line per claim on stderr even when stderr is not a terminal (on a terminal "
+                   "a progress bar is shown by default)")
+    p.add_argument("--no-progress", action="store_true", help="no progress display on stderr, not even on a terminal")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="table output: every finding in full, with the steps that did not pass (default: a few short "
+                   "lines per finding)")
+    p.add_argument("--claims", dest="claim_paths", action="append", metavar="PATH", type=str, default=None,
+                   help="also load the claims of PATH (a .py file or a folder of them); repeatable. This imports "
+                   "PATH: its code runs, as pytest runs a conftest.py (load only files you trust)")
     add_user_setting_arguments(p)
     from iclcheck.cli.commands._lsa_common import positive_int
 
@@ -150,8 +171,8 @@ def user_setting_of(args: argparse.Namespace):
 
 
 def _render(fmt: str, results, ctx, titles: dict[str, str], seconds: float,
-            notations: dict[str, str], args: argparse.Namespace | None = None) -> str:
-    from iclcheck.proofs.report import json_report, markdown_report, table_report
+            notations: dict[str, str], args: argparse.Namespace | None = None, *, verbose: bool = True) -> str:
+    from iclcheck.proofs.report import counts_line, json_report, markdown_report, table_report
 
     if fmt == "json":
         from iclcheck.cli.formatting import json_envelope
@@ -170,9 +191,8 @@ def _render(fmt: str, results, ctx, titles: dict[str, str], seconds: float,
     if ctx.setting is not None:
         where = f"\nat your setting: {ctx.moved.setting.describe()}" + (f", L={ctx.moved.L}" if ctx.moved.L else "")
     tail = (f"{where}\n\n{len(results)} claims in {seconds:.1f}s (seed {ctx.seed}, profile {ctx.profile}): "
-            + ", ".join(f"{v} {sum(r.verdict == v for r in results)}"
-                        for v in ("confirmed", "refuted", "inconclusive", ERROR)))
-    return table_report(results, titles=titles) + tail
+            + counts_line(results))
+    return table_report(results, titles=titles, verbose=verbose) + tail
 
 
 def _movable(claims, user):
@@ -190,9 +210,32 @@ def _movable(claims, user):
     return keep
 
 
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace, total: int):
+    """The progress display on stderr, as an ``on_done`` callback (or None): a tqdm bar on a terminal (the default;
+    tqdm redraws one line, handles narrow terminals and closes cleanly on errors), one plain line per claim with
+    --progress when stderr is not a terminal, nothing with --no-progress."""
+    from iclcheck.proofs.report import progress_printer
+
+    if args.no_progress:
+        yield None
+        return
+    if not sys.stderr.isatty():
+        yield progress_printer() if args.progress else None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc="verify", unit="claim", file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
+        def on_done(i, n, claim, res) -> None:
+            bar.set_postfix_str(f"{claim.key}: {res.verdict}", refresh=False)
+            bar.update(1)
+
+        yield on_done
+
+
 def run(args: argparse.Namespace) -> int:
     from iclcheck.proofs.registry import Context, select
-    from iclcheck.proofs.report import progress_printer, run_claims
+    from iclcheck.proofs.report import run_claims
     problems: list[str] = []
     claims = select(args.claims or None, paths=args.claim_paths, problems=problems)
     for line in problems:
@@ -203,15 +246,14 @@ def run(args: argparse.Namespace) -> int:
     ctx = Context(seed=args.seed, profile=args.profile, setting=user)
     titles = {c.key: c.title for c in claims}
     notations = {c.key: c.notation for c in claims}
-    show = args.progress or sys.stderr.isatty()
     t0 = time.perf_counter()
-    try:
-        results = run_claims(claims, ctx, on_done=progress_printer() if show else None, jobs=args.jobs,
-                             scheduler=args.scheduler)
-    except InputError as exc:  # the cluster's options (jobs, scheduler)
-        raise InputError(f"--{exc.what}", exc.problem) from None
+    with _progress(args, len(claims)) as on_done:
+        try:
+            results = run_claims(claims, ctx, on_done=on_done, jobs=args.jobs, scheduler=args.scheduler)
+        except InputError as exc:  # the cluster's options (jobs, scheduler)
+            raise InputError(f"--{exc.what}", exc.problem) from None
     seconds = time.perf_counter() - t0
-    print(_render(args.format, results, ctx, titles, seconds, notations, args))
+    print(_render(args.format, results, ctx, titles, seconds, notations, args, verbose=args.verbose))
     if args.report is not None:
         suffix = args.report.suffix.lower()
         fmt = "markdown" if suffix == ".md" else "json" if suffix == ".json" else args.format
@@ -221,6 +263,6 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--report", f"cannot write {str(args.report)!r}: {exc.strerror}") from None
     if any(r.verdict == ERROR for r in results):
         return 1
-    if args.strict and any(r.verdict != "confirmed" for r in results):
-        return 1
+    if args.strict and (problems or any(r.verdict != "confirmed" for r in results)):
+        return 1  # a plugin that failed to load (problems) is not a confirmed claim either
     return 0

@@ -1,0 +1,51 @@
+"""Progress bars on stderr for the long-running commands (critical's multistart, train, compare's training run).
+
+A tqdm bar (it redraws one line, follows the terminal's width and closes cleanly on errors and Ctrl-C), shown by
+default when stderr is a terminal and never otherwise; ``--progress`` forces it (e.g. into a log file),
+``--no-progress`` turns it off. The library reports progress through callbacks and prints nothing; the bar
+belongs to the CLI, and stdout (tables, JSON) is never touched. ``verify`` has its own display (one line per
+claim when not on a terminal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["add_progress_flag", "progress_bar", "progress_wanted", "train_callback"]
+
+
+def add_progress_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="a progress bar on stderr (default: only when stderr is a terminal); --no-progress: none")
+
+
+def progress_wanted(args: argparse.Namespace) -> bool:
+    """--progress / --no-progress when given, else whether stderr is a terminal."""
+    flag = getattr(args, "progress", None)
+    return sys.stderr.isatty() if flag is None else bool(flag)
+
+
+@contextlib.contextmanager
+def progress_bar(args: argparse.Namespace, total: int, *, desc: str, unit: str) -> Iterator[Any]:
+    """A tqdm bar of ``total`` units on stderr, or None when no progress is wanted (``progress_wanted``) or there is
+    nothing to count (``total`` < 1)."""
+    if total < 1 or not progress_wanted(args):
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
+        yield bar
+
+
+def train_callback(bar: Any) -> Callable[[int, float], None]:
+    """``numerics.training.train``'s callback(step, running_loss) drawing on ``bar`` (a bar of the steps)."""
+    def on_step(step: int, loss: float) -> None:
+        bar.set_postfix_str(f"loss {loss:.4g}", refresh=False)
+        bar.update(step - bar.n)
+
+    return on_step

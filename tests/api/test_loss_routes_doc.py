@@ -1,0 +1,62 @@
+"""docs/api.md states which stacked layers have an exact loss route; each sentence is checked here against
+``iclcheck.loss`` (``.exact`` and ``.method``), and the exact routes against a Monte Carlo of the forward pass."""
+
+import numpy as np
+
+import iclcheck
+
+
+def _layers(As, Bs, d):
+    L = len(As)
+    Ps, Qs = np.zeros((L, d + 1, d + 1)), np.zeros((L, d + 1, d + 1))
+    for i, (A, B) in enumerate(zip(As, Bs, strict=True)):
+        Ps[i, :d, :d] = B
+        Ps[i, d, d] = 1.0
+        Qs[i, :d, :d] = -A
+    return Ps, Qs
+
+
+D = 3
+SIGMA = np.diag([1.0, 2.0, 0.5])
+ST = iclcheck.setting(SIGMA, 10, Sigma_w="inv")
+RNG = np.random.default_rng(5)
+A_FULL = [0.2 * (M + M.T) / 2 + 0.3 * np.eye(D) for M in RNG.standard_normal((2, D, D))]
+
+
+def test_two_layers_any_A_with_B_zero_is_exact_and_matches_monte_carlo():
+    Ps, Qs = _layers(A_FULL, [np.zeros((D, D))] * 2, D)
+    r = iclcheck.loss(ST, Ps, Qs)
+    assert r.exact and "Wick" in r.method
+    # another route: a Monte Carlo of the literal forward pass (numerics.lsa), its 99.9% interval holds the value
+    from iclcheck.numerics.lsa import LSA, build_prompts, forward
+    from iclcheck.numerics.montecarlo import estimate_from_values
+
+    rng = np.random.default_rng(11)
+    B, n = 60_000, 10
+    Sh = np.sqrt(SIGMA)  # diagonal
+    X = rng.standard_normal((B, n, D)) @ Sh
+    xq = rng.standard_normal((B, D)) @ Sh
+    w = rng.standard_normal((B, D)) @ np.linalg.inv(Sh)  # w ~ N(0, Sigma^-1)
+    y = np.einsum("bnd,bd->bn", X, w)
+    pred = -forward(LSA(L=2), build_prompts(X, y, xq), list(Ps), list(Qs))[:, -1, -1]
+    est = estimate_from_values((pred - np.einsum("bd,bd->b", xq, w)) ** 2, nonnegative=True)
+    assert est.estimable and est.contains(r.value), (r.value, est.describe())
+
+
+def test_B_not_a_multiple_of_identity_falls_back_to_monte_carlo():
+    B = np.diag([0.1, -0.2, 0.3])
+    Ps, Qs = _layers([0.2 * np.linalg.inv(SIGMA)] * 2, [B, np.zeros((D, D))], D)
+    r = iclcheck.loss(ST, Ps, Qs, samples=4_000, seed=0)
+    assert not r.exact and "Monte Carlo" in r.method
+
+
+def test_B_multiple_of_identity_with_a_general_A_falls_back_to_monte_carlo():
+    Ps, Qs = _layers(A_FULL, [0.1 * np.eye(D), np.zeros((D, D))], D)
+    r = iclcheck.loss(ST, Ps, Qs, samples=4_000, seed=0)
+    assert not r.exact and "Monte Carlo" in r.method
+
+
+def test_gdpp_family_is_exact():
+    Ps, Qs = _layers([0.2 * np.linalg.inv(SIGMA), 0.3 * np.linalg.inv(SIGMA)], [0.1 * np.eye(D), np.zeros((D, D))], D)
+    r = iclcheck.loss(ST, Ps, Qs)
+    assert r.exact and "quadrature" in r.method
