@@ -2,6 +2,8 @@
 setting with the verdict asserted and one of its numbers recomputed here by another route (numpy written in this
 file, no toolkit code), and a setting its statement does not cover is refused (InputError naming the parameter)."""
 
+import json
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -294,6 +296,10 @@ def test_zfb_balanced_limit_at_a_random_lambda():
     ("zwb2024.gd_beta_vs_lsa", lambda: Setting.make(np.eye(2), 5, covariates="uniform"), "covariates"),
     ("zfb2024.thm4_1.balanced_limit", lambda: Setting.make(np.eye(2), 5, sigma2=0.1), "sigma2"),
     ("zfb2024.thm4_1.balanced_limit", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv"), "Sigma_w"),
+    ("ahn2023.thm4", lambda: Setting.make(np.eye(2), 5), "Sigma_w"),
+    ("ahn2023.thm4", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=0.1), "sigma2"),
+    ("ahn2023.thm4", lambda: UserSetting(Setting.make(np.eye(2), 5, Sigma_w="inv"), L=4), "L"),
+    ("fu2023.thm5_1", lambda: UserSetting(Setting.make(np.eye(2), 5), L=2), "L"),
     ("akyurek2023.ridge_bayes_constructions", lambda: Setting.make(np.eye(2), 5, Sigma_w="inv", sigma2=1), "Sigma_w"),
 ])
 def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, setting, what):
@@ -305,7 +311,7 @@ def test_a_setting_outside_the_statement_is_refused_naming_the_parameter(key, se
 def test_every_movable_built_in_claim_runs_through_its_declared_hook():
     claims = all_claims()
     movable = [k for k, c in claims.items() if c.parameters]
-    assert len(movable) >= 23
+    assert len(movable) >= 25
     assert all(claims[k].at_setting is not None for k in movable), [k for k in movable if claims[k].at_setting is None]
 
 
@@ -338,3 +344,43 @@ def test_list_shows_what_each_claim_moves_in(capsys):
     rows = {c["key"]: c for c in json.loads(capsys.readouterr().out)["claims"]}
     assert rows["ahn2023.thm3"]["movable"] and rows["ahn2023.thm3"]["parameters"] == ["Sigma", "n", "Sigma_w", "L"]
     assert not rows["lu2024.phenomenology"]["movable"] and "proportional limit" in rows["lu2024.phenomenology"]["fixed"]
+
+
+def _gdpp_loss_mc(a, b, d, n, samples, seed):
+    """E (TF - w^T x_q)^2 of the literal (11) layers at A_l = a_l I, B_l = b_l I on whitened prompts (x, w ~ N(0, I)):
+    Z <- Z + (1/n) P Z M Z^T Q Z, P = [[B, 0], [0, 1]], Q = -[[A, 0], [0, 0]], M masking the query column."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((samples, n + 1, d))  # the last token is the query
+    w = rng.standard_normal((samples, d))
+    Z = np.concatenate([X, np.einsum("bnd,bd->bn", X, w)[..., None]], axis=2)  # (B, n+1, d+1), tokens as rows
+    target = Z[:, n, d].copy()
+    Z[:, n, d] = 0.0
+    for al, bl in zip(a, b, strict=True):
+        Xa = Z[:, :, :d]  # (B, n+1, d)
+        scores = -al * np.einsum("bid,bjd->bij", Xa[:, :n], Xa)  # (B, n, n+1): z_i^T Q z_j over context i
+        upd = np.einsum("bid,bij->bjd", Z[:, :n], scores) / n  # (B, n+1, d+1): sum_i z_i (z_i^T Q z_j)
+        upd[:, :, :d] *= bl
+        Z = Z + upd
+    v = (-Z[:, n, d] - target) ** 2
+    return v.mean(), v.std() / np.sqrt(samples)
+
+
+def test_ahn_thm4_at_a_random_sigma_two_layers_and_the_loss_by_a_numpy_forward_pass():
+    d, n = 2, 12
+    res = _moved("ahn2023.thm4", UserSetting(Setting.make(_spd(d, 19), n, Sigma_w="inv"), L=2))
+    assert res.verdict.value == "confirmed", [(s.name, s.status.value, s.detail) for s in res.steps]
+    note = res.finding
+    a = np.array(json.loads(note.split("a = ")[1].split(", b = ")[0]))
+    b = np.array(json.loads(note.split(", b = ")[1].split(" (")[0]))
+    F = float(note.split("F = ")[1].split(" vs")[0])
+    # the loss does not depend on Sigma (whitening): the literal (11) forward pass on whitened prompts, plain numpy
+    mean, se = _gdpp_loss_mc(a, b, d, n, 200_000, 21)
+    assert abs(mean - F) <= 5 * se, (mean, se, F)
+
+
+def test_fu_thm5_1_at_a_user_law_is_refuted_as_printed_and_the_corrected_layer_holds():
+    res = _moved("fu2023.thm5_1", Setting.make(_spd(3, 20), 8, sigma2=0.3, covariates="uniform"))
+    assert res.verdict.value == "refuted"
+    assert [s.status.value for s in res.steps] == ["fail", "pass", "pass", "pass"]
+    assert res.finding and "V_2 = -V_1" in res.finding
+
