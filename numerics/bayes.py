@@ -1,6 +1,6 @@
 """Bayes-optimal baselines: the posterior-mean predictor and its risk, finite task pools and their dMMSE predictor.
 
-Canonical model (README): rows x_i = Sigma^{1/2} s_i, w ~ prior, y = X w + eps, eps ~ N(0, sigma2 I_n), target
+Canonical model (docs/model.md): rows x_i = Sigma^{1/2} s_i, w ~ prior, y = X w + eps, eps ~ N(0, sigma2 I_n), target
 w^T x_q (noiseless query; ``query_noise=True`` adds sigma2). The exact facts are in ``theory.bayes``.
 
 - Gaussian prior N(0, Sigma_w): the posterior mean is the generalized ridge (X^T X + sigma2 Sigma_w^{-1})^{-1} X^T y

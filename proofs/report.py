@@ -6,7 +6,7 @@ error of the toolkit, not a verdict on the paper) and the traceback's last line 
 
 The Markdown report is deterministic for a fixed seed and profile (byte-identical on rerun): it
 contains no timings, no dates and no machine details, and numbers are printed with fixed
-significant digits. It is what the README's "Verification status" section shows.
+significant digits. It is docs/VERIFICATION.md (the README shows a compact summary of it).
 
 Claims with released-code records (``proofs.released``) also show the released code (repo@commit:path and
 the fact) and their verdict "as printed" next to "as released"; claims without records render as before.
