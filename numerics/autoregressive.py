@@ -14,11 +14,14 @@ S (B, T+1, d). At position t the in-context data are the pairs (s_{t'}, s_{t'+1}
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from iclcheck.theory.errors import InputError
 
-__all__ = ["ar_tokens", "gd_one_step", "haar_orthogonal", "mesa_layer", "ridge_direct", "sample_ar"]
+__all__ = ["RotationGrid", "ar_tokens", "augmented_layer_loss", "gd_one_step", "haar_orthogonal", "mesa_layer",
+           "ridge_direct", "rotation_grid", "sample_ar"]
 
 
 def haar_orthogonal(B: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -93,3 +96,45 @@ def ar_tokens(S: np.ndarray) -> np.ndarray:
     Z[:, :d] = S.transpose(0, 2, 1)  # (B, d, T+1)
     Z[:, d:2 * d, 1:] = S[:, :-1].transpose(0, 2, 1)  # previous element
     return Z
+
+
+@dataclass(frozen=True)
+class RotationGrid:
+    """Exact quadrature of the rotation task s_t = R(theta)^t s_0 in d = 2, theta ~ U[0, 2 pi) (Haar on SO(2)),
+    s_0 = (cos phi, sin phi), phi ~ U[0, 2 pi). E (B, T, 4): augmented tokens e_t = (s_t, s_{t-1}), t = 1..T;
+    q (B, 4) = e_T, the query; y (B, 2) = s_{T+1}, the target; equal weights 1/B."""
+
+    E: np.ndarray
+    q: np.ndarray
+    y: np.ndarray
+
+
+def rotation_grid(T: int) -> RotationGrid:
+    """Equispaced nodes in theta and phi, enough of them that the mean over the nodes is the exact expectation of
+    any squared error of a one-layer linear-attention prediction (a trigonometric polynomial of degree at most
+    2(3T + 1) in theta and 6 in phi, averaged exactly by the trapezoidal rule with more nodes than its degree)."""
+    if T < 1:
+        raise InputError("T", f"needs T >= 1 context tokens, got {T}")
+    mt, mp = 6 * T + 8, 8
+    th = 2 * np.pi * np.arange(mt) / mt  # (mt,)
+    ph = 2 * np.pi * np.arange(mp) / mp  # (mp,)
+    TH, PH = (a.ravel() for a in np.meshgrid(th, ph, indexing="ij"))  # (B,), B = mt mp
+    k = np.arange(-1, T + 2)  # s_{-1} .. s_{T+1}
+    ang = PH[:, None] + k[None, :] * TH[:, None]  # (B, T+3)
+    S = np.stack([np.cos(ang), np.sin(ang)], axis=-1)  # (B, T+3, 2): index j holds s_{j-1}
+    E = np.concatenate([S[:, 2:T + 2], S[:, 1:T + 1]], axis=-1)  # (B, T, 4): (s_t, s_{t-1}), t = 1..T
+    return RotationGrid(E=E, q=E[:, -1].copy(), y=S[:, T + 2].copy())
+
+
+def augmented_layer_loss(P: np.ndarray, Q: np.ndarray, E: np.ndarray, q: np.ndarray, y: np.ndarray
+                         ) -> tuple[float, np.ndarray, np.ndarray]:
+    """(loss, dP, dQ) of the one-layer linear attention s_hat = sum_t P e_t (e_t^T Q q) on the augmented tokens,
+    loss = mean |s_hat - y|^2 (un-halved); P (2, 4), Q (4, 4); E (B, T, 4), q (B, 4), y (B, 2)."""
+    a = np.einsum("bti,ij,bj->bt", E, Q, q)  # (B, T): scores e_t^T Q q
+    u = np.einsum("bt,bti->bi", a, E)  # (B, 4): sum_t a_t e_t
+    r = u @ P.T - y  # (B, 2): residual
+    B = r.shape[0]
+    gP = 2 * r.T @ u / B  # (2, 4)
+    ga = np.einsum("bti,bi->bt", E, 2 * r @ P / B)  # (B, T): dloss/da_t
+    gQ = np.einsum("bt,bti,bj->ij", ga, E, q)  # (4, 4)
+    return float(np.mean(np.sum(r * r, axis=1))), gP, gQ

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from iclcheck.theory.errors import InputError
 
-__all__ = ["ar1_cov", "gaussian_moment", "one_step_moments"]
+__all__ = ["ar1_cov", "gaussian_moment", "one_step_moments", "rotation_gd_moments"]
 
 
 def ar1_cov(T: int, w: Fraction, sigma2: Fraction, v0: Fraction = Fraction(1)) -> tuple[tuple[Fraction, ...], ...]:
@@ -57,3 +57,16 @@ def one_step_moments(t: int, C: tuple[tuple[Fraction, ...], ...]) -> tuple[Fract
     b = sum((gaussian_moment(C, (t + 1, u + 1, u, t)) for u in range(t)), Fraction(0))
     c = sum((gaussian_moment(C, (u + 1, u, v + 1, v, t, t)) for u in range(t) for v in range(t)), Fraction(0))
     return a, b, c
+
+
+def rotation_gd_moments(T: int) -> tuple[Fraction, Fraction, Fraction]:
+    """(a, b, c) = (E|y|^2, E y^T g, E|g|^2) of the one-GD-step feature g = sum_{t=1}^T s_t s_{t-1}^T s_T for the
+    target y = s_{T+1} on the rotation task (d = 2, s_t = R(theta)^t s_0, theta ~ U[0, 2 pi), |s_0| = 1).
+
+    In complex notation s_t = e^{i t theta} z_0, s_{t-1}^T s_T = cos(k_t theta) with k_t = T + 1 - t >= 1, so
+    y^T g = sum_t cos(k_t theta)^2, mean T/2; and |g|^2 = sum_{t,u} cos(k_t theta) cos(k_u theta) cos((k_t - k_u)
+    theta), whose mean is 1/2 for t = u and 1/4 otherwise, in all T/2 + T(T-1)/4 = T(T+1)/4. Hence the best step
+    eta* = b/c = 2/(T+1) and the best one-step-GD risk a - b^2/c = 1/(T+1)."""
+    if T < 1:
+        raise InputError("T", f"needs T >= 1, got {T}")
+    return Fraction(1), Fraction(T, 2), Fraction(T * (T + 1), 4)

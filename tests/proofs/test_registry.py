@@ -25,6 +25,7 @@ from iclcheck.proofs.verdict import (
     Tolerance,
     Verdict,
     overall,
+    scoped,
 )
 from iclcheck.theory.errors import InputError
 
@@ -111,8 +112,8 @@ def test_claim_runs_and_its_result_is_well_formed(key, claim_result):
     assert (res.key, res.source, res.statement) == (claim.key, claim.source, claim.statement)
     assert isinstance(res.verdict, Verdict) and res.verdict is not Verdict.ERROR
     assert res.steps and all(isinstance(s.status, Status) and isinstance(s.scope, Scope) for s in res.steps)
-    assert res.verdict is overall(res.steps)
-    if res.verdict is Verdict.REFUTED:
+    assert res.verdict is scoped(overall(res.steps), claim.provenance)  # a non-READ failure: 'recorded reading fails'
+    if res.verdict in (Verdict.REFUTED, Verdict.RECORDED_FAILS):
         assert res.finding and res.finding.strip(), f"{key} is refuted without a finding"
     d = res.to_dict()
     back = json.loads(json.dumps(d, allow_nan=False))
