@@ -28,6 +28,7 @@ import dataclasses
 import importlib
 import importlib.util
 import pkgutil
+import re
 import signal
 import sys
 import threading
@@ -48,6 +49,9 @@ __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Cl
 
 BUILT_IN = "built-in"  # the origin of the claims in iclcheck.proofs.claims
 ENTRY_POINT_GROUP = "iclcheck.claims"
+# a claim key: <paper><year>[letter].<name>[.<more>] -- lower-case paper tag, four-digit year, an optional lower-case
+# letter for a second paper of the same authors and year (vonoswald2023b), then parts of identifier characters
+KEY_PATTERN = re.compile(r"[a-z]+[0-9]{4}[a-z]?(\.[A-Za-z_][A-Za-z0-9_]*)+", re.ASCII)
 # what a claim can be moved to (Claim.parameters): the setting's parts, the number of layers and a test setting
 PARAMETERS: dict[str, str] = {
     "Sigma": "the covariance Sigma (with it, d)",

@@ -35,6 +35,7 @@ _API = (
     "gamma_star",
     "flow",
     "gd_error",
+    "implements",
     "load_weights",
     "loss",
     "min_loss",

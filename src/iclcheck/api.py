@@ -27,7 +27,7 @@ from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
 from iclcheck.numerics.weights_check import WeightsCheck
 from iclcheck.proofs.verdict import ClaimResult
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: F401 (NumericalFailure: re-exported)
-from iclcheck.theory.setting import Setting
+from iclcheck.theory.setting import COVARIATE_LAWS, Setting
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
@@ -42,6 +42,9 @@ def setting(Sigma: Any, n: int, *, Sigma_w: Any = None, sigma2: Any = 0, law: st
     >>> st.d, st.n, st.task_cov_kind
     (2, 5, 'inverse')
     """
+    if not isinstance(law, str) or law not in COVARIATE_LAWS:
+        shown = repr(law) if len(repr(law)) <= 60 else repr(law)[:60] + "..."
+        raise InputError("law", f"must be one of {', '.join(map(repr, COVARIATE_LAWS))}, got {shown}")
     return Setting.make(Sigma, n, Sigma_w=Sigma_w, sigma2=sigma2, covariates=law)
 
 
@@ -83,8 +86,9 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
          heads: int | None = None) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
-    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
-    with an interval (``samples`` prompts). The result: ``.value``, ``.exact``, ``.method``, ``.interval``.
+    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded conditioned Monte Carlo (x_q integrated
+    exactly, w and the context Gram drawn; docs/deep.md) with an interval (``samples`` prompts). The result:
+    ``.value``, ``.exact``, ``.method`` (the route used), ``.interval``.
 
     >>> import numpy as np
     >>> st = iclcheck.setting(np.eye(2), 4)
@@ -102,7 +106,7 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
         from iclcheck.numerics.kernel_attention import attention_loss
 
         return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
-    return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
+    return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
 def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
@@ -184,9 +188,7 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
         raise InputError("profile", f"must be 'quick' or 'thorough', got {profile!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
         raise InputError("seed", f"must be an integer in [0, 2^63), got {seed!r}")
-    if isinstance(keys, str):
-        keys = [keys]
-    chosen = select(list(keys) if keys else None)
+    chosen = select(_claim_keys(keys))
     if setting is not None:
         _check(setting)
         from iclcheck.proofs.registry import movable
@@ -194,6 +196,25 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
         movable(chosen, setting)  # every claim is checked before any runs
     ctx = Context(seed=int(seed), profile=profile, setting=setting)
     return [c.run(ctx) for c in chosen]
+
+
+def _claim_keys(keys: Any) -> list[str] | None:
+    """``verify``'s selection validated: None (every claim), a non-empty key or paper prefix, or a non-empty list
+    / tuple of them. Anything else (a number, bytes, an empty string or list) is an InputError naming ``keys``:
+    a falsy value never silently selects all claims."""
+    if keys is None:
+        return None
+    items = [keys] if isinstance(keys, str) else keys
+    if not isinstance(items, (list, tuple)):
+        raise InputError("keys", f"must be None, a claim key / paper prefix (str) or a list of them, got "
+                         f"{type(keys).__name__}")
+    if not items:
+        raise InputError("keys", "an empty list selects no claim (pass None for every claim)")
+    for k in items:
+        if not isinstance(k, str) or not k.strip():
+            shown = repr(k) if len(repr(k)) <= 60 else repr(k)[:60] + "..."
+            raise InputError("keys", f"each key must be a non-empty string (a claim key or paper prefix), got {shown}")
+    return list(items)
 
 
 def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting: Setting | None = None,
@@ -257,6 +278,7 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     """
     from iclcheck.numerics.weights_check import check_loaded_weights
 
+    _check(setting)
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
     return check_loaded_weights(setting, w, samples=samples, seed=seed)
 
@@ -295,3 +317,32 @@ def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: An
     from iclcheck.numerics.flow import flow as _flow
 
     return _flow(_check(setting), model, init=init, t_max=t_max, **options)
+
+
+def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical", prompts: int = 20_000,
+               max_steps: int = 12, seed: int = 0):
+    """What a deep model implements, layer by layer (an ``Implements``): each layer in the whitened frame with its
+    nearest (8) / (11) family point (``.layers``: ``.a``, ``.b``, residuals), the family named when the model's
+    predictions are within 1% of E y_q^2 of it (``.family``: '8', '11' or None), and per layer the best of k = 1..
+    ``max_steps`` steps of GD, preconditioned GD, GD++ and Iterative Newton against the model's intermediate
+    prediction (``.best``: ``.algorithm``, ``.k``, ``.params``, ``.error`` with a held-out 99.9% interval).
+    ``path_or_arrays``: as ``load_weights`` (any convention), or a ``Weights``. docs/deep.md.
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting(np.diag([1.0, 2.0]), 20, Sigma_w="inv")
+    >>> Ps, Qs = np.zeros((2, 3, 3)), np.zeros((2, 3, 3))
+    >>> Ps[:, 2, 2] = 1.0; Qs[:, :2, :2] = -np.array([0.5, 0.9])[:, None, None] * np.linalg.inv(st.Sigma)
+    >>> r = implements({"P": Ps, "Q": Qs}, st, prompts=2000, max_steps=4)
+    >>> r.family, [round(a, 3) for a in r.a], r.best[0].algorithm, r.best[0].k
+    ('8', [0.5, 0.9], 'pgd', 1)
+    """
+    from iclcheck.numerics.implements import implements as _implements
+    from iclcheck.numerics.weights import Weights
+
+    _check(setting)
+    w = path_or_arrays if isinstance(path_or_arrays, Weights) else load_weights(
+        path_or_arrays, convention=convention, setting=setting)
+    if w.d != setting.d:
+        raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
+    return _implements(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=prompts,
+                       max_steps=max_steps, seed=seed)

@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.inputs import COVARIATE_LAWS, setting_from_args
 from iclcheck.cli.main import COMMANDS
+from iclcheck.numerics.limits import MAX_GD_LAYERS, MAX_GDPP_LAYERS, MAX_GDPP_STARTS
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -57,17 +59,19 @@ def _setting(args: argparse.Namespace) -> Setting:
 
 
 def run(args: argparse.Namespace) -> int:
-    from iclcheck.numerics.family_gd import MAX_GD_LAYERS, optimal_gd
-    from iclcheck.numerics.family_gdpp import optimal_gdpp
-
+    # every bound before any work (numerics.limits; also checked by the library)
     if args.L < 1:
         raise InputError("-L", f"must be a positive integer, got {args.L}")
-    if args.starts < 1:
-        raise InputError("--starts", f"must be a positive integer, got {args.starts}")
-    if args.family == "gdpp" and args.L > 3:
-        raise InputError("-L", "the exact gdpp loss is implemented for L <= 3 (degree 2*40 moments at L = 4)")
+    if args.family == "gdpp" and args.L > MAX_GDPP_LAYERS:
+        raise InputError("-L", f"the exact gdpp loss is implemented for L <= {MAX_GDPP_LAYERS} (degree 2*40 moments "
+                         "at L = 4)")
     if args.L > MAX_GD_LAYERS:
-        raise InputError("-L", f"at most {MAX_GD_LAYERS} layers (exact moments of degree 2L+2), got {args.L}")
+        raise InputError("-L", f"at most {MAX_GD_LAYERS} layers (exact moments of degree 2L+2), got {args.L:,}")
+    if args.starts > MAX_GDPP_STARTS:
+        raise InputError("--starts", f"at most {MAX_GDPP_STARTS:,} multistart runs, got {args.starts:,}")
+    from iclcheck.numerics.family_gd import optimal_gd
+    from iclcheck.numerics.family_gdpp import optimal_gdpp
+
     st = _setting(args)
     iso = bool(np.allclose(st.Sigma, np.eye(st.d), atol=1e-14))
     family_text = ("A_l = a_l Sigma^-1 (P_l = [[0,0],[0,1]], Q_l = -[[A_l,0],[0,0]])" if args.family == "gd"
@@ -129,7 +133,8 @@ def register(sub: Any) -> None:
                    help="covariance Sigma: eye:D, diag:v1,v2,... (integers, decimals, a/b), random:d=D,cond=K,seed=S, "
                         "or a .npy/.csv/.json file (default eye:5)")
     p.add_argument("-n", required=True, metavar="N", help="number of in-context examples (positive integer)")
-    p.add_argument("-L", type=int, required=True, help="number of layers")
+    p.add_argument("-L", type=int, required=True,
+                   help=f"number of layers (gd: at most {MAX_GD_LAYERS}; gdpp: at most {MAX_GDPP_LAYERS})")
     p.add_argument("--family", choices=("gd", "gdpp"), default="gd",
                    help="gd: condition (8), A_l = a_l Sigma^-1; gdpp: condition (11), also B_l = b_l I")
     p.add_argument("--task-cov", metavar="SPEC|inv", default=None,
@@ -139,7 +144,8 @@ def register(sub: Any) -> None:
     p.add_argument("--covariates", choices=COVARIATE_LAWS, default="gaussian",
                    help="law of the standardized coordinates: only gaussian is honoured (the exact loss); the others "
                         "are refused")
-    p.add_argument("--starts", type=int, default=24, help="gdpp: multistart runs (default 24)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the gdpp multistart")
+    p.add_argument("--starts", type=positive_int, default=24,
+                   help=f"gdpp: multistart runs (default 24, at most {MAX_GDPP_STARTS:,}; ~0.4 s each at L = 3)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the gdpp multistart, 0 <= S < 2^63 (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)

@@ -67,7 +67,7 @@ EPILOG = """examples:
   iclcheck verify                          every registered claim, quick profile, table
   iclcheck verify ahn2023                  all claims of Ahn et al. 2023 (a key prefix)
   iclcheck verify ahn2023.thm1 zfb2024.thm4_1 --format json
-  iclcheck verify --format markdown --report STATUS.md     the README's verification status
+  iclcheck verify --format markdown --report STATUS.md     the full report (docs/VERIFICATION.md)
   iclcheck verify --profile thorough --strict              nightly: many random settings, fail on non-confirmed
   iclcheck verify ahn2023.thm1 --cov random:d=4,cond=10,seed=1 -n 30      a claim at your own setting
   iclcheck verify mahankali2023 --cov eye:3 -n 10 --noise 1/2             (claims that cannot move say why)
@@ -236,6 +236,10 @@ def _progress(args: argparse.Namespace, total: int):
 def run(args: argparse.Namespace) -> int:
     from iclcheck.proofs.registry import Context, select
     from iclcheck.proofs.report import run_claims
+    if args.report is not None:  # before any claim runs: a regular file that can be written (never a FIFO)
+        from iclcheck.numerics.outfiles import check_output_path
+
+        check_output_path(args.report, what="--report")
     problems: list[str] = []
     claims = select(args.claims or None, paths=args.claim_paths, problems=problems)
     for line in problems:
