@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from iclcheck.proofs.registry import Claim, Context, check_movable, interrupt_watch, plugin_abort
+from iclcheck.proofs.registry import Claim, Context, interrupt_watch, movable, plugin_abort
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
@@ -128,7 +128,7 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
                jobs: int = 1, scheduler: str | None = None) -> list[ClaimResult]:
     """Run every claim; results in the order of ``claims``; ``on_done(i, total, claim, result)`` after each
     (progress display, in completion order). With ``ctx.setting`` every claim must be movable there
-    (``registry.check_movable``), checked before any runs.
+    (``registry.movable``), checked before any runs.
 
     ``jobs = 1`` and no ``scheduler`` (the default): in this process, one after the other, without importing
     Dask. Otherwise each claim is one task on a Dask cluster (claims sharing a cached computation, ``SHARED_WORK``,
@@ -137,8 +137,7 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
     the same as the sequential run's (tests/proofs/test_verify_jobs.py) apart from the per-claim seconds."""
     claims = list(claims)
     if ctx.setting is not None:
-        for c in claims:
-            check_movable(c, ctx.setting)  # InputError naming the claim and the parameter
+        movable(claims, ctx.setting)  # InputError naming the claim and the parameter
     if scheduler is not None or jobs != 1:
         return _run_claims_dask(claims, ctx, on_done, jobs, scheduler)
     out: list[ClaimResult] = []

@@ -191,15 +191,9 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
     chosen = select(_claim_keys(keys))
     if setting is not None:
         _check(setting)
-        from iclcheck.proofs import registry
+        from iclcheck.proofs.registry import movable
 
-        check_movable = getattr(registry, "check_movable", None)  # the registry's own rule, where it has one
-        for c in chosen:  # every claim is checked before any runs
-            if check_movable is not None:
-                check_movable(c, setting)
-            elif not c.parameters:
-                raise InputError("setting", f"{c.key} cannot be moved to a user's setting (it declares no "
-                                 "parameters); call verify without setting for it")
+        movable(chosen, setting)  # every claim is checked before any runs
     ctx = Context(seed=int(seed), profile=profile, setting=setting)
     return [c.run(ctx) for c in chosen]
 
