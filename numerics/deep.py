@@ -41,8 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from iclcheck.numerics.forward import standardized
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
-from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

@@ -44,8 +44,8 @@ from scipy import optimize
 
 from iclcheck.numerics.deep import context_gram, gram_forward
 from iclcheck.numerics.forward import standardized
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
-from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -238,7 +238,7 @@ def _family_path(Sigma, a, b, pr: _Prompts, k: int) -> np.ndarray:
 class _Spectral:
     """Per prompt, the eigenvalues lam (B, d) of M = W G_xx W and ab = (U^T W x_q) * (U^T W g) (B, d), g = G_xy:
     the (11) model with A = a W^2, B = b I predicts sum_m ab_m (1 - p(lam_m)) / lam_m, p the GD++ filter
-    (``family_gdpp``); W = I gives plain GD, W = Sigma^-1/2 preconditioned GD and GD++; Newton uses W = I."""
+    (``families.gdpp``); W = I gives plain GD, W = Sigma^-1/2 preconditioned GD and GD++; Newton uses W = I."""
 
     lam: np.ndarray
     ab: np.ndarray

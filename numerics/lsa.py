@@ -327,7 +327,7 @@ def loss_and_grads(model: LSA, Z0: np.ndarray, yq: np.ndarray, Ps, Qs, W1s=None,
 
 def lsa_loss_and_grads(Z0: np.ndarray, yq: np.ndarray, Ps: Sequence, Qs: Sequence
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The signature and return of ``numerics.multilayer.lsa_loss_and_grads``: per-prompt loss
+    """The signature and return of ``numerics.families.lsa_loss_and_grads``: per-prompt loss
     (TF - y_q)^2 (B,) of the canonical masked linear model and its gradients dP, dQ (B, L, d+1, d+1)."""
     model = LSA(L=len(Ps))
     loss, _, g = loss_and_grads(model, Z0, yq, np.asarray(Ps, float), np.asarray(Qs, float), per_prompt=True)

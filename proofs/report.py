@@ -67,7 +67,7 @@ def _failed_task(claim: Claim, exc: BaseException) -> ClaimResult:
 # one task, one after the other, so the computation is done once rather than once on each worker that draws one of
 # them (measured before: verify --jobs 2 slower than --jobs 1, fig4 and thm4 each redoing the multistart).
 SHARED_WORK: dict[str, tuple[str, ...]] = {
-    "GD++ multistart at d=5, n=20, L=3 (numerics.family_gdpp._optimal_gdpp_core)": ("ahn2023.thm4", "ahn2023.fig4"),
+    "GD++ multistart at d=5, n=20, L=3 (numerics.families.gdpp._optimal_gdpp_core)": ("ahn2023.thm4", "ahn2023.fig4"),
 }
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
+from iclcheck.numerics.families import full_gd_loss
 from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
 from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.numerics.multilayer import full_gd_loss
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, ClaimResult
 from iclcheck.theory.multilayer import optimal_gd_exact

@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.finite_diff import central_gradient, directional_derivative
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.numerics.multilayer import (
+from iclcheck.numerics.families import (
     ahn_sigma,
     bonferroni_z,
     family_params,
@@ -37,7 +34,10 @@ from iclcheck.numerics.multilayer import (
     optimal_gd,
     whitening_matrix,
 )
-from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.numerics.finite_diff import central_gradient, directional_derivative
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.linalg import sqrtm_psd
+from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.steps_open import solve_tolerance
@@ -68,7 +68,7 @@ def _fd_full_grad(Sigma: np.ndarray, a: np.ndarray, n: int) -> np.ndarray:
     return central_gradient(f, np.array([al * Si for al in a]), h=1e-5)
 
 
-MOVED_L_MAX = 20  # the certified restricted optimum (family_gd.MAX_GD_LAYERS)
+MOVED_L_MAX = 20  # the certified restricted optimum (families.gd.MAX_GD_LAYERS)
 WICK_FD = {2: 4, 3: 3}  # L -> the largest d at which the exact full-matrix gradient runs (seconds)
 
 

@@ -5,7 +5,7 @@ Argument checked, on a NON-isotropic Sigma:
 1. whitening maps (A_i, B_i) = (a_i Sigma^-1, b_i I) to (a_i I, b_i I) with w ~ N(0, I) (literal forward pass);
 2. the restricted loss F(a, b) is exact (theory.multilayer: p(x) = prod (1 - a_l x T_l(x)^2)), checked against the
    literal model by Monte Carlo; a critical point of F is found (multistart + trust-region Newton on the exact
-   gradient, L = 2 and Ahn's d = 5, n = 20, L = 3; THE optimiser of numerics.family_gdpp) - found, not certified
+   gradient, L = 2 and Ahn's d = 5, n = 20, L = 3; THE optimiser of numerics.families.gdpp) - found, not certified
    globally optimal. At d = 5, n = 20, L = 3 the exact value is decided by a second exact route (rational
    contraction of p^2 with the exact Wishart moments, no quadrature); the literal-model Monte Carlo there is
    heavy-tailed (the degree-13 filter reaches p^2 ~ 1e6 on spectra never drawn) and is reported as not
@@ -21,16 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from iclcheck.numerics.family_gdpp import (
-    gdpp_conditional_loss,
-    gdpp_loss_rational,
-    sample_average_gdpp,
-    spectral_draws,
-)
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.mc_gradient import conditional_literal_loss
-from iclcheck.numerics.montecarlo import mc_loss, mc_mean
-from iclcheck.numerics.multilayer import (
+from iclcheck.numerics.families import (
     ahn_sigma,
     bonferroni_z,
     family_params,
@@ -42,6 +33,15 @@ from iclcheck.numerics.multilayer import (
     optimal_gdpp,
     whitening_matrix,
 )
+from iclcheck.numerics.families.gdpp import (
+    gdpp_conditional_loss,
+    gdpp_loss_rational,
+    sample_average_gdpp,
+    spectral_draws,
+)
+from iclcheck.numerics.families.mc_gradient import conditional_literal_loss
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.montecarlo import mc_loss, mc_mean
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.steps_open import solve_tolerance

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.families.restricted import causal_limit, gd_layer
 from iclcheck.numerics.lsa import LSA, build_prompts, causal_weights, forward
-from iclcheck.numerics.restricted import causal_limit, gd_layer
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 

@@ -10,13 +10,13 @@ Steps of the argument:
    in a (theory.multilayer at equal coefficients) equals the float quadrature route; its global minimiser a*
    is exact (real roots of f'); L = 1: a* = n/(n+d+1) and tied = untied exactly.
 3. Candidate 4 as recorded (d = 5, n = 20, L = 2..4): the exact cost of tying, tied/untied - 1, lies in the
-   recorded range 38-200% (untied optimum: family_gd.optimal_gd, certified).
+   recorded range 38-200% (untied optimum: families.gd.optimal_gd, certified).
 4. a*(L) decreases in L (the property of NEXT-CLAIMS §9.1), and a*(n) -> 1 as n grows (the finite-n deviation
    of A = a* Sigma^{-1} from Sigma^{-1} shrinks: Gatmiry's "A ~ Sigma^{-1}").
 5. The cost of tying does not vanish as n grows (L = 3, d = 5: n = 20, 80, 320): structural, not a finite-n
    effect, in this family.
 6. Thorough: the scalar a* I is not beaten by a full symmetric A in the exact full-matrix tied loss
-   (numerics.wick, Wick's theorem), multistart over d = 3, L = 2.
+   (numerics.families.wick, Wick's theorem), multistart over d = 3, L = 2.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from iclcheck.numerics.families.restricted import gd_layer, optimal_tied_gd, tied_gd_loss
+from iclcheck.numerics.families.wick import full_gd_loss
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.numerics.restricted import gd_layer, optimal_tied_gd, tied_gd_loss
-from iclcheck.numerics.wick import full_gd_loss
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 

@@ -1,7 +1,7 @@
 """[Giannou, L. Yang, T. Wang, Papailiopoulos, Lee 2025, abstract] Two linear-attention layers perform one
 step of Newton's iteration for matrix inversion, M_{k+1} = 2 M_k - M_k S M_k, exactly.
 
-The statement is existential; it is proved here by a construction (numerics.restricted.newton_layers, the
+The statement is existential; it is proved here by a construction (numerics.families.restricted.newton_layers, the
 paper's own construction was not read): tokens carry blocks A (inputs), B (the iterate), C (scratch),
 E (position one-hot); n data columns [x_i; 0; 0; 0], d state columns [0; M e_j; 0; e_j] and a masked zero
 query. Layer 1 (one head) writes S M e_j into C; layer 2 (two heads) reads M from the keys' sum of
@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.families.restricted import newton_layers, newton_step
 from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.restricted import newton_layers, newton_step
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 

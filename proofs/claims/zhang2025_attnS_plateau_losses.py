@@ -10,7 +10,7 @@ Steps of the argument:
 2. The paper's Fig. 3 numbers (D = 4, N = 31, lambda = 0.4, 0.3, 0.2, 0.1) as recorded: 1, 0.64058, 0.37737,
    0.20980, 0.13599, against the exact rationals (rounding tolerance of 5 decimals).
 3. Float, random rotation (the code's setting: eigenvalues proportional to 1..D, trace 1): the rank-m restricted
-   optimum by Eckart-Young in the whitened frame (numerics.restricted) equals the printed formula, and its Gamma
+   optimum by Eckart-Young in the whitened frame (numerics.families.restricted) equals the printed formula, and its Gamma
    lives in the top-m eigenspace (rank <= m keeps the top-m directions).
 4. The separate-K/Q parametrisation (rank-1 heads Gamma = -sum_h v_h q_h k_h^T) has a stationary point for
    every subset of eigenvectors (2^D of them, exact gradient <= 1e-12), and each M_m with m < D is not a local
@@ -27,9 +27,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.random_matrices import haar_orthogonal
-from iclcheck.numerics.restricted import (
+from iclcheck.numerics.families.restricted import (
     kq_gamma,
     kq_loss_and_grad,
     kq_params,
@@ -37,6 +35,8 @@ from iclcheck.numerics.restricted import (
     rank_restricted_optimum,
     saddle_flow,
 )
+from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.random_matrices import haar_orthogonal
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps_open import solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance

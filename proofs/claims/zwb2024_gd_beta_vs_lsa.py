@@ -6,7 +6,7 @@ Steps of the argument:
 
 1. GD-beta's loss, derived from scratch for d = 1 in sympy (moments of S^ = h chi^2_n / n and of the noise
    term, symbolic mu, psi, h, beta0, gamma, n, sigma2), equals the matrix closed form
-   Q(beta0 - mu) + L_Psi(Gamma) (numerics.restricted.gd_beta_loss's formula, built here in sympy with
+   Q(beta0 - mu) + L_Psi(Gamma) (numerics.families.restricted.gd_beta_loss's formula, built here in sympy with
    theory.one_layer.reduced_loss_formula): exact identity of rational functions.
 2. Hence dL/dbeta0 = 2 Q (beta0 - mu) vanishes at beta0 = mu for every Gamma, and Q > 0 at Gamma* (exact
    eigenvalue signs, d = 2), so beta0* = mu uniquely and Gamma* is the master formula with Sigma_w = Psi.
@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.families.restricted import gd_beta_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.numerics.restricted import gd_beta_loss
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps_open import solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance

@@ -24,7 +24,7 @@ import numpy as np
 
 from iclcheck import _API
 from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
-from iclcheck.numerics.weights_check import WeightsCheck
+from iclcheck.numerics.weights.check import WeightsCheck
 from iclcheck.proofs.verdict import ClaimResult
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: F401 (NumericalFailure: re-exported)
 from iclcheck.theory.setting import COVARIATE_LAWS, Setting
@@ -147,13 +147,13 @@ def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int 
     """
     _check(setting)
     if family == "gd":
-        from iclcheck.numerics.family_gd import optimal_gd
+        from iclcheck.numerics.families.gd import optimal_gd
 
         if starts is not None:
             raise InputError("starts", "the gd family optimum is solved, not searched: starts applies to gdpp")
         return optimal_gd(setting, L)
     if family == "gdpp":
-        from iclcheck.numerics.family_gdpp import DEFAULT_GDPP_STARTS, optimal_gdpp
+        from iclcheck.numerics.families.gdpp import DEFAULT_GDPP_STARTS, optimal_gdpp
 
         return optimal_gdpp(setting, L, starts=DEFAULT_GDPP_STARTS if starts is None else starts, seed=seed)
     raise InputError("family", f"unknown family {family!r}; choose 'gd' or 'gdpp'")
@@ -276,7 +276,7 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     >>> round(r.loss.value, 2), r.warnings[0].split(":")[0]
     (18.97, 'prediction sign gives a much lower loss')
     """
-    from iclcheck.numerics.weights_check import check_loaded_weights
+    from iclcheck.numerics.weights.check import check_loaded_weights
 
     _check(setting)
     w = load_weights(path_or_arrays, convention=convention, setting=setting)

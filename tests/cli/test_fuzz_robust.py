@@ -47,7 +47,7 @@ def test_certify_highs_json_parses_every_time():
 
 
 def test_solver_silencer_restores_stdout(capfd):
-    from iclcheck.numerics.certificate_qp import solver_stdout_silenced
+    from iclcheck.numerics.certificate.qp import solver_stdout_silenced
 
     print("before", flush=True)
     with solver_stdout_silenced():
@@ -290,7 +290,7 @@ def test_write_errors_are_input_errors_and_clean_up(tmp_path, monkeypatch, err):
 def test_census_does_not_call_a_spurious_minimum_global():
     """The issue's setting and starts (sweep --d 2 --cond 100000 -n 1000 --noise 10 --starts 16): every start that
     converged ended in a minimum above the predicted point, so the global basin was not reached."""
-    from iclcheck.numerics.critical_backend import _Backend, _predicted_theta
+    from iclcheck.numerics.critical.backend import _Backend, _predicted_theta
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.sweep import SweepPoint, census_row
 

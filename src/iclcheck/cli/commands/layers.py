@@ -41,7 +41,7 @@ equally optimal, so the coefficients are printed ascending. For gdpp the order m
 
 def _setting(args: argparse.Namespace) -> Setting:
     """The shared SPEC grammar of iclcheck.cli.inputs (check-weights' flags). The families' exact loss
-    (numerics.quadrature.problem_from) needs Gaussian x and w ~ N(0, Sigma^-1): --task-cov inv (the default here),
+    (numerics.families.quadrature.problem_from) needs Gaussian x and w ~ N(0, Sigma^-1): --task-cov inv (the default here),
     or a SPEC equal to Sigma^-1 (entry by entry, relative 1e-12); anything else is refused naming the flag."""
     ns = argparse.Namespace(cov=args.cov, n=args.n, noise=args.noise, task_cov=args.task_cov or "inv",
                             covariates=args.covariates)
@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-L", f"at most {MAX_GD_LAYERS} layers (exact moments of degree 2L+2), got {args.L:,}")
     if args.starts > MAX_GDPP_STARTS:
         raise InputError("--starts", f"at most {MAX_GDPP_STARTS:,} multistart runs, got {args.starts:,}")
-    from iclcheck.numerics.family_gd import optimal_gd
-    from iclcheck.numerics.family_gdpp import optimal_gdpp
+    from iclcheck.numerics.families.gd import optimal_gd
+    from iclcheck.numerics.families.gdpp import optimal_gdpp
 
     st = _setting(args)
     iso = bool(np.allclose(st.Sigma, np.eye(st.d), atol=1e-14))

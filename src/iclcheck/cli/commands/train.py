@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from iclcheck.cli.formatting import dump_json, json_envelope
-    from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+    from iclcheck.numerics.families import family_params, optimal_gd_coefficients
     from iclcheck.numerics.training import check_budget, paired_gap, step_memory_bytes, summarize, train
 
     st = setting_of(args)

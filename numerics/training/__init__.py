@@ -8,7 +8,7 @@ linear LSA, re-associated without changing the function,
 and its gradient is ``numerics.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
 
 Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection; the maps live in
-``numerics.training_families`` and are re-exported here):
+``numerics.training.families`` and are re-exported here):
 
 - ``gd``   condition (8):  P_i = [[0, 0], [0, 1]],  Q_i = -[[A_i, 0], [0, 0]]       (theta = A_i)
 - ``gdpp`` condition (11): P_i = [[B_i, 0], [0, 1]], Q_i = -[[A_i, 0], [0, 0]]      (theta = A_i, B_i)
@@ -32,10 +32,10 @@ from scipy import optimize
 
 from iclcheck.numerics.forward import Prompts, sample_prompts
 from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS  # noqa: F401 (re-exported)
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.lsa import LSA, loss_and_grads
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
-from iclcheck.numerics.one_layer import sqrtm_psd
-from iclcheck.numerics.training_families import FAMILIES, Family, family  # noqa: F401 (re-exported)
+from iclcheck.numerics.training.families import FAMILIES, Family, family  # noqa: F401 (re-exported)
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 

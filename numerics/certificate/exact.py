@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from iclcheck.numerics.certificate_bound import Certificate
-from iclcheck.numerics.certificate_qp import _solve_qp, y_from_dual
+from iclcheck.numerics.certificate.bound import Certificate
+from iclcheck.numerics.certificate.qp import _solve_qp, y_from_dual
 from iclcheck.numerics.lift import LiftedLoss, invariant, lift_moments, pairs, reduced, sym_coords
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError

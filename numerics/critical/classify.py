@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from iclcheck.numerics.critical_backend import _Backend, _reduced_form_residual, balance, effective_gamma
-from iclcheck.numerics.critical_search import DENSE_MAX, RunResult
+from iclcheck.numerics.critical.backend import _Backend, _reduced_form_residual, balance, effective_gamma
+from iclcheck.numerics.critical.search import DENSE_MAX, RunResult
 from iclcheck.numerics.derivatives import loss_flat
 from iclcheck.numerics.one_layer import OneLayer
 

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from iclcheck.numerics.critical_backend import _Backend, _scaling_direction, balance
+from iclcheck.numerics.critical.backend import _Backend, _scaling_direction, balance
 from iclcheck.numerics.derivatives import n_params
 from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED
 from iclcheck.numerics.one_layer import OneLayer

@@ -3,7 +3,7 @@ to the theory's optimum for the setting, each layer's distance to the predicted 
 a warning when a sign or scale flip of the convention gives a much lower loss.
 
 Reference optimum: one layer, L* = L(Gamma*) (``OneLayer.min_loss``, the global minimum of one layer); L layers,
-the optimum of the condition-(8) family A_l = a_l Sigma^-1 (``numerics.family_gd.optimal_gd``, Gaussian data with
+the optimum of the condition-(8) family A_l = a_l Sigma^-1 (``numerics.families.gd.optimal_gd``, Gaussian data with
 w ~ N(0, Sigma^-1) or Sigma = Sigma_w = I) - a reference, not a lower bound (GD++ or full weights can go below it).
 
 Per-layer reading (canonical readout and mask only): the effective A_l = -P_l[d+1,d+1] Q_l[:d,:d] (a layer of the
@@ -94,7 +94,7 @@ def _reference(setting: Setting, L: int) -> tuple[float | None, str, np.ndarray 
 
         ol = OneLayer(setting)
         return ol.min_loss(), "one-layer optimum L(Gamma*) (global minimum of one layer)", ol.gamma_star().T
-    from iclcheck.numerics.family_gd import optimal_gd
+    from iclcheck.numerics.families.gd import optimal_gd
 
     try:
         opt = optimal_gd(setting, L)
@@ -111,7 +111,7 @@ def _layers(setting: Setting, w: Weights, predicted) -> tuple[list[dict], str]:
                     "(8)-reading of its layers does not apply")
     if predicted is None:
         return [], "not computed: no predicted matrices for this setting"
-    from iclcheck.numerics.one_layer import sqrtm_psd
+    from iclcheck.numerics.linalg import sqrtm_psd
 
     d = setting.d
     Sh = sqrtm_psd(setting.Sigma)

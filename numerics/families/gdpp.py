@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from iclcheck.numerics.family_gd import optimal_gd
+from iclcheck.numerics.families.gd import optimal_gd
+from iclcheck.numerics.families.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.numerics.finite_diff import hessian_from_gradient
 from iclcheck.numerics.limits import MAX_GDPP_LAYERS, MAX_GDPP_STARTS, MAX_SEED
-from iclcheck.numerics.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.multilayer import gdpp_degree
 

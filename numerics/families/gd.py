@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from iclcheck.numerics.families.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.numerics.finite_diff import hessian_from_gradient
 from iclcheck.numerics.limits import MAX_GD_LAYERS
-from iclcheck.numerics.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.multilayer import optimal_gd_exact
 

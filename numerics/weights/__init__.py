@@ -463,7 +463,7 @@ def to_canonical(arrays: dict[str, Any], convention: str, *, n: int, source: str
 
 
 # ---------------------------------------------------------------------------------------------
-# the common layout mistakes (tried by numerics.weights_check's flip warning)
+# the common layout mistakes (tried by numerics.weights.check's flip warning)
 # ---------------------------------------------------------------------------------------------
 # per convention: the two arrays a script most easily swaps, and what the swap means
 _SWAPS = {"canonical": ("P", "Q"), "ahn": ("P", "Q"), "zhang": ("W_PV", "W_KQ"), "pytorch": ("W_K", "W_Q"),
