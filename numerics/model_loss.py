@@ -32,6 +32,7 @@ interval is not trustworthy, and ``note`` says so with the median and quantiles)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -171,7 +172,13 @@ def _fmt(v) -> str:
     return "[" + ", ".join(f"{float(x):.4g}" for x in v) + "]"
 
 
-def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True,
+@overload
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
+               seed: int = ..., level: float = ..., exact_only: Literal[False] = ...) -> ModelLoss: ...
+@overload
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
+               seed: int = ..., level: float = ..., exact_only: bool) -> ModelLoss | None: ...
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, mask: bool = True,
                samples: int = DEFAULT_SAMPLES, seed: int = 0, level: float = 0.999,
                exact_only: bool = False) -> ModelLoss | None:
     """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one

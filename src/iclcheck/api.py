@@ -18,7 +18,7 @@ The module is imported on first use of ``iclcheck.<name>`` (``import iclcheck`` 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -28,6 +28,17 @@ from iclcheck.numerics.weights_check import WeightsCheck
 from iclcheck.proofs.verdict import ClaimResult
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: F401 (NumericalFailure: re-exported)
 from iclcheck.theory.setting import Setting
+
+if TYPE_CHECKING:  # result types, for the annotations only: each function imports its module on first call
+    from pathlib import Path
+
+    from iclcheck.numerics.certificate import Certificate
+    from iclcheck.numerics.critical import Landscape
+    from iclcheck.numerics.family_gd import GDOptimum
+    from iclcheck.numerics.family_gdpp import GDPPOptimum
+    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.weights import Weights
+    from iclcheck.proofs.registry import Claim
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
@@ -52,7 +63,7 @@ def _check(st: Any) -> Setting:
     return st
 
 
-def _one_layer(st: Any):
+def _one_layer(st: Any) -> OneLayer:
     from iclcheck.numerics.one_layer import OneLayer
 
     return OneLayer(_check(st))
@@ -105,7 +116,7 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
     return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
 
 
-def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
+def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0) -> Landscape:
     """Critical points of the one-layer loss over all (P, Q) by a seeded multistart, deduplicated and classified
     (a ``Landscape``: ``.points`` with ``.loss``, ``.kind``, ``.gamma``; ``.predicted_loss``).
 
@@ -118,7 +129,8 @@ def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
     return find_critical_points(_one_layer(setting), starts=starts, seed=seed)
 
 
-def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False):
+def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False
+            ) -> Certificate:
     """Prove a global lower bound of the one-layer loss (a convex relaxation, rounding accounted for) and certify
     the Gamma* point (a ``Certificate``: ``.certified``, ``.lower_bound``, ``.predicted_loss``, ``.reason``).
 
@@ -131,7 +143,17 @@ def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6
     return _certify(_one_layer(setting), solver=solver, gap_tol=gap_tol, exact=exact)
 
 
-def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int | None = None, seed: int = 0):
+@overload
+def optimal_layers(setting: Setting, L: int, *, family: Literal["gd"] = ..., starts: int | None = ..., seed: int = ...
+                   ) -> GDOptimum: ...
+@overload
+def optimal_layers(setting: Setting, L: int, *, family: Literal["gdpp"], starts: int | None = ..., seed: int = ...
+                   ) -> GDPPOptimum: ...
+@overload
+def optimal_layers(setting: Setting, L: int, *, family: str, starts: int | None = ..., seed: int = ...
+                   ) -> GDOptimum | GDPPOptimum: ...
+def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int | None = None, seed: int = 0
+                   ) -> GDOptimum | GDPPOptimum:
     """Optimal per-layer coefficients of the L-layer family A_l = a_l Sigma^-1 (``family="gd"``, Ahn et al. (8):
     a ``GDOptimum``, certified when the minimiser is real-rooted) or with B_l = b_l I (``family="gdpp"``, (11): a
     ``GDPPOptimum`` by a seeded multistart of ``starts`` runs). Needs Gaussian data and w ~ N(0, Sigma^-1) (or
@@ -155,7 +177,7 @@ def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int 
     raise InputError("family", f"unknown family {family!r}; choose 'gd' or 'gdpp'")
 
 
-def claims() -> list:
+def claims() -> list[Claim]:
     """The registered claims (``Claim`` objects: ``.key``, ``.title``, ``.source``, ``.statement``,
     ``.provenance``, ``.parameters`` = what a claim can be moved to; empty: built-in settings only).
 
@@ -203,7 +225,7 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
 
 
 def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting: Setting | None = None,
-                 n: int | None = None):
+                 n: int | None = None) -> Weights:
     """Read an L-layer model from a file (.npz, .safetensors, a torch state_dict with PyTorch installed) or a dict
     name -> array, and map it to the canonical model (a ``Weights``: ``.Ps``, ``.Qs`` (L, d+1, d+1),
     ``.readout_sign``, ``.mask``, ``.map``). Conventions: canonical, ahn, vonoswald, zhang, pytorch (docs/weights.md);
@@ -229,7 +251,7 @@ def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting:
     return _load(path_or_arrays, convention=convention, n=n, d=None if setting is None else setting.d)
 
 
-def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict | None = None):
+def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict[str, Any] | None = None) -> Path:
     """Write canonical stacked P, Q ((L, d+1, d+1) or (d+1, d+1)) with JSON metadata to .npz or .safetensors.
 
     >>> import numpy as np, tempfile, os
