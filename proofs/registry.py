@@ -149,6 +149,7 @@ class Context:
             if self.claim is None:
                 raise ValueError("Context.rng() without a salt needs the claim: run it through Claim.run(ctx)")
             salt = self.claim.salt
+            assert salt is not None, "Claim.__post_init__ gives every claim a salt (default_salt)"
         return np.random.default_rng([self.seed, salt])
 
     @property

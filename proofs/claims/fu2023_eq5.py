@@ -319,7 +319,7 @@ def _frobenius_step(ck: Checker, rng: np.random.Generator, B: int) -> None:
                "rank S = 1 (both readings coincide there)")
 
 
-def verify(ctx: Context) -> tuple[Checker, str | None]:
+def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     counter, _ = _exact_steps(ck)
     float_rows = _float_steps(ck, ctx)

@@ -194,7 +194,7 @@ def _float_steps(ck: Checker, ctx: Context) -> None:
              ROUNDING_REL)
 
 
-def verify(ctx: Context) -> tuple[Checker, str | None]:
+def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     counter = _exact_steps(ck)
     _init_steps(ck)
