@@ -239,7 +239,7 @@ def compare(
             {"eta": eta, "eta_optimal_for_steps": L}, exact=early_exact(eta * np.eye(d)), tuned=L)
     if "pgd" in algorithms:
         eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=Si)
-        ex = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr
+        ex: list[float | None] | None = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr
               else early_exact(eta * Si))
         add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
             gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)

@@ -71,6 +71,7 @@ class ModelLoss:
     def describe(self, fmt: str = ".6g") -> str:
         if self.exact:
             return f"{self.value:{fmt}} (exact: {self.method})"
+        assert self.estimate is not None, "a loss that is not exact carries its Monte Carlo estimate"
         return f"{self.estimate.describe('.4g')} ({self.method})"
 
     def to_dict(self) -> dict:
