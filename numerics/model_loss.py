@@ -23,9 +23,13 @@ Exact routes, tried in this order (``ModelLoss.method`` names the one used):
    - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.wick.full_gd_loss``) in the whitened frame.
    "A_l = a_l Sigma^-1" is tested to a relative 1e-12 (what a float map a -> a Sigma^-1 leaves).
 
-Otherwise: Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts (seeded; re-associated as
-P (K K^T / n) Q Z, the same function as the literal P Z M (Z^T Q Z) / n at O(D^2 n) per prompt), a two-sided CLT interval at
-``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.montecarlo`` (heavy tails: the
+Otherwise, with ``estimator="conditioned"`` (``iclcheck.loss``): the conditioned estimator of ``numerics.deep`` - the prediction
+is a matrix polynomial of the context Gram applied to x_q, so E[err^2 | w, Gram] = (t - w)^T Sigma (t - w) exactly and
+only w and the Gram are drawn (Gaussian data: the Gram from its Wishart law, O(d^3) per prompt, independent of n),
+with the same interval and tail diagnostics. No exact route is known for general (P_l, Q_l) at L >= 2
+(docs/deep.md). ``estimator="literal"`` (the default here, and check-weights'): Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts
+(seeded; re-associated as P (K K^T / n) Q Z, the same function as the literal P Z M (Z^T Q Z) / n at O(D^2 n) per
+prompt). Both: a two-sided CLT interval at ``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.montecarlo`` (heavy tails: the
 interval is not trustworthy, and ``note`` says so with the median and quantiles).
 """
 
@@ -40,12 +44,14 @@ from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
-__all__ = ["DEFAULT_SAMPLES", "MAX_SAMPLES", "ModelLoss", "as_stack", "exact_route", "model_loss"]
+__all__ = ["DEFAULT_SAMPLES", "ESTIMATORS", "MAX_SAMPLES", "ModelLoss", "as_stack", "exact_route", "model_loss"]
 
 DEFAULT_SAMPLES = 200_000
 MAX_SAMPLES = 20_000_000
 SCALAR_RTOL = 1e-12  # A_l = a_l Sigma^-1 up to this relative Frobenius residual (float rounding of a map)
 MAX_WICK_LAYERS = 2  # full_gd_loss grows like 4^L (2L-1)!!: L = 3 takes minutes
+MAX_GDPP_CONTROL_LAYERS = 3  # gdpp_degree(4) = 40: an 81-node high-precision quadrature, minutes
+MAX_CONTROL_LAYERS = 12  # the (8) quadrature of degree 2L
 _MC_BYTES = 2**27  # working set of one Monte Carlo batch (128 MiB)
 
 
@@ -173,19 +179,28 @@ def _fmt(v) -> str:
     return "[" + ", ".join(f"{float(x):.4g}" for x in v) + "]"
 
 
+ESTIMATORS = ("conditioned", "literal")
+
+
 @overload
 def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
-               seed: int = ..., level: float = ..., exact_only: Literal[False] = ...) -> ModelLoss: ...
+               seed: int = ..., level: float = ..., exact_only: Literal[False] = ..., estimator: str = ...
+               ) -> ModelLoss: ...
 @overload
 def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
-               seed: int = ..., level: float = ..., exact_only: bool) -> ModelLoss | None: ...
+               seed: int = ..., level: float = ..., exact_only: bool, estimator: str = ...) -> ModelLoss | None: ...
 def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, mask: bool = True,
                samples: int = DEFAULT_SAMPLES, seed: int = 0, level: float = 0.999,
-               exact_only: bool = False) -> ModelLoss | None:
+               exact_only: bool = False, estimator: str = "literal") -> ModelLoss | None:
     """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one
-    layer): exact when a route applies (module docstring), else a seeded Monte Carlo of ``samples`` prompts.
+    layer): exact when a route applies (module docstring), else a seeded Monte Carlo of ``samples`` prompts:
+    ``estimator="literal"`` (default: the literal forward pass) or ``"conditioned"`` (``numerics.deep``: x_q
+    integrated exactly, only w and the context Gram drawn, at a cost independent of n for Gaussian data; the route
+    of ``iclcheck.loss``).
 
     ``exact_only``: return None instead of running the Monte Carlo."""
+    if estimator not in ESTIMATORS:
+        raise InputError("estimator", f"must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
     if setting.n_is_symbolic:
         raise InputError("n", "the loss at given weights needs a numeric n")
     d = setting.d
@@ -203,15 +218,65 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
         return ModelLoss(value=float(ex[0]), exact=True, method=ex[1], interval=(float(ex[0]), float(ex[0])), L=L)
     if exact_only:
         return None
-    est = mc_literal(setting, Ps, Qs, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
-                     level=level)
+    if estimator == "conditioned":
+        from iclcheck.numerics.deep import controlled_loss, route_name
+
+        control = family_control(setting, Ps, Qs) if mask else None
+        est, beta = controlled_loss(setting, Ps, Qs, control, readout_sign=readout_sign, mask=mask, samples=samples,
+                                    seed=seed, level=level)
+        what = route_name(setting, mask=mask)
+        if control is not None and beta is not None:
+            what += f", control variate: {control.what}, beta = {beta:.4g} from a separate pilot"
+        elif control is not None:
+            what += ", no control variate (the (8)/(11) projection did not cut the pilot's variance below 40%)"
+    else:
+        est = mc_literal(setting, Ps, Qs, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
+                         level=level)
+        what = "Monte Carlo of the literal forward pass"
     if not np.isfinite(est.mean):
         raise NumericalFailure("loss at the given weights", f"the Monte Carlo mean is not finite ({est.mean})",
                                "the weights make the forward pass overflow float64; check their scale")
-    how = (f"Monte Carlo of the literal forward pass ({samples:,} prompts, seed {seed}, {level:.1%} CI clipped at 0"
+    how = (f"{what} ({samples:,} prompts, seed {seed}, {level:.1%} CI clipped at 0"
            f"{'' if mask else ', unmasked'}{', readout +[Z]' if readout_sign == 1 else ''})")
     return ModelLoss(value=est.mean, exact=False, method=how, interval=est.ci, L=L, estimate=est,
                      note=est.tail_note())
+
+
+def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
+    """The (11)-family model nearest to (Ps, Qs) at the fitted scalars (a_l, b_l) (``numerics.implements``) with its
+    exact loss, as a ``numerics.deep.Control`` (L > MAX_GDPP_CONTROL_LAYERS: the (8) model at the fitted a_l, whose
+    quadrature stays cheap); None when L > MAX_CONTROL_LAYERS, a layer has P[d+1, d+1] = 0 or the setting has no
+    exact family loss (non-Gaussian data, or a prior other than w ~ N(0, Sigma^-1) / Sigma = Sigma_w = I)."""
+    from iclcheck.numerics.deep import Control
+    from iclcheck.numerics.implements import family_fit
+    from iclcheck.numerics.quadrature import problem_from
+
+    try:
+        pr = problem_from(setting)
+    except InputError:
+        return None
+    fit = family_fit(setting, Ps, Qs)
+    if fit is None:
+        return None
+    a, b, Pc, Qc = fit
+    L = len(a)
+    if L > MAX_CONTROL_LAYERS:
+        return None
+    if L > MAX_GDPP_CONTROL_LAYERS:  # the (11) quadrature has degree 2 * 3^(L-1)-ish: the (8) projection instead
+        b = [0.0] * L
+        Pc = Pc.copy()
+        Pc[:, :-1, :-1] = 0.0
+    if any(b[:-1]):
+        from iclcheck.numerics.family_gdpp import gdpp_loss
+
+        m, name = gdpp_loss(a, b, pr), f"the (11)-family projection (a = {_fmt(a)}, b = {_fmt(b[:-1])})"
+    else:
+        from iclcheck.numerics.family_gd import gd_loss
+
+        m, name = gd_loss(a, pr), f"the (8)-family projection (a = {_fmt(a)})"
+    if not np.isfinite(m):
+        return None
+    return Control(Pc, Qc, float(m), f"{name}, exact loss {m:.6g}")
 
 
 def mc_literal(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign: int = -1, mask: bool = True,

@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # result types, for the annotations only: each function impor
     from iclcheck.numerics.critical import Landscape
     from iclcheck.numerics.family_gd import GDOptimum
     from iclcheck.numerics.family_gdpp import GDPPOptimum
+    from iclcheck.numerics.flow import FlowResult
+    from iclcheck.numerics.gd_error import GDError
+    from iclcheck.numerics.implements import Implements
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.weights import Weights
     from iclcheck.proofs.registry import Claim
@@ -94,8 +97,9 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
          heads: int | None = None) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
-    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded Monte Carlo of the literal forward pass
-    with an interval (``samples`` prompts). The result: ``.value``, ``.exact``, ``.method``, ``.interval``.
+    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded conditioned Monte Carlo (x_q integrated
+    exactly, w and the context Gram drawn; docs/deep.md) with an interval (``samples`` prompts). The result:
+    ``.value``, ``.exact``, ``.method`` (the route used), ``.interval``.
 
     >>> import numpy as np
     >>> st = iclcheck.setting(np.eye(2), 4)
@@ -113,7 +117,7 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
         from iclcheck.numerics.kernel_attention import attention_loss
 
         return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
-    return model_loss(_check(setting), P, Q, samples=samples, seed=seed)
+    return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
 def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0) -> Landscape:
@@ -288,3 +292,67 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
     return check_loaded_weights(setting, w, samples=samples, seed=seed)
 
+
+
+def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: str = "label",
+             precondition: Any = None) -> GDError:
+    """The exact expected error of k = 1..steps in-context GD steps from w_0 = 0 (``numerics.gd_error``): the
+    query prediction (``target="label"``) or ||w_k - w*||^2 (``"weights"``), with step ``eta`` (None: the optimal
+    step for each k), plain GD (needs Sigma = c I) or ``precondition="inverse"`` (P = Sigma^-1, any Sigma). Returns
+    a ``GDError``: ``.error``, ``.eta``, ``.argmin``, ``.first_worse``, ``.heavy_tail`` per k. The twin of
+    ``iclcheck gd-error``.
+
+    >>> st = iclcheck.setting(np.eye(10), 20)
+    >>> r = gd_error(st, 10, eta=20 / 31, target="weights")   # Huang, Wang, Lee's fixed step n/(n+d+1)
+    >>> round(float(r.error[0]), 4), r.argmin, round(float(r.error[9]), 1), bool(r.heavy_tail[9])
+    (3.5484, 5, 71.0, True)
+    """
+    from iclcheck.numerics.gd_error import gd_error as _gd_error
+
+    return _gd_error(_check(setting), steps, eta=eta, target=target, precondition=precondition)
+
+
+def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: Any) -> FlowResult:
+    """Gradient flow of the exact population loss (``numerics.flow``; no sampling) of ``model``: "one_layer" (full
+    P, Q), "attnS" (H heads of separate key/query of rank R: ``heads=``, ``rank=``), "attnM" (merged key-query),
+    "gd_family" / "tied" (the restricted L-layer families: ``L=``), from ``init`` (a flat parameter vector, or a
+    scale for a random start from ``seed=``) to ``t_max``. Returns a ``FlowResult``: the sampled trajectory, the
+    plateaus (entry, exit, loss), the conserved quantities' drift, the limit's classification, fitted rates.
+
+    >>> st = iclcheck.setting(np.diag([0.4, 0.3]), 31)
+    >>> r = flow(st, "attnS", init=0.01, t_max=4000.0, heads=2, rank=1, seed=1, samples=201)
+    >>> [round(p.loss, 4) for p in r.plateaus], r.classification   # plateaus: L(M_0), L(M_1); zero modes: symmetries
+    ([0.7, 0.3326], 'degenerate')
+    """
+    from iclcheck.numerics.flow import flow as _flow
+
+    return _flow(_check(setting), model, init=init, t_max=t_max, **options)
+
+
+def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical", prompts: int = 20_000,
+               max_steps: int = 12, seed: int = 0) -> Implements:
+    """What a deep model implements, layer by layer (an ``Implements``): each layer in the whitened frame with its
+    nearest (8) / (11) family point (``.layers``: ``.a``, ``.b``, residuals), the family named when the model's
+    predictions are within 1% of E y_q^2 of it (``.family``: '8', '11' or None), and per layer the best of k = 1..
+    ``max_steps`` steps of GD, preconditioned GD, GD++ and Iterative Newton against the model's intermediate
+    prediction (``.best``: ``.algorithm``, ``.k``, ``.params``, ``.error`` with a held-out 99.9% interval).
+    ``path_or_arrays``: as ``load_weights`` (any convention), or a ``Weights``. docs/deep.md.
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting(np.diag([1.0, 2.0]), 20, Sigma_w="inv")
+    >>> Ps, Qs = np.zeros((2, 3, 3)), np.zeros((2, 3, 3))
+    >>> Ps[:, 2, 2] = 1.0; Qs[:, :2, :2] = -np.array([0.5, 0.9])[:, None, None] * np.linalg.inv(st.Sigma)
+    >>> r = implements({"P": Ps, "Q": Qs}, st, prompts=2000, max_steps=4)
+    >>> r.family, [round(a, 3) for a in r.a], r.best[0].algorithm, r.best[0].k
+    ('8', [0.5, 0.9], 'pgd', 1)
+    """
+    from iclcheck.numerics.implements import implements as _implements
+    from iclcheck.numerics.weights import Weights
+
+    _check(setting)
+    w = path_or_arrays if isinstance(path_or_arrays, Weights) else load_weights(
+        path_or_arrays, convention=convention, setting=setting)
+    if w.d != setting.d:
+        raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
+    return _implements(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=prompts,
+                       max_steps=max_steps, seed=seed)

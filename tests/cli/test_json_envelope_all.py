@@ -96,6 +96,9 @@ RUNS = {
     "train": (lambda tmp: ["--cov", "eye:2", "--task-cov", "inv", "-n", "6", "-L", "2", "--steps", "3", "--batch", "8",
                            "--samples", "200"], True),
     "verify": (lambda tmp: ["ahn2023.eq7"], False),
+    "gd-error": (lambda tmp: ["--cov", "eye:3", "-n", "8", "--steps", "2"], True),
+    "flow": (lambda tmp: ["--cov", "diag:0.4,0.3", "-n", "31", "--model", "attnS", "--heads", "2", "--t-max", "100",
+                          "--samples", "21"], True),
 }
 
 

@@ -176,8 +176,8 @@ def _script():
 
 def test_update_readme_status_check_names_the_difference_and_the_blas(tmp_path, monkeypatch, capsys):
     mod = _script()
-    report = "table v1\n\nEach claim's checked steps:\n- step 1\n"
-    monkeypatch.setattr(mod, "render", lambda: report)
+    brief, report = "table v1", "table v1\n\nEach claim's checked steps:\n- step 1\n"
+    monkeypatch.setattr(mod, "render", lambda: (brief, report))
     readme, full = tmp_path / "README.md", tmp_path / "docs" / "VERIFICATION.md"
     readme.write_text(f"head\n{mod.BEGIN}\nold\n{mod.END}\ntail\n")
     args = ["--readme", str(readme), "--full", str(full)]
@@ -187,6 +187,21 @@ def test_update_readme_status_check_names_the_difference_and_the_blas(tmp_path, 
     assert mod.main(args) == 0  # regenerate
     assert "table v1" in readme.read_text() and "- step 1" in full.read_text() and "step 1" not in readme.read_text()
     assert mod.main([*args, "--check"]) == 0
-    monkeypatch.setattr(mod, "render", lambda: report.replace("v1", "v2"))  # e.g. a number that moved
+    monkeypatch.setattr(mod, "render", lambda: (brief.replace("v1", "v2"), report.replace("v1", "v2")))  # a number moved
     assert mod.main([*args, "--check"]) == 1
     assert "-table v1" in capsys.readouterr().err
+
+
+def test_readme_block_is_compact_and_names_every_other_verdict():
+    """The README's block: the counts, one row per paper, every claim whose verdict is not 'confirmed' named with
+    its verdict (the findings themselves live in docs/VERIFICATION.md)."""
+    from iclcheck.proofs.verdict import ClaimResult, Verdict
+
+    mod = _script()
+    rs = [ClaimResult(key="p2020.a", source="s", statement="x", verdict=Verdict.CONFIRMED, steps=[]),
+          ClaimResult(key="p2020.b", source="s", statement="x", verdict=Verdict.INCONCLUSIVE, steps=[]),
+          ClaimResult(key="q2021.c", source="s", statement="x", verdict=Verdict.CONFIRMED, steps=[])]
+    text = mod.compact(rs, seed=0, profile="quick")
+    assert "3 claims from 2 papers" in text
+    assert "| p2020 | 2 | 1 | `p2020.b` inconclusive |" in text
+    assert "| q2021 | 1 | 1 | - |" in text

@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "certify": "prove a global lower bound of the one-layer loss and certify the predicted Gamma* point",
     "compare": "per-step errors of GD, preconditioned GD, GD++, Newton, OLS and trained LSA",
     "critical": "find, deduplicate and classify the critical points of the one-layer loss",
+    "flow": "gradient flow of an exact population loss: plateaus, conserved quantities, limit, rates (no sampling)",
+    "gd-error": "exact expected error of k = 1..K in-context GD steps (label or weights), arg-min k, tail flag",
     "layers": "optimal per-layer coefficients of the L-layer GD / GD++ families (exact loss)",
     "list": "list the registered claims (key, title, source)",
     "new-claim": "write a new claim module and its test from the template (your own theorem)",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from iclcheck.cli.commands import _implements_section as implements_section
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
@@ -57,6 +58,7 @@ def register(sub) -> None:
                    help=f"Monte Carlo prompts when no exact route applies (default 200000, at most {MAX_SAMPLES:,})")
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed of the Monte Carlo (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    implements_section.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -75,10 +77,14 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         raise InputError(args.file if exc.what in ("weights file", "weights") else exc.what, exc.problem) from None
     res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed)
+    impl_lines, impl = implements_section.section(args, st, w)
     if args.format == "json":  # the one envelope of docs/json.md (schema, version, command, the setting object)
-        dump_json(json_envelope("check-weights", res.to_dict(), setting=st, args=args))
+        body = res.to_dict()
+        if impl is not None:
+            body["implements"] = impl
+        dump_json(json_envelope("check-weights", body, setting=st, args=args))
         return 0
-    for line in report_lines(res, st):
+    for line in report_lines(res, st) + impl_lines:
         print(line)
     return 0
 
