@@ -1,6 +1,6 @@
 """Bayes-optimal baselines: the posterior-mean predictor and its risk, finite task pools and their dMMSE predictor.
 
-Canonical model (README): rows x_i = Sigma^{1/2} s_i, w ~ prior, y = X w + eps, eps ~ N(0, sigma2 I_n), target
+Canonical model (docs/model.md): rows x_i = Sigma^{1/2} s_i, w ~ prior, y = X w + eps, eps ~ N(0, sigma2 I_n), target
 w^T x_q (noiseless query; ``query_noise=True`` adds sigma2). The exact facts are in ``theory.bayes``.
 
 - Gaussian prior N(0, Sigma_w): the posterior mean is the generalized ridge (X^T X + sigma2 Sigma_w^{-1})^{-1} X^T y
@@ -138,9 +138,31 @@ def posterior_mean(X: np.ndarray, y: np.ndarray, *, Sigma_w: np.ndarray, sigma2:
         L = np.linalg.cholesky(W)
         return np.einsum("de,be->bd", L, np.einsum("ben,bn->be", np.linalg.pinv(X @ L, rcond=RANK_RTOL), y))
     n = X.shape[1]
-    K = X @ W @ np.swapaxes(X, 1, 2) + sigma2 * np.eye(n)  # (B, n, n)
-    a = np.linalg.solve(K, y[..., None])[..., 0]  # (B, n)
+    K0 = X @ W @ np.swapaxes(X, 1, 2)  # (B, n, n)
+    if _tiny_noise(K0, sigma2):  # K0 + sigma2 I is singular to rounding: the truncated eigen-route
+        a = _kernel_apply(K0, sigma2, y[..., None])[..., 0]
+    else:
+        a = np.linalg.solve(K0 + sigma2 * np.eye(n), y[..., None])[..., 0]  # (B, n)
     return np.einsum("de,bne,bn->bd", W, X, a)
+
+
+def _tiny_noise(K0: np.ndarray, sigma2: float) -> bool:
+    """sigma2 below RANK_RTOL x the scale of the PSD kernels K0 (B, n, n): K0 + sigma2 I may be singular in float64
+    (rank-deficient K0, n > d) or conditioned beyond 1 / RANK_RTOL."""
+    scale = float(np.max(np.abs(np.diagonal(K0, axis1=-2, axis2=-1)), initial=0.0))
+    return sigma2 < RANK_RTOL * scale
+
+
+def _kernel_apply(K0: np.ndarray, sigma2: float, V: np.ndarray) -> np.ndarray:
+    """(K0 + sigma2 I)^{-1} V restricted to the range of the PSD kernels K0 = X A X^T (B, n, n), V (B, n, m):
+    eigen-directions with eigenvalue <= RANK_RTOL x the largest are dropped. Exact wherever the result is used as
+    A X^T (K0 + sigma2 I)^{-1} (...): a null vector u of K0 has X^T u = 0 (A positive definite), so it contributes
+    nothing for any sigma2 >= 0; dropping it avoids dividing rounding noise by a tiny sigma2."""
+    lam, U = np.linalg.eigh(K0)  # (B, n), (B, n, n)
+    top = np.max(lam, axis=-1, keepdims=True)
+    keep = lam > RANK_RTOL * np.maximum(top, 0.0)
+    inv = np.where(keep, 1.0 / np.where(keep, lam + sigma2, 1.0), 0.0)  # (B, n)
+    return U @ (inv[..., None] * (np.swapaxes(U, -1, -2) @ V))
 
 
 def ols_risk(setting: Setting) -> float:
@@ -175,6 +197,20 @@ def _posterior_traces(setting: Setting, k: int, rng: np.random.Generator) -> np.
         Kp = np.linalg.pinv(XW @ np.swapaxes(X, 1, 2), rcond=RANK_RTOL, hermitian=True)  # (k, n, n)
         C = W - np.swapaxes(XW, 1, 2) @ Kp @ XW
         return np.maximum(np.einsum("de,bed->b", S, C), 0.0)
+    XW = X @ W  # (k, n, d)
+    scale = float(np.max(np.einsum("bnd,bnd->bn", XW, X), initial=0.0))  # max diag of K0 = X W X^T
+    if s2 < RANK_RTOL * scale:
+        # tiny noise: X^T X + s2 W^-1 is singular to rounding wherever X^T X is (n < d, or a discrete design), so
+        # C = W - W X^T (K0 + s2 I)^{-1} X W on the range of K0 (exact: ``_kernel_apply``), in sub-batches of
+        # about CHUNK_ENTRIES floats of n x n kernels
+        step = max(1, CHUNK_ENTRIES // (n * n))
+        out = []
+        for i in range(0, k, step):
+            XWi = XW[i:i + step]
+            K0 = XWi @ np.swapaxes(X[i:i + step], 1, 2)  # (b, n, n)
+            C = W - np.swapaxes(XWi, 1, 2) @ _kernel_apply(K0, s2, XWi)
+            out.append(np.maximum(np.einsum("de,bed->b", S, C), 0.0))
+        return np.concatenate(out)
     G = np.swapaxes(X, 1, 2) @ X + s2 * _spd_inv(W)
     return s2 * np.einsum("de,bed->b", S, _spd_inv(G))
 

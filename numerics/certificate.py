@@ -18,7 +18,7 @@ never make it false.
 Rigour in float64: F(y) is bounded below, |r| above and lambda_min below with explicit rounding margins:
 gamma_K |terms| for every computed sum (the moment formulas have nonnegative coefficients, so the same code
 run on |S|, |W|, |S^{1/2}| + delta gives a majorant of the terms, and delta covers the error of the computed
-S^{1/2}); eigenvalues by Weyl's theorem with the backward error of eigvalsh (4 P u |G_s|_F) plus the
+S^{1/2}); eigenvalues by Weyl's theorem with the backward error of eigh (4 P u |G_s|_F) plus the
 data margin. Rademacher covariates make d - 1 pair features vanish identically (s_i^2 = 1): that exact
 kernel is quotiented out (``_rademacher_quotient``: F is constant along it, so inf F is the infimum over
 a complement, where lambda_min > 0). If lambda_lo <= 0 otherwise (ill-conditioned lift, moments that
@@ -75,9 +75,9 @@ __all__ = ["Certificate", "MAX_CERT_DIM", "MAX_EXACT_CERT_DIM", "QP_SOLVERS", "c
 
 
 def _check_options(solver: str, gap_tol: float) -> None:
-    if solver not in QP_SOLVERS:
+    if not isinstance(solver, str) or solver not in QP_SOLVERS:
         raise InputError("solver", f"must be one of {', '.join(QP_SOLVERS)}, got {solver!r}")
-    if not (isinstance(gap_tol, (int, float)) and math.isfinite(gap_tol) and 0 < gap_tol <= MAX_GAP_TOL):
+    if not (isinstance(gap_tol, (int, float)) and not isinstance(gap_tol, bool) and math.isfinite(gap_tol) and 0 < gap_tol <= MAX_GAP_TOL):
         raise InputError("gap_tol", f"must be a finite number in (0, {MAX_GAP_TOL}], got {gap_tol!r}")
 
 
@@ -85,6 +85,8 @@ def _check_options(solver: str, gap_tol: float) -> None:
 def certify(ol: OneLayer, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False) -> Certificate:
     """Solve the relaxation, prove a lower bound from the solver's dual point, decide certification."""
     _check_options(solver, gap_tol)
+    if not isinstance(exact, (bool, np.bool_)):
+        raise InputError("exact", f"must be True or False, got {type(exact).__name__}")
     d = ol.d
     if d > (MAX_EXACT_CERT_DIM if exact else MAX_CERT_DIM):
         lim = MAX_EXACT_CERT_DIM if exact else MAX_CERT_DIM

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iclcheck.numerics.certificate_bound import gs_eigh
 from iclcheck.numerics.lift import LiftedLoss
 
 __all__ = ["KronFactor", "kron_factor", "y_from_dual"]
@@ -56,7 +57,7 @@ class KronFactor:
 
 
 def kron_factor(L: LiftedLoss) -> KronFactor:
-    lam, V = np.linalg.eigh(L.Gs)
+    lam, V = gs_eigh(L)  # the decomposition the lambda_min bound already made
     keep = lam > 1e-13 * max(float(lam[-1]), 1e-300)
     mu, U = np.linalg.eigh(L.moments.S)
     return KronFactor(V=V[:, keep], lam=lam[keep], U=U, mu=np.maximum(mu, 0.0), n=float(L.n))

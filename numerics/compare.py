@@ -44,6 +44,7 @@ import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.algorithms import newton_w, ols
+from iclcheck.numerics.bayes import posterior_mean
 from iclcheck.numerics.family_gd import gd_loss, optimal_gd
 from iclcheck.numerics.family_gdpp import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
@@ -54,13 +55,14 @@ from iclcheck.numerics.gdpp_recurrent import (  # noqa: F401 (re-exported)
     gdpp_two_layer_terms,
 )
 from iclcheck.numerics.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
+from iclcheck.numerics.limits import MAX_COMPARE_LAYERS, MAX_COMPARE_SAMPLES, MAX_COMPARE_STEPS, MAX_GD_LAYERS
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.quadrature import problem_from
 from iclcheck.numerics.random_matrices import split_spectrum_sigma  # noqa: F401 (re-exported)
 from iclcheck.numerics.training import restricted_optimum, train
-from iclcheck.theory.errors import InputError
+from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
 __all__ = [
@@ -130,14 +132,9 @@ def _newton_path(X, y, xq, *, steps: int) -> np.ndarray:
 
 
 def _bayes(X, y, Sigma_w, sigma2) -> np.ndarray:
-    B, n, d = X.shape
-    XW = X @ Sigma_w  # (B, n, d)
-    G = XW @ X.transpose(0, 2, 1) + sigma2 * np.eye(n)  # (B, n, n)
-    if sigma2 == 0:
-        alpha = (np.linalg.pinv(G) @ y[..., None])[..., 0]
-    else:
-        alpha = np.linalg.solve(G, y[..., None])[..., 0]  # (B, n)
-    return np.einsum("bnd,bn->bd", XW, alpha)  # (B, d)
+    """The posterior mean (B, d): ``numerics.bayes.posterior_mean`` (stable for every sigma2 >= 0, also at
+    sigma2 = 1e-320 where X Sigma_w X^T + sigma2 I is singular in float64)."""
+    return posterior_mean(X, y, Sigma_w=Sigma_w, sigma2=sigma2)
 
 
 def optimal_step(X, y, xq, yq, *, steps: int, precond: np.ndarray) -> float:
@@ -184,7 +181,41 @@ def _check_int(v, what: str, lo: int) -> int:
     return int(v)
 
 
-def compare(
+def compare(setting: Setting, L: int, **options) -> dict:
+    """Per-step errors of every algorithm on ``samples`` fresh prompts (common to all algorithms); the options
+    are those of ``_compare`` (steps, samples, rng, train_steps, train_batch, train_lr, algorithms, train_callback,
+    sim_prompts).
+
+    Bounds (``numerics.limits``) are checked before any work: L <= MAX_COMPARE_LAYERS, steps <= MAX_COMPARE_STEPS,
+    samples <= MAX_COMPARE_SAMPLES. Intermediate overflow (a line search trying far parameters, a diverging
+    iteration) is not printed as warnings; instead every reported number is checked, and a non-finite one is a
+    ``NumericalFailure`` naming the algorithm and step."""
+    L = _check_int(L, "L", 1)
+    if L > MAX_COMPARE_LAYERS:
+        raise InputError("L", f"at most {MAX_COMPARE_LAYERS} layers (the exact condition-(8) optimum stops there), "
+                         f"got {L:,}")
+    steps = options.get("steps")
+    if steps is not None and _check_int(steps, "steps", 1) > MAX_COMPARE_STEPS:
+        raise InputError("steps", f"at most {MAX_COMPARE_STEPS:,}, got {steps:,}")
+    samples = options.get("samples", 4000)
+    if _check_int(samples, "samples", 10) > MAX_COMPARE_SAMPLES:
+        raise InputError("samples", f"at most {MAX_COMPARE_SAMPLES:,}, got {samples:,}")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        res = _compare(setting, L, **options)
+    for c in res["curves"]:
+        for k, e, x in zip(c.steps, c.errors, c.exact or [None] * len(c.errors), strict=True):
+            v = x if x is not None else e.mean
+            if not np.isfinite(v):
+                raise NumericalFailure(f"compare ({c.name})", f"the error at step {int(k)} is not finite ({v}): the "
+                                       "iteration overflowed float64", "fewer steps or layers (L)")
+    for key, v in res["similarity"].items():
+        if not np.all(np.isfinite(np.asarray(v["sim_e"], dtype=float))):
+            raise NumericalFailure(f"compare ({key})", "the similarity of errors is not finite: an iteration "
+                                   "overflowed float64", "fewer steps or layers (L)")
+    return res
+
+
+def _compare(
     setting: Setting,
     L: int,
     *,
@@ -198,7 +229,7 @@ def compare(
     train_callback: Callable[[int, float], None] | None = None,
     sim_prompts: int = 400,
 ) -> dict:
-    """Per-step errors of every algorithm on ``samples`` fresh prompts (common to all algorithms).
+    """Per-step errors of every algorithm (``compare`` checks the bounds and the results).
 
     L: layers of the attention models (opt-poly, gdpp, lsa) and the step count gd / pgd's eta is optimal for;
     steps: iterations of gd / pgd / newton shown (default max(L, 10); steps beyond L are flagged). Step sizes
@@ -239,8 +270,11 @@ def compare(
             {"eta": eta, "eta_optimal_for_steps": L}, exact=early_exact(eta * np.eye(d)), tuned=L)
     if "pgd" in algorithms:
         eta = optimal_step(pilot.X, pilot.y, pilot.xq, pilot.yq, steps=L, precond=Si)
-        ex: list[float | None] | None = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K + 1)] if family_pr
-              else early_exact(eta * Si))
+        # exact per step up to MAX_GD_LAYERS steps (the quadrature of degree 2k: ~13 s at k = 20, ~9 min at k = 30
+        # here); later steps are Monte Carlo, so --steps never makes the exact route unbounded
+        K_ex = min(K, MAX_GD_LAYERS)
+        ex: list[float | None] | None = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K_ex + 1)] + [None] * (K - K_ex)
+              if family_pr else early_exact(eta * Si))
         add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
             gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)
     if "opt-poly" in algorithms:

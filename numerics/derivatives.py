@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.one_layer import OneLayer, check_params
+import iclcheck.numerics.one_layer as _one_layer
+from iclcheck.numerics.one_layer import OneLayer, check_params, diag_of_product
 from iclcheck.theory.errors import InputError
 
 __all__ = [
@@ -115,7 +116,7 @@ class _Consts:
         if not self.gaussian:
             self.Sh = ol.Sh
             self.kk = ol.km3[:, 0]  # [d]
-            self.nu = np.einsum("ij,jk,ki->i", ol.Sh, W, ol.Sh)  # [d] diag(S^1/2 W S^1/2)
+            self.nu = diag_of_product(ol.Sh, W, ol.Sh)  # [d] diag(S^1/2 W S^1/2)
             self.kk_nu = self.kk * self.nu
             self.s_nu2 = float(np.sum(self.kk * self.nu**2))
 
@@ -131,6 +132,8 @@ def _consts(ol: OneLayer) -> _Consts:
 def _loss_grad_parts(ol: OneLayer, b, c, Q11, q21) -> tuple[float, np.ndarray, float, np.ndarray, np.ndarray]:
     """(f, df/db, df/dc, df/dQ11, df/dq21); b, q21 1-d arrays. See the module docstring."""
     K = _consts(ol)
+    if not K.gaussian and K.S.shape[0] >= _one_layer.BLAS_DIAG_MIN_D:
+        return _loss_grad_parts_large(ol, K, b, c, Q11, q21)
     S, SWS, tau, kap2, n, a = K.S, K.SWS, K.tau, K.kap2, K.n, K.a
     beta = S @ b  # [d]
     Sq = S @ q21  # [d]
@@ -180,7 +183,7 @@ def _loss_grad_parts(ol: OneLayer, b, c, Q11, q21) -> tuple[float, np.ndarray, f
         Sh, kk, nu, kk_nu = K.Sh, K.kk, K.nu, K.kk_nu
         al = Sh @ b  # [d]
         ShQ = Sh @ Q11  # [d, d]
-        m = np.einsum("ij,jk,ik->i", ShQ, S, ShQ)  # [d] diag(Sh Q11 S Q11^T Sh)
+        m = diag_of_product(ShQ, S, ShQ, transpose_C=True)  # [d] diag(Sh Q11 S Q11^T Sh)
         g = Sh @ k12  # [d]
         al2 = al * al
         T3 = float(
@@ -193,6 +196,84 @@ def _loss_grad_parts(ol: OneLayer, b, c, Q11, q21) -> tuple[float, np.ndarray, f
         rho = kk * (al2 + c * c * nu)  # [d]
         gQ += (2 * ((Sh * rho) @ Sh) @ QS + 4 * c * np.outer(Sh @ r, Sq)) / n
         gq += (2 * (float(np.sum(r * al)) + 3 * c * c * K.s_nu2) * Sq + 4 * c * (S @ (Q11.T @ (Sh @ r)))) / n
+
+    f = a * T1 + T2 / n + T3 / n + cross + float(np.trace(ol.SW))
+    return float(f), gb, float(gc), gQ, gq
+
+
+def _loss_grad_parts_large(ol: OneLayer, K: _Consts, b, c, Q11, q21
+                           ) -> tuple[float, np.ndarray, float, np.ndarray, np.ndarray]:
+    """``_loss_grad_parts`` for non-Gaussian covariates from d = BLAS_DIAG_MIN_D on: the same terms with 6 d x d
+    products instead of 9 (at d = 1000 the products are the cost). With Sh = S^{1/2}: tr(S Q S Q^T) and
+    diag(Sh Q S Q^T Sh) both from X = Sh Q Sh (|X|_F^2 and the row sums of X * X); the three d x d terms of
+    df/dQ11 that end in Q S, one product (c_1 SWS + c_2 S + c_3 Sh diag(rho) Sh) @ (Q S); S Q S u as matrix-vector
+    products; the rank-one terms as one d x 2 by 2 x d product. Below that size the original order of operations
+    stays (the verify report's settings keep their bits)."""
+    S, SWS, tau, kap2, n, a = K.S, K.SWS, K.tau, K.kap2, K.n, K.a
+    Sh, kk, nu, kk_nu = K.Sh, K.kk, K.nu, K.kk_nu
+    beta = S @ b  # [d]
+    Sq = S @ q21  # [d]
+    QS = Q11 @ S  # [d, d]
+    ShQ = Sh @ Q11  # [d, d]
+    X = ShQ @ Sh  # [d, d] Sh Q11 Sh
+    SWSQ = SWS @ Q11  # [d, d]
+    u = Q11.T @ beta  # [d]
+    k12 = Q11 @ Sq  # [d]
+    k22 = float(q21 @ Sq)
+    SWSb = SWS @ b  # [d]
+    QtSWSb = Q11.T @ SWSb  # [d]
+    k12SWbeta = float(Sq @ QtSWSb)
+    bk12 = float(beta @ k12)
+    tK11SWS = float(np.sum(SWSQ * QS))  # tr(Q11 S Q11^T SWS)
+    X2 = X * X  # [d, d]
+    m = np.sum(X2, axis=1)  # [d] diag(Sh Q11 S Q11^T Sh)
+    t0 = float(np.sum(m))  # tr(S Q11 S Q11^T) = |Sh Q11 Sh|_F^2
+    e0 = float(b @ beta)
+    bSWSb = float(b @ SWSb)
+    Eb = bSWSb + c * c * kap2
+    Su = S @ u  # [d]
+    SQtbeta = Su  # S Q11^T beta
+    SQtSWSb = S @ QtSWSb  # [d]
+    SWSk12 = SWS @ k12  # [d] SWS Q11 S q21
+
+    T1 = float(u @ Su) + c * c * tK11SWS + 2 * c * tau * bk12 + 2 * c * k12SWbeta + k22 * Eb
+    T2 = t0 * e0 + c * c * tau * t0 + k22 * tau * e0 + k22 * c * c * kap2 + 4 * c * k12SWbeta
+    trQSWS = float(np.sum(Q11 * SWS))
+    SWSq = SWS @ q21  # [d]
+    cross = 2 * float(b @ SWSq) + 2 * c * trQSWS
+
+    gb = a * (2 * (S @ (Q11 @ Su)) + 2 * c * tau * (S @ k12) + 2 * c * SWSk12 + 2 * k22 * SWSb)
+    gb += (2 * t0 * beta + 2 * k22 * tau * beta + 4 * c * SWSk12) / n
+    gb += 2 * SWSq
+    gc = a * (2 * c * tK11SWS + 2 * tau * bk12 + 2 * k12SWbeta + 2 * c * k22 * kap2)
+    gc += (2 * c * tau * t0 + 2 * c * k22 * kap2 + 4 * k12SWbeta) / n
+    gc += 2 * trQSWS
+    gq = a * (2 * c * tau * SQtbeta + 2 * c * SQtSWSb + 2 * Eb * Sq)
+    gq += (2 * (tau * e0 + c * c * kap2) * Sq + 4 * c * SQtSWSb) / n
+    gq += 2 * SWSb
+
+    al = Sh @ b  # [d]
+    g = Sh @ k12  # [d]
+    al2 = al * al
+    T3 = float(np.sum(kk * (al2 * m + k22 * al2 * nu + 4 * c * al * g * nu + c * c * m * nu))
+               + 3 * c * c * k22 * K.s_nu2)
+    r = kk_nu * al  # [d]
+    Shr = Sh @ r  # [d]
+    gb += Sh @ (2 * kk * al * (m + k22 * nu) + 4 * c * kk_nu * g) / n
+    gc += (4 * float(np.sum(r * g)) + 2 * c * float(np.sum(kk_nu * m)) + 6 * c * k22 * K.s_nu2) / n
+    rho = kk * (al2 + c * c * nu)  # [d]
+    gq += (2 * (float(np.sum(r * al)) + 3 * c * c * K.s_nu2) * Sq + 4 * c * (S @ (Q11.T @ Shr))) / n
+
+    # df/dQ11: (2 a c^2 SWS + 2 (e0 + c^2 tau) / n S + 2 / n Sh diag(rho) Sh) Q11 S + rank-one terms + 2 c SWS
+    C = (Sh * rho) @ Sh  # [d, d]
+    C *= 2 / n
+    C += (2 * a * c * c) * SWS
+    C += (2 * (e0 + c * c * tau) / n) * S
+    gQ = C @ QS  # [d, d]
+    U = np.stack([beta, a * 2 * c * SWSb + 4 * c * SWSb / n + 4 * c * Shr / n], axis=1)  # [d, 2]
+    V = np.stack([2 * a * (beta @ QS) + 2 * a * c * tau * Sq, Sq], axis=0)  # [2, d]
+    gQ += U @ V
+    gQ += (2 * c) * SWS
 
     f = a * T1 + T2 / n + T3 / n + cross + float(np.trace(ol.SW))
     return float(f), gb, float(gc), gQ, gq

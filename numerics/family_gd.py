@@ -14,6 +14,7 @@ import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.finite_diff import hessian_from_gradient
+from iclcheck.numerics.limits import MAX_GD_LAYERS
 from iclcheck.numerics.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.multilayer import optimal_gd_exact
@@ -50,7 +51,6 @@ def gd_loss_grad(a: Any, problem: Any) -> np.ndarray:
     return g
 
 
-MAX_GD_LAYERS = 20  # L = 20 takes ~9 s (moments up to degree 42); beyond grows like partition numbers
 
 
 @dataclass(frozen=True)
@@ -166,11 +166,13 @@ def _multistart_gd(pr: FamilyProblem, L: int, *, starts: int = GD_MULTISTART_STA
     best, best_val = None, np.inf
     for _ in range(starts):
         x0 = rng.uniform(0.05, 3.0, size=L)
-        r = optimize.minimize(gd_loss, x0, args=(pr,), jac=gd_loss_grad, method="BFGS")
-        if r.fun < best_val:
+        with np.errstate(over="ignore", invalid="ignore"):  # a line search may try far steps: inf, then backtracks
+            r = optimize.minimize(gd_loss, x0, args=(pr,), jac=gd_loss_grad, method="BFGS")
+        if np.isfinite(r.fun) and np.all(np.isfinite(r.x)) and r.fun < best_val:
             best, best_val = r.x, r.fun
-    if best is None:  # every start ended at a non-finite loss (np.sort(None) would fail with an AxisError)
-        raise NumericalFailure("the optimal gd coefficients", f"no BFGS start of {starts} reached a finite loss")
+    if best is None:
+        raise NumericalFailure("condition-(8) optimum", f"no finite minimum in {starts} starts of the multistart",
+                               "fewer layers (L)")
     return np.sort(best)
 
 

@@ -15,7 +15,6 @@ import numpy as np
 from iclcheck.numerics.critical import Landscape, balance
 from iclcheck.numerics.derivatives import loss_flat
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.theory.errors import InputError
 
 __all__ = ["align", "check_plot_path", "path_losses", "plot_landscape"]
 
@@ -37,13 +36,11 @@ def path_losses(ol: OneLayer, theta_a: np.ndarray, theta_b: np.ndarray, ts: np.n
 
 
 def check_plot_path(path: str | Path) -> Path:
-    """The output path, validated (a .png/.pdf/.svg file in an existing directory)."""
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise InputError("plot file", f"must name a .png, .pdf or .svg file, got {str(path)!r}")
-    if not path.parent.exists():
-        raise InputError("plot file", f"directory {str(path.parent)!r} does not exist")
-    return path
+    """The output path, validated before any work (a .png/.pdf/.svg name; an existing target must be a regular
+    file, a new one must be creatable: ``numerics.outfiles.check_output_path``)."""
+    from iclcheck.numerics.outfiles import check_output_path
+
+    return check_output_path(path, what="plot file", suffixes=(".png", ".pdf", ".svg"))
 
 
 def plot_landscape(ol: OneLayer, land: Landscape, path: str | Path) -> Path:
@@ -77,6 +74,9 @@ def plot_landscape(ol: OneLayer, land: Landscape, path: str | Path) -> Path:
     ax2.set_xticks(range(len(pts)), [f"{i}\n{p.kind}\n{p.loss:.3g}" for i, p in enumerate(pts)], fontsize=7)
     ax2.set_title("restricted Hessian spectrum at each point")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from iclcheck.numerics.outfiles import open_output
+
+    with open_output(path, what="plot file") as f:
+        fig.savefig(f, dpi=110, format=path.suffix.lower().lstrip("."))
     plt.close(fig)
     return path

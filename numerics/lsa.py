@@ -1,7 +1,7 @@
 """The one L-layer self-attention model of the toolkit: forward pass on batches of prompts and its
 vector-Jacobian product (reverse mode), with the attention variant as a parameter.
 
-Canonical model (README "The canonical model"; Ahn et al. 2023 convention), one layer per l:
+Canonical model (docs/model.md; Ahn et al. 2023 convention), one layer per l:
 
     Z_{l+1} = Z_l + c sum_h P_{l,h} Z_l M s(Z_l^T Q_{l,h} Z_l)   [+ MLP: Z <- Z + W2 ReLU(W1 Z), per token]
 

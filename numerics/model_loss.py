@@ -40,6 +40,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from iclcheck.numerics.limits import MAX_MODEL_LAYERS, MAX_SEED
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
@@ -212,7 +213,11 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
         raise InputError("readout_sign", f"must be -1 (canonical) or +1, got {readout_sign!r}")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 100 <= samples <= MAX_SAMPLES:
         raise InputError("samples", f"must be an integer in [100, {MAX_SAMPLES:,}], got {samples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise InputError("seed", f"must be an integer in [0, 2^63), got {seed!r}")
     L = Ps.shape[0]
+    if L > MAX_MODEL_LAYERS:  # before any work: deep stacks make the exact routes and the forward pass unbounded
+        raise InputError("P", f"{L:,} stacked layers: at most {MAX_MODEL_LAYERS} are supported")
     ex = exact_route(setting, Ps, Qs, readout_sign=readout_sign, mask=mask)
     if ex is not None:
         return ModelLoss(value=float(ex[0]), exact=True, method=ex[1], interval=(float(ex[0]), float(ex[0])), L=L)

@@ -104,7 +104,15 @@ def _diagnose(v: np.ndarray, mean: float, level: float, stderr: float, nonnegati
     qs = tuple((q, float(np.quantile(v, q))) for q in QUANTILES) if N else ()
     c = v - mean
     s2 = float(np.mean(c * c)) if N else 0.0
-    var_rel = float(np.sqrt(max(np.mean(c**4) / s2**2 - 1.0, 0.0) / N)) if s2 > 0 else 0.0
+    m = float(np.max(np.abs(c))) if N else 0.0
+    if not np.isfinite(s2) or not np.isfinite(m) or m > 1e75 or 0 < m < 1e-75:
+        # c**4 would overflow, or c**2 underflow (0/0): the same ratio on the draws scaled to max |c| = 1
+        cs = c / m if np.isfinite(m) and m > 0 else c
+        s2s = float(np.mean(cs * cs))
+        var_rel = float(np.sqrt(max(np.mean(cs**4) / s2s**2 - 1.0, 0.0) / N)) if np.isfinite(s2s) and s2s > 0 \
+            else float("inf")
+    else:
+        var_rel = float(np.sqrt(max(np.mean(c**4) / s2**2 - 1.0, 0.0) / N)) if s2 > 0 else 0.0
     alpha = hill_tail_index(v - med) if N else float("nan")
     tot = float(np.sum(np.abs(v)))
     share = float(np.max(np.abs(v)) / tot) if tot > 0 else 0.0

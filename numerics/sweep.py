@@ -66,6 +66,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from iclcheck.numerics.dask_client import MAX_JOBS, dask_client  # the client lives there (verify uses it too)
 from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS
 from iclcheck.theory.errors import InputError, import_optional
 
@@ -97,7 +98,6 @@ SCHEMA_VERSION = 2  # bump when the census changes: it is part of every point's 
 DIGITS = 10  # significant digits of the stored floats
 LEVEL_RTOL = 1e-8  # minima whose losses agree to this (relative to max(1, |loss|)) are one level
 MAX_POINTS = 100_000  # settings per sweep
-MAX_JOBS = 256  # local worker processes
 LAWS = ("gaussian", "uniform", "rademacher")  # theory.setting.COVARIATE_LAWS (tests check they agree)
 SETTING_COLUMNS = ("d", "cond", "n", "noise", "law", "cov_seed")
 _MAX_COND = 1e12  # theory.setting.MAX_CONDITION
@@ -528,60 +528,6 @@ class SweepSummary:
     workers: int = 0  # workers the cluster had when the tasks were submitted
     recomputed: list[tuple[str, str]] = field(default_factory=list)  # corrupt parts found and computed again (file, why)
     cleaned: int = 0  # stale temp files of killed runs removed
-
-
-class dask_client:  # noqa: N801 (a context manager used like a function)
-    """``with dask_client(jobs, scheduler) as client``: a distributed Client on a fresh LocalCluster of ``jobs``
-    worker processes with 1 thread each (Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in them), or on the running
-    scheduler at ``scheduler``; both closed on exit. The caller's ``__main__`` must be import-safe (worker
-    processes are spawned)."""
-
-    def __init__(self, jobs: int, scheduler: str | None):
-        import logging
-
-        Client, LocalCluster = _distributed().Client, _distributed().LocalCluster
-
-        self.cluster = None
-        if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
-            raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
-        if scheduler is not None:
-            try:
-                self.client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError, TypeError) as exc:
-                raise InputError("scheduler", f"cannot connect to {scheduler!r}: {exc}") from None
-        else:
-            # the workers' own logs stay off stderr (CRITICAL only): a task's failure comes back through its future
-            # (SweepSummary.failed), while a worker's ERROR lines were shutdown races (a heartbeat to a scheduler that
-            # had just closed: "Failed to communicate with scheduler", with a StreamClosedError traceback)
-            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.CRITICAL)
-            self.client = Client(self.cluster)
-
-    def __enter__(self):
-        return self.client
-
-    def __exit__(self, *exc: Any) -> None:
-        # Closing races the workers' own shutdown: distributed may log a CommClosedError (with its traceback) for a
-        # connection the other side closed first. The results are in by then: those logs are kept off stderr.
-        import logging
-
-        quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
-        levels = [lg.level for lg in quiet]
-        for lg in quiet:
-            lg.setLevel(logging.CRITICAL)
-        try:
-            self.client.close()
-            if self.cluster is not None:
-                self.cluster.close()
-        except (OSError, TimeoutError, RuntimeError) as err:  # a shutdown failure after the work is not the run's
-            if not exc or exc[0] is None:
-                import warnings
-
-                warnings.warn(f"the Dask cluster did not shut down cleanly: {type(err).__name__}: {err}",
-                              RuntimeWarning, stacklevel=2)
-        finally:
-            for lg, lv in zip(quiet, levels, strict=True):
-                lg.setLevel(lv)
 
 
 def _worker_version() -> str:

@@ -1,6 +1,6 @@
 """Training the L-layer linear self-attention as the papers do: minibatch Adam on fresh prompts.
 
-The model is the one of ``numerics.lsa`` (canonical model, README "The canonical model"): the masked
+The model is the one of ``numerics.lsa`` (canonical model, docs/model.md): the masked
 linear LSA, re-associated without changing the function,
 
     (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T   (d+1 x d+1),   loss = mean_b (TF - y_q)^2,

@@ -39,6 +39,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
@@ -180,7 +181,8 @@ def _npz(data: bytes, name: str) -> tuple[dict[str, np.ndarray], dict]:
             raise InputError("weights file", f"{name} holds pickled (object) arrays; iclcheck never unpickles: "
                              "save float arrays with numpy.savez") from None
         raise InputError("weights file", f"{name} is not a readable .npz archive ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, SyntaxError, TokenError, RecursionError) as exc:
+        # (a member's .npy header is a Python literal read by tokenize / ast: TokenError, SyntaxError)
         raise InputError("weights file", f"{name} is not a readable .npz archive ({type(exc).__name__})") from None
     meta = {}
     if METADATA_KEY in arrays:
@@ -215,7 +217,8 @@ def _check_npz_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
                 raise ValueError(f"unsupported .npy version {version}")
             offset = f.tell()
     except (ValueError, SyntaxError, TypeError, EOFError, OverflowError, OSError, zipfile.BadZipFile,
-            RuntimeError, NotImplementedError) as exc:
+            RuntimeError, NotImplementedError, TokenError, RecursionError, KeyError) as exc:  # (TokenError: a header
+        # that is not a Python literal, read by numpy through tokenize)
         raise InputError("weights file", f"{name}: member {show_name(member)} has a damaged .npy header "
                          f"({show_name(str(exc), 80)})") from None
     if key == METADATA_KEY:

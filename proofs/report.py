@@ -6,7 +6,7 @@ error of the toolkit, not a verdict on the paper) and the traceback's last line 
 
 The Markdown report is deterministic for a fixed seed and profile (byte-identical on rerun): it
 contains no timings, no dates and no machine details, and numbers are printed with fixed
-significant digits. It is what the README's "Verification status" section shows.
+significant digits. It is docs/VERIFICATION.md (the README shows a compact summary of it).
 
 Claims with released-code records (``proofs.released``) also show the released code (repo@commit:path and
 the fact) and their verdict "as printed" next to "as released"; claims without records render as before.
@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from iclcheck.proofs.registry import Claim, Context, check_movable, interrupt_watch, plugin_abort
+from iclcheck.proofs.registry import Claim, Context, interrupt_watch, movable, plugin_abort
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
@@ -63,29 +63,63 @@ def _failed_task(claim: Claim, exc: BaseException) -> ClaimResult:
                        finding=f"internal error in the Dask task running verify(): {last}", seconds=0.0)
 
 
+# Claims that share an expensive computation cached per process (``functools.lru_cache``): with --jobs they run as
+# one task, one after the other, so the computation is done once rather than once on each worker that draws one of
+# them (measured before: verify --jobs 2 slower than --jobs 1, fig4 and thm4 each redoing the multistart).
+SHARED_WORK: dict[str, tuple[str, ...]] = {
+    "GD++ multistart at d=5, n=20, L=3 (numerics.family_gdpp._optimal_gdpp_core)": ("ahn2023.thm4", "ahn2023.fig4"),
+}
+
+
+def _tasks(claims: list[Claim]) -> list[list[int]]:
+    """Indices into ``claims`` per Dask task: each SHARED_WORK group present (in the order of ``claims``) first, as
+    the longest tasks, then every other claim alone, in order."""
+    where = {c.key: i for i, c in enumerate(claims)}
+    tasks, grouped = [], set()
+    for keys in SHARED_WORK.values():
+        idx = sorted(where[k] for k in set(keys) if k in where and where[k] not in grouped)
+        if len(idx) > 1:
+            tasks.append(idx)
+            grouped.update(idx)
+    return tasks + [[i] for i in range(len(claims)) if i not in grouped]
+
+
+def _run_task(claims: list[Claim], ctx: Context) -> list[ClaimResult]:
+    """One Dask task: the claims one after the other in this worker (they share its caches)."""
+    return [_run_one(c, ctx) for c in claims]
+
+
 def _run_claims_dask(claims: list[Claim], ctx: Context, on_done, jobs: int, scheduler: str | None
                      ) -> list[ClaimResult]:
-    """One Dask task per claim; results reassembled in the order of ``claims``. A claim's random stream is
-    salted by the claim (``ctx.rng()``), so its result does not depend on which worker runs it or when."""
-    from iclcheck.numerics.sweep import dask_client
+    """One Dask task per claim, or per group of claims sharing a cached computation (``SHARED_WORK``); results
+    reassembled in the order of ``claims``. A claim's random stream is salted by the claim (``ctx.rng()``), so its
+    result does not depend on which worker runs it, when, or after which claim."""
+    from iclcheck.numerics.dask_client import dask_client
     from iclcheck.theory.errors import import_optional
 
     as_completed = import_optional("distributed", extra="sweep",
                                    feature="running the claims on a Dask cluster (jobs > 1 or a scheduler)").as_completed
 
     out: list[ClaimResult | None] = [None] * len(claims)
+    tasks = _tasks(claims)
+    done = 0
     with dask_client(jobs, scheduler) as client:
-        futures = {client.submit(_run_one, c, ctx, key=f"iclcheck-claim-{c.key}-{ctx.seed}-{ctx.profile}",
-                                 pure=False): i for i, c in enumerate(claims)}
-        for done, fut in enumerate(as_completed(futures), 1):
-            i = futures[fut]
+        futures = {}
+        for t, idx in enumerate(tasks):
+            name = "+".join(claims[i].key for i in idx)
+            futures[client.submit(_run_task, [claims[i] for i in idx], ctx, pure=False, priority=len(tasks) - t,
+                                  key=f"iclcheck-claim-{name}-{ctx.seed}-{ctx.profile}")] = idx
+        for fut in as_completed(futures):
+            idx = futures[fut]
             try:
-                r = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost or unpicklable task is that claim's internal error
-                r = _failed_task(claims[i], exc)
-            out[i] = r
-            if on_done is not None:
-                on_done(done, len(claims), claims[i], r)
+                rs = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost or unpicklable task is its claims' internal error
+                rs = [_failed_task(claims[i], exc) for i in idx]
+            for i, r in zip(idx, rs, strict=True):
+                out[i] = r
+                done += 1
+                if on_done is not None:
+                    on_done(done, len(claims), claims[i], r)
     return [r for r in out if r is not None]
 
 
@@ -94,16 +128,16 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
                jobs: int = 1, scheduler: str | None = None) -> list[ClaimResult]:
     """Run every claim; results in the order of ``claims``; ``on_done(i, total, claim, result)`` after each
     (progress display, in completion order). With ``ctx.setting`` every claim must be movable there
-    (``registry.check_movable``), checked before any runs.
+    (``registry.movable``), checked before any runs.
 
     ``jobs = 1`` and no ``scheduler`` (the default): in this process, one after the other, without importing
-    Dask. Otherwise each claim is one task on a Dask cluster (``numerics.sweep.dask_client``: a LocalCluster
+    Dask. Otherwise each claim is one task on a Dask cluster (claims sharing a cached computation, ``SHARED_WORK``,
+    one task together; ``numerics.dask_client``: a LocalCluster
     of ``jobs`` processes with one thread each, or the running scheduler at ``scheduler``); the reports are
     the same as the sequential run's (tests/proofs/test_verify_jobs.py) apart from the per-claim seconds."""
     claims = list(claims)
     if ctx.setting is not None:
-        for c in claims:
-            check_movable(c, ctx.setting)  # InputError naming the claim and the parameter
+        movable(claims, ctx.setting)  # InputError naming the claim and the parameter
     if scheduler is not None or jobs != 1:
         return _run_claims_dask(claims, ctx, on_done, jobs, scheduler)
     out: list[ClaimResult] = []

@@ -27,7 +27,7 @@ from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
 from iclcheck.numerics.weights_check import WeightsCheck
 from iclcheck.proofs.verdict import ClaimResult
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: F401 (NumericalFailure: re-exported)
-from iclcheck.theory.setting import Setting
+from iclcheck.theory.setting import COVARIATE_LAWS, Setting
 
 if TYPE_CHECKING:  # result types, for the annotations only: each function imports its module on first call
     from pathlib import Path
@@ -56,6 +56,9 @@ def setting(Sigma: Any, n: int, *, Sigma_w: Any = None, sigma2: Any = 0, law: st
     >>> st.d, st.n, st.task_cov_kind
     (2, 5, 'inverse')
     """
+    if not isinstance(law, str) or law not in COVARIATE_LAWS:
+        shown = repr(law) if len(repr(law)) <= 60 else repr(law)[:60] + "..."
+        raise InputError("law", f"must be one of {', '.join(map(repr, COVARIATE_LAWS))}, got {shown}")
     return Setting.make(Sigma, n, Sigma_w=Sigma_w, sigma2=sigma2, covariates=law)
 
 
@@ -210,22 +213,33 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
         raise InputError("profile", f"must be 'quick' or 'thorough', got {profile!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
         raise InputError("seed", f"must be an integer in [0, 2^63), got {seed!r}")
-    if isinstance(keys, str):
-        keys = [keys]
-    chosen = select(list(keys) if keys else None)
+    chosen = select(_claim_keys(keys))
     if setting is not None:
         _check(setting)
-        from iclcheck.proofs import registry
+        from iclcheck.proofs.registry import movable
 
-        check_movable = getattr(registry, "check_movable", None)  # the registry's own rule, where it has one
-        for c in chosen:  # every claim is checked before any runs
-            if check_movable is not None:
-                check_movable(c, setting)
-            elif not c.parameters:
-                raise InputError("setting", f"{c.key} cannot be moved to a user's setting (it declares no "
-                                 "parameters); call verify without setting for it")
+        movable(chosen, setting)  # every claim is checked before any runs
     ctx = Context(seed=int(seed), profile=profile, setting=setting)
     return [c.run(ctx) for c in chosen]
+
+
+def _claim_keys(keys: Any) -> list[str] | None:
+    """``verify``'s selection validated: None (every claim), a non-empty key or paper prefix, or a non-empty list
+    / tuple of them. Anything else (a number, bytes, an empty string or list) is an InputError naming ``keys``:
+    a falsy value never silently selects all claims."""
+    if keys is None:
+        return None
+    items = [keys] if isinstance(keys, str) else keys
+    if not isinstance(items, (list, tuple)):
+        raise InputError("keys", f"must be None, a claim key / paper prefix (str) or a list of them, got "
+                         f"{type(keys).__name__}")
+    if not items:
+        raise InputError("keys", "an empty list selects no claim (pass None for every claim)")
+    for k in items:
+        if not isinstance(k, str) or not k.strip():
+            shown = repr(k) if len(repr(k)) <= 60 else repr(k)[:60] + "..."
+            raise InputError("keys", f"each key must be a non-empty string (a claim key or paper prefix), got {shown}")
+    return list(items)
 
 
 def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting: Setting | None = None,
@@ -289,6 +303,7 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     """
     from iclcheck.numerics.weights_check import check_loaded_weights
 
+    _check(setting)
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
     return check_loaded_weights(setting, w, samples=samples, seed=seed)
 

@@ -27,9 +27,10 @@ def test_compare_json_shape_and_plot(capsys, tmp_path):
     assert all(-1.0 <= v <= 1.0 for v in m["sim_e"])
 
 
-def test_bad_input_exits_2(capsys):
+def test_bad_input_exits_2(capsys, tmp_path):
     assert main(["train", "--cov", "diag:1,-1", "-n", "5", "-L", "2"]) == 2
-    assert main(["compare", "--cov", "eye:2", "-n", "5", "-L", "2", "--plot", "/nonexistent/x.png"]) == 2
+    missing = tmp_path / "no-such-dir" / "x.png"  # a fixed path such as /nonexistent may exist (root can create it)
+    assert main(["compare", "--cov", "eye:2", "-n", "5", "-L", "2", "--plot", str(missing)]) == 2
     assert main(["train", "--cov", "eye:2", "-n", "5", "-L", "2", "--lr", "-1"]) == 2
     err = capsys.readouterr().err
     assert all(len(line) < 300 for line in err.strip().splitlines())

@@ -174,7 +174,7 @@ def test_certify_table_and_not_certified_exit_status(capsys, monkeypatch):
         (["critical", "--cov", "eye:2", "-n", "3", "--seed", "-1"], "--seed"),
         (["critical", "--cov", "diag:1,-1", "-n", "3"], "--cov"),
         (["critical", "--cov", "eye:2", "-n", "0"], "-n"),
-        (["critical", "--cov", "eye:2", "-n", "3", "--plot", "/nonexistent-dir/x.png", "--starts", "1"], "--plot"),
+        (["critical", "--cov", "eye:2", "-n", "3", "--plot", "MISSING_DIR/x.png", "--starts", "1"], "--plot"),
         (["critical", "--cov", "eye:2", "-n", "3", "--plot", "x.txt", "--starts", "1"], "--plot"),
         (["critical", "--cov", "eye:2", "-n", "3", "--seed", str(2**63)], "--seed"),
         (["critical", "--cov", "eye:2", "-n", "3", "--starts", "1e9"], "--starts"),
@@ -194,7 +194,9 @@ def test_certify_table_and_not_certified_exit_status(capsys, monkeypatch):
         (["certify", "--cov", "eye:2", "-n", "3", "--noise", "-1"], "--noise"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, argv, flag):
+def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path, argv, flag):
+    # MISSING_DIR: a directory that surely does not exist (a fixed path such as /nonexistent may, under root)
+    argv = [a.replace("MISSING_DIR", str(tmp_path / "no-such-dir")) for a in argv]
     import iclcheck.numerics.certificate as nc
     import iclcheck.numerics.critical as nk
 

@@ -257,3 +257,259 @@ def test_issue_cases_one_line_and_the_right_exit(issue_files, argv, code, fragme
     assert res.returncode == code, (argv, res.returncode, err)
     assert len(err.splitlines()) == 1 and "Traceback" not in err, (argv, err)
     assert fragment in err, (argv, err)
+
+
+# --- the grammar widened to the commands and options added since (issue 22, point 15-17) -----------------
+# sweep, check-weights, new-claim, verify --claims, --out, --test-*, --bayes, layers; and the Python API.
+# Heavy commands draw fewer examples (HEAVY: a fifth of the profile's count, at least 3); sweep starts a Dask
+# cluster, so it runs as a fresh process with a timeout. Every path is inside a temporary folder.
+
+HEAVY = settings(FUZZ_SETTINGS, max_examples=max(3, settings.default.max_examples // 5))
+LIGHT = settings(FUZZ_SETTINGS, max_examples=max(5, settings.default.max_examples // 2))
+
+
+@pytest.fixture(scope="module")
+def odd_paths(tmp_path_factory):
+    """Output / input paths of every kind: fresh, existing regular file, FIFO, /dev/zero behind a symlink, a
+    directory, a dangling symlink, an uncreatable path, an empty name, a wrong suffix."""
+    tmp = tmp_path_factory.mktemp("odd")
+    (tmp / "exists.npy").write_bytes(b"old")
+    (tmp / "exists.npz").write_bytes(b"old")
+    for name in ("fifo.npy", "fifo.npz", "fifo.png", "fifo.py"):
+        os.mkfifo(tmp / name)
+    for name in ("zero.npy", "zero.npz", "zero.png", "zero.py"):
+        os.symlink("/dev/zero", tmp / name)
+    (tmp / "dir.npy").mkdir()
+    (tmp / "dir.png").mkdir()
+    os.symlink(tmp / "nowhere" / "x.npy", tmp / "dangling.npy")
+    return tmp
+
+
+def _out_choices(tmp, suffixes):
+    names = [f"new{s}" for s in suffixes] + [f"exists{s}" for s in suffixes if s in (".npy", ".npz")]
+    names += [f"fifo{s}" for s in suffixes] + [f"zero{s}" for s in suffixes] + [f"dir{s}" for s in suffixes]
+    names += ["dangling.npy", "x.txt", "missing/x" + suffixes[0]]
+    return st.one_of(st.sampled_from([str(tmp / n) for n in names]),
+                     st.sampled_from(["", " ", "/proc/iclcheck-fuzz" + suffixes[0], "/dev/null"]))
+
+
+@st.composite
+def precond_more_argv(draw, tmp):
+    """precond with --bayes, the --test-* setting and --out (regular file or not)."""
+    argv = ["precond", "--cov", draw(st.one_of(specs, st.sampled_from(["eye:2", "diag:1,2", "eye:20"]))),
+            "-n", draw(st.one_of(ns, st.sampled_from(["2", "5"]))), "--format", draw(st.sampled_from(["table",
+                                                                                                        "json"]))]
+    if draw(st.booleans()):
+        argv += ["--noise", draw(st.one_of(numbers, st.sampled_from(["1e-30", "1e-320", "5e-324"])))]
+    if draw(st.booleans()):
+        argv.append("--bayes")
+    for flag, strat in (("--test-cov", specs), ("--test-n", ns), ("--test-task-cov", specs),
+                        ("--test-noise", numbers),
+                        ("--test-covariates", st.sampled_from(["gaussian", "uniform", "rademacher", "x"]))):
+        if draw(st.integers(0, 3)) == 0:
+            argv += [flag, draw(strat)]
+    if draw(st.booleans()):
+        argv += ["--out", draw(_out_choices(tmp, (".npy", ".npz")))]
+    return argv
+
+
+@LIGHT
+@given(data=st.data())
+def test_precond_bayes_test_setting_out_fuzz(odd_paths, data):
+    argv = data.draw(precond_more_argv(odd_paths))
+    code, out, err = run_in_process(argv)
+    check_outcome(argv, code, out, err)
+    for name in ("fifo.npy", "fifo.npz"):  # a refused output is never replaced
+        assert os.path.exists(odd_paths / name) and not os.path.isfile(odd_paths / name)
+
+
+@LIGHT
+@given(data=st.data())
+def test_layers_fuzz(odd_paths, data):
+    argv = ["layers", "-n", data.draw(st.one_of(ns, st.sampled_from(["5", "20"]))),
+            "-L", data.draw(st.one_of(st.integers(-2, 25).map(str), st.sampled_from(["100000", "1e3", "", "\u0663"]))),
+            "--family", data.draw(st.sampled_from(["gd", "gdpp"]))]
+    if data.draw(st.booleans()):
+        argv += ["--starts", data.draw(st.one_of(st.integers(-1, 4).map(str),
+                                                 st.sampled_from(["100001", "1e9", "1000000000", "0"])))]
+    if data.draw(st.booleans()):
+        argv += ["--seed", data.draw(st.one_of(st.integers(-2, 2**64).map(str), st.sampled_from(["x", ""])))]
+    if data.draw(st.booleans()):
+        argv += ["--noise", data.draw(numbers)]
+    if data.draw(st.booleans()):
+        argv += ["--cov", data.draw(specs)]
+    # gdpp at L = 3 is the exact multistart (~20 s); the grammar keeps it to small L unless refused earlier
+    if "gdpp" in argv and argv[argv.index("-L") + 1] == "3":
+        argv[argv.index("-L") + 1] = "2"
+    check_outcome(argv, *run_in_process(argv))
+
+
+@st.composite
+def weights_file(draw, tmp):
+    """A .npz / .safetensors file: random bytes, or arrays of random shapes and values (also 1000 layers)."""
+    kind = draw(st.sampled_from(["bytes", "arrays", "deep", "odd"]))
+    if kind == "odd":
+        return str(tmp / draw(st.sampled_from(["fifo.npz", "zero.npz", "dir.npy", "dangling.npy", "nope.npz"])))
+    path = tmp / f"w{draw(st.integers(0, 10**9))}{draw(st.sampled_from(['.npz', '.safetensors', '.pt', '.npy']))}"
+    if kind == "bytes":
+        path.write_bytes(draw(st.sampled_from([b"", b"PK\x03\x04", b"\x93NUMPY\x01\x00"])) + draw(st.binary(max_size=300)))
+        return str(path)
+    L = 1000 if kind == "deep" else draw(st.integers(1, 3))
+    D = draw(st.integers(1, 4))
+    val = draw(st.sampled_from([0.0, 1.0, -1.0, 1e200, 1e-300, float("nan"), float("inf")]))
+    names = draw(st.sampled_from([("P", "Q"), ("W_K", "W_Q", "W_V"), ("P",), ("W_PV", "W_KQ"), ("x",)]))
+    arrays = {k: np.full((L, D, D), val) for k in names}
+    if path.suffix == ".npz":
+        np.savez(path, **arrays)
+    else:
+        path.write_bytes(b"not really")
+    return str(path)
+
+
+@HEAVY
+@given(data=st.data())
+def test_check_weights_fuzz(odd_paths, data):
+    argv = ["check-weights", data.draw(weights_file(odd_paths)), "--cov",
+            data.draw(st.one_of(st.sampled_from(["eye:2", "eye:3", "diag:1,2"]), specs)),
+            "-n", data.draw(st.one_of(st.sampled_from(["3", "10"]), ns)),
+            "--convention", data.draw(st.sampled_from(["canonical", "ahn", "vonoswald", "zhang", "pytorch"])),
+            "--samples", data.draw(st.one_of(st.sampled_from(["100", "1000"]), st.integers(-5, 10**9).map(str))),
+            "--format", data.draw(st.sampled_from(["table", "json"]))]
+    check_outcome(argv, *run_in_process(argv))
+
+
+@LIGHT
+@given(data=st.data())
+def test_new_claim_fuzz(odd_paths, data):
+    key = data.draw(st.one_of(st.sampled_from(["smith2024.thm2", "a2024.b", "ahn2023.thm1", "x"]),
+                              st.text(max_size=30)))
+    sub = data.draw(st.text(alphabet="ab/._- \u0663", max_size=30))
+    sub = "/".join(p for p in sub.split("/") if p not in ("..", "")) or "d"
+    base = odd_paths / f"claims{data.draw(st.integers(0, 10**9))}"
+    choice = data.draw(st.sampled_from(["fresh", "deep", "file", "fifo"]))
+    folder = {"fresh": base / sub, "deep": base / "/".join(["a"] * data.draw(st.integers(250, 2500))),
+              "file": odd_paths / "exists.npy", "fifo": odd_paths / "fifo.py"}[choice]
+    argv = ["new-claim", key, "--dir", str(folder)]
+    if data.draw(st.booleans()):
+        argv += ["--tests-dir", str(base / "tests")]
+    code, out, err = run_in_process(argv)
+    check_outcome(argv, code, out, err)
+    if code == 0:  # written inside the temporary folder, nowhere else
+        assert str(odd_paths) in out
+
+
+@st.composite
+def claims_file(draw, tmp):
+    """A --claims PATH: junk Python, a module without CLAIM, a CLAIM of the wrong type, a FIFO, a directory."""
+    kind = draw(st.sampled_from(["junk", "text", "odd"]))
+    if kind == "odd":
+        return str(tmp / draw(st.sampled_from(["fifo.py", "zero.py", "dir.png", "nope.py"])))
+    path = tmp / f"c{draw(st.integers(0, 10**9))}.py"
+    if kind == "junk":
+        path.write_bytes(draw(st.binary(max_size=200)))
+    else:
+        path.write_text(draw(st.sampled_from(["", "CLAIM = 1\n", "x = (\n", "raise ValueError('boom')\n",
+                                              "CLAIM = None\n", "import sys\nsys.setrecursionlimit(10)\n"
+                                              "CLAIM = 'ahn2023.thm1'\n", "def f(:\n", "\ufeffCLAIM = []\n"])))
+    return str(path)
+
+
+@HEAVY
+@given(data=st.data())
+def test_verify_claims_fuzz(odd_paths, data):
+    # at least one key that matches no claim: the selection is refused after the file is read, so no claim runs
+    # (without keys, verify runs every claim beside a broken file: ~40 s, not a fuzz case)
+    keys = data.draw(st.lists(st.one_of(st.text(alphabet="zq.0_-!\u0663 ", min_size=1, max_size=10),
+                                        st.sampled_from(["zz2099.x", "nope", "."])), min_size=1, max_size=2))
+    argv = ["verify", *keys, "--claims", data.draw(claims_file(odd_paths))]
+    if data.draw(st.booleans()):
+        argv += ["--seed", data.draw(st.one_of(st.integers(-2, 2**64).map(str), st.just("x")))]
+    check_outcome(argv, *run_in_process(argv))
+
+
+@st.composite
+def sweep_argv(draw, tmp):
+    lists = st.lists(st.one_of(numbers, st.sampled_from(["1", "2", "3"])), min_size=0, max_size=3).map(",".join)
+    argv = ["sweep", "--quiet"]
+    for flag in ("--d", "--cond", "-n", "--noise", "--law", "--cov-seed"):
+        if draw(st.booleans()):
+            argv += [flag, draw(lists if flag != "--law" else st.sampled_from(["gaussian", "x", "", "uniform,x"]))]
+    if draw(st.integers(0, 4)) == 0:
+        g = tmp / f"g{draw(st.integers(0, 10**9))}{draw(st.sampled_from(['.toml', '.json', '.txt']))}"
+        g.write_bytes(draw(st.sampled_from([b"[grid]\nd = [", b'{"grid": {"d": [1e999]}}', b"", b"\xff\xfe"]))
+                      + draw(st.binary(max_size=60)))
+        argv += ["--grid", str(g)]
+    out = draw(st.sampled_from(["new", "fifo.npy", "exists.npy", "dir.png", "zero.png", "", "/proc/x"]))
+    argv += ["--out", str(tmp / f"sw{draw(st.integers(0, 10**9))}") if out == "new" else
+             (out if out in ("", "/proc/x") else str(tmp / out))]
+    argv += ["--starts", draw(st.one_of(st.integers(-1, 3).map(str), st.sampled_from(["100000", "1e3"])))]
+    if draw(st.booleans()):
+        argv += ["--plot", draw(_out_choices(tmp, (".png",)))]
+    return argv
+
+
+@HEAVY
+@given(data=st.data())
+def test_sweep_fuzz(odd_paths, data):
+    """As a fresh process (a valid grid starts a local Dask cluster); d is kept small so a valid sweep is quick."""
+    argv = data.draw(sweep_argv(odd_paths))
+    if "--d" in argv:
+        i = argv.index("--d") + 1
+        argv[i] = ",".join(v if not v.isdigit() or int(v) <= 3 else "2" for v in argv[i].split(","))
+    try:
+        res = subprocess.run([sys.executable, "-m", "iclcheck", *argv], capture_output=True, text=True, timeout=180,
+                             env={**os.environ, "ICLCHECK_DEBUG": ""})
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"hang: {argv} gave no answer within 180 s")
+    check_outcome(argv, res.returncode, res.stdout, res.stderr)
+
+
+# --- the Python API: junk arguments raise only the documented error types ------------------------------------
+
+JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8), st.binary(max_size=8), st.sampled_from([[], [[]], [[1, 2]], {}, (), np.array(2.0),
+                                                                  np.zeros((2, 3)), np.full((2, 2), np.nan),
+                                                                  "inv", "gaussian", object(), -1, 0, 2**64, 1e-300]),
+)
+
+
+@LIGHT
+@given(data=st.data())
+def test_api_junk_arguments_raise_documented_errors(data):
+    """Every public function called with junk in one argument (the others valid) returns or raises InputError /
+    NumericalFailure, never a bare TypeError / ValueError / LinAlgError (save/load_weights are fuzzed with the
+    weights files above)."""
+    import iclcheck
+    from iclcheck.theory.errors import InputError, NumericalFailure
+
+    st2 = iclcheck.setting(np.eye(2), 5, Sigma_w="inv")
+    P = np.zeros((3, 3))
+    calls = {
+        "setting": lambda j, k: iclcheck.setting(**{"Sigma": np.eye(2), "n": 5, **{k: j}}),
+        "gamma_star": lambda j, k: iclcheck.gamma_star(j),
+        "min_loss": lambda j, k: iclcheck.min_loss(j),
+        "loss": lambda j, k: iclcheck.loss(**{"setting": st2, "P": P, "Q": P, "samples": 200, **{k: j}}),
+        "critical_points": lambda j, k: iclcheck.critical_points(**{"setting": st2, "starts": 2, **{k: j}}),
+        "certify": lambda j, k: iclcheck.certify(**{"setting": st2, **{k: j}}),
+        "optimal_layers": lambda j, k: iclcheck.optimal_layers(**{"setting": st2, "L": 2, **{k: j}}),
+        "verify": lambda j, k: iclcheck.verify(**{"keys": "zz2099.none", **{k: j}}),
+        "check_weights": lambda j, k: iclcheck.check_weights(**{"path_or_arrays": {"P": P, "Q": P},
+                                                                "setting": st2, "samples": 200, **{k: j}}),
+    }
+    params = {"setting": ["Sigma", "n", "Sigma_w", "sigma2", "law"], "gamma_star": ["setting"], "min_loss": ["setting"],
+              "loss": ["setting", "P", "Q", "samples", "seed"], "critical_points": ["setting", "starts", "seed"],
+              "certify": ["setting", "solver", "gap_tol", "exact"],
+              "optimal_layers": ["setting", "L", "family", "starts", "seed"],
+              "verify": ["keys", "seed", "profile", "setting"],
+              "check_weights": ["path_or_arrays", "setting", "convention", "samples", "seed"]}
+    name = data.draw(st.sampled_from(sorted(calls)))
+    key = data.draw(st.sampled_from(params[name]))
+    junk = data.draw(JUNK)
+    if name == "verify" and key == "keys" and (junk is None or (isinstance(junk, str) and junk.strip())):
+        junk = "zz" + (junk or "")  # never a real paper prefix (None would run every claim): no claim runs
+    with _alarm(ALARM_S):
+        try:
+            calls[name](junk, key)
+        except (InputError, NumericalFailure):
+            pass

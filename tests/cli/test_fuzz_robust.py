@@ -148,7 +148,7 @@ CASES = [
     (SWEEP + ["--out", "{tmp}/o", "--plot", ""], 2, "--plot: is empty"),  # used to be ignored silently
     (SWEEP + ["--out", "{tmp}/o", "--plot", "{tmp}/atlas.txt"], 2, "--plot"),
     (SWEEP + ["--out", "/proc/self/fdinfo"], 2, "cannot write in"),  # a folder even root cannot write in
-    (SWEEP + ["--out", "{tmp}/o", "--plot", "/proc/self/atlas.png"], 2, "--plot: cannot write"),  # before the sweep
+    (SWEEP + ["--out", "{tmp}/o", "--plot", "/proc/self/atlas.png"], 2, "--plot: cannot "),  # refused before the sweep (write or create)
     (["list", "--claims", ""], 2, "--claims: is empty"),  # used to load every .py of the current folder
     (["verify", "--claims", ""], 2, "--claims: is empty"),
 ]

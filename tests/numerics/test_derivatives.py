@@ -176,3 +176,43 @@ def test_forward_mode_hvp_equals_polarisation_and_gradient_stencil(cov, d):
         np.testing.assert_allclose(Hv, hvp_polarised(ol, theta, v), rtol=0, atol=1e-12 * scale)
         np.testing.assert_allclose(Hv, stencil, rtol=0, atol=1e-10 * scale)
         np.testing.assert_array_equal(op(v), Hv)
+
+
+def test_diag_of_product_blas_route_equals_the_plain_diagonal():
+    """diag(A B C) and diag(A B C^T): the einsum loop (small d) and the BLAS route (d >= BLAS_DIAG_MIN_D) against
+    np.diag of the full product, formed independently."""
+    from iclcheck.numerics.one_layer import BLAS_DIAG_MIN_D, diag_of_product
+
+    rng = np.random.default_rng(31)
+    for d in (3, BLAS_DIAG_MIN_D - 1, BLAS_DIAG_MIN_D, 2 * BLAS_DIAG_MIN_D + 5):
+        A, B, C = (rng.normal(size=(d, d)) for _ in range(3))
+        scale = np.abs(A).max() * np.abs(B).max() * np.abs(C).max() * d * d
+        np.testing.assert_allclose(diag_of_product(A, B, C), np.diag(A @ B @ C), rtol=0, atol=1e-13 * scale)
+        np.testing.assert_allclose(diag_of_product(A, B, C, transpose_C=True), np.diag(A @ B @ C.T), rtol=0,
+                                   atol=1e-13 * scale)
+
+
+@pytest.mark.parametrize("cov", ["uniform", "rademacher"])
+def test_non_gaussian_loss_and_gradient_above_the_blas_size_equal_the_einsum_route(cov, monkeypatch):
+    """At d = BLAS_DIAG_MIN_D + 8 the loss and gradient (BLAS diagonals) equal the same computation forced through
+    the einsum loop (the route the small-d tests check against sympy), and the gradient matches central
+    differences of the closed-form loss along random directions (the loss is a quartic in t: the 4-point
+    stencil is exact up to rounding)."""
+    import iclcheck.numerics.one_layer as one_layer
+
+    d = one_layer.BLAS_DIAG_MIN_D + 8
+    rng = np.random.default_rng(zlib.crc32(cov.encode()))
+    st = _float_setting(cov, "given", 0.2, 30, rng, d=d)
+    theta = rng.normal(size=n_params(d)) / np.sqrt(d)
+    f, g = loss_flat(OneLayer(st), theta), grad_flat(OneLayer(st), theta)
+    monkeypatch.setattr(one_layer, "BLAS_DIAG_MIN_D", 10**9)
+    ol_e = OneLayer(st)
+    f_e, g_e = loss_flat(ol_e, theta), grad_flat(ol_e, theta)
+    assert f == pytest.approx(f_e, rel=1e-12)
+    np.testing.assert_allclose(g, g_e, rtol=0, atol=1e-12 * np.abs(g_e).max())
+    h = 0.1
+    for _ in range(3):
+        v = rng.normal(size=theta.size) / np.sqrt(d)
+        F = [ol_e.loss(*unpack(theta + t * v, d)) for t in (-2 * h, -h, h, 2 * h)]  # the closed form itself
+        fd = (8 * (F[2] - F[1]) - (F[3] - F[0])) / (12 * h)
+        assert g @ v == pytest.approx(fd, rel=1e-7)

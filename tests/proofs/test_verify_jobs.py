@@ -17,7 +17,12 @@ pytest.importorskip("distributed")
 KEYS = ["vonoswald2023.prop1", "mahankali2023.thm1", "ahn2023.lemma1", "ahn2023.eq7"]
 
 
-def test_markdown_report_is_byte_identical_with_two_workers(capsys, tmp_path):
+def test_markdown_report_is_byte_identical_with_two_workers(capsys, tmp_path, monkeypatch):
+    import iclcheck.proofs.report as report
+
+    # two claims that are not neighbours in KEYS run as one task (as claims sharing a cached computation do): the
+    # report must still keep the order asked for
+    monkeypatch.setattr(report, "SHARED_WORK", {"a test group": ("ahn2023.lemma1", "vonoswald2023.prop1")})
     reports = {}
     for jobs in ("1", "2"):
         path = tmp_path / f"jobs{jobs}.md"
@@ -43,3 +48,16 @@ def test_the_default_run_imports_no_dask():
             "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     assert out.stdout.strip() == "[]"
+
+
+def test_claims_sharing_work_form_one_task_placed_first():
+    from types import SimpleNamespace
+
+    from iclcheck.proofs.report import SHARED_WORK, _tasks
+
+    keys = ["a.x", "ahn2023.fig4", "b.y", "ahn2023.thm4", "c.z"]
+    claims = [SimpleNamespace(key=k) for k in keys]
+    assert any("ahn2023.thm4" in v and "ahn2023.fig4" in v for v in SHARED_WORK.values())
+    assert _tasks(claims) == [[1, 3], [0], [2], [4]]
+    assert _tasks(claims[:2]) == [[0], [1]]  # a group with one member present is a plain task
+    assert sorted(i for t in _tasks(claims) for i in t) == list(range(len(keys)))

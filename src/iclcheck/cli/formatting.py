@@ -39,8 +39,10 @@ def _is_sympy(v: Any, kind: str = "Basic") -> bool:
 __all__ = [
     "BIG_JSON_ENTRIES",
     "SCHEMA_VERSION",
+    "OUT_SUFFIXES",
     "add_out_argument",
     "big_json_note",
+    "check_out_path",
     "write_arrays",
     "dump_json",
     "json_envelope",
@@ -274,11 +276,24 @@ def add_out_argument(parser: Any, what: str) -> None:
                         "the JSON then names the file instead of carrying the matrix")
 
 
+OUT_SUFFIXES = (".npy", ".npz")
+
+
+def check_out_path(path: Any) -> None:
+    """``--out`` validated before any work: a .npy/.npz name whose target is (or can be created as) a regular file;
+    FIFOs, devices, directories, symlinks to them and unwritable folders are refused (``numerics.outfiles``)."""
+    from iclcheck.numerics.outfiles import check_output_path
+
+    check_output_path(path, what="--out", suffixes=OUT_SUFFIXES)
+
+
 def write_arrays(path: str, arrays: dict[str, Any], *, scalars: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``arrays`` to ``path``: .npy takes exactly one array, .npz every array and scalar (arrays named by
-    their keys). Returns the JSON description {"file", "format", "arrays": {name: shape}}."""
+    their keys). Returns the JSON description {"file", "format", "arrays": {name: shape}}. The file is opened
+    with O_NONBLOCK and must be a regular file (``numerics.outfiles.open_output``: never blocks on a FIFO)."""
     import numpy as np
 
+    from iclcheck.numerics.outfiles import open_output
     from iclcheck.theory.errors import InputError
 
     low = str(path).lower()
@@ -289,12 +304,12 @@ def write_arrays(path: str, arrays: dict[str, Any], *, scalars: dict[str, Any] |
     try:
         if fmt == "npy":
             (arr,) = data.values()
-            with open(path, "wb") as f:
+            with open_output(path, what="--out") as f:
                 np.save(f, arr, allow_pickle=False)
         else:
             data.update({k: np.asarray(v) for k, v in (scalars or {}).items() if v is not None})
-            with open(path, "wb") as f:  # (mypy matches **data against savez's allow_pickle: bool too; keys are names)
-                np.savez(f, **data)  # type: ignore[arg-type]
+            with open_output(path, what="--out") as f:  # (mypy matches **data against savez's allow_pickle: bool too)
+                np.savez(f, **data)  # type: ignore[arg-type]  # the keys are array names
     except OSError as exc:
         raise InputError("--out", f"cannot write {str(path)!r}: {exc.strerror}") from None
     return {"file": str(path), "format": fmt, "arrays": {k: list(v.shape) for k, v in data.items()}}

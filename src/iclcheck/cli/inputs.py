@@ -35,6 +35,7 @@ import json
 import re
 from fractions import Fraction
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 from iclcheck.cli.flags import flag_of
@@ -279,8 +280,10 @@ def read_npy_bytes(data: bytes, *, what: str, name: str, max_dim: int = MAX_DIM)
             shape, fortran, dtype = npf.read_array_header_2_0(f)
         else:
             raise ValueError(f"unsupported version {version}")
-    except (ValueError, SyntaxError, TypeError, EOFError, OverflowError) as exc:
-        raise InputError(what, f"{name} has a damaged .npy header ({_show(str(exc), 80)})") from None
+    except (ValueError, SyntaxError, TypeError, EOFError, OverflowError, KeyError, TokenError, RecursionError,
+            MemoryError) as exc:  # the header is a Python literal read by numpy (ast/tokenize): anything may fail
+        raise InputError(what, f"{name} has a damaged .npy header ({type(exc).__name__}: "
+                         f"{_show(str(exc), 80)})") from None
     if dtype.hasobject:
         raise InputError(what, f"{name} holds Python objects (pickled data); refusing to unpickle it")
     if dtype.kind not in "iuf" or dtype.fields is not None or dtype.subdtype is not None:

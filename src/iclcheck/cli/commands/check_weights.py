@@ -12,6 +12,7 @@ from iclcheck.cli.commands import _implements_section as implements_section
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
+from iclcheck.numerics.limits import MAX_MODEL_LAYERS
 from iclcheck.theory.errors import InputError
 
 __all__ = ["register", "run"]
@@ -41,6 +42,8 @@ examples:
   iclcheck train --cov eye:3 --task-cov inv -n 10 -L 2 --steps 300 --save-weights w.npz
   iclcheck check-weights w.npz --cov eye:3 --task-cov inv -n 10
   iclcheck check-weights model.safetensors --convention pytorch --cov diag:1,2,3 -n 10 --format json
+
+bounds: at most 64 layers (the models iclcheck train writes), files <= 1 GiB, --samples <= 20,000,000.
 
 exit status: 0 checked (whatever the loss); 2 bad input or an unreadable / pickled / wrong-shape file;
 3 a numerical failure (e.g. weights whose forward pass overflows)."""
@@ -76,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         w = load_weights(args.file, convention=args.convention, n=int(st.n), d=st.d)
     except InputError as exc:
         raise InputError(args.file if exc.what in ("weights file", "weights") else exc.what, exc.problem) from None
+    if w.L > MAX_MODEL_LAYERS:  # before any loss is computed (numerics.limits; model_loss checks it too)
+        raise InputError(args.file, f"{w.L:,} layers: check-weights supports at most {MAX_MODEL_LAYERS} (the "
+                         "models iclcheck train writes)")
     res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed)
     impl_lines, impl = implements_section.section(args, st, w)
     if args.format == "json":  # the one envelope of docs/json.md (schema, version, command, the setting object)

@@ -11,6 +11,14 @@ import numpy as np
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of
 from iclcheck.cli.main import COMMANDS
 from iclcheck.cli.progress import add_progress_flag, progress_bar, train_callback
+from iclcheck.numerics.limits import (
+    MAX_COMPARE_BYTES,
+    MAX_COMPARE_LAYERS,
+    MAX_COMPARE_N,
+    MAX_COMPARE_SAMPLES,
+    MAX_COMPARE_STEPS,
+)
+from iclcheck.numerics.limits import MAX_STEPS as MAX_TRAIN_STEPS
 
 __all__ = ["register", "run"]
 
@@ -25,6 +33,10 @@ w ~ N(0, Sigma^-1)): marked '='. Step sizes (gd, pgd) minimise the error after L
 models' depth); steps beyond L are run with that step size and marked '+'. A Monte Carlo cell whose tails
 make the mean not estimable at this sample size is marked '?' (the JSON gives median and quantiles). Iterative Newton uses Fu et al.'s indexing (step k = w_k = M_k X^T y) and their code's
 alpha = 1/||S S^T||_F. The trained LSA (full P, Q) is read out after every layer.
+
+bounds (checked before any work): -L <= 20 (the exact condition-(8) optimum stops there), --steps <= 10000,
+--samples <= 1e6 and about 2 GiB of prompts, -n <= 10000, --train-steps <= 1e6. Exit 3 (one line) when a
+reported error is not finite (an algorithm overflowed float64).
 """
 
 
@@ -36,16 +48,16 @@ def register(sub) -> None:
     p.add_argument("--samples", type=positive_int, default=4000, help="test prompts (default 4000; at most 1e6, and about 2 GiB of prompts: "
                    "samples x (d+1) x (n+1); -n at most 10000)")
     p.add_argument("--train-steps", type=int, default=1500,
-                   help="Adam steps for the trained LSA (default 1500; 0 skips it)")
-    p.add_argument("--plot", metavar="FILE.png", default=None, help="write the error curves (log scale) to FILE")
+                   help="Adam steps for the trained LSA (default 1500; 0 skips it; at most 1e6)")
+    p.add_argument("--plot", metavar="FILE.png", default=None,
+                   help="write the error curves to FILE (.png/.pdf/.svg, a regular file; log scale when the errors "
+                        "span decades, outliers and off-range baselines named in a note under the plot)")
     add_progress_flag(p)
     p.set_defaults(func=run)
 
 
-MAX_N = 10_000  # context length
-MAX_SAMPLES = 1_000_000  # test prompts
-MAX_STEPS = 10_000  # GD / Newton iterations
-MAX_BYTES = 2 * 2**30  # the prompts and per-step predictions held at once
+# the bounds live in numerics.limits (the library checks them too)
+MAX_N, MAX_SAMPLES, MAX_STEPS, MAX_BYTES = MAX_COMPARE_N, MAX_COMPARE_SAMPLES, MAX_COMPARE_STEPS, MAX_COMPARE_BYTES
 
 
 def _check_sizes(args: argparse.Namespace, d: int, n: int) -> None:
@@ -53,6 +65,9 @@ def _check_sizes(args: argparse.Namespace, d: int, n: int) -> None:
     (samples x (d+1) x (n+1) floats, a few copies) and the per-step predictions (samples x steps)."""
     from iclcheck.theory.errors import InputError
 
+    if args.L > MAX_COMPARE_LAYERS:
+        raise InputError("-L", f"at most {MAX_COMPARE_LAYERS} layers for compare (the exact condition-(8) optimum it "
+                         f"compares against stops there), got {args.L:,}")
     if n > MAX_N:
         raise InputError("-n", f"must be at most {MAX_N} for compare, got {n}")
     if args.samples > MAX_SAMPLES:
@@ -69,16 +84,20 @@ def _check_sizes(args: argparse.Namespace, d: int, n: int) -> None:
 def run(args: argparse.Namespace) -> int:
     from iclcheck.theory.errors import InputError
 
-    st = setting_of(args)
-    _check_sizes(args, st.d, int(st.n))
+    if args.L > MAX_COMPARE_LAYERS:  # before the setting is even parsed
+        raise InputError("-L", f"at most {MAX_COMPARE_LAYERS} layers for compare (the exact condition-(8) optimum it "
+                         f"compares against stops there), got {args.L:,}")
     if args.train_steps < 0:
         raise InputError("--train-steps", f"must be >= 0, got {args.train_steps}")
-    if args.plot is not None:  # validate the path before the expensive part
-        from pathlib import Path
+    if args.train_steps > MAX_TRAIN_STEPS:
+        raise InputError("--train-steps", f"at most {MAX_TRAIN_STEPS:,}, got {args.train_steps:,}")
+    st = setting_of(args)
+    _check_sizes(args, st.d, int(st.n))
+    if args.plot is not None:  # validate the path before the expensive part: a regular file that can be written
+        from iclcheck.numerics.outfiles import check_output_path
+        from iclcheck.numerics.plots import PLOT_SUFFIXES
 
-        path = Path(args.plot)
-        if path.suffix.lower() not in (".png", ".pdf", ".svg") or not path.parent.exists():
-            raise InputError("--plot", f"needs an existing directory and a .png/.pdf/.svg name, got {args.plot!r}")
+        check_output_path(args.plot, what="--plot", suffixes=PLOT_SUFFIXES)
     from iclcheck.cli.formatting import dump_json, json_envelope
     from iclcheck.numerics.compare import compare
 

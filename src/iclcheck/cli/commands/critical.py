@@ -115,16 +115,20 @@ def run(args: argparse.Namespace) -> int:
     )
     from iclcheck.cli.inputs import setting_from_args
 
+    if args.out is not None:  # before any work: a regular file that can be written
+        from iclcheck.cli.formatting import check_out_path
+
+        check_out_path(args.out)
+    if args.plot is not None:
+        from iclcheck.numerics.landscape_plot import check_plot_path
+
+        check_plot_path(args.plot)
     setting = setting_from_args(args, exact=False)
     if setting.d > MAX_CRITICAL_DIM:
         raise InputError("--cov", f"critical supports d <= {MAX_CRITICAL_DIM}, got d = {setting.d}")
     from iclcheck.numerics.critical import find_critical_points
     from iclcheck.numerics.one_layer import OneLayer
 
-    if args.plot:
-        from iclcheck.numerics.landscape_plot import check_plot_path
-
-        check_plot_path(args.plot)  # before the search, not after it
     ol = OneLayer(setting)
     from iclcheck.cli.progress import progress_bar
     from iclcheck.numerics.critical import default_methods

@@ -3,7 +3,9 @@
 Family gd (condition (8)):  P_l = [[0, 0], [0, 1]], Q_l = -[[A_l, 0], [0, 0]], A_l = a_l Sigma^{-1}.
 Family gdpp (condition (11)): P_l = [[B_l, 0], [0, 1]] with B_l = b_l I, same Q_l.
 Data: x ~ N(0, Sigma), w ~ N(0, Sigma^{-1}) (Ahn's Thm 3/4 setting; for Sigma = I this is w ~ N(0, I)),
-label noise N(0, sigma2). The loss is exact (theory.multilayer). For gd the global minimum is certified
+label noise N(0, sigma2). The setting flags are check-weights' (--cov, -n, --task-cov, --noise, --covariates);
+the families' exact loss honours --task-cov inv (the default here) or any task covariance equal to Sigma^-1 (for
+Sigma = I: I), and Gaussian covariates; any other value is refused in one line naming the flag. The loss is exact (theory.multilayer). For gd the global minimum is certified
 whenever the best degree-L filter is real-rooted (always without noise; with strong noise it may not be,
 and the output then says so and gives that filter's loss as a lower bound). gdpp: multistart, not certified.
 """
@@ -16,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.formatting import dump_json, json_envelope
-from iclcheck.cli.inputs import setting_from_args
+from iclcheck.cli.inputs import COVARIATE_LAWS, setting_from_args
 from iclcheck.cli.main import COMMANDS
+from iclcheck.numerics.limits import MAX_GD_LAYERS, MAX_GDPP_LAYERS, MAX_GDPP_STARTS
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -36,23 +40,38 @@ equally optimal, so the coefficients are printed ascending. For gdpp the order m
 
 
 def _setting(args: argparse.Namespace) -> Setting:
-    """The shared SPEC grammar of iclcheck.cli.inputs; the family fixes the prior w ~ N(0, Sigma^-1)."""
-    ns = argparse.Namespace(cov=args.cov, n=args.n, noise=args.noise, task_cov="inv", covariates="gaussian")
-    return setting_from_args(ns, exact=False)
+    """The shared SPEC grammar of iclcheck.cli.inputs (check-weights' flags). The families' exact loss
+    (numerics.quadrature.problem_from) needs Gaussian x and w ~ N(0, Sigma^-1): --task-cov inv (the default here),
+    or a SPEC equal to Sigma^-1 (entry by entry, relative 1e-12); anything else is refused naming the flag."""
+    ns = argparse.Namespace(cov=args.cov, n=args.n, noise=args.noise, task_cov=args.task_cov or "inv",
+                            covariates=args.covariates)
+    if args.covariates != "gaussian":
+        raise InputError("--covariates", f"the exact L-layer family loss is for Gaussian covariates, got "
+                         f"{args.covariates!r} (use check-weights or train for other laws)")
+    st = setting_from_args(ns, exact=False)
+    if st.task_cov_kind != "inverse":
+        inv = np.linalg.inv(st.Sigma)
+        if not np.allclose(st.Sigma_w, inv, rtol=1e-12, atol=1e-12 * float(np.max(np.abs(inv)))):
+            raise InputError("--task-cov", "the L-layer families' exact loss is for w ~ N(0, Sigma^-1) (Ahn et al. "
+                             "Thm 3/4): give --task-cov inv (or a SPEC equal to Sigma^-1), got another prior")
+        st = Setting.make(st.Sigma, st.n, Sigma_w="inv", sigma2=st.sigma2)
+    return st
 
 
 def run(args: argparse.Namespace) -> int:
-    from iclcheck.numerics.family_gd import MAX_GD_LAYERS, optimal_gd
-    from iclcheck.numerics.family_gdpp import optimal_gdpp
-
+    # every bound before any work (numerics.limits; also checked by the library)
     if args.L < 1:
         raise InputError("-L", f"must be a positive integer, got {args.L}")
-    if args.starts < 1:
-        raise InputError("--starts", f"must be a positive integer, got {args.starts}")
-    if args.family == "gdpp" and args.L > 3:
-        raise InputError("-L", "the exact gdpp loss is implemented for L <= 3 (degree 2*40 moments at L = 4)")
+    if args.family == "gdpp" and args.L > MAX_GDPP_LAYERS:
+        raise InputError("-L", f"the exact gdpp loss is implemented for L <= {MAX_GDPP_LAYERS} (degree 2*40 moments "
+                         "at L = 4)")
     if args.L > MAX_GD_LAYERS:
-        raise InputError("-L", f"at most {MAX_GD_LAYERS} layers (exact moments of degree 2L+2), got {args.L}")
+        raise InputError("-L", f"at most {MAX_GD_LAYERS} layers (exact moments of degree 2L+2), got {args.L:,}")
+    if args.starts > MAX_GDPP_STARTS:
+        raise InputError("--starts", f"at most {MAX_GDPP_STARTS:,} multistart runs, got {args.starts:,}")
+    from iclcheck.numerics.family_gd import optimal_gd
+    from iclcheck.numerics.family_gdpp import optimal_gdpp
+
     st = _setting(args)
     iso = bool(np.allclose(st.Sigma, np.eye(st.d), atol=1e-14))
     family_text = ("A_l = a_l Sigma^-1 (P_l = [[0,0],[0,1]], Q_l = -[[A_l,0],[0,0]])" if args.family == "gd"
@@ -114,11 +133,19 @@ def register(sub: Any) -> None:
                    help="covariance Sigma: eye:D, diag:v1,v2,... (integers, decimals, a/b), random:d=D,cond=K,seed=S, "
                         "or a .npy/.csv/.json file (default eye:5)")
     p.add_argument("-n", required=True, metavar="N", help="number of in-context examples (positive integer)")
-    p.add_argument("-L", type=int, required=True, help="number of layers")
+    p.add_argument("-L", type=int, required=True,
+                   help=f"number of layers (gd: at most {MAX_GD_LAYERS}; gdpp: at most {MAX_GDPP_LAYERS})")
     p.add_argument("--family", choices=("gd", "gdpp"), default="gd",
                    help="gd: condition (8), A_l = a_l Sigma^-1; gdpp: condition (11), also B_l = b_l I")
+    p.add_argument("--task-cov", metavar="SPEC|inv", default=None,
+                   help="task prior covariance Sigma_w: 'inv' = Sigma^-1 (the default: the families' exact loss needs "
+                        "it), or a SPEC as for --cov equal to Sigma^-1; any other prior is refused")
     p.add_argument("--noise", default="0", metavar="S2", help="label-noise variance sigma2 >= 0 (default 0)")
-    p.add_argument("--starts", type=int, default=24, help="gdpp: multistart runs (default 24)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the gdpp multistart")
+    p.add_argument("--covariates", choices=COVARIATE_LAWS, default="gaussian",
+                   help="law of the standardized coordinates: only gaussian is honoured (the exact loss); the others "
+                        "are refused")
+    p.add_argument("--starts", type=positive_int, default=24,
+                   help=f"gdpp: multistart runs (default 24, at most {MAX_GDPP_STARTS:,}; ~0.4 s each at L = 3)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the gdpp multistart, 0 <= S < 2^63 (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)

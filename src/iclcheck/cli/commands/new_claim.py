@@ -1,7 +1,8 @@
 """``iclcheck new-claim KEY [--dir DIR] [--tests-dir DIR]``: write a claim module and its test from the template.
 
-KEY is ``<paper><year>.<name>`` (lower-case paper tag, four-digit year, then one or more parts of identifier
-characters), e.g. ``smith2024.thm2``; the module is ``<paper><year>_<name>.py`` (dots become underscores), a copy
+KEY is ``<paper><year>.<name>`` (lower-case paper tag, four-digit year, an optional lower-case letter for a second
+paper of the same year (``vonoswald2023b``), then one or more parts of identifier characters), e.g.
+``smith2024.thm2``; the module is ``<paper><year>_<name>.py`` (dots become underscores), a copy
 of proofs/claims/_template.py with the key filled in, and the test ``test_<module>.py`` runs it (found as a
 built-in claim, or loaded from its file as ``--claims`` would) and checks its decisive value by an independent
 route. Existing files are never overwritten (exit 2). Load the result with ``iclcheck verify --claims DIR`` or
@@ -16,11 +17,14 @@ import re
 from pathlib import Path
 
 from iclcheck.cli.main import COMMANDS
+from iclcheck.numerics.limits import MAX_PATH_DEPTH
 from iclcheck.theory.errors import InputError
 
 __all__ = ["KEY_RE", "claim_module_name", "register", "run", "write_claim"]
 
-KEY_RE = re.compile(r"[a-z]+[0-9]{4}(\.[A-Za-z_][A-Za-z0-9_]*)+", re.ASCII)
+# the registry's key rule (proofs/registry.py KEY_PATTERN, equal by a test), repeated here so that building the
+# parser imports nothing heavy
+KEY_RE = re.compile(r"[a-z]+[0-9]{4}[a-z]?(\.[A-Za-z_][A-Za-z0-9_]*)+", re.ASCII)
 TEMPLATE_KEY = "template2023.eq7"
 
 TEST_TEMPLATE = '''"""Tests of {key} (written by 'iclcheck new-claim {key}'): the claim runs, and its decisive value is checked by
@@ -61,7 +65,8 @@ def claim_module_name(key: str) -> str:
     if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         shown = key if isinstance(key, str) and len(key) <= 60 else f"{str(key)[:60]}..."
         raise InputError("KEY", f"{shown!r} is not a claim key: expected <paper><year>.<name> with a lower-case paper "
-                         "tag, a four-digit year and identifier characters (e.g. smith2024.thm2)")
+                         "tag, a four-digit year (an optional letter after it: smith2024b) and identifier characters "
+                         "(e.g. smith2024.thm2)")
     return key.replace(".", "_")
 
 
@@ -71,12 +76,33 @@ def _template_text() -> str:
     return (Path(pkg.__path__[0]) / "_template.py").read_text(encoding="utf-8")
 
 
+def _folder(path: str | Path, what: str) -> Path:
+    """A folder argument, bounded before anything is created: at most MAX_PATH_DEPTH components."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path).strip() or "\0" in str(path):
+        raise InputError(what, f"needs a folder name, got {str(path)[:60]!r}")
+    p = Path(path)
+    if len(p.parts) > MAX_PATH_DEPTH:
+        raise InputError(what, f"is {len(p.parts):,} folders deep; at most {MAX_PATH_DEPTH} are supported")
+    return p
+
+
+def _make_dirs(path: Path) -> None:
+    """mkdir -p without recursion (Path.mkdir(parents=True) recurses once per missing level)."""
+    missing = []
+    p = path
+    while not p.is_dir() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for q in reversed(missing):
+        q.mkdir(exist_ok=True)
+
+
 def write_claim(key: str, directory: str | Path = ".", tests_dir: str | Path | None = None) -> tuple[Path, Path]:
     """Write ``<module>.py`` (the template with ``key``) into ``directory`` and ``test_<module>.py`` into
     ``tests_dir`` (default: ``directory``); refuses to overwrite either. Returns both paths."""
     module = claim_module_name(key)
-    directory = Path(directory)
-    tests_dir = Path(tests_dir) if tests_dir is not None else directory
+    directory = _folder(directory, "--dir")
+    tests_dir = _folder(tests_dir, "--tests-dir") if tests_dir is not None else directory
     claim_path = directory / f"{module}.py"
     test_path = tests_dir / f"test_{module}.py"
     for p in (claim_path, test_path):
@@ -89,8 +115,8 @@ def write_claim(key: str, directory: str | Path = ".", tests_dir: str | Path | N
             "# notation and verify() with your claim's (docs/plugins.md).\n")
     text = head + text.replace(f'key="{TEMPLATE_KEY}"', f'key="{key}"')
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        tests_dir.mkdir(parents=True, exist_ok=True)
+        _make_dirs(directory)
+        _make_dirs(tests_dir)
         with open(claim_path, "x", encoding="utf-8") as f:  # "x": never overwrite, even in a race
             f.write(text)
         rel = os.path.relpath(claim_path.resolve(), test_path.parent.resolve())
@@ -123,6 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("key", metavar="KEY", help="the claim key, <paper><year>.<name> (e.g. smith2024.thm2)")
-    p.add_argument("--dir", type=Path, default=Path("."), help="folder of the claim module (default: .)")
+    p.add_argument("--dir", type=Path, default=Path("."),
+                   help=f"folder of the claim module (default: .; created if missing, at most {MAX_PATH_DEPTH} levels)")
     p.add_argument("--tests-dir", type=Path, default=None, help="folder of its test (default: --dir)")
     p.set_defaults(func=run)

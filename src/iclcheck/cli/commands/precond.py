@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from iclcheck.cli.formatting import (
     add_out_argument,
     big_json_note,
+    check_out_path,
     dump_json,
     exact_rows,
     fmt_number,
@@ -190,6 +191,8 @@ def _latex_float_matrix(G: np.ndarray) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None:  # before any work: a regular file that can be written
+        check_out_path(args.out)
     setting = setting_from_args(args)
     want_exact = args.exact or (args.format == "latex" and setting.is_exact)
     if args.exact and not setting.is_exact:

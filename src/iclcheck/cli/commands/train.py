@@ -94,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     save = getattr(args, "save_weights", None)
     if save is not None and not save.endswith((".npz", ".safetensors")):
         raise InputError("--save-weights", f"{save}: the file name must end in .npz or .safetensors")
+    if save is not None:  # before training: a regular file that can be written (never a FIFO or a device)
+        from iclcheck.numerics.outfiles import check_output_path
+
+        check_output_path(save, what="--save-weights", suffixes=(".npz", ".safetensors"))
     if save is not None and save.endswith(".safetensors"):  # before training, not after it
         from iclcheck.theory.errors import import_optional
 
