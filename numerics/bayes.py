@@ -69,6 +69,7 @@ class RiskEstimate:
         if self.mc is not None and self.mc.heavy_tail:
             return f"{self.mc.describe(fmt)} ({self.method})"
         lo, hi = self.interval
+        assert self.mc is not None, "an estimate that is not exact carries its Monte Carlo (mc_risk)"
         return f"{self.value:{fmt}} ({self.mc.level:.1%} CI [{lo:{fmt}}, {hi:{fmt}}], {self.method}, " \
                f"N = {self.mc.n_samples})"
 

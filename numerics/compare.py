@@ -273,7 +273,7 @@ def _compare(
         # exact per step up to MAX_GD_LAYERS steps (the quadrature of degree 2k: ~13 s at k = 20, ~9 min at k = 30
         # here); later steps are Monte Carlo, so --steps never makes the exact route unbounded
         K_ex = min(K, MAX_GD_LAYERS)
-        ex = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K_ex + 1)] + [None] * (K - K_ex)
+        ex: list[float | None] | None = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K_ex + 1)] + [None] * (K - K_ex)
               if family_pr else early_exact(eta * Si))
         add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
             gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)

@@ -36,6 +36,7 @@ interval is not trustworthy, and ``note`` says so with the median and quantiles)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -77,6 +78,7 @@ class ModelLoss:
     def describe(self, fmt: str = ".6g") -> str:
         if self.exact:
             return f"{self.value:{fmt}} (exact: {self.method})"
+        assert self.estimate is not None, "a loss that is not exact carries its Monte Carlo estimate"
         return f"{self.estimate.describe('.4g')} ({self.method})"
 
     def to_dict(self) -> dict:
@@ -181,7 +183,14 @@ def _fmt(v) -> str:
 ESTIMATORS = ("conditioned", "literal")
 
 
-def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True,
+@overload
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
+               seed: int = ..., level: float = ..., exact_only: Literal[False] = ..., estimator: str = ...
+               ) -> ModelLoss: ...
+@overload
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
+               seed: int = ..., level: float = ..., exact_only: bool, estimator: str = ...) -> ModelLoss | None: ...
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, mask: bool = True,
                samples: int = DEFAULT_SAMPLES, seed: int = 0, level: float = 0.999,
                exact_only: bool = False, estimator: str = "literal") -> ModelLoss | None:
     """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one

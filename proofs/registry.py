@@ -169,6 +169,7 @@ class Context:
             if self.claim is None:
                 raise ValueError("Context.rng() without a salt needs the claim: run it through Claim.run(ctx)")
             salt = self.claim.salt
+            assert salt is not None, "Claim.__post_init__ gives every claim a salt (default_salt)"
         return np.random.default_rng([self.seed, salt])
 
     @property
@@ -253,7 +254,9 @@ class Claim:
         if ctx.setting is not None:
             check_movable(self, ctx.setting)
         if ctx.setting is not None and self.at_setting is not None:
-            out = self.at_setting(ctx.for_claim(self), ctx.moved)
+            moved = ctx.moved
+            assert moved is not None  # ctx.setting is set
+            out = self.at_setting(ctx.for_claim(self), moved)
         else:
             out = self.verify(ctx.for_claim(self))
         if isinstance(out, ClaimResult):  # old pattern: verify called chk.result(...) itself

@@ -182,6 +182,7 @@ def _worst(res: ClaimResult) -> Step | None:
     pool = failing or steps
 
     def rank(s: Step) -> tuple[int, float]:
+        assert s.deviation is not None  # steps without a deviation were left out above
         if s.tolerance is not None and s.tolerance > 0:
             return (1, s.deviation / s.tolerance)
         return (0, s.deviation)
@@ -441,6 +442,7 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
                 lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}):")
                 lines += [f"  - {_md_cell(ln)}" for ln in r.parts.lines()]
             else:
+                assert r.finding is not None  # the group keeps the results with a finding
                 lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}): {_md_cell(r.finding)}")
     lines += ["", "Each claim's checked steps:"]
     for r in results:

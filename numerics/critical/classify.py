@@ -143,7 +143,7 @@ def cluster_runs(be: _Backend, runs: list[RunResult], *, dedup_tol: float, o_sca
         m = be.predictor(r.theta)
         mf = be.predictor(r.theta, mirror=True)
         for ci, mr in enumerate(reps):
-            near = dedup_tol * max(np.linalg.norm(mr), np.linalg.norm(m), o_scale)
+            near = dedup_tol * max(float(np.linalg.norm(mr)), float(np.linalg.norm(m)), o_scale)
             if min(np.linalg.norm(m - mr), np.linalg.norm(mf - mr)) <= near:
                 clusters[ci].append(i)
                 break

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 import numpy as np
 from scipy import optimize
@@ -95,6 +96,18 @@ def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
     return pr.Z0, pr.yq  # (B, d+1, n+1), (B,)
 
 
+@overload
+def forward_backward(
+    Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: Literal[True] = ...
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]: ...
+@overload
+def forward_backward(
+    Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: Literal[False]
+) -> tuple[float, np.ndarray, None, None]: ...
+@overload
+def forward_backward(
+    Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool
+) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]: ...
 def forward_backward(
     Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool = True
 ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -245,6 +258,7 @@ def restricted_optimum(
         res = optimize.minimize(fg, s0, jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-9})
         if best is None or res.fun < best.fun:
             best = res
+    assert best is not None, "at least one start (starts_count >= 1, or x0)"
     return best.x, float(best.fun)
 
 

@@ -29,6 +29,7 @@ drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -174,7 +175,7 @@ def _variant_loss(setting: Setting, v: Weights, threshold: float, *, samples: in
     ``samples``. None when the variant's forward pass overflows (it is then not lower)."""
     from iclcheck.theory.errors import NumericalFailure
 
-    kw = {"readout_sign": v.readout_sign, "mask": v.mask, "seed": seed}
+    kw: dict[str, Any] = {"readout_sign": v.readout_sign, "mask": v.mask, "seed": seed}
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             fl = model_loss(setting, v.Ps, v.Qs, samples=min(SCREEN_SAMPLES, samples), **kw)
@@ -204,6 +205,7 @@ def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT
         gap_note = ref_name
     elif not ml.estimable:  # a gap, percentage or ratio of a mean that cannot be estimated means nothing
         est = ml.estimate
+        assert est is not None, "a loss that is not estimable is a Monte Carlo one, with its estimate"
         qs = ", ".join(f"q{round(100 * q)} {v:.4g}" for q, v in est.quantiles)
         gap_note = (f"not reported: the Monte Carlo mean is not estimable (heavy tails), so a gap or a percentage "
                     f"of it would mean nothing; the squared errors have median {est.median:.4g} ({qs}), the "

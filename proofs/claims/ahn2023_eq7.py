@@ -56,6 +56,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     st = user.setting
     d, n = st.d, int(st.n)
     c = isotropic_scale(st)
+    assert c is not None, "_accepts admits only Sigma = c I (check_movable runs it first)"
     unit = "" if c == 1 else f" / c (c = {c:g}: units x -> x/sqrt(c))"
     a = float(eq7_scalar(n, d)) / c
     P0, Q0 = gamma_at(chk, st, f"eq. (7) scalar{unit} * I", f"your d={d}, n={n}", expected=a * np.eye(d), tol=ULPS,

@@ -66,7 +66,7 @@ def _code_attention_layer(Zrows: np.ndarray, P: np.ndarray, Q: np.ndarray) -> np
     return Zrows + np.einsum("bnm,ml,bli->bni", attn, Am, key) / N
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     d, n, L = 5, 20, 3
     Sigma = ahn_sigma(ctx.rng())

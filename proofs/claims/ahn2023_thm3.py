@@ -219,15 +219,15 @@ def verify(ctx: Context) -> ClaimResult:
         Sh3, Si3 = sqrtm_psd(Sigma3), np.linalg.inv(Sigma3)
         a3 = optimal_gd((d3, n3), 3).coefficients
         r = ctx.rng(9)
-        dd = []
+        derivs = []
         A3 = np.array([al * Si3 for al in a3])  # (3, d, d)
         for l in range(3):
             E = np.zeros_like(A3)
             E[l] = r.standard_normal((d3, d3))
-            dd.append(directional_derivative(lambda As: full_gd_loss([Sh3 @ A @ Sh3 for A in As], (d3, n3)), A3, E,
+            derivs.append(directional_derivative(lambda As: full_gd_loss([Sh3 @ A @ Sh3 for A in As], (d3, n3)), A3, E,
                                              h=1e-4))
         chk.close("exact full-matrix loss (Wick, L=3): directional derivatives at a* along random full E vanish",
-                  dd, [0.0] * 3, atol=1e-6, reason="central differences, h = 1e-4")
+                  derivs, [0.0] * 3, atol=1e-6, reason="central differences, h = 1e-4")
 
     finding = ("Confirmed, and sharper than stated: for Gaussian data without noise the infimum is attained. The "
                "restricted loss is a convex quadratic in the coefficients of p(x) = prod (1 - a_l x); its minimiser "

@@ -72,7 +72,9 @@ def _at_setting(ctx: Context, user: UserSetting):
     rng = ctx.rng()
     st = user.setting
     d, n, s2 = st.d, int(st.n), st.sigma2
-    tau2 = prior_scale(st)[0]
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only a prior tau2 I"
+    tau2 = ps[0]
     lam = s2 / tau2
     at = where(user) + f", tau^2={tau2:.6g}, lambda={lam:.6g}, 16 prompts"
     pr = sample_prompts(st, 16, rng)

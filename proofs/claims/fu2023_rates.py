@@ -47,7 +47,7 @@ def _fit(A, y):
     return coef, float(r2)
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     rng = ctx.rng()
     B = 200 if ctx.thorough else 40

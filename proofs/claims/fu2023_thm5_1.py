@@ -235,7 +235,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str | None]:
     return ck, (finding if ck.failed else None)
 
 
-def verify(ctx: Context) -> tuple[Checker, str | None]:
+def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     counter = _exact_steps(ck)
     _init_steps(ck)

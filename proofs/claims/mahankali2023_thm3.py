@@ -21,6 +21,8 @@ closed forms of m and E[(f^2 + sigma^2)|x|^2] (Stein's lemma, Gaussian moments).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import sympy as sp
 from scipy import integrate, stats
@@ -40,7 +42,7 @@ STATEMENT = ("x ~ N(0, I), y = f(x) + eps with f drawn from a rotation-invariant
              "+ (n-1) m), m = E_f |E_x[f(x) x]|^2.")
 NS, DS, S2 = sp.symbols("n d sigma2", positive=True)
 
-G = {"relu": lambda t: np.maximum(t, 0.0), "cubic": lambda t: t**3, "tanh": np.tanh}
+G: dict[str, Callable[[np.ndarray], np.ndarray]] = {"relu": lambda t: np.maximum(t, 0.0), "cubic": lambda t: t**3, "tanh": np.tanh}
 
 
 def _gauss_quad(fn) -> float:

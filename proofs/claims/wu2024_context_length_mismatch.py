@@ -54,7 +54,9 @@ def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
     chk = Checker()
     st = user.setting
     d, n, s2 = st.d, int(st.n), st.sigma2
-    psi2 = prior_scale(st)[0]
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only Sigma_w = psi2 I"
+    psi2 = ps[0]
     ks = [int(user.test.n)] if user.test is not None else sorted({max(1, n // 2), 2 * n} - {n})
     H = st.Sigma
     lines = []

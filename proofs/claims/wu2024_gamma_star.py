@@ -50,7 +50,9 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     chk = Checker()
     st = user.setting
     n, d, s2 = int(st.n), st.d, st.sigma2
-    psi2, psi2_ex = prior_scale(st)
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only Sigma_w = psi2 I"
+    psi2, psi2_ex = ps
     at = where(user) + f", psi^2={psi2:.6g}"
     if use_exact(st) and psi2_ex is not None:
         G = wu_gamma_star(st.Sigma_exact, sp.Integer(n), st.sigma2_exact, psi2_ex)

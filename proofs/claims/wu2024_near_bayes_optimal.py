@@ -77,7 +77,9 @@ def _at_setting(ctx: Context, user: UserSetting):
     rng = ctx.rng()
     st = user.setting
     d, n, s2 = st.d, int(st.n), st.sigma2
-    at = where(user) + f", psi^2={prior_scale(st)[0]:.6g}"
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only Sigma_w = psi2 I"
+    at = where(user) + f", psi^2={ps[0]:.6g}"
     L = OneLayer(st).min_loss()
     Ls, a = _spectral_lstar(st.Sigma, st.Sigma_w, n, s2)
     chk.close(f"L* = sum_i a_i (a_i + tau)/((n+1) a_i + tau) = master L* ({at})", Ls, L, solve_tolerance(st, max(L, 1.0)))

@@ -190,6 +190,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
         prods.append(uf * Uf.T - Ginv)
         invs.append(float(np.sum(Uf * Uf) - uf ** 2))
         grads.append(float(np.linalg.norm(rhs(0.0, sol.y[:, -1]))))
+        assert sol.sol is not None  # dense_output=True
         Y = sol.sol(np.linspace(0.0, 200.0, 801)).T  # (801, d*d + 1)
         Gc = Y[:, -1, None, None] * Y[:, :dd * dd].reshape(-1, dd, dd).transpose(0, 2, 1)  # canonical u U^T
         M = (N + 1) / N * Lf @ Lf + np.trace(Lf) / N * Lf

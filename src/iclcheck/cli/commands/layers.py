@@ -88,11 +88,11 @@ def run(args: argparse.Namespace) -> int:
                    lower_bound=opt.lower_bound, method=opt.method,
                    order="any permutation of the coefficients is equally optimal (loss symmetric); ascending")
     else:
-        opt = optimal_gdpp(st, args.L, starts=args.starts, seed=args.seed)
-        out.update(coefficients=[float(v) for v in opt.a], b_coefficients=[float(v) for v in opt.b],
-                   loss=opt.loss, certified_global_min=False, gradient_norm=opt.gradient_norm,
-                   stationary=opt.attained, starts=opt.starts, seed=opt.seed, hits=opt.hits,
-                   local_minima=list(opt.local_minima[:5]), method=opt.method,
+        pp = optimal_gdpp(st, args.L, starts=args.starts, seed=args.seed)  # (a GDPPOptimum, not a GDOptimum)
+        out.update(coefficients=[float(v) for v in pp.a], b_coefficients=[float(v) for v in pp.b],
+                   loss=pp.loss, certified_global_min=False, gradient_norm=pp.gradient_norm,
+                   stationary=pp.attained, starts=pp.starts, seed=pp.seed, hits=pp.hits,
+                   local_minima=list(pp.local_minima[:5]), method=pp.method,
                    order=f"layer order 0..L-1; b_{args.L - 1} does not enter the loss (reported 0)")
     out["loss_zero_predictor"] = float(st.d)
     if args.format == "json":
@@ -115,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
         cert = (f"not certified: the best degree-{args.L} filter has complex roots (its loss {out['lower_bound']:.8g} "
                 "is a lower bound no real steps attain); best real coefficients by multistart")
     else:
-        cert = (f"{opt.method}; lowest local minima found "
-                + ", ".join(f"{v:.6g}" for v in opt.local_minima[:3]))
+        cert = (f"{pp.method}; lowest local minima found "
+                + ", ".join(f"{v:.6g}" for v in pp.local_minima[:3]))
     w(f"{cert}; |gradient| = {out['gradient_norm']:.2e}\n{out['order']}\n")
     return 0
 

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from iclcheck.proofs.registry import PROVENANCE_TAGS
 
     heads = ("key", "claim", "provenance", "moves", "origin", "source")
-    rows = [(c.key, c.title, c.provenance, ",".join(c.parameters) or "-", c.origin, c.source) for c in claims]
+    rows: list[tuple[str, ...]] = [(c.key, c.title, c.provenance, ",".join(c.parameters) or "-", c.origin, c.source) for c in claims]
     w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
     print("  ".join("-" * x for x in w))

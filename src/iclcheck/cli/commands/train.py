@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         a_opt, f_opt, why = None, None, str(exc)
     with np.errstate(over="ignore", invalid="ignore"):
         if a_opt is not None:
+            assert f_opt is not None  # set with a_opt
             Pb, Qb = family_params(st.Sigma, a_opt)
             la, gap = paired_gap(st, res.Ps, res.Qs, np.array(Pb), np.array(Qb), samples=args.samples, rng=rng,
                                  batch=mc_batch)
