@@ -22,8 +22,8 @@ import time
 
 import numpy as np
 
-import iclcheck.numerics.certificate_bound as cb
-import iclcheck.numerics.certificate_qp as cq
+import iclcheck.numerics.certificate.bound as cb
+import iclcheck.numerics.certificate.qp as cq
 import iclcheck.numerics.lift as lift
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics.certificate import certify

@@ -43,7 +43,7 @@ def main() -> None:
 
     import iclcheck
     from iclcheck.cli import main as cli
-    from iclcheck.numerics.family_gdpp import family_params
+    from iclcheck.numerics.families.gdpp import family_params
     from iclcheck.numerics.random_matrices import ahn_sigma
 
     Sigma = ahn_sigma(np.random.default_rng(0))  # Ahn et al.'s d = 5 covariance

@@ -48,8 +48,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from iclcheck.numerics.deep import controlled_loss
-    from iclcheck.numerics.family_gd import optimal_gd
-    from iclcheck.numerics.family_gdpp import family_params
+    from iclcheck.numerics.families.gd import optimal_gd
+    from iclcheck.numerics.families.gdpp import family_params
     from iclcheck.numerics.model_loss import family_control, mc_literal
     from iclcheck.numerics.random_matrices import random_spd
     from iclcheck.theory.setting import Setting

@@ -1,4 +1,4 @@
-"""The GD++ multistart (``numerics.family_gdpp``, THE optimiser behind ahn2023.thm4 and ahn2023.fig4) with its stopping
+"""The GD++ multistart (``numerics.families.gdpp``, THE optimiser behind ahn2023.thm4 and ahn2023.fig4) with its stopping
 rules (issue 19: max|theta| <= THETA_MAX, BFGS_MAXITER, TRUST_MAXITER) against the former limits (BFGS 3000,
 trust-exact 200, no bound), in the same process, interleaved, on the problems the verify report solves: (d, n, L) =
 (5, 20, 3), (5, 10, 3), (3, 20, 2), 24 starts, seed 0. The best point, its loss, gradient norm, spread and hits must
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from iclcheck.numerics import family_gdpp as fg
+from iclcheck.numerics.families import gdpp as fg
 
 PROBLEMS = ((5, 20, 3), (5, 10, 3), (3, 20, 2))
 FORMER = {"bfgs_maxiter": 3000, "trust_maxiter": 200, "theta_max": np.inf}

@@ -19,8 +19,8 @@ import json
 import sys
 import time
 
-import iclcheck.numerics.multilayer as nm
-import iclcheck.numerics.quadrature as nq
+import iclcheck.numerics.families as nm
+import iclcheck.numerics.families.quadrature as nq
 import iclcheck.theory.sample_moments as sm
 from iclcheck.theory.multilayer import optimal_gd_exact
 

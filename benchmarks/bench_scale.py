@@ -21,7 +21,7 @@ import time
 
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics import certificate as cert
-from iclcheck.numerics.certificate_qp import _solve_qp_dense
+from iclcheck.numerics.certificate.qp import _solve_qp_dense
 from iclcheck.numerics.critical import find_critical_points
 from iclcheck.numerics.lift import LiftedLoss
 from iclcheck.numerics.one_layer import OneLayer

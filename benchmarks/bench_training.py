@@ -2,7 +2,7 @@
 
 d = 5, n = 20, Sigma = U^T D U (D = diag(1, 1, 0.25, 0.0625, 1), U Haar from seed 1), w ~ N(0, Sigma^{-1}),
 condition (8), Adam (5000 steps x 1024 fresh prompts, lr 0.1 cosine-decayed). Target: within 2% of the
-exact optimal loss (numerics.multilayer) in under 5 minutes on 2 cores.
+exact optimal loss (numerics.families) in under 5 minutes on 2 cores.
 
 The model and its gradient are numerics.lsa (masked linear score, re-associated as P K Q Z); ``step_seconds``
 times one minibatch gradient of the literal and the re-associated layer at this size.
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy.stats import ortho_group
 
-from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+from iclcheck.numerics.families import family_params, optimal_gd_coefficients
 from iclcheck.numerics.training import paired_gap, summarize, train
 from iclcheck.theory.setting import Setting
 

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 BEFORE = """
-import iclcheck.numerics.family_gdpp as _fg
+import iclcheck.numerics.families.gdpp as _fg
 _fg.BFGS_MAXITER, _fg.TRUST_MAXITER, _fg.THETA_MAX = 3000, 200, float("inf")
 import iclcheck.proofs.report as _rep
 _rep.SHARED_WORK = {}

@@ -1,6 +1,6 @@
 """Bayes-optimal baselines: the posterior-mean predictor and its risk, finite task pools and their dMMSE predictor.
 
-Canonical model (README): rows x_i = Sigma^{1/2} s_i, w ~ prior, y = X w + eps, eps ~ N(0, sigma2 I_n), target
+Canonical model (docs/model.md): rows x_i = Sigma^{1/2} s_i, w ~ prior, y = X w + eps, eps ~ N(0, sigma2 I_n), target
 w^T x_q (noiseless query; ``query_noise=True`` adds sigma2). The exact facts are in ``theory.bayes``.
 
 - Gaussian prior N(0, Sigma_w): the posterior mean is the generalized ridge (X^T X + sigma2 Sigma_w^{-1})^{-1} X^T y
@@ -36,8 +36,9 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from iclcheck.numerics.forward import standardized
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
-from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -68,6 +69,7 @@ class RiskEstimate:
         if self.mc is not None and self.mc.heavy_tail:
             return f"{self.mc.describe(fmt)} ({self.method})"
         lo, hi = self.interval
+        assert self.mc is not None, "an estimate that is not exact carries its Monte Carlo (mc_risk)"
         return f"{self.value:{fmt}} ({self.mc.level:.1%} CI [{lo:{fmt}}, {hi:{fmt}}], {self.method}, " \
                f"N = {self.mc.n_samples})"
 

@@ -14,10 +14,10 @@ Conventions (as in ``numerics.algorithms``): R(w) = (1/2n)||Xw - y||^2, grad R =
                 ``beyond_L`` (eta is not tuned for them)
 - ``pgd``       w_{k+1} = w_k - eta Sigma^{-1} grad R(w_k), eta likewise (exact loss per step in the family setting)
 - ``opt-poly``  L steps w_{l+1} = w_l - a_l Sigma^{-1} grad R(w_l) with the exact condition-(8) optimum
-                (``numerics.family_gd.optimal_gd``, certified; the loss is symmetric in the a_l, the
+                (``numerics.families.gd.optimal_gd``, certified; the loss is symmetric in the a_l, the
                 intermediate curve uses the ascending order)
 - ``gdpp``      the condition-(11) LSA with A_l = a_l Sigma^{-1}, B_l = b_l I at the restricted optimum
-                (THE optimiser ``numerics.family_gdpp.optimal_gdpp`` on the exact loss in the family setting x ~ N(0,
+                (THE optimiser ``numerics.families.gdpp.optimal_gdpp`` on the exact loss in the family setting x ~ N(0,
                 Sigma), w ~ N(0, Sigma^-1); otherwise the common-random-number sample optimum of
                 ``numerics.training.restricted_optimum``, labelled as such), layer by layer
 - ``newton``    Iterative Newton (Fu et al. eq. 5) with the convergent alpha = 1/||S S^T||_F, S = X^T X;
@@ -45,21 +45,21 @@ from scipy import optimize
 
 from iclcheck.numerics.algorithms import newton_w, ols
 from iclcheck.numerics.bayes import posterior_mean
-from iclcheck.numerics.family_gd import gd_loss, optimal_gd
-from iclcheck.numerics.family_gdpp import family_params, gdpp_loss, optimal_gdpp
-from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
-from iclcheck.numerics.gdpp_recurrent import (  # noqa: F401 (re-exported)
+from iclcheck.numerics.families.gd import gd_loss, optimal_gd
+from iclcheck.numerics.families.gdpp import family_params, gdpp_loss, optimal_gdpp
+from iclcheck.numerics.families.gdpp_recurrent import (  # noqa: F401 (re-exported)
     best_eta_quartic,
     gdpp_recurrent_from_gram,
     gdpp_recurrent_predict,
     gdpp_two_layer_terms,
 )
+from iclcheck.numerics.families.quadrature import problem_from
+from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
 from iclcheck.numerics.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
 from iclcheck.numerics.limits import MAX_COMPARE_LAYERS, MAX_COMPARE_SAMPLES, MAX_COMPARE_STEPS, MAX_GD_LAYERS
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.numerics.quadrature import problem_from
 from iclcheck.numerics.random_matrices import split_spectrum_sigma  # noqa: F401 (re-exported)
 from iclcheck.numerics.training import restricted_optimum, train
 from iclcheck.theory.errors import InputError, NumericalFailure
@@ -273,7 +273,7 @@ def _compare(
         # exact per step up to MAX_GD_LAYERS steps (the quadrature of degree 2k: ~13 s at k = 20, ~9 min at k = 30
         # here); later steps are Monte Carlo, so --steps never makes the exact route unbounded
         K_ex = min(K, MAX_GD_LAYERS)
-        ex = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K_ex + 1)] + [None] * (K - K_ex)
+        ex: list[float | None] | None = ([gd_loss([eta] * k, family_pr) if k else float(d) for k in range(K_ex + 1)] + [None] * (K - K_ex)
               if family_pr else early_exact(eta * Si))
         add("pgd", f"precond. GD Sigma^-1 (eta*={eta:.3g}, optimal for {L} steps)",
             gd_path(X, y, xq, steps=K, Gamma=eta * Si), {"eta": eta, "eta_optimal_for_steps": L}, exact=ex, tuned=L)

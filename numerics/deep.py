@@ -41,8 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from iclcheck.numerics.forward import standardized
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
-from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -223,6 +223,7 @@ def controlled_loss(setting: Setting, Ps, Qs, control: Control | None, *, readou
             f = _values(setting, Ps, Qs, w, G0, zq, readout_sign)
             if beta is None or beta == 0.0:
                 return f
+            assert control is not None  # beta is set only with a control
             return f - beta * (_values(setting, control.Ps, control.Qs, w, G0, zq, -1) - control.mean)
 
     with np.errstate(over="ignore", invalid="ignore"):

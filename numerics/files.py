@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import TypeGuard
 
 from iclcheck.theory.errors import InputError
 
@@ -88,7 +89,7 @@ def weight_dtype_problem(kind: str, dtype_name: str) -> str | None:
     return f"has dtype {dtype_name}: {why}; weights must be {READABLE_FLOATS}"
 
 
-def _is_path(x: object) -> bool:
+def _is_path(x: object) -> TypeGuard[str | os.PathLike[str]]:
     return isinstance(x, (str, os.PathLike)) and not isinstance(x, bytes)
 
 

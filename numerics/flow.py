@@ -4,11 +4,11 @@ Models (``flow(setting, model, ...)``), each with its exact loss and gradient an
 
 - ``"one_layer"``: the full one-layer (P, Q), (d+1)^2 entries each (numerics.derivatives.loss_and_grad). The loss is
   invariant under (c P, Q / c), so ||P||_F^2 - ||Q||_F^2 is conserved (balancedness).
-- ``"attnS"``: H heads of separate key/query of rank R (Yedi Zhang et al.'s ATTN_S; numerics.restricted.
+- ``"attnS"``: H heads of separate key/query of rank R (Yedi Zhang et al.'s ATTN_S; numerics.families.restricted.
   kq_loss_and_grad): Gamma = -sum_h v_h W_Q,h^T W_K,h. Conserved per head: W_Q,h W_Q,h^T - W_K,h W_K,h^T (R x R)
   and v_h^2 - ||W_K,h||_F^2.
 - ``"attnM"``: H heads of merged key-query (ATTN_M): Gamma = -sum_h v_h W_h, W_h (d x d). Conserved: v_h^2 - ||W_h||^2.
-- ``"gd_family"``: the restricted L-layer family A_l = a_l Sigma^{-1} (numerics.family_gd, exact quadrature loss);
+- ``"gd_family"``: the restricted L-layer family A_l = a_l Sigma^{-1} (numerics.families.gd, exact quadrature loss);
   ``"tied"``: its looped version, one shared a (Gatmiry et al.), f(a) = E tr (I - a S)^{2L} + noise term.
 
 The integrator is scipy's LSODA (switches to BDF when stiff) at rtol/atol given, with the exact gradient; the run is
@@ -85,7 +85,7 @@ def _one_layer_model(setting: Setting) -> Model:
 
 
 def _attn_model(setting: Setting, heads: int, rank: int | None) -> Model:
-    from iclcheck.numerics.restricted import _one_layer
+    from iclcheck.numerics.families.restricted import _one_layer
 
     d, H = setting.d, heads
     if rank is None:  # merged: W_h (d x d)
@@ -148,7 +148,7 @@ def _attn_model(setting: Setting, heads: int, rank: int | None) -> Model:
         return np.concatenate([a.ravel(), b])
 
     def readout3(th: np.ndarray) -> dict[str, Any]:
-        from iclcheck.numerics.restricted import kq_gamma
+        from iclcheck.numerics.families.restricted import kq_gamma
 
         v, WK, WQ = split3(th)
         return {"v": v, "WK": WK, "WQ": WQ, "Gamma": kq_gamma(v, WK, WQ)}
@@ -157,13 +157,13 @@ def _attn_model(setting: Setting, heads: int, rank: int | None) -> Model:
 
 
 def _family_model(setting: Setting, L: int, tied: bool) -> Model:
-    from iclcheck.numerics.family_gd import gd_loss, gd_loss_grad
-    from iclcheck.numerics.quadrature import problem_from
+    from iclcheck.numerics.families.gd import gd_loss, gd_loss_grad
+    from iclcheck.numerics.families.quadrature import problem_from
 
     pr = problem_from(setting)
 
     if tied:  # f(a) = sum_i w_i (1 - a x_i)^{2L} (+ noise term) on the exact Gauss quadrature, vectorised
-        from iclcheck.numerics.quadrature import spectral_quadrature
+        from iclcheck.numerics.families.quadrature import spectral_quadrature
 
         x, wq = spectral_quadrature(2 * L, n=pr.n, d=pr.d)
         s2n = pr.sigma2 / pr.n

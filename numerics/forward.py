@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

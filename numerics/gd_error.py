@@ -284,7 +284,7 @@ def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: 
             raise InputError("eta", f"must be a number, got {eta!r}") from None
         if not (np.isfinite(eta) and eta > 0):
             raise InputError("eta", f"must be finite and > 0, got {eta!r}")
-    from iclcheck.numerics.quadrature import spectral_quadrature
+    from iclcheck.numerics.families.quadrature import spectral_quadrature
 
     n, d = int(setting.n), setting.d
     x, w = spectral_quadrature(2 * K, n=n, d=d)  # K + 1 nodes: exact for degree <= 2K + 1, so for every k <= K

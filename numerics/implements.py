@@ -44,8 +44,8 @@ from scipy import optimize
 
 from iclcheck.numerics.deep import context_gram, gram_forward
 from iclcheck.numerics.forward import standardized
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
-from iclcheck.numerics.one_layer import sqrtm_psd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -238,7 +238,7 @@ def _family_path(Sigma, a, b, pr: _Prompts, k: int) -> np.ndarray:
 class _Spectral:
     """Per prompt, the eigenvalues lam (B, d) of M = W G_xx W and ab = (U^T W x_q) * (U^T W g) (B, d), g = G_xy:
     the (11) model with A = a W^2, B = b I predicts sum_m ab_m (1 - p(lam_m)) / lam_m, p the GD++ filter
-    (``family_gdpp``); W = I gives plain GD, W = Sigma^-1/2 preconditioned GD and GD++; Newton uses W = I."""
+    (``families.gdpp``); W = I gives plain GD, W = Sigma^-1/2 preconditioned GD and GD++; Newton uses W = I."""
 
     lam: np.ndarray
     ab: np.ndarray
@@ -288,7 +288,7 @@ def _fit_constant(kind: str, sp: _Spectral, target: np.ndarray, K: int, scale: f
         v = float(np.mean((p - target) ** 2))
         return v if np.isfinite(v) else 1e300
 
-    out = []
+    out: list[tuple[dict, float]] = []
     for k in range(1, K + 1):
         r = optimize.minimize_scalar(lambda a, k=k: mse(sp.gdpp(a, 0.0, k)), bounds=(0.0, hi), method="bounded",
                                      options={"xatol": 1e-8 * hi})
@@ -297,11 +297,15 @@ def _fit_constant(kind: str, sp: _Spectral, target: np.ndarray, K: int, scale: f
             continue
         best = None  # gdpp: (a, b), Nelder-Mead from the best (8) step with b = 0 and from the previous k's point
         starts = [np.array([r.x, 0.0])] + ([np.array([out[-1][0]["a"], out[-1][0]["b"]])] if out else [])
+        def gdpp_mse(th: np.ndarray, k: int = k) -> float:  # (a def: mypy cannot match the lambda to scipy-stubs)
+            return mse(sp.gdpp(th[0], th[1], k))
+
         for th0 in starts:
-            res = optimize.minimize(lambda th, k=k: mse(sp.gdpp(th[0], th[1], k)), th0, method="Nelder-Mead",
+            res = optimize.minimize(gdpp_mse, th0, method="Nelder-Mead",
                                     options={"xatol": 1e-7, "fatol": 1e-14 * scale, "maxiter": 300})
             if best is None or res.fun < best.fun:
                 best = res
+        assert best is not None  # starts holds at least the (8) step's point
         out.append(({"a": float(best.x[0]), "b": float(best.x[1])}, best.fun / scale))
     return out
 
@@ -402,7 +406,8 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
             for kind in algorithms:
                 if kind == "newton":
                     path = sp_fit["plain"].newton(max_steps)
-                    cand = [({}, float(np.mean((path[k - 1] - tgt_fit) ** 2) / scale)) for k in range(1, max_steps + 1)]
+                    cand: list[tuple[dict, float]] = [({}, float(np.mean((path[k - 1] - tgt_fit) ** 2) / scale))
+                                                      for k in range(1, max_steps + 1)]
                 else:
                     sp = sp_fit["plain" if kind == "gd" else "white"]
                     cand = _fit_constant(kind, sp, tgt_fit, max_steps, scale, 2.5 / lam_max if kind == "gd" else 2.5)

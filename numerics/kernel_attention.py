@@ -21,11 +21,16 @@ closed form k_q^T g_L(K) y with g_L(lambda) = (1 - (1 - eta lambda / n)^L) / lam
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from iclcheck.numerics.kernels import kernel_matrix
 from iclcheck.numerics.lsa import LSA, SCORES, forward
 from iclcheck.theory.errors import InputError
+
+if TYPE_CHECKING:  # for the annotation only: attention_loss imports it at run time, as before
+    from iclcheck.numerics.model_loss import ModelLoss
 
 __all__ = ["ATTENTION", "attention_loss", "functional_gd", "functional_gd_closed_form", "functional_gd_weights", "head_outputs", "merge_heads",
            "paired_heads", "predict"]
@@ -134,7 +139,7 @@ def head_outputs(X: np.ndarray, y: np.ndarray, xq: np.ndarray, omegas) -> np.nda
 
 
 def attention_loss(setting, P, Q, *, attention: str = "linear", heads: int | None = None, samples: int = 200_000,
-                   seed: int = 0, level: float = 0.999):
+                   seed: int = 0, level: float = 0.999) -> ModelLoss:
     """The population loss E (-[Z_L]_{d+1,n+1} - w^T x_q)^2 of the canonical model with attention ``attention`` and
     ``heads`` heads per layer (P, Q: (H, D, D) for one layer or (L, H, D, D); heads=None: one head, (D, D) or
     (L, D, D)), as a ``numerics.model_loss.ModelLoss`` whose ``method`` names the route. Linear attention with one

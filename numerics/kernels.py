@@ -130,15 +130,15 @@ def noise_mixture_bayes(X: np.ndarray, y: np.ndarray, xq: np.ndarray | None, noi
         raise InputError("noise_sd", "noise levels must be positive with non-negative prior weights of the same size")
     n = X.shape[-2]
     G = w_var * X @ np.swapaxes(X, -1, -2)  # (B, n, n)
-    logw, preds = [], []
+    logws, preds = [], []
     for sk, pk in zip(s, p, strict=True):
         C = G + sk**2 * np.eye(n)  # (B, n, n) the marginal covariance of y
         Lc = np.linalg.cholesky(C)
         z = np.linalg.solve(Lc, y[..., None])[..., 0]  # (B, n)
         logdet = 2 * np.sum(np.log(np.diagonal(Lc, axis1=-2, axis2=-1)), axis=-1)
-        logw.append(np.log(pk) - 0.5 * (np.sum(z * z, axis=-1) + logdet) if pk > 0 else np.full(len(y), -np.inf))
+        logws.append(np.log(pk) - 0.5 * (np.sum(z * z, axis=-1) + logdet) if pk > 0 else np.full(len(y), -np.inf))
         preds.append(ridge_weights(X, y, sk**2 / w_var))  # (B, d)
-    logw = np.stack(logw, axis=-1)  # (B, K)
+    logw = np.stack(logws, axis=-1)  # (B, K)
     wts = np.exp(logw - logw.max(axis=-1, keepdims=True))
     wts /= wts.sum(axis=-1, keepdims=True)
     w_mean = np.sum(wts[:, None, :] * np.stack(preds, axis=-1), axis=-1)  # (B, d)

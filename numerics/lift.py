@@ -105,7 +105,7 @@ def pair_basis(d: int, *, exact: bool = False) -> np.ndarray:
         from fractions import Fraction
 
         U = np.full((k * k, len(ps)), Fraction(0), dtype=object)
-        one = Fraction(1)
+        one: Fraction | float = Fraction(1)
         off = one
     else:
         U = np.zeros((k * k, len(ps)))

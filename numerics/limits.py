@@ -24,13 +24,13 @@ MAX_STEPS = 1_000_000  # ~3 h at the Sec. 4.3 size (~0.01 s per step of 1024 pro
 MAX_BATCH = 1_000_000  # prompts per step; memory is bounded separately
 MAX_MEMORY_BYTES = 2 * 2**30  # working set of one step (step_memory_bytes), 2 GiB
 
-# restricted L-layer families (numerics.family_gd, numerics.family_gdpp; iclcheck layers)
+# restricted L-layer families (numerics.families.gd, numerics.families.gdpp; iclcheck layers)
 MAX_GD_LAYERS = 20  # condition (8): L = 20 takes ~9 s (moments up to degree 42); beyond grows like partition numbers
 MAX_GDPP_LAYERS = 3  # condition (11): the exact loss needs moments up to degree 80 at L = 4
 MAX_GDPP_STARTS = 1_000  # multistart runs of the GD++ optimum: ~0.4 s each at d = 5, n = 20, L = 3 here (shared
 #                          machine), so 1000 starts ~7 min; the default 24 finds the best minimum at that size
 
-# stacked weights (numerics.model_loss, numerics.weights_check; iclcheck check-weights, loss --params)
+# stacked weights (numerics.model_loss, numerics.weights.check; iclcheck check-weights, loss --params)
 MAX_MODEL_LAYERS = MAX_LAYERS  # the models iclcheck train writes; 64 zero layers check in ~30 s here (d = 2)
 
 # compare (numerics.compare; iclcheck compare)

@@ -1,7 +1,7 @@
 """The one L-layer self-attention model of the toolkit: forward pass on batches of prompts and its
 vector-Jacobian product (reverse mode), with the attention variant as a parameter.
 
-Canonical model (README "The canonical model"; Ahn et al. 2023 convention), one layer per l:
+Canonical model (docs/model.md; Ahn et al. 2023 convention), one layer per l:
 
     Z_{l+1} = Z_l + c sum_h P_{l,h} Z_l M s(Z_l^T Q_{l,h} Z_l)   [+ MLP: Z <- Z + W2 ReLU(W1 Z), per token]
 
@@ -224,7 +224,7 @@ def forward(model: LSA, Z0: np.ndarray, Ps, Qs, W1s=None, W2s=None, *, keep: boo
                 out = out + (Ps[li, h] @ ZM @ S) / c  # (B, D, N1); literal: row n of S meets the zero column
             Fl.append(F[:, :nk])  # (B, K, N1)
             Sl.append(S[:, :nk])  # (B, K, N1)
-        if keep:
+        if cache is not None:  # keep
             cache.Zin.append(Z)
             cache.Fs.append(Fl)
             cache.Ss.append(Sl)
@@ -233,9 +233,9 @@ def forward(model: LSA, Z0: np.ndarray, Ps, Qs, W1s=None, W2s=None, *, keep: boo
         if model.mlp:
             H1 = W1s[li] @ Z  # (B, m, N1)
             Z = Z + W2s[li] @ np.maximum(H1, 0.0)  # (B, D, N1)
-            if keep:
+            if cache is not None:  # keep
                 cache.H1s.append(H1)
-    if keep:
+    if cache is not None:  # keep
         cache.ZL = Z
         return Z, cache
     return Z
@@ -254,8 +254,11 @@ def vjp(cache: Cache, G: np.ndarray, *, per_prompt: bool = False) -> dict:
     Wc = causal_weights(n, m.mask == "causal-mean") if m.causal else None  # (K, N1) or None
     lead = (B,) if per_prompt else ()
     dPs, dQs = np.zeros(lead + Ps.shape), np.zeros(lead + Qs.shape)
-    dW1 = np.zeros(lead + cache.W1s.shape) if m.mlp else None
-    dW2 = np.zeros(lead + cache.W2s.shape) if m.mlp else None
+    dW1: np.ndarray | None = None
+    dW2: np.ndarray | None = None
+    if m.mlp:  # forward runs an MLP model only with W1s and W2s, and its cache keeps them
+        assert cache.W1s is not None and cache.W2s is not None, "the cache of an MLP model holds W1s and W2s"
+        dW1, dW2 = np.zeros(lead + cache.W1s.shape), np.zeros(lead + cache.W2s.shape)
 
     def add(acc: np.ndarray, idx: tuple, g: np.ndarray) -> None:  # g (B, ...) per prompt
         if per_prompt:
@@ -266,6 +269,7 @@ def vjp(cache: Cache, G: np.ndarray, *, per_prompt: bool = False) -> dict:
     for l in range(m.L - 1, -1, -1):
         li = m.index(l)
         if m.mlp:
+            assert cache.W1s is not None and cache.W2s is not None and dW1 is not None and dW2 is not None  # as above
             W1, W2, H1 = cache.W1s[li], cache.W2s[li], cache.H1s[l]
             add(dW2, (li,), G @ np.maximum(H1, 0.0).transpose(0, 2, 1))  # (B, D, m)
             dH = (W2.T @ G) * (H1 > 0)  # (B, m, N1)
@@ -300,6 +304,7 @@ def vjp(cache: Cache, G: np.ndarray, *, per_prompt: bool = False) -> dict:
         G = dZ
     out = {"Z0": G, "Ps": dPs, "Qs": dQs}
     if m.mlp:
+        assert dW1 is not None and dW2 is not None  # allocated above for an MLP model
         out.update({"W1s": dW1, "W2s": dW2})
     return out
 
@@ -327,7 +332,7 @@ def loss_and_grads(model: LSA, Z0: np.ndarray, yq: np.ndarray, Ps, Qs, W1s=None,
 
 def lsa_loss_and_grads(Z0: np.ndarray, yq: np.ndarray, Ps: Sequence, Qs: Sequence
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The signature and return of ``numerics.multilayer.lsa_loss_and_grads``: per-prompt loss
+    """The signature and return of ``numerics.families.lsa_loss_and_grads``: per-prompt loss
     (TF - y_q)^2 (B,) of the canonical masked linear model and its gradients dP, dQ (B, L, d+1, d+1)."""
     model = LSA(L=len(Ps))
     loss, _, g = loss_and_grads(model, Z0, yq, np.asarray(Ps, float), np.asarray(Qs, float), per_prompt=True)

@@ -13,7 +13,7 @@ from iclcheck.theory.errors import InputError
 __all__ = ["flow_plot", "gd_error_plot"]
 
 
-def _figure(path: str | Path):
+def _figure(path: str | Path) -> tuple[Any, Path]:  # (matplotlib.pyplot, the checked path)
     import matplotlib
 
     matplotlib.use("Agg")

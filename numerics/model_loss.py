@@ -19,8 +19,8 @@ Exact routes, tried in this order (``ModelLoss.method`` names the one used):
 3. L >= 1, masked, readout -1, every layer of the form P_l = [[B_l, 0], [0, c_l]], Q_l = -[[A_l, 0], [0, 0]]
    (c_l != 0; condition (8) of Ahn et al. when B_l = 0, (11) otherwise), Gaussian covariates, w ~ N(0, Sigma^-1)
    or Sigma = Sigma_w = I. The layer equals (P_l / c_l, c_l Q_l) exactly; then
-   - A_l = a_l Sigma^-1, B_l = b_l I: the spectral quadrature of ``numerics.family_gd`` / ``family_gdpp``;
-   - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.wick.full_gd_loss``) in the whitened frame.
+   - A_l = a_l Sigma^-1, B_l = b_l I: the spectral quadrature of ``numerics.families.gd`` / ``families.gdpp``;
+   - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.families.wick.full_gd_loss``) in the whitened frame.
    "A_l = a_l Sigma^-1" is tested to a relative 1e-12 (what a float map a -> a Sigma^-1 leaves).
 
 Otherwise, with ``estimator="conditioned"`` (``iclcheck.loss``): the conditioned estimator of ``numerics.deep`` - the prediction
@@ -36,6 +36,7 @@ interval is not trustworthy, and ``note`` says so with the median and quantiles)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -77,6 +78,7 @@ class ModelLoss:
     def describe(self, fmt: str = ".6g") -> str:
         if self.exact:
             return f"{self.value:{fmt}} (exact: {self.method})"
+        assert self.estimate is not None, "a loss that is not exact carries its Monte Carlo estimate"
         return f"{self.estimate.describe('.4g')} ({self.method})"
 
     def to_dict(self) -> dict:
@@ -145,7 +147,7 @@ def exact_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sig
     form = _family_form(Ps, Qs, d)
     if form is None:
         return None
-    from iclcheck.numerics.quadrature import problem_from
+    from iclcheck.numerics.families.quadrature import problem_from
 
     try:
         pr = problem_from(setting)
@@ -158,16 +160,16 @@ def exact_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sig
     b = [_scalar_of(B, np.eye(d)) if np.any(B) else 0.0 for B in Bs[:-1]]  # B_{L-1} does not reach the output
     if all(v is not None for v in a) and all(v is not None for v in b):
         if not any(b):
-            from iclcheck.numerics.family_gd import gd_loss
+            from iclcheck.numerics.families.gd import gd_loss
 
             return gd_loss(a, pr), f"condition (8), A_l = a_l Sigma^-1: exact spectral quadrature (a = {_fmt(a)})"
-        from iclcheck.numerics.family_gdpp import gdpp_loss
+        from iclcheck.numerics.families.gdpp import gdpp_loss
 
         return gdpp_loss(a, b, pr), (f"condition (11), A_l = a_l Sigma^-1, B_l = b_l I: exact spectral quadrature "
                                      f"(a = {_fmt(a)}, b = {_fmt(b)})")
     if L <= MAX_WICK_LAYERS and not any(np.any(B) for B in Bs[:-1]):
-        from iclcheck.numerics.one_layer import sqrtm_psd
-        from iclcheck.numerics.wick import full_gd_loss
+        from iclcheck.numerics.families.wick import full_gd_loss
+        from iclcheck.numerics.linalg import sqrtm_psd
 
         Sh = sqrtm_psd(setting.Sigma)
         return full_gd_loss([Sh @ A @ Sh for A in As], pr), "condition (8), full A_l: exact by Wick's theorem"
@@ -181,7 +183,14 @@ def _fmt(v) -> str:
 ESTIMATORS = ("conditioned", "literal")
 
 
-def model_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True,
+@overload
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
+               seed: int = ..., level: float = ..., exact_only: Literal[False] = ..., estimator: str = ...
+               ) -> ModelLoss: ...
+@overload
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
+               seed: int = ..., level: float = ..., exact_only: bool, estimator: str = ...) -> ModelLoss | None: ...
+def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, mask: bool = True,
                samples: int = DEFAULT_SAMPLES, seed: int = 0, level: float = 0.999,
                exact_only: bool = False, estimator: str = "literal") -> ModelLoss | None:
     """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one
@@ -244,8 +253,8 @@ def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
     quadrature stays cheap); None when L > MAX_CONTROL_LAYERS, a layer has P[d+1, d+1] = 0 or the setting has no
     exact family loss (non-Gaussian data, or a prior other than w ~ N(0, Sigma^-1) / Sigma = Sigma_w = I)."""
     from iclcheck.numerics.deep import Control
+    from iclcheck.numerics.families.quadrature import problem_from
     from iclcheck.numerics.implements import family_fit
-    from iclcheck.numerics.quadrature import problem_from
 
     try:
         pr = problem_from(setting)
@@ -263,11 +272,11 @@ def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
         Pc = Pc.copy()
         Pc[:, :-1, :-1] = 0.0
     if any(b[:-1]):
-        from iclcheck.numerics.family_gdpp import gdpp_loss
+        from iclcheck.numerics.families.gdpp import gdpp_loss
 
         m, name = gdpp_loss(a, b, pr), f"the (11)-family projection (a = {_fmt(a)}, b = {_fmt(b[:-1])})"
     else:
-        from iclcheck.numerics.family_gd import gd_loss
+        from iclcheck.numerics.families.gd import gd_loss
 
         m, name = gd_loss(a, pr), f"the (8)-family projection (a = {_fmt(a)})"
     if not np.isfinite(m):

@@ -71,7 +71,7 @@ def random_spd(d: int, cond: float, rng: np.random.Generator) -> np.ndarray:
     if d >= CHOLQR_MIN_D:  # B B^T with B = U diag(lam)^1/2: one symmetric rank-k update, half a product's flops
         from scipy.linalg import blas
 
-        from iclcheck.numerics.one_layer import mirror_upper
+        from iclcheck.numerics.linalg import mirror_upper
 
         S = np.empty((d, d), order="F")  # the Gram scratch of the Haar draw, then Sigma (two d x d arrays in all)
         B = _haar(d, rng, scratch=S)  # (d, d) C-ordered U, scaled in place to B; B.T is its F-ordered view
@@ -104,7 +104,7 @@ def split_spectrum_sigma(d: int, kappa: float, rng: np.random.Generator) -> np.n
 
 def whitening_matrix(Sigma: np.ndarray) -> np.ndarray:
     """D = diag(Sigma^{1/2}, 1): Z = D Z_s; a layer (P, Q) on Z is (D^-1 P D, D Q D) on Z_s."""
-    from iclcheck.numerics.one_layer import sqrtm_psd
+    from iclcheck.numerics.linalg import sqrtm_psd
 
     d = Sigma.shape[0]
     D = np.eye(d + 1)

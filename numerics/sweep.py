@@ -157,7 +157,7 @@ class SweepPoint:
 def grid(*, d: Iterable[int], cond: Iterable[float], n: Iterable[int], noise: Iterable[float] = (0.0,),
          law: Iterable[str] = ("gaussian",), cov_seed: Iterable[int] = (0,)) -> list[SweepPoint]:
     """The Cartesian product of the value lists, sorted, without repeats."""
-    axes = [list(d), list(cond), list(n), list(noise), list(law), list(cov_seed)]
+    axes: list[list[Any]] = [list(d), list(cond), list(n), list(noise), list(law), list(cov_seed)]
     for name, ax in zip(SETTING_COLUMNS, axes, strict=True):
         if not ax:
             raise InputError(name, "the list of values is empty")

@@ -9,8 +9,10 @@ random stream by the claim (``ctx.rng()`` draws from ``[seed, claim.salt]``), an
 ``Checker`` that ``verify`` returns (optionally with a finding: ``return chk, finding``).
 
 Claims at the user's setting: ``Context(setting=...)`` (a ``theory.setting.Setting`` or a ``UserSetting`` with L
-and a test setting) runs the claims that declare ``Claim.parameters`` there; ``check_movable`` says, naming the
-parameter, why a claim cannot be moved (``Claim.fixed`` is the reason a claim with no parameters gives).
+and a test setting) runs the claims that declare ``Claim.parameters`` there, through their declared hook
+``Claim.at_setting(ctx, user)`` (``user`` the ``UserSetting``; ``verify`` is the built-in run). Whether a claim can
+move is decided in one place, ``check_movable`` (naming the parameter; ``Claim.fixed`` is the reason a claim with
+no parameters gives), and applied to a selection by ``movable`` (the one entry of the CLI, the API and the runner).
 
 Plugins: ``all_claims()`` also loads the claims registered through the entry-point group ``iclcheck.claims`` (each
 entry a module with ``CLAIM`` or a list ``CLAIMS``, or a callable returning claims) and, with ``paths=``, from .py
@@ -26,6 +28,7 @@ import dataclasses
 import importlib
 import importlib.util
 import pkgutil
+import re
 import signal
 import sys
 import threading
@@ -41,11 +44,14 @@ import numpy as np
 from iclcheck.proofs.verdict import Checker, ClaimResult
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Claim", "Context", "PluginWarning",
-           "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch", "plugin_abort", "select",
-           "setting_uses"]
+           "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch", "movable", "plugin_abort",
+           "select", "setting_uses"]
 
 BUILT_IN = "built-in"  # the origin of the claims in iclcheck.proofs.claims
 ENTRY_POINT_GROUP = "iclcheck.claims"
+# a claim key: <paper><year>[letter].<name>[.<more>] -- lower-case paper tag, four-digit year, an optional lower-case
+# letter for a second paper of the same authors and year (vonoswald2023b), then parts of identifier characters
+KEY_PATTERN = re.compile(r"[a-z]+[0-9]{4}[a-z]?(\.[A-Za-z_][A-Za-z0-9_]*)+", re.ASCII)
 # what a claim can be moved to (Claim.parameters): the setting's parts, the number of layers and a test setting
 PARAMETERS: dict[str, str] = {
     "Sigma": "the covariance Sigma (with it, d)",
@@ -125,6 +131,20 @@ def check_movable(claim: Claim, value: Any) -> None:
             raise InputError(_MOVE_WHAT.get(name, name), f"{claim.key} cannot run at this setting: {why}")
 
 
+def movable(claims: Iterable[Claim], value: Any, *, skip: Callable[[Claim, str], None] | None = None) -> list[Claim]:
+    """The claims of ``claims`` that run at the user's setting ``value``, all checked before any runs
+    (``check_movable``). A claim that declares no parameters is an InputError, or, with ``skip``, reported by
+    ``skip(claim, reason)`` and left out; a parameter a movable claim does not accept is always an InputError."""
+    keep = []
+    for c in claims:
+        if not c.parameters and skip is not None:
+            skip(c, c.fixed_reason)
+            continue
+        check_movable(c, value)
+        keep.append(c)
+    return keep
+
+
 def default_salt(key: str) -> int:
     """A claim's default RNG salt: CRC32 of its key (stable across machines and runs, unlike hash())."""
     return zlib.crc32(key.encode("utf-8"))
@@ -149,6 +169,7 @@ class Context:
             if self.claim is None:
                 raise ValueError("Context.rng() without a salt needs the claim: run it through Claim.run(ctx)")
             salt = self.claim.salt
+            assert salt is not None, "Claim.__post_init__ gives every claim a salt (default_salt)"
         return np.random.default_rng([self.seed, salt])
 
     @property
@@ -180,9 +201,13 @@ class Claim:
     # "google-research/causallm_icl@f8ccc1e:theory_plots.py"; shown by `iclcheck list`
     locator: str = ""
     aliases: tuple[str, ...] = ()  # former keys that still select this claim (e.g. "zhang2024.thm4_1")
-    # what the claim can be moved to (names from "Sigma", "n", "Sigma_w", "sigma2", "law", "L", "test"): verify reads
-    # ctx.setting when it is given; () means the claim runs only at its built-in settings
+    # what the claim can be moved to (names from "Sigma", "n", "Sigma_w", "sigma2", "law", "L", "test"); () means the
+    # claim runs only at its built-in settings
     parameters: tuple[str, ...] = ()
+    # the run at a user's setting: at_setting(ctx, user: UserSetting) -> Checker | (Checker, finding), called by
+    # run() instead of verify when ctx.setting is given (a claim with parameters and no hook: verify reads ctx.setting,
+    # the old pattern)
+    at_setting: Callable[[Context, UserSetting], Any] | None = field(default=None, repr=False, compare=False)
     # why the claim cannot be moved (further), e.g. "its statement is about Sigma = I"; shown by check_movable
     fixed: str = ""
     # optional finer test of a user's setting: accepts(UserSetting) -> None if the claim can run there, else
@@ -193,6 +218,8 @@ class Claim:
 
     def __post_init__(self) -> None:
         bad = [p for p in self.parameters if p not in PARAMETERS]
+        if self.at_setting is not None and not self.parameters:
+            raise ValueError(f"claim {self.key!r}: at_setting needs the parameters it reads (Claim.parameters)")
         if bad or not isinstance(self.parameters, tuple):
             raise ValueError(f"claim {self.key!r}: parameters must be a tuple of names from {list(PARAMETERS)}, "
                              f"got {self.parameters!r}")
@@ -222,10 +249,16 @@ class Claim:
 
     def run(self, ctx: Context) -> ClaimResult:
         """Run ``verify`` with this claim in ``ctx`` and build its result (key, source, statement from here).
-        With ``ctx.setting`` the claim must be movable there (``check_movable``: InputError otherwise)."""
+        With ``ctx.setting`` the claim must be movable there (``check_movable``: InputError otherwise) and runs its
+        hook ``at_setting(ctx, ctx.moved)``."""
         if ctx.setting is not None:
             check_movable(self, ctx.setting)
-        out = self.verify(ctx.for_claim(self))
+        if ctx.setting is not None and self.at_setting is not None:
+            moved = ctx.moved
+            assert moved is not None  # ctx.setting is set
+            out = self.at_setting(ctx.for_claim(self), moved)
+        else:
+            out = self.verify(ctx.for_claim(self))
         if isinstance(out, ClaimResult):  # old pattern: verify called chk.result(...) itself
             out.provenance = self.provenance  # ClaimResult re-scopes its verdict (verdict.scoped)
             return out

@@ -6,7 +6,7 @@ error of the toolkit, not a verdict on the paper) and the traceback's last line 
 
 The Markdown report is deterministic for a fixed seed and profile (byte-identical on rerun): it
 contains no timings, no dates and no machine details, and numbers are printed with fixed
-significant digits. It is what the README's "Verification status" section shows.
+significant digits. It is docs/VERIFICATION.md (the README shows a compact summary of it).
 
 Claims with released-code records (``proofs.released``) also show the released code (repo@commit:path and
 the fact) and their verdict "as printed" next to "as released"; claims without records render as before.
@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from iclcheck.proofs.registry import Claim, Context, check_movable, interrupt_watch, plugin_abort
+from iclcheck.proofs.registry import Claim, Context, interrupt_watch, movable, plugin_abort
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
 
@@ -67,7 +67,7 @@ def _failed_task(claim: Claim, exc: BaseException) -> ClaimResult:
 # one task, one after the other, so the computation is done once rather than once on each worker that draws one of
 # them (measured before: verify --jobs 2 slower than --jobs 1, fig4 and thm4 each redoing the multistart).
 SHARED_WORK: dict[str, tuple[str, ...]] = {
-    "GD++ multistart at d=5, n=20, L=3 (numerics.family_gdpp._optimal_gdpp_core)": ("ahn2023.thm4", "ahn2023.fig4"),
+    "GD++ multistart at d=5, n=20, L=3 (numerics.families.gdpp._optimal_gdpp_core)": ("ahn2023.thm4", "ahn2023.fig4"),
 }
 
 
@@ -128,7 +128,7 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
                jobs: int = 1, scheduler: str | None = None) -> list[ClaimResult]:
     """Run every claim; results in the order of ``claims``; ``on_done(i, total, claim, result)`` after each
     (progress display, in completion order). With ``ctx.setting`` every claim must be movable there
-    (``registry.check_movable``), checked before any runs.
+    (``registry.movable``), checked before any runs.
 
     ``jobs = 1`` and no ``scheduler`` (the default): in this process, one after the other, without importing
     Dask. Otherwise each claim is one task on a Dask cluster (claims sharing a cached computation, ``SHARED_WORK``,
@@ -137,8 +137,7 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
     the same as the sequential run's (tests/proofs/test_verify_jobs.py) apart from the per-claim seconds."""
     claims = list(claims)
     if ctx.setting is not None:
-        for c in claims:
-            check_movable(c, ctx.setting)  # InputError naming the claim and the parameter
+        movable(claims, ctx.setting)  # InputError naming the claim and the parameter
     if scheduler is not None or jobs != 1:
         return _run_claims_dask(claims, ctx, on_done, jobs, scheduler)
     out: list[ClaimResult] = []
@@ -183,6 +182,7 @@ def _worst(res: ClaimResult) -> Step | None:
     pool = failing or steps
 
     def rank(s: Step) -> tuple[int, float]:
+        assert s.deviation is not None  # steps without a deviation were left out above
         if s.tolerance is not None and s.tolerance > 0:
             return (1, s.deviation / s.tolerance)
         return (0, s.deviation)
@@ -442,6 +442,7 @@ def markdown_report(results: list[ClaimResult], ctx: Context, *, titles: dict[st
                 lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}):")
                 lines += [f"  - {_md_cell(ln)}" for ln in r.parts.lines()]
             else:
+                assert r.finding is not None  # the group keeps the results with a finding
                 lines.append(f"- `{r.key}` ({_md_cell(_verdict_cell(r))}): {_md_cell(r.finding)}")
     lines += ["", "Each claim's checked steps:"]
     for r in results:

@@ -19,7 +19,7 @@ from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 
 __all__ = ["EXACT_MAX_D", "FULL_SPACE_MAX_D", "FULL_SPACE_MAX_ND", "MC_MAX_ND", "full_space_at", "gamma_at",
-           "isotropic_scale", "moved_setting", "solve_tolerance", "use_exact"]
+           "isotropic_scale", "moved_setting", "prior_scale", "solve_tolerance", "use_exact", "where"]
 
 EXACT_MAX_D = 6  # exact (rational, symbolic-free) Gamma* of a user's Sigma up to this d: well under a second
 FULL_SPACE_MAX_D = 8  # the full-space certificate (Hessians of size (d+1)^2, Monte Carlo of the forward pass)
@@ -53,6 +53,29 @@ def isotropic_scale(st: Setting) -> float | None:
     """c when Sigma = c I exactly (entry by entry), else None."""
     c = float(st.Sigma[0, 0])
     return c if np.array_equal(st.Sigma, c * np.eye(st.d)) else None
+
+
+def prior_scale(st: Setting) -> tuple[float, sp.Expr | None] | None:
+    """(psi2, exact psi2 or None) when the task prior is Sigma_w = psi2 I exactly (identity: psi2 = 1), else None."""
+    if st.task_cov_kind == "identity":
+        return 1.0, sp.Integer(1)
+    if st.task_cov_kind != "given":
+        return None
+    c = float(st.Sigma_w[0, 0])
+    if not np.array_equal(st.Sigma_w, c * np.eye(st.d)):
+        return None
+    return c, (st.Sigma_w_exact[0, 0] if st.Sigma_w_exact is not None else None)
+
+
+def where(user: UserSetting) -> str:
+    """'your Sigma, d=.., n=..' (with sigma^2 and L when they move): the suffix of a moved step's name."""
+    st = user.setting
+    out = f"your Sigma, d={st.d}, n={int(st.n)}"
+    if st.sigma2 != 0:
+        out += f", sigma^2={st.sigma2:.6g}"
+    if user.L is not None:
+        out += f", L={user.L}"
+    return out
 
 
 def full_space_at(chk: Checker, st: Setting, P: np.ndarray, Q: np.ndarray, *, rng: np.random.Generator,

@@ -456,14 +456,17 @@ class Checker:
         without its evidence. A finding given for a confirmed claim is kept (a note, e.g. an extension). A
         ``Finding`` is kept as data (``parts``) with its full text as ``finding``."""
         verdict = overall(self.steps)
-        parts = finding if isinstance(finding, Finding) else None
-        if parts is not None:
-            finding = parts.text()
-        if verdict is Verdict.REFUTED and finding is None:
-            finding = "; ".join(f"{s.name}: {s.detail}" for s in self.steps if s.status is Status.FAIL)
+        parts: Finding | None
+        text: str | None
+        if isinstance(finding, Finding):
+            parts, text = finding, finding.text()
+        else:
+            parts, text = None, finding
+        if verdict is Verdict.REFUTED and text is None:
+            text = "; ".join(f"{s.name}: {s.detail}" for s in self.steps if s.status is Status.FAIL)
         released = [dataclasses.replace(s, scope=Scope.PRINTED) for s in self.steps if s.scope is Scope.RELEASED]
         return ClaimResult(key=key, source=source, statement=statement, verdict=verdict, steps=self.steps,
-                           finding=finding, seconds=time.perf_counter() - self.t0,
+                           finding=text, seconds=time.perf_counter() - self.t0,
                            released_verdict=overall(released) if released else None, provenance=provenance,
                            parts=parts)
 

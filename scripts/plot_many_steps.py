@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from iclcheck.numerics.families.restricted import plateau_losses
 from iclcheck.numerics.flow import flow
 from iclcheck.numerics.gd_error import gd_error, mc_gd_error
 from iclcheck.numerics.many_steps_plots import flow_plot, gd_error_plot
-from iclcheck.numerics.restricted import plateau_losses
 from iclcheck.theory.setting import Setting
 
 

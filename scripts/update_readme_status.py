@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from iclcheck.proofs.registry import Context, select
-from iclcheck.proofs.report import counts_line, markdown_report, run_claims
+from iclcheck.proofs.report import _md_cell, _verdict_cell, counts_line, markdown_report, run_claims
 from iclcheck.proofs.verdict import Verdict
 
 BEGIN = "<!-- verification-status:begin -->"
@@ -46,8 +46,9 @@ def render(seed: int = 0, profile: str = "quick") -> tuple[str, str]:
 
 
 def compact(results: list, *, seed: int, profile: str) -> str:
-    """The README block: the counts, then one row per paper naming every claim whose verdict is not 'confirmed'
-    (short verdict words only: the readings and findings are in docs/VERIFICATION.md)."""
+    """The README block: the counts, then one row per paper naming every claim whose verdict is not 'confirmed',
+    with its verdict cell as the full report writes it (the reading that fails and the one that holds, and the
+    verdict under the authors' released code where it was checked); the findings are in docs/VERIFICATION.md."""
     papers: dict[str, list] = {}
     for r in results:
         papers.setdefault(r.key.split(".")[0], []).append(r)
@@ -56,7 +57,7 @@ def compact(results: list, *, seed: int, profile: str) -> str:
              "| paper | claims | confirmed | other verdicts |", "|---|---|---|---|"]
     for paper, rs in sorted(papers.items()):
         ok = sum(r.verdict is Verdict.CONFIRMED for r in rs)
-        other = "; ".join(f"`{r.key}` {r.verdict.label}" for r in rs if r.verdict is not Verdict.CONFIRMED)
+        other = "; ".join(f"`{r.key}` {_md_cell(_verdict_cell(r, md=True))}" for r in rs if r.verdict is not Verdict.CONFIRMED)
         lines.append(f"| {paper} | {len(rs)} | {ok} | {other or '-'} |")
     return "\n".join(lines)
 

@@ -65,6 +65,7 @@ def test_wheel_has_one_top_level_package(tmp_path):
         assert "iclcheck/proofs/claims/ahn2023_thm1.py" in names
         assert "iclcheck/theory/notation/ahn.py" in names
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the wheel must carry the LICENSE"
+        assert "iclcheck/py.typed" in names, "the wheel must carry py.typed (PEP 561: the package is typed)"
 
 
 def _quickstart_commands() -> list[str]:

@@ -1,6 +1,6 @@
 """Exact facts about the Bayes-optimal (posterior-mean) predictor for linear regression with a Gaussian prior.
 
-Model (canonical, README "The canonical model"): w ~ N(0, Sigma_w), rows x_i of X (n x d) iid with covariance
+Model (canonical, docs/model.md): w ~ N(0, Sigma_w), rows x_i of X (n x d) iid with covariance
 Sigma and independent of w, y = X w + eps, eps ~ N(0, sigma2 I_n), query x_q independent, target w^T x_q.
 
 - Posterior (any law of X, since X is independent of w): w | X, y ~ N(m, C) with

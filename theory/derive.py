@@ -146,7 +146,8 @@ class _Derivation:
         Wr = [[self.conv(W[i, j]) for j in range(d)] for i in range(d)]
         zero, one = self.R.zero, self.R.one
         if setting.gaussian:
-            self.x_mom = GaussianMoments(self.S, zero=zero, one=one)
+            self.x_mom: GaussianMoments | LinearImageMoments | IndependentMoments = GaussianMoments(
+                self.S, zero=zero, one=one)
         elif R is not None:  # x = R s, R = Sigma^{1/2} exact: joint cumulants of a linear image
             Rr = [[self.conv(R[i, j]) for j in range(d)] for i in range(d)]
             self.x_mom = LinearImageMoments(Rr, setting.covariates, zero=zero, one=one)
@@ -168,7 +169,7 @@ class _Derivation:
         other = R.zero
         for monom, coeff in poly.items():
             rest = list(monom)
-            factor = None
+            factor: Any = None  # the product of the blocks' moments (a ring element; 0: vanishes)
             for idx, mom in blocks:
                 key = tuple(monom[i] for i in idx)
                 if not any(key):

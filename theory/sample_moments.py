@@ -144,7 +144,7 @@ def _dependencies(part: Partition) -> tuple[tuple[Partition, tuple[int, int, int
     for idx, m in enumerate(rest):
         others = rest[:idx] + rest[idx + 1:]
         add((k + m - 1, *others), c0=2 * m)
-    return tuple((q, tuple(c)) for q, c in terms.items() if any(c))
+    return tuple((q, (c[0], c[1], c[2], c[3])) for q, c in terms.items() if any(c))
 
 
 def _coef_value(ring: _Ring, coef: tuple[int, int, int, int]) -> Any:

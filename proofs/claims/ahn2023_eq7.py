@@ -7,7 +7,7 @@ of a sympy matrix must be concrete); (3) float Gamma* at random (d, n) equals th
 (4) the printed Q_0 with P_0 = [[0,0],[0,1]] reproduces the one-step GD predictor on random prompts
 (literal forward pass), i.e. the sign convention Q_0 = -Gamma maps to a positive step size.
 
-At a user's setting (``ctx.setting``): isotropic only, Sigma = c I, any d and n (Gaussian, w ~ N(0, I), noiseless).
+At a user's setting (``Claim.at_setting``): isotropic only, Sigma = c I, any d and n (Gaussian, w ~ N(0, I), noiseless).
 For c != 1 the statement is read after the change of units x -> x / sqrt(c) (which maps Sigma = c I to I and
 Gamma to Gamma / c): Gamma* = eq. (7) scalar / c * I. Checked exactly (exact c, d <= 6), in floats, and the
 rescaled printed Q_0 in the literal forward pass against one GD step (n d <= 20000).
@@ -21,7 +21,7 @@ import sympy as sp
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import gamma_at, isotropic_scale, moved_setting
+from iclcheck.proofs.steps_open import gamma_at, isotropic_scale
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import eq7_scalar, thm1_block
@@ -49,12 +49,14 @@ def _accepts(user: UserSetting) -> tuple[str, str] | None:
     return None
 
 
-def _verify_moved(ctx: Context) -> Checker:
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """The run at a user's setting (Claim.at_setting)."""
     chk = Checker()
     rng = ctx.rng()
-    st = moved_setting(ctx)
+    st = user.setting
     d, n = st.d, int(st.n)
     c = isotropic_scale(st)
+    assert c is not None, "_accepts admits only Sigma = c I (check_movable runs it first)"
     unit = "" if c == 1 else f" / c (c = {c:g}: units x -> x/sqrt(c))"
     a = float(eq7_scalar(n, d)) / c
     P0, Q0 = gamma_at(chk, st, f"eq. (7) scalar{unit} * I", f"your d={d}, n={n}", expected=a * np.eye(d), tol=ULPS,
@@ -71,8 +73,6 @@ def _verify_moved(ctx: Context) -> Checker:
 
 
 def verify(ctx: Context) -> Checker:
-    if ctx.setting is not None:
-        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     # 1. eq (7) vs Thm 1 at Lambda = I: (n+1)/n * 1 + (1/n) * d, symbolic n and d
@@ -106,5 +106,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="ahn2023.eq7", title="isotropic block n/(n+d+1) I", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=107, parameters=("Sigma", "n"), accepts=_accepts,
+              notation=NOTATION, verify=verify, at_setting=_at_setting, salt=107, parameters=("Sigma", "n"), accepts=_accepts,
               fixed="the statement is for Sigma = I, Gaussian x, w ~ N(0, I) and no noise")

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import lemma1_recursion
@@ -129,6 +129,43 @@ def _exact_gap(X, w_star, xq, As, *, transpose: bool) -> sp.Matrix:
     return sp.Matrix([fwd[k] + (xq.T * ws[k])[0, 0] for k in range(len(As) + 1)])
 
 
+def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str | None]:
+    """The lemma is algebra given y = X w*: on 32 prompts of the user's law (Sigma, n, prior, covariates; noiseless as
+    stated) and L layers (default 3), the literal forward pass against the printed recursion (symmetric and
+    non-symmetric A_l), the corrected one (A_l^T), and the released code's attention against the printed recursion,
+    as in the built-in run (A_l scaled by 1/lambda_max(Sigma) so the steps stay O(1))."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n, L = st.d, int(st.n), user.L or 3
+    pr = sample_prompts(st, 32, rng)
+    top = float(np.linalg.eigvalsh(st.Sigma)[-1])
+    gen = [rng.normal(size=(d, d)) / (d * top) for _ in range(L)]
+    preds = {}
+    for kind, As, tr in (("symmetric A_l, printed", [(A + A.T) / 2 for A in gen], False),
+                         ("non-symmetric A_l, printed", gen, False),
+                         ("non-symmetric A_l, corrected A_l^T", gen, True)):
+        Ps = [np.diag([0.0] * d + [1.0])] * L
+        Qs = [np.block([[-A, np.zeros((d, 1))], [np.zeros((1, d + 1))]]) for A in As]
+        yq = lsa_forward(pr.Z0, Ps, Qs)[:, -1, -1]  # (B,)
+        pred = np.array([-(pr.xq[b] @ lemma1_recursion(pr.X[b], pr.y[b][:, None], As, transpose=tr)[-1])[0]
+                         for b in range(32)])  # (B,)
+        preds[kind] = pred
+        chk.close(f"float {kind} (your Sigma, d={d}, n={n}, L={L}, 32 prompts)", yq, pred, _layers(pred))
+    with chk.as_released():  # the released code's attention Z_query Q Z_key^T (proofs/released.py)
+        yq = _released_forward_float(pr.X, pr.y, pr.xq, gen)
+        pred = preds["non-symmetric A_l, printed"]
+        chk.close(f"released code's attention, floats: printed recursion, non-symmetric A_l (your Sigma, d={d}, n={n}, "
+                  f"L={L}, 32 prompts)", yq, pred, _layers(pred))
+    return chk, (FINDING if chk.failed else None)
+
+
+def _layers(pred: np.ndarray) -> Tolerance:
+    scale = max(1.0, float(np.max(np.abs(pred))))
+    return Tolerance(rtol=1e-9, atol=1e-9 * scale, reason="L layers of products; rounding ~L * 1e-15 relative to the "
+                     "largest prediction")
+
+
 def verify(ctx: Context) -> tuple[Checker, str | None]:
     chk = Checker()
     rng = ctx.rng()  # Claim.salt
@@ -208,4 +245,7 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
 
 
 CLAIM = Claim(key="ahn2023.lemma1", title="(8) layers = preconditioned GD steps", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=113)
+              notation=NOTATION, verify=verify, salt=113, parameters=("Sigma", "n", "Sigma_w", "law", "L"),
+              at_setting=_at_setting,
+              fixed="the recursion is on R_{w*}, i.e. noiseless labels y = X w* (label noise is an extension checked at "
+              "built-in settings)")

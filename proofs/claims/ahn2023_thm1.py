@@ -14,7 +14,7 @@ Steps (and what they prove):
 
 Step 4 is ``proofs.steps.check_full_space_global``, shared with the Mahankali et al. and Zhang et al. claims.
 
-At a user's setting (``ctx.setting``: Sigma and n; the statement is Gaussian, noiseless, with w ~ N(0, I), so
+At a user's setting (``Claim.at_setting``: Sigma and n; the statement is Gaussian, noiseless, with w ~ N(0, I), so
 nothing else is accepted): the printed block from Sigma's eigendecomposition equals Gamma* (exactly for a diagonal
 exact Sigma, d <= 6; in floats with a kappa-based tolerance always), the printed point is stationary with a PSD
 Hessian in the full space (d <= 10), and the full-space certificate (proofs.steps_open.full_space_at).
@@ -27,9 +27,9 @@ import sympy as sp
 from scipy.linalg import null_space
 
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
-from iclcheck.proofs.steps_open import full_space_at, moved_setting, solve_tolerance, use_exact
+from iclcheck.proofs.steps_open import full_space_at, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import thm1_block, thm1_params
@@ -184,11 +184,12 @@ def _global(chk: Checker, rng: np.random.Generator, thorough: bool) -> None:
 SECOND_ORDER_MAX_D = 10  # the full-space Hessian has (d+1)^4 entries
 
 
-def _verify_moved(ctx: Context) -> Checker:
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """The run at a user's setting (Claim.at_setting)."""
     """The statement at the user's Sigma and n (Gaussian, w ~ N(0, I), noiseless: enforced by the registry)."""
     chk = Checker()
     rng = ctx.rng()
-    st = moved_setting(ctx)
+    st = user.setting
     d, n = st.d, int(st.n)
     if use_exact(st) and st.Sigma_exact.is_diagonal():
         lams = [st.Sigma_exact[i, i] for i in range(d)]
@@ -210,8 +211,6 @@ def _verify_moved(ctx: Context) -> Checker:
 
 
 def verify(ctx: Context) -> Checker:
-    if ctx.setting is not None:
-        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()  # the claim's stream (Claim.salt), consumed in step order
     n_rand = 6 if ctx.thorough else 2
@@ -223,5 +222,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="ahn2023.thm1", title="one layer, global minimiser U diag(.) U^T", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, salt=101, parameters=("Sigma", "n"),
+              statement=STATEMENT, notation=NOTATION, verify=verify, at_setting=_at_setting, salt=101, parameters=("Sigma", "n"),
               fixed="the statement is for Gaussian x, w ~ N(0, I) and no noise")

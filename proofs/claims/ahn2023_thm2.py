@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
+from iclcheck.numerics.families import full_gd_loss
 from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
 from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.numerics.multilayer import full_gd_loss
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, ClaimResult
 from iclcheck.theory.multilayer import optimal_gd_exact
 from iclcheck.theory.setting import Setting
@@ -50,9 +50,30 @@ def _unpack(theta: np.ndarray, basis: list[np.ndarray]) -> list[np.ndarray]:
             sum(t * E for t, E in zip(theta[k:], basis, strict=True))]
 
 
+MOVED_D_MAX = 3  # the finite-difference Hessian in the full symmetric space: 4 (d (d+1))^2 Wick losses
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    st = user.setting
+    if not np.array_equal(st.Sigma, np.eye(st.d)):
+        return "Sigma", "its statement is about x ~ N(0, I): give Sigma = I_d (eye:D)"
+    if st.d > MOVED_D_MAX:
+        return "Sigma", f"the full symmetric Hessian step runs up to d = {MOVED_D_MAX} (give eye:1..eye:{MOVED_D_MAX})"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> ClaimResult:
+    """The same four steps at the user's d (Sigma = I_d) and n."""
+    return _run(ctx, user.setting.d, int(user.setting.n))
+
+
 def verify(ctx: Context) -> ClaimResult:
-    chk = Checker()
     d, n = (3, 10) if ctx.thorough else (2, 6)
+    return _run(ctx, d, n)
+
+
+def _run(ctx: Context, d: int, n: int) -> ClaimResult:
+    chk = Checker()
     prob = (d, n)
     basis = _sym_basis(d)
     k = len(basis)
@@ -117,4 +138,6 @@ def _coords(A: np.ndarray, basis: list[np.ndarray]) -> np.ndarray:
 
 CLAIM_KEY = "ahn2023.thm2"
 CLAIM = Claim(key=CLAIM_KEY, title="2-layer symmetric (8): diagonal global minimiser", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify)
+              statement=STATEMENT, notation=NOTATION, verify=verify, parameters=("Sigma", "n"),
+              at_setting=_at_setting, accepts=_accepts,
+              fixed="the statement is for two layers, x ~ N(0, I), w ~ N(0, I) and no noise")

@@ -24,7 +24,8 @@ import sympy as sp
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.steps_open import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import relu_layer_loss, thm5_scalar
@@ -61,6 +62,38 @@ RELU_LAYER = LSA(L=1, score="relu")  # the one model (numerics.lsa) with ReLU sc
 def tf(Z0: np.ndarray, P: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """TF(Z0) = -[Z_1]_{d+1,n+1} of one ReLU-attention layer, (B,)."""
     return -forward(RELU_LAYER, Z0, P[None], Q[None])[:, -1, -1]
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    st = user.setting
+    if not np.array_equal(st.Sigma, np.eye(st.d)):
+        return "Sigma", "its statement is about x ~ N(0, I): give Sigma = I_d (eye:D)"
+    if st.d * int(st.n) > MC_MAX_ND:
+        return "n", f"the ReLU loss is checked by Monte Carlo of the literal forward pass, up to n d <= {MC_MAX_ND}"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """At the user's d (Sigma = I_d) and n: the best multiple a* and the minimal loss d - n d/K exactly, and the
+    closed-form loss at the printed point against the literal ReLU forward pass (Monte Carlo, 99.9% CI)."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n = st.d, int(st.n)
+    a = sp.Symbol("a", positive=True)
+    K = 2 * (d + 2) + n - 1
+    loss_a = relu_layer_loss(1, -a * sp.eye(d), sp.Integer(n), d)
+    chk.exact(f"best multiple a* = argmin_a f(A = -a I) = printed 2n/(2(d+2)+(n-1)) (your d={d}, n={n}, exact)",
+              sp.solve(sp.diff(loss_a, a), a)[0], thm5_scalar(sp.Integer(n), d))
+    B = -float(thm5_scalar(n, d)) * np.eye(d)
+    value = float(relu_layer_loss(1, sp.Matrix(B.tolist()), n, d))
+    chk.close(f"closed-form loss at the printed point = d - n d/K (your d={d}, n={n})", value, d - n * d / K,
+              rtol=1e-12, reason="a rational closed form evaluated in floats")
+    P, Q = params(1.0, B)
+    est = mc_loss(st, [P], [Q], samples=200_000 if ctx.thorough else 100_000, rng=rng, relu=True)
+    chk.within_ci(f"closed-form ReLU loss = literal forward pass at the printed point (your d={d}, n={n})", est,
+                  value)
+    return chk
 
 
 def verify(ctx: Context) -> Checker:
@@ -144,4 +177,6 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="ahn2023.thm5", title="ReLU attention: A = -2n/(2(d+2)+n-1) I", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=131, provenance="RECONSTRUCTED")
+              notation=NOTATION, verify=verify, salt=131, provenance="RECONSTRUCTED", parameters=("Sigma", "n"),
+              at_setting=_at_setting, accepts=_accepts,
+              fixed="the statement is for x, w ~ N(0, I), one ReLU layer and no noise")

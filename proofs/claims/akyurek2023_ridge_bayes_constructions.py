@@ -23,12 +23,13 @@ import sympy as sp
 from iclcheck.numerics.bayes import bayes_risk, ridge_risk
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps_bayes import (
     check_bayes_within_bracket,
     check_ridge_is_posterior_mean,
     isotropic_risks,
 )
+from iclcheck.proofs.steps_open import prior_scale, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.bayes import ols_risk_exact, sherman_morrison_inverse
 from iclcheck.theory.setting import Setting
@@ -49,6 +50,64 @@ NOTATION = ("w, x_i, y_i as in the canonical model (w ~ N(0, tau^2 I) is Sigma_w
             "transformer constructions themselves (depth, hidden sizes) are not checked, only their algebra")
 
 ULPS = Tolerance(rtol=1e-10, atol=1e-12, reason="one forward pass vs the closed-form step, d <= 8: rounding only")
+
+
+EPS = float(np.finfo(float).eps)
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    st = user.setting
+    if prior_scale(st) is None:
+        return "Sigma_w", "its Bayes statement is about w ~ N(0, tau^2 I): give a task covariance tau^2 I (diag:t,...,t)"
+    if st.sigma2 <= 0:
+        return "sigma2", "its ridge parameter is lambda = sigma^2/tau^2 > 0: give --noise > 0"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting):
+    """The algebra on 16 prompts of the user's law, lambda = sigma^2/tau^2: ridge zeroes the un-halved gradient, n
+    Sherman-Morrison updates from I/lambda give ridge, the posterior mean of w ~ N(0, tau^2 I) is that ridge, and one
+    GD step from 0 (alpha = 1/(4 lambda_max(Sigma))) is one LSA layer with Gamma = 2 alpha I (literal forward pass)."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n, s2 = st.d, int(st.n), st.sigma2
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only a prior tau2 I"
+    tau2 = ps[0]
+    lam = s2 / tau2
+    at = where(user) + f", tau^2={tau2:.6g}, lambda={lam:.6g}, 16 prompts"
+    pr = sample_prompts(st, 16, rng)
+    worst_grad = worst_sm = worst_bayes = kappa = 0.0
+    for b in range(16):
+        X, y = pr.X[b], pr.y[b]  # (n, d), (n,)
+        A = X.T @ X + lam * np.eye(d)  # (d, d)
+        kappa = max(kappa, float(np.linalg.cond(A)))
+        w_star = np.linalg.solve(A, X.T @ y)  # (d,)
+        g = 2 * X.T @ (X @ w_star - y) + 2 * lam * w_star
+        worst_grad = max(worst_grad, float(np.max(np.abs(g))) / (1 + float(np.max(np.abs(2 * X.T @ y)))))
+        Ainv = np.eye(d) / lam
+        for i in range(n):
+            Ainv = Ainv - np.outer(Ainv @ X[i], X[i] @ Ainv) / (1 + X[i] @ Ainv @ X[i])
+        w_sm = Ainv @ X.T @ y
+        worst_sm = max(worst_sm, float(np.max(np.abs(w_sm - w_star))) / (1 + float(np.max(np.abs(w_star)))))
+        post = np.linalg.solve(X.T @ X / s2 + np.eye(d) / tau2, X.T @ y / s2)  # posterior mean, w ~ N(0, tau^2 I)
+        worst_bayes = max(worst_bayes, float(np.max(np.abs(post - w_star))) / (1 + float(np.max(np.abs(w_star)))))
+    tol = Tolerance(atol=max(1e-12, 100 * n * d * kappa * EPS), reason=f"relative to 1 + max entry: solves and "
+                    f"rank-one updates of X^T X + lambda I, condition number <= {kappa:.3g}: error <= 100 n d kappa eps")
+    chk.close(f"w* = (X^T X + lambda I)^-1 X^T y zeroes the gradient of sum (w^T x_i - y_i)^2 + lambda |w|^2 ({at})",
+              worst_grad, 0.0, tol)
+    chk.close(f"n successive Sherman-Morrison updates from I/lambda give ridge ({at})", worst_sm, 0.0, tol)
+    chk.close(f"Bayes: the posterior mean of w ~ N(0, tau^2 I) is ridge with lambda = sigma^2/tau^2 ({at})",
+              worst_bayes, 0.0, tol)
+    alpha = 1.0 / (4.0 * float(np.linalg.eigvalsh(st.Sigma)[-1]))
+    P, Q = OneLayer.params_from_gamma(2 * alpha * np.eye(d))
+    w1 = 2 * alpha * np.einsum("bnd,bn->bd", pr.X, pr.y) / n  # (B, d) one step from 0 on (1/n) sum (w^T x - y)^2
+    ref = np.einsum("bd,bd->b", w1, pr.xq)
+    chk.close(f"one GD step from w = 0 on the n-averaged un-halved loss = one LSA layer with Gamma = 2 alpha I ({at})",
+              predict(pr.Z0, [P], [Q]), ref, Tolerance(rtol=1e-10, atol=1e-12 * max(1.0, float(np.max(np.abs(ref)))),
+                                                        reason="one forward pass vs the closed-form step: rounding"))
+    return chk
 
 
 def verify(ctx: Context):
@@ -120,4 +179,6 @@ def verify(ctx: Context):
 
 
 CLAIM = Claim(key="akyurek2023.ridge_bayes_constructions", title="ridge / GD / Sherman-Morrison / Bayes algebra",
-              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="3P")
+              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="3P",
+              parameters=("Sigma", "n", "Sigma_w", "sigma2", "law"), at_setting=_at_setting, accepts=_accepts,
+              fixed="the Bayes statement is for w ~ N(0, tau^2 I) and noise sigma^2 > 0")

@@ -48,7 +48,7 @@ def excess(rng: np.random.Generator, B: int, n: int, d: int = 4):
     return np.sum((w_sel - m) ** 2, axis=1), np.sum((W_all - m[:, None]) ** 2, axis=2), oracle
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     B = 20_000 if ctx.thorough else 6_000

@@ -47,7 +47,7 @@ def risk_grid(X: np.ndarray) -> dict:
     out = {}
     Kd = {k: psd_part(kernel_matrix(k, X, scale=_scale(k))) for k in KINDS}
     for h in KINDS:
-        cols = {kd: [] for kd in KINDS}
+        cols: dict[str, list[np.ndarray]] = {kd: [] for kd in KINDS}
         for b2 in B2:
             Kh = kernel_matrix(h, X, scale=_scale(h) * b2)
             lam, V = np.linalg.eigh(Kh[:, :N, :N])
@@ -68,7 +68,7 @@ def risk_grid(X: np.ndarray) -> dict:
     return out
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     B = 4_000 if ctx.thorough else 600

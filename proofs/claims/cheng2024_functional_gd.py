@@ -94,7 +94,7 @@ def _exact_steps(chk: Checker) -> None:
                   diff, 0)
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     _exact_steps(chk)

@@ -38,7 +38,7 @@ LIMIT = Tolerance(rtol=1e-7, atol=1e-9, reason="(1 - t)^L <= 1e-14 at the chosen
                   "condition numbers up to ~1e6 loses ~1e-10")
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     d, n, L = 5, 8, 3

@@ -49,7 +49,7 @@ def risks(rng: np.random.Generator, B: int, n: int, d: int = 4, sigma: float = 0
     return E
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     a, b = sp.symbols("a b", positive=True)

@@ -44,7 +44,7 @@ def near_optimal(rng: np.random.Generator, B: int, n: int, sigma: float, lip: fl
     return bracket_optimum(E, GRID)
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     B = 10_000 if ctx.thorough else 2_000

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.families.restricted import causal_limit, gd_layer
 from iclcheck.numerics.lsa import LSA, build_prompts, causal_weights, forward
-from iclcheck.numerics.restricted import causal_limit, gd_layer
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 
@@ -107,7 +107,7 @@ def verify(ctx: Context):
 
     # 2b. the authors' own recursion (theory_plots.py, draw_autoregressive_stationary): per-token coefficients
     # a_j = (y_j - sum_{i<j} a_i x_i^T x_j) / x_j^T x_j, query prediction sum_i a_i x_i^T x_q: no 1/n, eta absorbed
-    a_auth = []
+    a_auth: list[sp.Expr] = []
     for j in range(n):
         a_auth.append((y[j] - sum((a_auth[i] * (X[i, :] * X[j, :].T)[0] for i in range(j)), sp.Integer(0)))
                       / (X[j, :] * X[j, :].T)[0])

@@ -45,7 +45,7 @@ def verify(ctx: Context) -> Checker:
     Y = sp.Matrix(n, C, lambda i, c: 1 if labels[i] == c else 0)
     W = sp.Matrix(C, d, sp.symbols(f"w0:{C * d}"))
     eta = sp.Symbol("eta", positive=True)
-    loss = 0
+    loss: sp.Expr = 0
     for i in range(n):
         z = W * X[i, :].T
         loss += sp.log(sum(sp.exp(z[c]) for c in range(C))) - z[labels[i]]

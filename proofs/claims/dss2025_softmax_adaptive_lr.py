@@ -34,7 +34,7 @@ NOTATION = (
 ROUNDING = Tolerance(atol=1e-13, reason="two O(n d) routes to the same convex combination: rounding only")
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     worst = 0.0

@@ -34,7 +34,7 @@ def correct_b3(*, alpha: sp.Expr, s: sp.Symbol) -> dict[int, sp.Expr]:
     return {1: ms[1], 2: ms[2]}
 
 
-def verify(ctx: Context) -> tuple[Checker, str | None]:
+def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     a, s = sp.symbols("alpha s")
     ms = nt.newton_polys(MAX_K, alpha=a, s=s)

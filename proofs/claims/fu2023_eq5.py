@@ -268,6 +268,7 @@ def _float_steps(ck: Checker, ctx: Context) -> str:
         ck.decided("corrected (code alpha), floats: ||E_{k+1}||_2 = ||E_k||_2^2 while 1e-4 <= ||E_k|| < 1",
                    worst_sq <= RTOL, f"largest relative deviation {'<=' if worst_sq <= RTOL else '>'} {RTOL:g} (the "
                    "tolerance: rounding of O(d^3) flops)")
+        assert nd_case is not None, "the third case, d=20 n=10, has n < d"
         name, X, y, a_code = nd_case
         lo_hi = []
         for prec, dt, eps in (("float64", np.float64, EPS), ("float32", np.float32, EPS32)):
@@ -319,7 +320,7 @@ def _frobenius_step(ck: Checker, rng: np.random.Generator, B: int) -> None:
                "rank S = 1 (both readings coincide there)")
 
 
-def verify(ctx: Context) -> tuple[Checker, str | None]:
+def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     counter, _ = _exact_steps(ck)
     float_rows = _float_steps(ck, ctx)

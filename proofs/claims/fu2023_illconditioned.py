@@ -75,5 +75,6 @@ CLAIM = Claim(
     "Newton M_0 = alpha S, M_{k+1} = 2M_k - M_k S M_k, w_k = M_k X^T y, alpha = 1/||S S^T||_F (code). "
     "w* ~ N(0, I), x ~ N(0, Sigma), noiseless; error = E (x_q^T w - y_q)^2.",
     verify=verify,
+    fixed="its statement is the paper's experiment (kappa(Sigma) = 100, d = 20, n = 40)",
     salt=7,
 )

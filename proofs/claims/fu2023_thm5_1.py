@@ -16,8 +16,9 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
+from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.notation import fu
 
@@ -194,7 +195,47 @@ def _float_steps(ck: Checker, ctx: Context) -> None:
              ROUNDING_REL)
 
 
-def verify(ctx: Context) -> tuple[Checker, str | None]:
+def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str | None]:
+    """The float steps on 4 prompts of the user's law (Sigma, n, prior, noise, covariates), T = M_k for k = 0..3:
+    the printed and the corrected layer against 2T - TST, and k+1 stacked corrected layers against M_{k+1} and
+    Newton's prediction (as in the built-in run, so the printed heads are refuted here too)."""
+    ck = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n = st.d, int(st.n)
+    pr = sample_prompts(st, 4, rng)
+    worst_c = worst_chain = worst_pred = worst_p = 0.0
+    for b in range(4):
+        X, y, xq, k = pr.X[b], pr.y[b], pr.xq[b], b
+        S = X.T @ X
+        a = float(newton_alpha(S, rule="code"))
+        Ms = newton_iterates(S, alpha=a, steps=k + 1)  # (k+2, d, d)
+        T = Ms[k]
+        H = fu.hidden_state(X, T, xq)
+        C = np.column_stack([X.T, xq])
+        exp = (2 * T - T @ S @ T) @ C
+        scale = 1 + np.abs(exp).max()
+        worst_c = max(worst_c, float(np.abs(float_layer(H, d, n, variant="corrected", rng=rng)[:d] - exp).max() / scale))
+        worst_p = max(worst_p, float(np.abs(float_layer(H, d, n, variant="printed", rng=rng)[:d] - exp).max() / scale))
+        Hk = float_layer(fu.hidden_state(X, Ms[0], xq), d, n, variant="corrected", layers=k + 1)
+        exp_k = Ms[k + 1] @ C
+        worst_chain = max(worst_chain, float(np.abs(Hk[:d] - exp_k).max() / (1 + np.abs(exp_k).max())))
+        pred = float(Hk[:d, n] @ (X.T @ y))
+        w_ref = newton_w(X, y, steps=k + 1, alpha=a)[k + 1]
+        worst_pred = max(worst_pred, abs(pred - float(xq @ w_ref)) / (1 + abs(float(xq @ w_ref))))
+    at = f"4 prompts of your setting, d={d}, n={n}, T = M_0..M_3"
+    ck.close(f"as printed, floats: layer + MLP gives (2T - TST) on every token ({at})", worst_p, 0.0, ROUNDING)
+    ck.close(f"corrected, floats: layer + MLP gives (2T - TST) on every token ({at})", worst_c, 0.0, ROUNDING_SCALED)
+    ck.close(f"corrected, floats: k+1 stacked layers from T = M_0 reproduce M_{{k+1}} ({at})", worst_chain, 0.0,
+             ROUNDING_REL)
+    ck.close(f"corrected, floats: read-out (M_{{k+1}} x_q)^T X^T y = x_q^T w_{{k+1}}^Newton ({at})", worst_pred, 0.0,
+             ROUNDING_REL)
+    finding = ("At your setting, as at the built-in ones: with identical values V_1 = V_2 the two ReLU heads add "
+               "|a| instead of a, so the printed layer does not give 2T - TST; the corrected V_2 = -V_1 does.")
+    return ck, (finding if ck.failed else None)
+
+
+def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     counter = _exact_steps(ck)
     _init_steps(ck)
@@ -234,5 +275,6 @@ def finding_text(counter: str) -> str:
 
 
 CLAIM = Claim(key=KEY, title="Newton layer maps T to 2T - TST (Thm 5.1)", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=7, locator=LOCATOR)
+              notation=NOTATION, verify=verify, salt=7, locator=LOCATOR, parameters=("Sigma", "n", "Sigma_w", "sigma2", "law"),
+              at_setting=_at_setting, fixed="an identity for any data matrix X: every data law is accepted")
 

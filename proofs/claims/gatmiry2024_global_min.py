@@ -6,12 +6,12 @@ Steps of the argument (Gatmiry's un-normalised gradient: their A is the canonica
 
 1. Prior w ~ N(0, Sigma^{-1}) (whitening): L = 1, the optimum is exactly n/(n+d+1) Sigma^{-1} (Ahn et al.'s setting;
    sympy, a rational anisotropic Sigma, symbolic n), and for every L the tied loss depends on Sigma only through the
-   whitened S (numerics.restricted), so A* = a*_L Sigma^{-1} inside that family.
+   whitened S (numerics.families.restricted), so A* = a*_L Sigma^{-1} inside that family.
 2. Prior w ~ N(0, I): rotation and scale equivariance alone do not give Sigma^{-1}: at L = 1 the optimum is
    ((n+1)/n Sigma + tr(Sigma)/n I)^{-1}, which is not a multiple of Sigma^{-1} for anisotropic Sigma (exact), but
    n (Gamma* Sigma - c I) has a finite limit: the deviation shrinks like 1/n (the note's "A ~ Sigma^{-1} up to an error
    that shrinks with n").
-3. a*_L -> 1 at rate 1/n: n (1 - a*_L) for L = 1, 2 (thorough: also 3) at n = 40, 160, 640 (exact roots, numerics.restricted.
+3. a*_L -> 1 at rate 1/n: n (1 - a*_L) for L = 1, 2 (thorough: also 3) at n = 40, 160, 640 (exact roots, numerics.families.restricted.
    optimal_tied_gd) approaches a limit (successive differences shrink about fourfold per fourfold n).
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from iclcheck.numerics.restricted import optimal_tied_gd
+from iclcheck.numerics.families.restricted import optimal_tied_gd
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.one_layer import gamma_star_exact

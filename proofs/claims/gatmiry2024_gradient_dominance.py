@@ -7,10 +7,10 @@ Steps of the argument (whitened tied family A = a Sigma^{-1}, x ~ N(0, Sigma), w
 numerics.flow model "tied"):
 
 1. Gradient flow of the exact tied loss E tr (I - a S)^{2L} from a = 0 converges to the exact tied optimum a*_L
-   (numerics.restricted.optimal_tied_gd) for L = 2, 4 (quick; thorough also L = 3) at d = 5, n = 20.
+   (numerics.families.restricted.optimal_tied_gd) for L = 2, 4 (quick; thorough also L = 3) at d = 5, n = 20.
 2. Along each trajectory the fitted exponent of log(f - f*) against log |f'| is 2 (PL), and the tail is exponential:
    near a*_L, f - f* = f'^2 / (2 f''(a*)) + o, with f''(a*) > 0 (exact polynomial, evaluated at the exact root).
-3. In the full matrix space (d = 2, L = 2, the exact full-matrix loss by Wick's theorem, numerics.wick): the gradient
+3. In the full matrix space (d = 2, L = 2, the exact full-matrix loss by Wick's theorem, numerics.families.wick): the gradient
    at A = a* I vanishes and the Hessian is positive definite, so p = 2 holds near the optimum in the full space too.
 4. The recorded power p (said to depend on L) and the constant C are not in the notes: any p in (1, 2] is compatible
    with steps 2-3 near the optimum (a PL inequality implies the weaker ones there), so the recorded inequality can be
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from iclcheck.numerics.families.restricted import optimal_tied_gd
+from iclcheck.numerics.families.wick import full_gd_loss
 from iclcheck.numerics.flow import flow
-from iclcheck.numerics.restricted import optimal_tied_gd
-from iclcheck.numerics.wick import full_gd_loss
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting

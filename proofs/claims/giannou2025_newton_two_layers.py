@@ -1,7 +1,7 @@
 """[Giannou, L. Yang, T. Wang, Papailiopoulos, Lee 2025, abstract] Two linear-attention layers perform one
 step of Newton's iteration for matrix inversion, M_{k+1} = 2 M_k - M_k S M_k, exactly.
 
-The statement is existential; it is proved here by a construction (numerics.restricted.newton_layers, the
+The statement is existential; it is proved here by a construction (numerics.families.restricted.newton_layers, the
 paper's own construction was not read): tokens carry blocks A (inputs), B (the iterate), C (scratch),
 E (position one-hot); n data columns [x_i; 0; 0; 0], d state columns [0; M e_j; 0; e_j] and a masked zero
 query. Layer 1 (one head) writes S M e_j into C; layer 2 (two heads) reads M from the keys' sum of
@@ -24,8 +24,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.restricted import newton_layers, newton_step
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.numerics.families.restricted import newton_layers, newton_step
+from iclcheck.numerics.forward import sample_prompts
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 FLOAT = Tolerance(rtol=1e-10, atol=1e-12, reason="two layers of products of O(1) matrices in float64")
@@ -41,6 +42,26 @@ def literal_layer(Z: sp.Matrix, Ps: list, Qs: list) -> sp.Matrix:
     for P, Q in zip(Ps, Qs, strict=True):
         out = out + P * Z * Mmask * Z.T * Q * Z / c
     return out
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """Step 2 on data of the user's law: S = (1/n) X^T X of 4 prompts drawn at the user's Sigma, n (prior, noise and
+    law do not enter: the layers read only X), a random M each; the two layers' output against 2M - M S M."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n = st.d, int(st.n)
+    pr = sample_prompts(st, 4, rng)
+    worst = 0.0
+    for b in range(4):
+        Xf = pr.X[b]  # (n, d)
+        Tf = rng.standard_normal((d, d)) / np.sqrt(d)
+        want = 2 * Tf - Tf @ (Xf.T @ Xf / n) @ Tf  # (d, d)
+        worst = max(worst, float(np.max(np.abs(newton_step(Xf, Tf) - want)) / (1 + np.max(np.abs(want)))))
+    chk.close(f"lsa forward: one Newton step 2M - M S M on 4 prompts of your setting (d = {d}, n = {n})", worst, 0.0,
+              Tolerance(atol=1e-10, reason="relative to 1 + max|2M - M S M|: two layers of products in float64, "
+                        "rounding ~1e-15"))
+    return chk
 
 
 def verify(ctx: Context):
@@ -125,4 +146,6 @@ CLAIM = Claim(
              "token layout and constants were not read, so the check is of the existence statement.",
     verify=verify,
     provenance="READ",
+    parameters=("Sigma", "n", "Sigma_w", "sigma2", "law"), at_setting=_at_setting,
+    fixed="an identity for any data matrix X: every data law is accepted",
 )

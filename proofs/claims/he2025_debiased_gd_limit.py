@@ -52,7 +52,7 @@ def _sample(rng: np.random.Generator, B: int):
     return X, y, xq, yq
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     # (i) the small-width expansion, exactly

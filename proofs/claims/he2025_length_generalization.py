@@ -35,7 +35,7 @@ NOTATION = (
 D, N, S2, V = 5, 40, sp.Rational(1, 10), sp.Rational(1, 5)
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     g_c, r_c = one_step_gd_risk(N, D, V, S2, S2, centred=True)

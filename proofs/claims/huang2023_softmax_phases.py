@@ -35,7 +35,7 @@ NOTATION = (
 P_FEAT, N_CTX = np.array([0.6, 0.2, 0.1, 0.1]), 10
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     K, n = P_FEAT.size, N_CTX

@@ -142,4 +142,6 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="letey2025.alignment_error", title="e_ICL under train/test task-covariance mismatch", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED")
+              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED",
+              fixed="its statement is a proportional limit (d -> oo) with its own train/test task "
+                    "covariances, not a finite (Sigma, n)")

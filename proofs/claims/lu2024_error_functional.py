@@ -118,4 +118,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 
 CLAIM = Claim(key="lu2024.error_functional", title="error functional e(Gamma), y^2 column; code corner nit",
-              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED")
+              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED",
+              fixed="its statement is a proportional limit (d -> oo with ell/d, k/d, n/d^2 fixed), not "
+                    "a finite (Sigma, n)")

@@ -92,4 +92,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 
 CLAIM = Claim(key="lu2024.phenomenology", title="double descent in tau; task diversity in kappa", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ+READ-code")
+              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ+READ-code",
+              fixed="its statement is a proportional limit (d -> oo with ell/d, k/d, n/d^2 fixed), not "
+                    "a finite (Sigma, n)")

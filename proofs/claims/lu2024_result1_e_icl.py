@@ -123,4 +123,6 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="lu2024.result1.e_icl", title="Result 1: proportional ridgeless e_ICL and its limits", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED")
+              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED",
+              fixed="its statement is a proportional limit (d -> oo with ell/d, k/d, n/d^2 fixed), not "
+                    "a finite (Sigma, n)")

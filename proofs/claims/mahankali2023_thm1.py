@@ -8,7 +8,7 @@ the closed-form minimum (Monte Carlo, 99.9% CI, with noise); (4) global over the
 eps -> -eps symmetry certificate of ahn2023.thm1, here with noise); (5) the notation map: under w ~ N(0, I/d)
 the optimum is n / (n + 1 + d(1 + sigma^2)) (exact), so the printed eta is the w ~ N(0, I) normalisation.
 
-At a user's setting (``ctx.setting``): Sigma = I_d (the statement's), any d, n and noise sigma^2 (Gaussian,
+At a user's setting (``Claim.at_setting``): Sigma = I_d (the statement's), any d, n and noise sigma^2 (Gaussian,
 w ~ N(0, I)): Gamma* = eta I exactly (exact inputs, d <= 6) and in floats, the literal forward pass at the eta
 point against L* (Monte Carlo, n d <= 400) and the full-space certificate (proofs.steps_open.full_space_at).
 """
@@ -22,7 +22,7 @@ from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import S2, N, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale, moved_setting
+from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
 from iclcheck.theory.setting import Setting
@@ -48,10 +48,11 @@ def _accepts(user: UserSetting) -> tuple[str, str] | None:
     return None
 
 
-def _verify_moved(ctx: Context) -> Checker:
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """The run at a user's setting (Claim.at_setting)."""
     chk = Checker()
     rng = ctx.rng()
-    st = moved_setting(ctx)
+    st = user.setting
     d, n, s2 = st.d, int(st.n), st.sigma2
     where = f"your d={d}, n={n}, sigma^2={s2:.6g}"
     P, Q = gamma_at(chk, st, "eta I", where, expected=eta_printed(n, d, s2) * np.eye(d), tol=ULPS,
@@ -66,8 +67,6 @@ def _verify_moved(ctx: Context) -> Checker:
 
 
 def verify(ctx: Context) -> Checker:
-    if ctx.setting is not None:
-        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     for d in range(1, 5 if ctx.thorough else 4):
@@ -99,7 +98,7 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="mahankali2023.thm1", title="isotropic noisy: eta = n/(n+d+1+s2)", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION + UNNORMALISED, verify=verify, salt=211,
+              statement=STATEMENT, notation=NOTATION + UNNORMALISED, verify=verify, at_setting=_at_setting, salt=211,
               provenance="RECONSTRUCTED",
               locator="a third-party note: the minimiser as eta X^T y, eta = 1/(n+d+1+sigma^2) (theorem text not read)",
               parameters=("Sigma", "n", "sigma2"), accepts=_accepts,

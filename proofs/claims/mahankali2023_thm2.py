@@ -9,7 +9,7 @@ with iid standardized non-Gaussian coordinates of fourth moment kappa, the optim
 but eta' = n / (n + d + 1 + sigma^2 + kappa - 3): the printed eta holds only for kappa = 3. Checked exactly
 (uniform, Rademacher, diagonal Sigma) and in floating point (non-diagonal Sigma).
 
-At a user's setting (``ctx.setting``): any Sigma, n and noise, with the statement's prior w ~ N(0, Sigma^{-1})
+At a user's setting (``Claim.at_setting``): any Sigma, n and noise, with the statement's prior w ~ N(0, Sigma^{-1})
 (Sigma_w = 'inv', required) and Gaussian x (other laws are refused: the statement assumes them away):
 Gamma* = eta Sigma^{-1} exactly (exact inputs, d <= 6) and in floats, and the full-space certificate.
 """
@@ -22,7 +22,7 @@ import sympy as sp
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import full_space_at, gamma_at, moved_setting, solve_tolerance
+from iclcheck.proofs.steps_open import full_space_at, gamma_at, solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed
 from iclcheck.theory.setting import KURTOSIS, Setting
@@ -57,10 +57,11 @@ def _accepts(user: UserSetting) -> tuple[str, str] | None:
     return None
 
 
-def _verify_moved(ctx: Context) -> Checker:
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """The run at a user's setting (Claim.at_setting)."""
     chk = Checker()
     rng = ctx.rng()
-    st = moved_setting(ctx)
+    st = user.setting
     d, n, s2 = st.d, int(st.n), st.sigma2
     where = f"your Sigma, d={d}, n={n}, sigma^2={s2:.6g}"
     S = st.Sigma_exact
@@ -74,8 +75,6 @@ def _verify_moved(ctx: Context) -> Checker:
 
 
 def verify(ctx: Context) -> tuple[Checker, str] | Checker:
-    if ctx.setting is not None:
-        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     # 1. exact, non-diagonal rational Sigma
@@ -125,6 +124,7 @@ def verify(ctx: Context) -> tuple[Checker, str] | Checker:
 
 CLAIM = Claim(key="mahankali2023.thm2", title="non-isotropic: eta Sigma^-1", source=SOURCE, statement=STATEMENT,
               notation=NOTATION + UNNORMALISED + " Extension: non-Gaussian covariates x = Sigma^{1/2} s.", verify=verify,
+              at_setting=_at_setting,
               salt=223, provenance="RECONSTRUCTED",
               locator="a third-party note: the minimiser as eta X^T y, eta = 1/(n+d+1+sigma^2) (theorem text not read)",
               parameters=("Sigma", "n", "Sigma_w", "sigma2"), accepts=_accepts,

@@ -21,13 +21,16 @@ closed forms of m and E[(f^2 + sigma^2)|x|^2] (Stein's lemma, Gaussian moments).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import sympy as sp
 from scipy import integrate, stats
 
 from iclcheck.numerics.forward import predict
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.steps_open import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.mahankali import FAMILIES, NOTATION, eta_thm3_printed, family_moments
 
@@ -39,7 +42,7 @@ STATEMENT = ("x ~ N(0, I), y = f(x) + eps with f drawn from a rotation-invariant
              "+ (n-1) m), m = E_f |E_x[f(x) x]|^2.")
 NS, DS, S2 = sp.symbols("n d sigma2", positive=True)
 
-G = {"relu": lambda t: np.maximum(t, 0.0), "cubic": lambda t: t**3, "tanh": np.tanh}
+G: dict[str, Callable[[np.ndarray], np.ndarray]] = {"relu": lambda t: np.maximum(t, 0.0), "cubic": lambda t: t**3, "tanh": np.tanh}
 
 
 def _gauss_quad(fn) -> float:
@@ -114,10 +117,29 @@ def _gradient_step(chk: Checker, name: str, grads: np.ndarray, *, expect_zero: b
                f"{grads.shape[0]} prompts: {what}")
 
 
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    st = user.setting
+    if not np.array_equal(st.Sigma, np.eye(st.d)):
+        return "Sigma", "its statement is about x ~ N(0, I): give Sigma = I_d (eye:D)"
+    if st.d * int(st.n) > MC_MAX_ND:
+        return "n", f"its steps are Monte Carlo over prompts, run up to n d <= {MC_MAX_ND}"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """The same steps at the user's d (Sigma = I_d), n and sigma^2 (the prior of f is the theorem's; a task
+    covariance does not apply to a nonlinear f and is refused)."""
+    st = user.setting
+    return _run(ctx, [(st.d, int(st.n), float(st.sigma2))])
+
+
 def verify(ctx: Context) -> Checker:
+    return _run(ctx, [(3, 6, 0.25)] + ([(2, 4, 0.0), (5, 10, 1.0)] if ctx.thorough else []))
+
+
+def _run(ctx: Context, settings: list[tuple[int, int, float]]) -> Checker:
     chk = Checker()
     rng = ctx.rng()
-    settings = [(3, 6, 0.25)] + ([(2, 4, 0.0), (5, 10, 1.0)] if ctx.thorough else [])
     base = 400_000 if ctx.thorough else 100_000
     for family in FAMILIES + (("tanh",) if ctx.thorough else ()):
         if family != "tanh":
@@ -167,4 +189,5 @@ def verify(ctx: Context) -> Checker:
 
 CLAIM = Claim(key="mahankali2023.thm3", title="nonlinear single-index (ReLU, cubic): GD form", source=SOURCE,
               statement=STATEMENT, notation=NOTATION, verify=verify, salt=241,
-              provenance="RECONSTRUCTED")
+              provenance="RECONSTRUCTED", parameters=("Sigma", "n", "sigma2"), at_setting=_at_setting, accepts=_accepts,
+              fixed="the statement is for x ~ N(0, I) and f from a rotation-invariant law (ReLU, cubic single-index)")

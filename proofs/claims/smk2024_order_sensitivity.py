@@ -30,7 +30,7 @@ NOTATION = (
 INVARIANT = Tolerance(atol=1e-12, reason="sums in another order: rounding only (relative to 1 + |prediction|)")
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     d, n, L, B, perms = 3, 8, 2, 4, 6 if ctx.thorough else 3

@@ -36,7 +36,7 @@ SERIES = Tolerance(rtol=1e-8, reason="n (L_n - L_inf) is constant in n (L_n = L_
                    "at n = 1e5 costs ~1e-11")
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     d = 2

@@ -69,7 +69,7 @@ def _exact(chk: Checker, rng: np.random.Generator) -> None:
                         exact=True)
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     _exact(chk, rng)

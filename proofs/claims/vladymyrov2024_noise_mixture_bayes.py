@@ -32,7 +32,7 @@ NOTATION = (
 LEVELS, PRIOR = np.array([0.5, 2.0]), np.array([0.5, 0.5])
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     d, n = 4, 8

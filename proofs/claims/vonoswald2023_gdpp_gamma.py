@@ -140,4 +140,6 @@ CLAIM = Claim(
     "GD++ layer P = [[-gamma I, 0], [0, eta/N]], W_K = W_Q = [[I,0],[0,0]], W_V = [[I,0],[0,-1]] (W_0 = 0), "
     "prediction = -(query label), 1/2 MSE (does not move the argmin). x ~ U(-1/2, 1/2)^d (code's input_range 1).",
     verify=verify,
+    fixed="its statement is the learned gamma of the authors' runs (d = 10, x ~ U(-1/2, 1/2)^d, N = "
+          "10..100)",
 )

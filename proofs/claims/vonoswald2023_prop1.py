@@ -16,8 +16,8 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.algorithms import gd
-from iclcheck.numerics.forward import lsa_forward
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.numerics.forward import lsa_forward, sample_prompts
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
 
@@ -142,6 +142,34 @@ def _float_steps(ck: Checker, ctx: Context) -> None:
              ROUNDING)
 
 
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """Prop. 1 is an identity for any tokens: checked on prompts drawn from the user's law (Sigma, n, prior, noise,
+    covariates), with a random W_0 and eta, their literal layer against one GD step, and the canonical map."""
+    ck = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n = st.d, int(st.n)
+    pr = sample_prompts(st, 8, rng)
+    worst_tok = worst_pred = worst_can = 0.0
+    for b in range(8):
+        inst = {"X": pr.X[b], "Y": pr.y[b][:, None], "xq": pr.xq[b], "W0": rng.standard_normal((1, d)),
+                "eta": float(rng.uniform(0.05, 2.0))}
+        E1, pred = vonoswald_predictions(inst)
+        dW = _gd_delta(inst["X"], inst["Y"], inst["W0"], inst["eta"], n)
+        exp_ctx = np.vstack([inst["X"].T, inst["Y"].T - dW @ inst["X"].T])
+        worst_tok = max(worst_tok, float(np.abs(E1[:, :n] - exp_ctx).max() / (1 + np.abs(exp_ctx).max())))
+        exp_pred = (inst["W0"] + dW) @ inst["xq"]
+        worst_pred = max(worst_pred, float(np.abs(pred - exp_pred).max() / (1 + np.abs(exp_pred).max())))
+        _, p_can = canonical_predictions(inst)
+        worst_can = max(worst_can, float(abs(pred[0] - p_can[0]) / (1 + abs(pred[0]))))
+    at = f"8 prompts of your setting, d={d}, n={n}"
+    ck.close(f"float: token map (y_j -> y_j - Delta W x_j) ({at})", worst_tok, 0.0, TOKENS)
+    ck.close(f"float: prediction = (W_0 + Delta W) x_test ({at})", worst_pred, 0.0, PREDICTION)
+    ck.close(f"canonical map P_can = N P W_V, Q_can = W_K^T W_Q gives the same prediction ({at})", worst_can, 0.0,
+             ROUNDING)
+    return ck
+
+
 def verify(ctx: Context) -> Checker:
     ck = Checker()
     _exact_steps(ck)
@@ -150,4 +178,5 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key=KEY, title="LSA layer = one GD step (Prop. 1)", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=1)
+              notation=NOTATION, verify=verify, salt=1, parameters=("Sigma", "n", "Sigma_w", "sigma2", "law"),
+              at_setting=_at_setting, fixed="an identity for any tokens: every data law is accepted")

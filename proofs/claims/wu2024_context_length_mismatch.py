@@ -18,7 +18,8 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.shift import shifted_loss
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, where
 from iclcheck.proofs.steps_shift import WU_NOTATION, limit_at_infinity, wu_gamma_star
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
@@ -34,6 +35,46 @@ PRINTED = Tolerance(atol=5.5e-5, reason="the NEXT-CLAIMS table prints 4 decimals
 # NEXT-CLAIMS §4.3: d = 5, n = 20, sigma^2 = 0.25, H = I, psi^2 = 1: test k -> (R(Gamma*_20; k), R(Gamma*_k; k))
 TABLE = {5: (4.1616, 3.0278), 10: (2.3475, 2.1731), 20: (1.4405, 1.4405), 40: (0.9870, 0.9257), 80: (0.7602, 0.6123),
          1000: (0.5516, 0.2811)}
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    st, te = user.setting, user.test
+    if prior_scale(st) is None:
+        return "Sigma_w", "its statement is about beta ~ N(0, psi^2 I): give a task covariance psi^2 I (diag:p,...,p)"
+    if te is not None and not (np.array_equal(te.Sigma, st.Sigma) and np.array_equal(te.Sigma_w, st.Sigma_w)
+                               and te.sigma2 == st.sigma2 and te.covariates == st.covariates):
+        return "test", "its statement is about the context length only: the test setting may change n, nothing else"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
+    """At the user's H = Sigma, n, psi^2, sigma^2 and test length k (the test setting's n; without one, k = n/2 and
+    2n): the identity Gamma*_k^-1 - Gamma*_n^-1 = (1/k - 1/n)(H + (tr H + sigma^2/psi^2) I) in floats, and the
+    excess R(Gamma*_n; k) - R(Gamma*_k; k) > 0 for k != n (= 0 at k = n)."""
+    chk = Checker()
+    st = user.setting
+    d, n, s2 = st.d, int(st.n), st.sigma2
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only Sigma_w = psi2 I"
+    psi2 = ps[0]
+    ks = [int(user.test.n)] if user.test is not None else sorted({max(1, n // 2), 2 * n} - {n})
+    H = st.Sigma
+    lines = []
+    for k in ks:
+        te = Setting.make(st.Sigma, k, Sigma_w=st.Sigma_w, sigma2=s2, covariates=st.covariates)
+        r = shifted_loss(st, te)
+        lhs = np.linalg.inv(r.gamma_test) - np.linalg.inv(r.gamma)  # (d, d)
+        rhs = (1 / k - 1 / n) * (H + (np.trace(H) + s2 / psi2) * np.eye(d))
+        at = where(user) + f", psi^2={psi2:.6g}, test k={k}"
+        chk.close(f"Gamma*_k^-1 - Gamma*_n^-1 = (1/k - 1/n)(H + (tr H + sigma^2/psi^2) I) ({at})", lhs, rhs,
+                  solve_tolerance(st, float(np.max(np.abs(H + np.trace(H) * np.eye(d)))) + s2 / psi2))
+        if k == n:
+            chk.close(f"k = n: no excess ({at})", r.excess, 0.0, solve_tolerance(st, max(r.loss, 1.0)))
+        else:
+            chk.decided(f"k != n: excess R(Gamma*_n; k) - R(Gamma*_k; k) > 0 ({at})", r.excess > 0,
+                        f"excess tr(D^T H D M_k) = {r.excess:.6g} (D = Gamma*_n - Gamma*_k)", computed=r.excess)
+        lines.append(f"k={k}: R(Gamma*_n; k) = {r.loss + s2:.6g} vs R(Gamma*_k; k) = {r.test_optimum + s2:.6g}")
+    return chk, "At your setting (noisy query: + sigma^2): " + "; ".join(lines) + "."
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -99,4 +140,6 @@ CLAIM = Claim(key="wu2024.context_length_mismatch", title="optimal only when tes
                         "pre-training phase; discrepancies between the two lead to sub-optimality.",
               notation=WU_NOTATION + " Test prompts of length k are normalised by 1/k (the layer's 1/n is the prompt's "
                        "own length); Gamma*_n is the master optimum at the training length n.",
-              verify=verify, provenance="3P+DERIVED", parameters=())
+              verify=verify, provenance="3P+DERIVED", parameters=("Sigma", "n", "Sigma_w", "sigma2", "test"),
+              at_setting=_at_setting, accepts=_accepts,
+              fixed="the statement is for Gaussian x and beta ~ N(0, psi^2 I)")

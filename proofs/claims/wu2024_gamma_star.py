@@ -17,8 +17,9 @@ import sympy as sp
 
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import cayley
+from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, use_exact, where
 from iclcheck.proofs.steps_shift import (
     WU_NOTATION,
     master_gamma_star_symbolic,
@@ -26,6 +27,7 @@ from iclcheck.proofs.steps_shift import (
     wu_gamma_star,
 )
 from iclcheck.proofs.verdict import Checker, Tolerance
+from iclcheck.theory.one_layer import gamma_star_exact, min_loss_exact
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
@@ -34,6 +36,41 @@ N = sp.Symbol("n", positive=True, integer=True)
 S2 = sp.Symbol("sigma2", nonnegative=True)
 PSI2 = sp.Symbol("psi2", positive=True)
 SOLVE = Tolerance(rtol=1e-11, atol=1e-14, reason="two d x d solves of a matrix with condition <= ~1e3: rounding only")
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    if prior_scale(user.setting) is None:
+        return "Sigma_w", "its statement is about beta ~ N(0, psi^2 I): give a task covariance psi^2 I (diag:p,...,p)"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """At the user's H = Sigma, n, sigma^2 and psi^2 (Sigma_w = psi^2 I): the recorded Gamma* and risk against the
+    master optimum, exactly (exact inputs, d <= 6) and in floats."""
+    chk = Checker()
+    st = user.setting
+    n, d, s2 = int(st.n), st.d, st.sigma2
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only Sigma_w = psi2 I"
+    psi2, psi2_ex = ps
+    at = where(user) + f", psi^2={psi2:.6g}"
+    if use_exact(st) and psi2_ex is not None:
+        G = wu_gamma_star(st.Sigma_exact, sp.Integer(n), st.sigma2_exact, psi2_ex)
+        chk.exact(f"recorded Gamma* = master W S M^-1 ({at}, exact)", (G - gamma_star_exact(st)).applyfunc(sp.cancel),
+                  sp.zeros(d, d))
+        risk = st.sigma2_exact + psi2_ex * (st.Sigma_exact.trace() - (G * st.Sigma_exact ** 2).trace())
+        chk.exact(f"recorded risk sigma^2 + psi^2[tr H - tr(Gamma* H^2)] = master L* + sigma^2 ({at}, exact)",
+                  sp.cancel(risk - min_loss_exact(st) - st.sigma2_exact), 0)
+    H = st.Sigma
+    G_rec = np.linalg.inv((n + 1) / n * H + (np.trace(H) + s2 / psi2) / n * np.eye(d))  # (d, d)
+    one = OneLayer(st)
+    chk.close(f"recorded Gamma* = OneLayer Gamma* ({at}, float)", G_rec, one.gamma_star(),
+              solve_tolerance(st, float(np.max(np.abs(G_rec)))))
+    risk = s2 + psi2 * (np.trace(H) - np.trace(G_rec @ H @ H))
+    scale = psi2 * float(np.trace(H)) + s2
+    chk.close(f"recorded risk = master L* + sigma^2 ({at}, float)", risk, one.min_loss() + s2,
+              solve_tolerance(st, scale))
+    return chk
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -91,4 +128,6 @@ CLAIM = Claim(key="wu2024.gamma_star", title="one-step-GD Gamma* with Sigma_w = 
               statement="x ~ N(0, H), beta ~ N(0, psi^2 I), y = x^T beta + eps, eps ~ N(0, sigma^2); "
                         "f = x^T Gamma (1/n) X^T y, R(Gamma) = E(f - y)^2: Gamma* = ((n+1)/n H + (tr H + sigma^2/psi^2)/n "
                         "I)^{-1} and R(Gamma*) = sigma^2 + psi^2 [tr H - tr(Gamma* H^2)].",
-              notation=WU_NOTATION, verify=verify, provenance="RECALLED+DERIVED")
+              notation=WU_NOTATION, verify=verify, provenance="RECALLED+DERIVED",
+              parameters=("Sigma", "n", "Sigma_w", "sigma2"), at_setting=_at_setting, accepts=_accepts,
+              fixed="the statement is for Gaussian x and beta ~ N(0, psi^2 I)")

@@ -28,9 +28,10 @@ import sympy as sp
 from iclcheck.numerics.bayes import bayes_risk
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import N
 from iclcheck.proofs.steps_bayes import check_bayes_within_bracket, isotropic_risks, jensen_lower_bound
+from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.one_layer import SYMPY_OPS, reduced_M_formula
 from iclcheck.theory.setting import Setting
@@ -58,6 +59,42 @@ def _spectral_lstar(Sigma, Sigma_w, n, s2):
     a = np.linalg.eigvalsh(Sh.T @ Sigma_w @ Sh)
     tau = a.sum() + s2
     return float(np.sum(a * (a + tau) / ((n + 1) * a + tau))), a
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    st = user.setting
+    if prior_scale(st) is None:
+        return "Sigma_w", "its statement is about beta ~ N(0, psi^2 I): give a task covariance psi^2 I (diag:p,...,p)"
+    if st.sigma2 <= 0:
+        return "sigma2", "its statement needs label noise (the SNR psi^2 tr(H)/sigma^2 bounded): give --noise > 0"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting):
+    """At the user's H = Sigma, n, psi^2, sigma^2 > 0: L* in the eigenbasis against the master formula, the exact
+    bound L*/J <= 1 + (a_max + T)/sigma^2, the Monte Carlo Bayes risk inside [Jensen, OLS], and the ratio reported."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n, s2 = st.d, int(st.n), st.sigma2
+    ps = prior_scale(st)
+    assert ps is not None, "_accepts admits only Sigma_w = psi2 I"
+    at = where(user) + f", psi^2={ps[0]:.6g}"
+    L = OneLayer(st).min_loss()
+    Ls, a = _spectral_lstar(st.Sigma, st.Sigma_w, n, s2)
+    chk.close(f"L* = sum_i a_i (a_i + tau)/((n+1) a_i + tau) = master L* ({at})", Ls, L, solve_tolerance(st, max(L, 1.0)))
+    J = jensen_lower_bound(st.Sigma, st.Sigma_w, n, s2)
+    bound = 1 + (a.max() + a.sum()) / s2
+    chk.bounded(f"L*/J <= 1 + (a_max + T)/sigma^2 ({at})", L / J - bound, 1e-12 * bound,
+                detail=f"L*/J = {L / J:.6g} <= {bound:.6g}", computed=L / J, expected=bound)
+    est = bayes_risk(st, rng=rng, samples=60_000 if ctx.thorough else 10_000)
+    ols = s2 * d / (n - d - 1) if n > d + 1 else float("inf")
+    check_bayes_within_bracket(chk, est, J, ols, at)
+    lo, hi = est.interval
+    note = (f"At your setting: L* = {L:.6g}, Bayes (ridge) excess risk {est.describe('.6g')}, ratio L*/R_Bayes "
+            f"{L / est.value:.4g}" + (f" (interval [{L / hi:.4g}, {L / lo:.4g}])" if lo > 0 else "")
+            + f"; the proven constant 1 + (a_max + T)/sigma^2 = {bound:.4g}.")
+    return chk, note
 
 
 def verify(ctx: Context):
@@ -146,4 +183,6 @@ def verify(ctx: Context):
 
 
 CLAIM = Claim(key="wu2024.near_bayes_optimal", title="one-layer LSA nearly Bayes optimal (SNR condition)",
-              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED")
+              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
+              parameters=("Sigma", "n", "Sigma_w", "sigma2"), at_setting=_at_setting, accepts=_accepts,
+              fixed="the statement is for Gaussian x and beta ~ N(0, psi^2 I)")

@@ -48,7 +48,7 @@ def risks(m, d, n, s2):
     return r_gd0, r_lsa, r_gdmu, (sol[a], sol[g])
 
 
-def verify(ctx: Context) -> Checker:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     s2 = sp.Rational(1, 10)

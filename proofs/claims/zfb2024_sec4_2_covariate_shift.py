@@ -21,7 +21,8 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.shift import shifted_loss
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.steps_open import solve_tolerance
 from iclcheck.proofs.steps_shift import (
     MT,
     NT,
@@ -37,6 +38,49 @@ from iclcheck.theory.shift import shifted_loss_exact
 __all__ = ["CLAIM", "verify"]
 
 C = sp.Symbol("c", positive=True)
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    te = user.test
+    if te is not None and (te.task_cov_kind != "identity" or te.sigma2 != 0 or not te.gaussian):
+        return "test", "its covariate-shift statement is for a Gaussian, noiseless test law with w ~ N(0, I)"
+    return None
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
+    """At the user's Lambda = Sigma, N = n (training law) and test covariance Lambda' with length M (the test
+    setting; default Lambda' = 4 Lambda, M = N): the derived finite-M error against the master loss at the test
+    setting and OLS on scaled prompts of the user's Lambda; the error and its N, M -> oo limit are reported (the
+    exact limits are checked at the built-in Lambda, symbolic N and M)."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, N = st.d, int(st.n)
+    te = user.test if user.test is not None else Setting.make(4 * st.Sigma, N)
+    M = int(te.n)
+    at = f"your Lambda, d={d}, N={N}, test M={M}"
+    G = np.asarray(zfb_trained_gamma(st.Sigma, N), dtype=float)  # (d, d)
+    Lp = te.Sigma
+    derived = (np.trace(Lp) - 2 * np.trace(G @ Lp @ Lp)
+               + np.trace(G.T @ Lp @ G @ ((M + 1) / M * Lp @ Lp + np.trace(Lp) / M * Lp)))
+    err = shifted_loss(Setting.make(st.Sigma, N), te, G).loss
+    chk.close(f"derived finite-M error = master loss at your test setting ({at})", derived, err,
+              solve_tolerance(te, max(1.0, abs(err))))
+    if d < 30:
+        B, m = 500, d + 5
+        root = np.linalg.cholesky(4 * st.Sigma)  # c = 2
+        x = rng.standard_normal((B, m, d)) @ root.T  # (B, m, d)
+        w = rng.standard_normal((B, d))
+        y = np.einsum("bmd,bd->bm", x, w)
+        w_ols = np.linalg.solve(np.einsum("bmd,bme->bde", x, x), np.einsum("bmd,bm->bd", x, y)[..., None])[..., 0]
+        ev = np.linalg.eigvalsh(st.Sigma)
+        e = float(np.max(np.abs(w_ols - w)))
+        chk.bounded(f"OLS on c = 2 prompts of your Lambda (M = {m} > d, noiseless) recovers w ({B} prompts)", e,
+                    1e-6, detail=f"max |w_OLS - w| = {e:.3g}: rounding of a d x d solve, kappa(Lambda) = "
+                    f"{ev[-1] / ev[0]:.3g}; OLS is scale-invariant", computed=e, expected=0.0)
+    note = (f"At your setting: error {err:.6g} at the test covariance (M = {M}); the limit N, M -> oo for "
+            f"Lambda' = c^2 Lambda is (c^2 - 1)^2 c^2 tr Lambda = {9 * 4 * float(np.trace(st.Sigma)):.6g} at c = 2.")
+    return chk, note
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -106,4 +150,6 @@ CLAIM = Claim(key="zfb2024.sec4_2.covariate_shift", title="task/query shift tole
               statement="Task shift and query shift are tolerated; covariate shift is not: if the test covariates are "
                         "scaled, (1/M) sum x_i x_i^T ~ c^2 Lambda, then y_hat ~ c^2 x_q^T w. The transformer is not "
                         "implementing scale-invariant OLS.",
-              notation=ZFB_NOTATION, verify=verify, provenance="3P+DERIVED")
+              notation=ZFB_NOTATION, verify=verify, provenance="3P+DERIVED", parameters=("Sigma", "n", "test"),
+              at_setting=_at_setting, accepts=_accepts,
+              fixed="the trained model is ZFB's (Gaussian x, w ~ N(0, I), no noise)")

@@ -11,7 +11,7 @@ pass at the mapped (P, Q) = (W^PV, -W^KQ) on random prompts, for several splits 
 (query term included) is orthogonal to the odd part (Monte Carlo of E[(y_hat - y)^2 - y_hat_even^2] = L(Gamma_eff) at
 random weights), and ahn2023.thm1's certificate runs on their data law for the masked model.
 
-At a user's setting (``ctx.setting``: Lambda = Sigma and N = n; Gaussian, w ~ N(0, I), noiseless): (1) exactly
+At a user's setting (``Claim.at_setting``: Lambda = Sigma and N = n; Gaussian, w ~ N(0, I), noiseless): (1) exactly
 (exact inputs, d <= 6) and in floats, (2)-(4) on the user's data law (n d <= 400), (5b) the full-space certificate.
 """
 
@@ -23,9 +23,9 @@ import sympy as sp
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
-from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, moved_setting, solve_tolerance, use_exact
+from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import odd_part_gamma
 from iclcheck.theory.notation.zhang import NOTATION, to_canonical, zhang_forward, zhang_gamma, zhang_solution
@@ -44,10 +44,11 @@ REORDERED = Tolerance(atol=1e-10, reason="same products in another order; predic
 DIFFERENCES = Tolerance(atol=1e-9, reason="differences of O(100) numbers: rounding ~1e-12")
 
 
-def _verify_moved(ctx: Context) -> Checker:
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """The run at a user's setting (Claim.at_setting)."""
     chk = Checker()
     rng = ctx.rng()
-    st = moved_setting(ctx)
+    st = user.setting
     d, n = st.d, int(st.n)
     where = f"your Lambda, d={d}, N={n}"
     if use_exact(st):
@@ -79,8 +80,6 @@ def _verify_moved(ctx: Context) -> Checker:
 
 
 def verify(ctx: Context) -> Checker:
-    if ctx.setting is not None:
-        return _verify_moved(ctx)
     chk = Checker()
     rng = ctx.rng()
     # 1. exact
@@ -147,5 +146,5 @@ def verify(ctx: Context) -> Checker:
 
 CLAIM = Claim(key="zfb2024.thm4_1", aliases=("zhang2024.thm4_1",), title="W^PV_22 W^KQ_11 = Gamma^-1 (limit point)",
               source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, salt=307, parameters=("Sigma", "n"),
+              statement=STATEMENT, notation=NOTATION, verify=verify, at_setting=_at_setting, salt=307, parameters=("Sigma", "n"),
               fixed="the statement is for Gaussian x, w ~ N(0, I) and no noise")

@@ -24,7 +24,8 @@ from iclcheck.numerics.forward import predict
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.steps_open import solve_tolerance, use_exact
 from iclcheck.proofs.steps_shift import (
     MT,
     NT,
@@ -60,6 +61,52 @@ def _rhs_averaged(Lam: sp.Matrix, N, M, W: sp.Matrix, s2) -> sp.Expr:
     Sig = ((Lam * W).trace() + s2) * Lam + Lam * W * Lam
     B = G2 * Lam ** 3 + 2 * t * G2 * Lam ** 2 + t ** 2 * G2 * Lam
     return s2 + (Sig * G2 * Lam).trace() / M + (B * W).trace() / N ** 2
+
+
+def _accepts(user: UserSetting) -> tuple[str, str] | None:
+    st, te = user.setting, user.test
+    if te is not None and not (np.array_equal(te.Sigma, st.Sigma) and np.array_equal(te.Sigma_w, st.Sigma_w)
+                               and te.sigma2 == st.sigma2 and te.covariates == st.covariates):
+        return "test", "its statement changes the prompt length only (test M): the test setting may change n, nothing else"
+    return None
+
+
+def _rhs_averaged_float(Lam: np.ndarray, G2: np.ndarray, M: int, N: int, W: np.ndarray, s2: float) -> float:
+    """_rhs_averaged in floats, G2 = Gamma^-2 (the square of the trained canonical Gamma_ZFB^-1)."""
+    t = float(np.trace(Lam))
+    Sig = (float(np.trace(Lam @ W)) + s2) * Lam + Lam @ W @ Lam  # (d, d) Cov(xy) averaged over w
+    B = G2 @ Lam @ Lam @ Lam + 2 * t * G2 @ Lam @ Lam + t ** 2 * G2 @ Lam  # (d, d)
+    return s2 + float(np.trace(Sig @ G2 @ Lam)) / M + float(np.trace(B @ W)) / N ** 2
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> Checker:
+    """At the user's Lambda = Sigma, N = n (training: w ~ N(0, I), noiseless), test law y = w^T x + eps with the
+    user's w ~ N(0, Sigma_w) and sigma^2, test length M = the test setting's n (default M = N): Thm 4.2's right-hand
+    side averaged over w against the master loss of Gamma_ZFB^-1 at the test setting (exactly for exact inputs,
+    d <= 6, and in floats); Cor 4.3's bound where it applies (Sigma_w = I, no noise)."""
+    chk = Checker()
+    st = user.setting
+    d, N = st.d, int(st.n)
+    M = int(user.test.n) if user.test is not None else N
+    at = f"your Lambda, d={d}, N={N}, M={M}" + (f", sigma^2={st.sigma2:.6g}" if st.sigma2 else "")
+    test = Setting.make(st.Sigma, M, Sigma_w=st.Sigma_w, sigma2=st.sigma2)
+    if use_exact(st):
+        Lam, W, s2 = st.Sigma_exact, st.Sigma_w_exact, st.sigma2_exact
+        lhs = master_loss_symbolic(Lam, W, s2, sp.Integer(M), zfb_trained_gamma(Lam, sp.Integer(N))) + s2
+        chk.exact(f"Thm 4.2 RHS (averaged over w ~ N(0, Sigma_w)) = master loss of Gamma_ZFB^-1 at M + sigma^2 ({at}, "
+                  "exact)", sp.cancel(sp.expand(lhs - _rhs_averaged(Lam, sp.Integer(N), sp.Integer(M), W, s2))), 0)
+    G = np.asarray(zfb_trained_gamma(st.Sigma, N), dtype=float)  # (d, d) the trained Gamma_ZFB^-1 (canonical)
+    err = OneLayer(test).reduced_loss(G) + st.sigma2
+    rhs = _rhs_averaged_float(st.Sigma, G @ G, M, N, st.Sigma_w, st.sigma2)
+    chk.close(f"Thm 4.2 RHS = master loss of Gamma_ZFB^-1 at M + sigma^2 ({at}, float)", rhs, err,
+              solve_tolerance(st, max(1.0, err)))
+    if st.task_cov_kind == "identity" and st.sigma2 == 0:
+        ev = np.linalg.eigvalsh(st.Sigma)
+        t, kappa = float(ev.sum()), float(ev[-1] / ev[0])
+        bound = (d + 1) * t / M + (1 + 2 * d + d ** 2 * kappa) * t / N ** 2
+        chk.bounded(f"Cor 4.3: error <= (d+1) tr L/M + (1+2d+d^2 kappa) tr L/N^2 ({at})", err - bound, 0.0,
+                    detail=f"error {err:.6g} vs bound {bound:.6g}", computed=err, expected=bound)
+    return chk
 
 
 def verify(ctx: Context) -> Checker:
@@ -152,4 +199,6 @@ CLAIM = Claim(key="zfb2024.thm4_2.prediction_error", title="error at test length
                         "y_q)^2 + (1/M) tr(Sigma Gamma^-2 Lambda) + (1/N^2)[|a|^2_{Gamma^-2 Lambda^3} + 2 tr(Lambda) "
                         "|a|^2_{Gamma^-2 Lambda^2} + tr(Lambda)^2 |a|^2_{Gamma^-2 Lambda}]. Cor 4.3 (y = <w, x>, "
                         "w ~ N(0, I)): error <= (d+1) tr Lambda / M + (1 + 2d + d^2 kappa) tr Lambda / N^2.",
-              notation=ZFB_NOTATION, verify=verify, provenance="3P+DERIVED")
+              notation=ZFB_NOTATION, verify=verify, provenance="3P+DERIVED",
+              parameters=("Sigma", "n", "Sigma_w", "sigma2", "test"), at_setting=_at_setting, accepts=_accepts,
+              fixed="the statement is for Gaussian x")

@@ -137,4 +137,5 @@ CLAIM = Claim(key="zfb2024.thm4_5.random_covariance", title="random covariance p
                         "Gamma_tau = (N+1)/N Lambda_tau + tr(Lambda_tau)/N I; for M, N -> oo the prediction tends to "
                         "x_q^T (E Lambda^2)(E Lambda^3)^-1 (E Lambda) w; with lambda_{tau,i} ~ Exp(1) it is <w, x_q>/3.",
               notation=ZFB_NOTATION + " Per prompt tau the covariates are N(0, Lambda_tau); the training loss is the "
-                       "master loss averaged over Lambda_tau.", verify=verify, provenance="3P+DERIVED")
+                       "master loss averaged over Lambda_tau.", verify=verify, provenance="3P+DERIVED",
+              fixed="its covariance is random per prompt (iid eigenvalues, e.g. Exp(1)), not one Sigma")

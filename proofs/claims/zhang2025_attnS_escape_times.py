@@ -6,7 +6,7 @@ Steps of the argument (Fig. 3 setting: D = 4, N = 31, Lambda = diag(0.4, 0.3, 0.
 
 1. The reduced ODE is the exact population gradient flow restricted to balanced heads aligned with eigenvectors: for
    head i on eigenvector i with v = -s, W_K = W_Q = s u_i, every factor moves at s' = 2 lambda_i^2 s^2 -
-   2 lambda_i m(lambda_i) s^5 (numerics.restricted.kq_loss_and_grad), m(lambda) = ((N+1)/N) lambda^2 + tr(Lambda)
+   2 lambda_i m(lambda_i) s^5 (numerics.families.restricted.kq_loss_and_grad), m(lambda) = ((N+1)/N) lambda^2 + tr(Lambda)
    lambda / N: the recorded ODE with tau = 1/2 (our loss is un-halved), lambda m = lambda^3 (1 + (1 + tr L/lambda)/N).
 2. Its v^2 part blows up at t* = 1/(2 lambda^2 s0): escape times in the ratios (lambda_m / lambda_{m+1})^2 = 16/9, 9/4,
    4 (exact).
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.families.restricted import kq_loss_and_grad, plateau_losses
 from iclcheck.numerics.flow import flow
-from iclcheck.numerics.restricted import kq_loss_and_grad, plateau_losses
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting

@@ -6,7 +6,7 @@ Steps of the argument:
 
 1. GD-beta's loss, derived from scratch for d = 1 in sympy (moments of S^ = h chi^2_n / n and of the noise
    term, symbolic mu, psi, h, beta0, gamma, n, sigma2), equals the matrix closed form
-   Q(beta0 - mu) + L_Psi(Gamma) (numerics.restricted.gd_beta_loss's formula, built here in sympy with
+   Q(beta0 - mu) + L_Psi(Gamma) (numerics.families.restricted.gd_beta_loss's formula, built here in sympy with
    theory.one_layer.reduced_loss_formula): exact identity of rational functions.
 2. Hence dL/dbeta0 = 2 Q (beta0 - mu) vanishes at beta0 = mu for every Gamma, and Q > 0 at Gamma* (exact
    eigenvalue signs, d = 2), so beta0* = mu uniquely and Gamma* is the master formula with Sigma_w = Psi.
@@ -20,11 +20,14 @@ Steps of the argument:
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.families.restricted import gd_beta_loss
+from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.numerics.restricted import gd_beta_loss
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.steps_open import solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.one_layer import SYMPY_OPS, min_loss_exact, reduced_loss_formula
 from iclcheck.theory.setting import Setting
@@ -44,6 +47,45 @@ def master(S, W, n, sigma2, G):
 def q_matrix(S, G, n):
     A = G.T * S * G
     return S - S * G.T * S - S * G * S + (n + 1) / n * S * A * S + (A * S).trace() / n * S
+
+
+def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
+    """At the user's Sigma, n, Psi = Sigma_w and sigma^2, with the prior mean mu = sqrt(tr Psi) v (v the top eigenvector
+    of Sigma; a Setting carries no mean): GD-beta's loss at beta0 = 0 (linear attention in GD form) equals
+    L_{Psi + mu mu^T}(Gamma) at Gamma* and a random Gamma, Q(Gamma*) > 0 (so beta0* = mu uniquely), and the gap
+    min L_{Psi + t^2 mu mu^T} - min L_Psi is > 0 and increasing in t = 1/4, 1/2, 1, 2, with gap/t^2 reported."""
+    chk = Checker()
+    rng = ctx.rng()
+    st = user.setting
+    d, n, s2 = st.d, int(st.n), st.sigma2
+    at = where(user)
+    S, W = st.Sigma, st.Sigma_w
+    v = np.linalg.eigh(S)[1][:, -1]
+    mu = np.sqrt(float(np.trace(W))) * v  # (d,)
+    shifted = Setting.make(S, n, Sigma_w=W + np.outer(mu, mu), sigma2=s2)
+    G_star = OneLayer(st).gamma_star()
+    G_rand = rng.standard_normal((d, d)) / (d * float(np.linalg.eigvalsh(S)[-1]))
+    for label, G in (("Gamma*_Psi", G_star), ("a random Gamma", G_rand)):
+        want = OneLayer(shifted).reduced_loss(G)
+        chk.close(f"LSA in GD form (beta0 = 0): Q_Gamma(mu) + L_Psi(Gamma) = L_{{Psi + mu mu^T}}(Gamma) at {label} ({at})",
+                  gd_beta_loss(st, G, np.zeros(d), mu), want, solve_tolerance(st, max(1.0, abs(want))))
+    A = G_star.T @ S @ G_star
+    Qm = S - S @ G_star.T @ S - S @ G_star @ S + (n + 1) / n * S @ A @ S + np.trace(A @ S) / n * S  # (d, d)
+    q_min = float(np.linalg.eigvalsh((Qm + Qm.T) / 2)[0])
+    chk.decided(f"Q(Gamma*) > 0: beta0* = mu is the unique minimiser of GD-beta ({at})", q_min > 0,
+                f"smallest eigenvalue of Q(Gamma*) = {q_min:.6g}", computed=q_min)
+    base = OneLayer(st).min_loss()
+    ts = (0.25, 0.5, 1.0, 2.0)
+    gaps = [OneLayer(Setting.make(S, n, Sigma_w=W + t * t * np.outer(mu, mu), sigma2=s2)).min_loss() - base
+            for t in ts]
+    ok = all(g > 0 for g in gaps) and all(a < b for a, b in zip(gaps[:-1], gaps[1:], strict=True))
+    chk.decided(f"gap > 0 and increasing in |mu| ({at}, mu = sqrt(tr Psi) v_max(Sigma))", ok,
+                "t = " + ", ".join(f"{t:g}" for t in ts) + ": gap = " + ", ".join(f"{g:.5g}" for g in gaps)
+                + "; gap/t^2 = " + ", ".join(f"{g / t ** 2:.5g}" for g, t in zip(gaps, ts, strict=True)),
+                computed=gaps)
+    note = (f"At your setting (mu = sqrt(tr Psi) v_max(Sigma), |mu|^2 = {float(mu @ mu):.6g}): the gap of linear "
+            "attention to GD-beta is " + ", ".join(f"{g:.4g}" for g in gaps) + " at t = 1/4, 1/2, 1, 2 (mu -> t mu).")
+    return chk, note
 
 
 def verify(ctx: Context):
@@ -132,6 +174,8 @@ CLAIM = Claim(
              "canonical x ~ N(0, Sigma) (H = Sigma), w ~ N(mu, Psi) (Psi = the canonical Sigma_w of the centred "
              "prior), y = w^T x + eps, eps ~ N(0, sigma2); loss E (y^_q - w^T x_q)^2 (no 1/2, query target "
              "noise-free); n = context length; LSA in the GD form is GD-beta with beta0 = 0.",
-    verify=verify,
+    verify=verify, parameters=("Sigma", "n", "Sigma_w", "sigma2"), at_setting=_at_setting,
+              fixed="the closed form is for Gaussian x; the prior mean mu is not part of a Setting (the moved run fixes "
+              "mu = sqrt(tr Psi) v_max(Sigma))",
     provenance="READ+DERIVED",
 )

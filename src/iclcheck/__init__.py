@@ -6,8 +6,9 @@ published claims as proof-checks, their verdicts and reports) and ``iclcheck.cli
 command). Imports run one way: theory -> numerics -> proofs -> cli.
 
 In the source tree the first three live in the top-level folders ``theory/``, ``numerics/`` and
-``proofs/``; ``pyproject.toml`` maps them under ``iclcheck`` (setuptools ``package-dir``), so after
-``pip install .`` (editable or not) ``iclcheck`` is the only top-level import package.
+``proofs/``, linked into the package as ``src/iclcheck/{theory,numerics,proofs}`` (relative symbolic links), so
+after ``pip install .`` (editable or not) ``iclcheck`` is the only top-level import package, and editors and
+type checkers with ``src`` on their path see the same tree (the package ships ``py.typed``).
 
 Importing ``iclcheck`` is cheap: nothing heavy (numpy, sympy, cvxpy) is imported until it is used. The public
 Python API (docs/api.md) lives in ``iclcheck.api`` and is loaded on first access of one of its names

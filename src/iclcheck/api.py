@@ -18,16 +18,30 @@ The module is imported on first use of ``iclcheck.<name>`` (``import iclcheck`` 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
 from iclcheck import _API
 from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
-from iclcheck.numerics.weights_check import WeightsCheck
+from iclcheck.numerics.weights.check import WeightsCheck
 from iclcheck.proofs.verdict import ClaimResult
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: F401 (NumericalFailure: re-exported)
 from iclcheck.theory.setting import COVARIATE_LAWS, Setting
+
+if TYPE_CHECKING:  # result types, for the annotations only: each function imports its module on first call
+    from pathlib import Path
+
+    from iclcheck.numerics.certificate import Certificate
+    from iclcheck.numerics.critical import Landscape
+    from iclcheck.numerics.families.gd import GDOptimum
+    from iclcheck.numerics.families.gdpp import GDPPOptimum
+    from iclcheck.numerics.flow import FlowResult
+    from iclcheck.numerics.gd_error import GDError
+    from iclcheck.numerics.implements import Implements
+    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.weights import Weights
+    from iclcheck.proofs.registry import Claim
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
@@ -55,7 +69,7 @@ def _check(st: Any) -> Setting:
     return st
 
 
-def _one_layer(st: Any):
+def _one_layer(st: Any) -> OneLayer:
     from iclcheck.numerics.one_layer import OneLayer
 
     return OneLayer(_check(st))
@@ -109,7 +123,7 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
     return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
-def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
+def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0) -> Landscape:
     """Critical points of the one-layer loss over all (P, Q) by a seeded multistart, deduplicated and classified
     (a ``Landscape``: ``.points`` with ``.loss``, ``.kind``, ``.gamma``; ``.predicted_loss``).
 
@@ -122,7 +136,8 @@ def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0):
     return find_critical_points(_one_layer(setting), starts=starts, seed=seed)
 
 
-def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False):
+def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False
+            ) -> Certificate:
     """Prove a global lower bound of the one-layer loss (a convex relaxation, rounding accounted for) and certify
     the Gamma* point (a ``Certificate``: ``.certified``, ``.lower_bound``, ``.predicted_loss``, ``.reason``).
 
@@ -135,7 +150,17 @@ def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6
     return _certify(_one_layer(setting), solver=solver, gap_tol=gap_tol, exact=exact)
 
 
-def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int | None = None, seed: int = 0):
+@overload
+def optimal_layers(setting: Setting, L: int, *, family: Literal["gd"] = ..., starts: int | None = ..., seed: int = ...
+                   ) -> GDOptimum: ...
+@overload
+def optimal_layers(setting: Setting, L: int, *, family: Literal["gdpp"], starts: int | None = ..., seed: int = ...
+                   ) -> GDPPOptimum: ...
+@overload
+def optimal_layers(setting: Setting, L: int, *, family: str, starts: int | None = ..., seed: int = ...
+                   ) -> GDOptimum | GDPPOptimum: ...
+def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int | None = None, seed: int = 0
+                   ) -> GDOptimum | GDPPOptimum:
     """Optimal per-layer coefficients of the L-layer family A_l = a_l Sigma^-1 (``family="gd"``, Ahn et al. (8):
     a ``GDOptimum``, certified when the minimiser is real-rooted) or with B_l = b_l I (``family="gdpp"``, (11): a
     ``GDPPOptimum`` by a seeded multistart of ``starts`` runs). Needs Gaussian data and w ~ N(0, Sigma^-1) (or
@@ -147,19 +172,19 @@ def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int 
     """
     _check(setting)
     if family == "gd":
-        from iclcheck.numerics.family_gd import optimal_gd
+        from iclcheck.numerics.families.gd import optimal_gd
 
         if starts is not None:
             raise InputError("starts", "the gd family optimum is solved, not searched: starts applies to gdpp")
         return optimal_gd(setting, L)
     if family == "gdpp":
-        from iclcheck.numerics.family_gdpp import DEFAULT_GDPP_STARTS, optimal_gdpp
+        from iclcheck.numerics.families.gdpp import DEFAULT_GDPP_STARTS, optimal_gdpp
 
         return optimal_gdpp(setting, L, starts=DEFAULT_GDPP_STARTS if starts is None else starts, seed=seed)
     raise InputError("family", f"unknown family {family!r}; choose 'gd' or 'gdpp'")
 
 
-def claims() -> list:
+def claims() -> list[Claim]:
     """The registered claims (``Claim`` objects: ``.key``, ``.title``, ``.source``, ``.statement``,
     ``.provenance``, ``.parameters`` = what a claim can be moved to; empty: built-in settings only).
 
@@ -191,15 +216,9 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
     chosen = select(_claim_keys(keys))
     if setting is not None:
         _check(setting)
-        from iclcheck.proofs import registry
+        from iclcheck.proofs.registry import movable
 
-        check_movable = getattr(registry, "check_movable", None)  # the registry's own rule, where it has one
-        for c in chosen:  # every claim is checked before any runs
-            if check_movable is not None:
-                check_movable(c, setting)
-            elif not c.parameters:
-                raise InputError("setting", f"{c.key} cannot be moved to a user's setting (it declares no "
-                                 "parameters); call verify without setting for it")
+        movable(chosen, setting)  # every claim is checked before any runs
     ctx = Context(seed=int(seed), profile=profile, setting=setting)
     return [c.run(ctx) for c in chosen]
 
@@ -224,7 +243,7 @@ def _claim_keys(keys: Any) -> list[str] | None:
 
 
 def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting: Setting | None = None,
-                 n: int | None = None):
+                 n: int | None = None) -> Weights:
     """Read an L-layer model from a file (.npz, .safetensors, a torch state_dict with PyTorch installed) or a dict
     name -> array, and map it to the canonical model (a ``Weights``: ``.Ps``, ``.Qs`` (L, d+1, d+1),
     ``.readout_sign``, ``.mask``, ``.map``). Conventions: canonical, ahn, vonoswald, zhang, pytorch (docs/weights.md);
@@ -250,7 +269,7 @@ def load_weights(path_or_arrays: Any, *, convention: str = "canonical", setting:
     return _load(path_or_arrays, convention=convention, n=n, d=None if setting is None else setting.d)
 
 
-def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict | None = None):
+def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict[str, Any] | None = None) -> Path:
     """Write canonical stacked P, Q ((L, d+1, d+1) or (d+1, d+1)) with JSON metadata to .npz or .safetensors.
 
     >>> import numpy as np, tempfile, os
@@ -282,7 +301,7 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     >>> round(r.loss.value, 2), r.warnings[0].split(":")[0]
     (18.97, 'prediction sign gives a much lower loss')
     """
-    from iclcheck.numerics.weights_check import check_loaded_weights
+    from iclcheck.numerics.weights.check import check_loaded_weights
 
     _check(setting)
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
@@ -291,7 +310,7 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
 
 
 def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: str = "label",
-             precondition: Any = None):
+             precondition: Any = None) -> GDError:
     """The exact expected error of k = 1..steps in-context GD steps from w_0 = 0 (``numerics.gd_error``): the
     query prediction (``target="label"``) or ||w_k - w*||^2 (``"weights"``), with step ``eta`` (None: the optimal
     step for each k), plain GD (needs Sigma = c I) or ``precondition="inverse"`` (P = Sigma^-1, any Sigma). Returns
@@ -308,7 +327,7 @@ def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: 
     return _gd_error(_check(setting), steps, eta=eta, target=target, precondition=precondition)
 
 
-def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: Any):
+def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: Any) -> FlowResult:
     """Gradient flow of the exact population loss (``numerics.flow``; no sampling) of ``model``: "one_layer" (full
     P, Q), "attnS" (H heads of separate key/query of rank R: ``heads=``, ``rank=``), "attnM" (merged key-query),
     "gd_family" / "tied" (the restricted L-layer families: ``L=``), from ``init`` (a flat parameter vector, or a
@@ -326,7 +345,7 @@ def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: An
 
 
 def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical", prompts: int = 20_000,
-               max_steps: int = 12, seed: int = 0):
+               max_steps: int = 12, seed: int = 0) -> Implements:
     """What a deep model implements, layer by layer (an ``Implements``): each layer in the whitened frame with its
     nearest (8) / (11) family point (``.layers``: ``.a``, ``.b``, residuals), the family named when the model's
     predictions are within 1% of E y_q^2 of it (``.family``: '8', '11' or None), and per layer the best of k = 1..

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iclcheck.cli import main
-from iclcheck.numerics.family_gdpp import family_params
+from iclcheck.numerics.families.gdpp import family_params
 from iclcheck.numerics.weights import save_weights
 
 COV = ("--cov", "diag:1,2,3", "--task-cov", "inv", "-n", "20")

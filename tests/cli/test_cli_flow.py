@@ -1,4 +1,4 @@
-"""iclcheck flow: JSON envelope, plateaus against the encoded plateau losses (numerics.restricted), the plot file, and
+"""iclcheck flow: JSON envelope, plateaus against the encoded plateau losses (numerics.families.restricted), the plot file, and
 one line with exit 2 on bad input."""
 
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from iclcheck.cli.main import main
-from iclcheck.numerics.restricted import plateau_losses
+from iclcheck.numerics.families.restricted import plateau_losses
 from iclcheck.theory.setting import Setting
 from tests.cli.test_json_schema import validate_envelope
 

@@ -11,7 +11,8 @@ import pytest
 
 from iclcheck.cli import main
 from iclcheck.cli.inputs import parse_cov_spec
-from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.numerics.linalg import sqrtm_psd
+from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.setting import Setting
 
 SPEC = "random:d=3,cond=10,seed=1"

@@ -382,7 +382,7 @@ def test_heavy_tails_at_the_issues_setting(tmp_path, capsys):
     condition-(8) optimum): the optimum with P perturbed (0.05 x a seeded Gaussian) has heavy-tailed squared errors
     and no estimable mean; the table printed "gap +x = +y%" right after saying so."""
     import iclcheck
-    from iclcheck.numerics.family_gdpp import family_params
+    from iclcheck.numerics.families.gdpp import family_params
     from iclcheck.numerics.random_matrices import ahn_sigma
 
     Sigma = ahn_sigma(np.random.default_rng(0))

@@ -140,7 +140,7 @@ def test_a_crashing_claim_is_reported_and_the_others_still_run(monkeypatch, caps
 def test_list_table_json_and_keys(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert out.split()[:5] == ["key", "claim", "provenance", "origin", "source"] and "arXiv 2306.00297" in out
+    assert out.split()[:6] == ["key", "claim", "provenance", "moves", "origin", "source"] and "arXiv 2306.00297" in out
     # grouped by paper: a heading line per paper, then its claims; provenance per claim
     lines = out.splitlines()
     head = lines.index("ahn2023 (9 claims)")

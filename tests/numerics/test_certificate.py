@@ -17,7 +17,8 @@ from iclcheck.numerics import certificate as cert
 from iclcheck.numerics.certificate import QP_SOLVERS, certify, float_bound, y_from_dual
 from iclcheck.numerics.derivatives import loss_flat, n_params
 from iclcheck.numerics.lift import LiftedLoss, invariant, sym_coords
-from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.numerics.linalg import sqrtm_psd
+from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.one_layer import min_loss_exact
 from iclcheck.theory.setting import Setting

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import iclcheck.numerics.certificate_bound as cb
-import iclcheck.numerics.certificate_qp as cq
+import iclcheck.numerics.certificate.bound as cb
+import iclcheck.numerics.certificate.qp as cq
 from iclcheck.numerics.certificate import certify
 from iclcheck.numerics.lift import LiftedLoss
 from iclcheck.numerics.one_layer import OneLayer

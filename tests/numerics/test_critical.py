@@ -19,7 +19,8 @@ from iclcheck.numerics.critical import (
 )
 from iclcheck.numerics.derivatives import n_params, pack, value_and_grad_flat
 from iclcheck.numerics.hessian import hessian_flat
-from iclcheck.numerics.one_layer import OneLayer, sqrtm_psd
+from iclcheck.numerics.linalg import sqrtm_psd
+from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.setting import Setting
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from iclcheck.numerics.deep import conditioned_loss, context_gram, controlled_loss, gram_forward
-from iclcheck.numerics.family_gd import optimal_gd
-from iclcheck.numerics.family_gdpp import family_params
+from iclcheck.numerics.families.gd import optimal_gd
+from iclcheck.numerics.families.gdpp import family_params
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.model_loss import model_loss

@@ -1,4 +1,4 @@
-"""The flatness tolerance of the critical-point classification (``critical_classify.flat_tolerance``) against an
+"""The flatness tolerance of the critical-point classification (``critical.classify.flat_tolerance``) against an
 independent route: the same Hessian (same float data A, a, same point theta) evaluated in 50-digit arithmetic
 (mpmath), restricted to the complement of the scaling direction with a 50-digit orthonormal basis, and its
 eigenvalues computed by mpmath. Issue 22 point 19: at d = 2, cond = 1e5, n = 1000, noise 10 a strict minimum
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from iclcheck.numerics.critical import balance, find_critical_points
-from iclcheck.numerics.critical_backend import _Backend, _predicted_theta
-from iclcheck.numerics.critical_classify import classify, flat_tolerance
+from iclcheck.numerics.critical.backend import _Backend, _predicted_theta
+from iclcheck.numerics.critical.classify import classify, flat_tolerance
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.sweep import SweepPoint, describe, point_seed
 

@@ -4,15 +4,15 @@ encoded plateau values, the closed-form limit, conserved quantities)."""
 import numpy as np
 import pytest
 
+from iclcheck.numerics.families.restricted import plateau_losses, saddle_flow
 from iclcheck.numerics.flow import flow, model
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.numerics.restricted import plateau_losses, saddle_flow
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
 
 def test_attnS_visits_the_encoded_plateaus_and_euler_converges_to_it():
-    """Explicit Euler of the same gradient (numerics.restricted.saddle_flow) from the same start converges to the
+    """Explicit Euler of the same gradient (numerics.families.restricted.saddle_flow) from the same start converges to the
     integrated trajectory at first order: halving dt halves the largest loss gap (the gap sits at the steep escapes,
     where Euler's O(dt) time shift shows)."""
     st = Setting.make(np.diag([0.4, 0.3, 0.2]), 20)
@@ -56,7 +56,7 @@ def test_attnM_conserves_v2_minus_W2_and_descends():
 
 
 def test_tied_flow_reaches_the_tied_optimum():
-    from iclcheck.numerics.restricted import optimal_tied_gd
+    from iclcheck.numerics.families.restricted import optimal_tied_gd
 
     st = Setting.make(np.eye(3), 12)
     opt = optimal_tied_gd(st, 3)
@@ -76,7 +76,7 @@ def test_bad_input():
 
 
 def test_fast_attnS_gradient_equals_kq_loss_and_grad():
-    from iclcheck.numerics.restricted import kq_loss_and_grad
+    from iclcheck.numerics.families.restricted import kq_loss_and_grad
 
     rng = np.random.default_rng(8)
     st = Setting.make(np.diag([1.0, 0.5, 0.25]), 9, Sigma_w=np.diag([1.0, 2.0, 0.5]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.family_gdpp import THETA_MAX, _multistart, gdpp_loss, optimal_gdpp
+from iclcheck.numerics.families.gdpp import THETA_MAX, _multistart, gdpp_loss, optimal_gdpp
 from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
 
 

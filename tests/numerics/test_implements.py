@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from iclcheck.numerics import algorithms
-from iclcheck.numerics.family_gdpp import family_params
+from iclcheck.numerics.families.gdpp import family_params
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.implements import _family_path, _Prompts, _Spectral, family_fit, implements
-from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.numerics.weights import load_weights
 from iclcheck.theory.errors import InputError

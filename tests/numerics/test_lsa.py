@@ -122,7 +122,7 @@ def test_one_prompt_by_hand():
 
 
 def test_multilayer_signature_per_prompt_against_central_differences():
-    # lsa_loss_and_grads has numerics.multilayer's signature: (Z0, yq, Ps, Qs) -> loss (B,), dP, dQ (B, L, D, D);
+    # lsa_loss_and_grads has numerics.families's signature: (Z0, yq, Ps, Qs) -> loss (B,), dP, dQ (B, L, D, D);
     # prompt b's gradient is checked against central differences of prompt b's loss alone.
     rng = np.random.default_rng(3)
     st = Setting.make(np.diag([1.0, 2.0]), 4)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from iclcheck.numerics.family_gdpp import family_params
+from iclcheck.numerics.families.gdpp import family_params
 from iclcheck.numerics.model_loss import model_loss
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.errors import InputError

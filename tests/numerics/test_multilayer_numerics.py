@@ -7,9 +7,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.montecarlo import HILL_MIN, mc_loss
-from iclcheck.numerics.multilayer import (
+from iclcheck.numerics.families import (
     family_params,
     float_moments,
     gd_loss,
@@ -25,7 +23,9 @@ from iclcheck.numerics.multilayer import (
     problem_from,
     spectral_quadrature,
 )
-from iclcheck.numerics.one_layer import sqrtm_psd
+from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.linalg import sqrtm_psd
+from iclcheck.numerics.montecarlo import HILL_MIN, mc_loss
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.multilayer import gd_loss as gd_loss_exact
 from iclcheck.theory.multilayer import gdpp_loss_at
@@ -248,7 +248,7 @@ def test_moments_float_and_bad_inputs():
 def test_wick_full_loss_vs_literal_mc_and_scalar():
     """Exact full-matrix loss (Wick) for arbitrary non-symmetric A_l with noise: equals the scalar polynomial at
     A_l = a_l I and lies in the MC CI of the literal model at a random pair."""
-    from iclcheck.numerics.multilayer import full_gd_loss, word_expectation
+    from iclcheck.numerics.families import full_gd_loss, word_expectation
 
     assert full_gd_loss([0.4 * np.eye(3), 1.1 * np.eye(3)], (3, 10, 0.3)) == pytest.approx(
         gd_loss([0.4, 1.1], (3, 10, 0.3)), rel=1e-12)
@@ -282,7 +282,7 @@ def test_noisy_complex_rooted_case_falls_back_uncertified():
 
 def test_gdpp_mc_beyond_exact_degree():
     """L = 4 GD++ by Monte Carlo; with a_3 = 0 the fourth layer is inert, so the exact L = 3 loss must lie in the CI."""
-    from iclcheck.numerics.multilayer import gdpp_loss_mc
+    from iclcheck.numerics.families import gdpp_loss_mc
 
     rng = np.random.default_rng(12)
     a3, b3 = [0.4, 1.2, 2.0], [0.7, 0.4]
@@ -296,7 +296,7 @@ def test_critical_point_census_structure():
     """Every critical point of F(a) with pairwise distinct a_i must be the convex minimiser (the Jacobian of the
     elementary symmetric functions is a Vandermonde); the census finds exactly one such point, equal to the
     certified optimum, and every other critical point has a repeated coefficient and is a saddle."""
-    from iclcheck.numerics.multilayer import gd_critical_points
+    from iclcheck.numerics.families import gd_critical_points
 
     cps = gd_critical_points((5, 20), 3, starts=60, seed=1)
     opt = optimal_gd((5, 20), 3)
@@ -312,7 +312,7 @@ def test_critical_point_census_structure():
 def test_gdpp_optimiser_beats_the_old_thm4_point_and_states_its_search():
     """d=5, n=20, L=3: the old finding's point (a = [0.3419, 2.8562, 7.6404], b = [0.8791, 0.3509]) is a local
     minimum the default multistart goes past; the best point's loss is confirmed by the rational route."""
-    from iclcheck.numerics.family_gdpp import gdpp_loss_rational
+    from iclcheck.numerics.families.gdpp import gdpp_loss_rational
 
     o = optimal_gdpp((5, 20), 3)
     old = gdpp_loss_rational([0.3419, 2.8562, 7.6404], [0.8791, 0.3509, 0.0], (5, 20))
@@ -328,8 +328,8 @@ def test_gdpp_optimiser_beats_the_old_thm4_point_and_states_its_search():
 def test_tail_detector_fires_for_gdpp_d5_l3_but_the_literal_model_agrees_draw_by_draw():
     """The degree-13 filter of the d=5, L=3 optimum makes plain MC heavy-tailed: the estimate must say so.
     The literal model still equals tr p(S)^2 given X (x_q, w integrated exactly), draw by draw."""
-    from iclcheck.numerics.family_gdpp import gdpp_conditional_loss
-    from iclcheck.numerics.mc_gradient import conditional_literal_loss
+    from iclcheck.numerics.families.gdpp import gdpp_conditional_loss
+    from iclcheck.numerics.families.mc_gradient import conditional_literal_loss
 
     o = optimal_gdpp((5, 20), 3)
     st_ = Setting.make(np.eye(5), 20)
@@ -345,7 +345,7 @@ def test_tail_detector_fires_for_gdpp_d5_l3_but_the_literal_model_agrees_draw_by
 def test_sample_average_gdpp_is_a_sample_optimum_not_a_population_one():
     """On drawn spectra the sample-average optimiser (started at the population optimum) ends no higher on the
     sample than the population optimum does, and its exact population loss is no lower than the optimum's."""
-    from iclcheck.numerics.family_gdpp import gdpp_conditional_loss, sample_average_gdpp, spectral_draws
+    from iclcheck.numerics.families.gdpp import gdpp_conditional_loss, sample_average_gdpp, spectral_draws
 
     o = optimal_gdpp((3, 20), 2)
     lam = spectral_draws((3, 20), 4000, np.random.default_rng(3))

@@ -53,12 +53,8 @@ from fractions import Fraction  # noqa: E402
 
 import mpmath as mp  # noqa: E402
 
-from iclcheck.numerics.one_layer import (  # noqa: E402
-    _residual_dot2,
-    check_params,
-    refined_spd_inverse,
-    sqrtm_psd,
-)
+from iclcheck.numerics.linalg import _residual_dot2, refined_spd_inverse, sqrtm_psd  # noqa: E402
+from iclcheck.numerics.one_layer import check_params  # noqa: E402
 from iclcheck.numerics.random_matrices import random_spd  # noqa: E402
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: E402
 

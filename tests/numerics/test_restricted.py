@@ -1,4 +1,4 @@
-"""numerics.restricted against independent routes: the binomial expansion of E tr (I - a S)^{2L} in the exact
+"""numerics.families.restricted against independent routes: the binomial expansion of E tr (I - a S)^{2L} in the exact
 Wishart moments, a brute-force search over rank-r factorisations, the closed-form one-layer optimum, and finite
 differences for the separate-K/Q gradient."""
 
@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.numerics.restricted import (
+from iclcheck.numerics.families.restricted import (
     gd_beta_loss,
     kq_gamma,
     kq_loss_and_grad,
@@ -21,6 +19,8 @@ from iclcheck.numerics.restricted import (
     tied_gd_loss,
     tied_gd_loss_exact,
 )
+from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.sample_moments import wishart_moments
 from iclcheck.theory.setting import Setting

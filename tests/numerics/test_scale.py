@@ -11,7 +11,7 @@ import pytest
 
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics import certificate as cert
-from iclcheck.numerics.certificate_qp import _solve_qp_dense, y_from_dual
+from iclcheck.numerics.certificate.qp import _solve_qp_dense, y_from_dual
 from iclcheck.numerics.derivatives import loss_flat, n_params
 from iclcheck.numerics.lift import LiftedLoss
 from iclcheck.numerics.one_layer import OneLayer

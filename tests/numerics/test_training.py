@@ -64,7 +64,7 @@ def test_dist_to_identity():
 
 
 def test_summarize_reads_the_restricted_family_exactly():
-    from iclcheck.numerics.multilayer import family_params
+    from iclcheck.numerics.families import family_params
     from iclcheck.numerics.training import TrainResult, summarize
 
     rng = np.random.default_rng(4)

@@ -178,9 +178,9 @@ def test_flip_screen_draws_the_full_sample_only_for_a_variant_that_may_be_much_l
     it is, the last rows of P are 0 so the prediction is 0 and the loss is E y^2 = tr(Sigma Sigma_w) = d = 2 (a
     check of the Monte Carlo); every variant but the swap keeps that loss and stops at the screen, the swap (the
     model itself) gets FLIP_SAMPLES prompts and is named."""
-    from iclcheck.numerics.family_gd import optimal_gd
-    from iclcheck.numerics.family_gdpp import family_params
-    from iclcheck.numerics.weights_check import FLIP_SAMPLES, SCREEN_SAMPLES, check_loaded_weights
+    from iclcheck.numerics.families.gd import optimal_gd
+    from iclcheck.numerics.families.gdpp import family_params
+    from iclcheck.numerics.weights.check import FLIP_SAMPLES, SCREEN_SAMPLES, check_loaded_weights
 
     st = Setting.make(np.eye(2), 6, Sigma_w=np.eye(2))
     Ps, Qs = (np.array(x) for x in family_params(np.eye(2), optimal_gd(st, 2).coefficients))

@@ -120,11 +120,11 @@ def test_default_context_has_no_setting_and_unmoved_claims_keep_parameters_empty
 
 
 def test_cli_moves_skips_and_refuses(capsys):
-    assert main(["verify", "ahn2023.eq7", "ahn2023.lemma1", "--cov", "eye:2", "-n", "5"]) == 0
+    assert main(["verify", "ahn2023.eq7", "vonoswald2023.setup", "--cov", "eye:2", "-n", "5"]) == 0
     out, err = capsys.readouterr()
-    assert "ahn2023.lemma1 is not run at this setting" in err and "ahn2023.eq7" in out
+    assert "vonoswald2023.setup is not run at this setting" in err and "ahn2023.eq7" in out
     assert "at your setting: d=2, n=5" in out
-    assert main(["verify", "ahn2023.lemma1", "--cov", "eye:2", "-n", "5"]) == 2
+    assert main(["verify", "vonoswald2023.setup", "--cov", "eye:2", "-n", "5"]) == 2
     assert "none of the selected claims" in capsys.readouterr().err
     assert main(["verify", "ahn2023.eq7", "--cov", "eye:2", "-n", "5", "--noise", "0.1"]) == 2
     err = capsys.readouterr().err

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import iclcheck.proofs.claims as pkg
-from iclcheck.proofs.registry import Claim, Context, all_claims, default_salt, select
+from iclcheck.proofs.registry import KEY_PATTERN, Claim, Context, all_claims, default_salt, select
 from iclcheck.proofs.verdict import (
     Checker,
     ClaimResult,
@@ -54,7 +54,7 @@ def test_module_defines_a_complete_claim(name):
     # keys may have more parts (zfb2024.thm4_2.prediction_error lives in zfb2024_thm4_2_prediction_error.py)
     assert claim.key.replace(".", "_") == name, f"key {claim.key!r} does not match module {name!r}"
     assert claim.key.startswith(module_to_key(name).split(".")[0] + "."), claim.key
-    assert re.fullmatch(r"[a-z]+\d{4}(\.[A-Za-z0-9_]+)+", claim.key), claim.key
+    assert KEY_PATTERN.fullmatch(claim.key), claim.key
     assert claim.title.strip() and len(claim.title) <= 60, "a few words for the table"
     assert ARXIV.search(claim.source), f"{claim.key}: source lacks the arXiv id: {claim.source!r}"
     assert LOCATOR.search(claim.source), f"{claim.key}: source lacks a theorem/equation/section locator"
@@ -62,6 +62,19 @@ def test_module_defines_a_complete_claim(name):
     assert len(claim.statement.strip()) >= 20, f"{claim.key}: statement as printed is missing"
     assert len(claim.notation.strip()) >= 20, f"{claim.key}: notation map to the canonical model is missing"
     assert callable(claim.verify)
+
+
+def test_key_pattern_accepts_a_letter_after_the_year_and_matches_new_claim():
+    from iclcheck.cli.commands.new_claim import KEY_RE, claim_module_name
+
+    for key in ("vonoswald2023b.mesa_layer_rls", "ahn2023.thm1", "zfb2024.thm4_2.prediction_error", "smith2024z.a"):
+        assert KEY_PATTERN.fullmatch(key) and KEY_RE.fullmatch(key), key
+    for key in ("vonoswald2023B.x", "vonoswald2023bc.x", "vonoswald2023b", "x2023b.1a", "ab23b.x", "ab2023b_x"):
+        assert not KEY_PATTERN.fullmatch(key) and not KEY_RE.fullmatch(key), key
+    assert KEY_RE.pattern == KEY_PATTERN.pattern and KEY_RE.flags == KEY_PATTERN.flags  # one rule, two homes
+    assert claim_module_name("vonoswald2023b.ar_one_step") == "vonoswald2023b_ar_one_step"
+    assert module_to_key("vonoswald2023b_ar_one_step") == "vonoswald2023b.ar_one_step"
+    assert [c.key for c in select(["vonoswald2023"])] == [k for k in all_claims() if k.startswith("vonoswald2023.")]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -99,8 +112,8 @@ def test_claim_runs_and_its_result_is_well_formed(key, claim_result):
     assert (res.key, res.source, res.statement) == (claim.key, claim.source, claim.statement)
     assert isinstance(res.verdict, Verdict) and res.verdict is not Verdict.ERROR
     assert res.steps and all(isinstance(s.status, Status) and isinstance(s.scope, Scope) for s in res.steps)
-    assert res.verdict is scoped(overall(res.steps), claim.provenance)  # a failed reading of a statement not READ
-    if res.verdict is Verdict.REFUTED:
+    assert res.verdict is scoped(overall(res.steps), claim.provenance)  # a non-READ failure: 'recorded reading fails'
+    if res.verdict in (Verdict.REFUTED, Verdict.RECORDED_FAILS):
         assert res.finding and res.finding.strip(), f"{key} is refuted without a finding"
     d = res.to_dict()
     back = json.loads(json.dumps(d, allow_nan=False))

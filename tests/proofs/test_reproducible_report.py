@@ -223,5 +223,5 @@ def test_readme_block_is_compact_and_names_every_other_verdict():
           ClaimResult(key="q2021.c", source="s", statement="x", verdict=Verdict.CONFIRMED, steps=[])]
     text = mod.compact(rs, seed=0, profile="quick")
     assert "3 claims from 2 papers" in text
-    assert "| p2020 | 2 | 1 | `p2020.b` inconclusive |" in text
+    assert "| p2020 | 2 | 1 | `p2020.b` **inconclusive** |" in text
     assert "| q2021 | 1 | 1 | - |" in text

@@ -308,8 +308,8 @@ def write_arrays(path: str, arrays: dict[str, Any], *, scalars: dict[str, Any] |
                 np.save(f, arr, allow_pickle=False)
         else:
             data.update({k: np.asarray(v) for k, v in (scalars or {}).items() if v is not None})
-            with open_output(path, what="--out") as f:
-                np.savez(f, **data)
+            with open_output(path, what="--out") as f:  # (mypy matches **data against savez's allow_pickle: bool too)
+                np.savez(f, **data)  # type: ignore[arg-type]  # the keys are array names
     except OSError as exc:
         raise InputError("--out", f"cannot write {str(path)!r}: {exc.strerror}") from None
     return {"file": str(path), "format": fmt, "arrays": {k: list(v.shape) for k, v in data.items()}}

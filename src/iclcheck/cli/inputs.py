@@ -203,7 +203,7 @@ def _read_text(path: Path, *, what: str) -> str:
 
 
 def _load_csv(path: Path, *, what: str) -> Any:
-    rows = []
+    rows: list[list[Fraction]] = []
     for k, line in enumerate(_read_text(path, what=what).splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -478,7 +478,7 @@ def setting_from_args(args: argparse.Namespace, *, exact: bool | None = None) ->
     d = Sigma.shape[0]
     if isinstance(W, np.ndarray) and W.shape != (d, d):
         raise InputError("--task-cov", f"is {W.shape[0]}x{W.shape[1]} but --cov is {d}x{d}")
-    sigma2 = parse_noise(getattr(args, "noise", None))
+    sigma2: Fraction | float = parse_noise(getattr(args, "noise", None))
     n = parse_n(args.n, allow_symbolic=exact)
     if not exact:
         sigma2 = float(sigma2)

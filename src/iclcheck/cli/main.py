@@ -18,6 +18,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterable
+from typing import NoReturn
 
 from iclcheck.cli.flags import flag_message
 from iclcheck.theory.errors import (
@@ -52,7 +53,7 @@ COMMANDS: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 

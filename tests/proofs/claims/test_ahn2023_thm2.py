@@ -3,7 +3,7 @@ against the literal model by Monte Carlo inside the claim and in tests/numerics.
 
 import numpy as np
 
-from iclcheck.numerics.multilayer import full_gd_loss
+from iclcheck.numerics.families import full_gd_loss
 from iclcheck.proofs.claims.ahn2023_thm2 import CLAIM
 from iclcheck.proofs.registry import Context, all_claims
 

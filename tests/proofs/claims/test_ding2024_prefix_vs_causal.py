@@ -4,7 +4,7 @@ GD construction's updates (u_j <- u_j + eta c_j sum_{i <= j} (y_i - x_i^T u_i) x
 import numpy as np
 import pytest
 
-from iclcheck.numerics.restricted import causal_limit
+from iclcheck.numerics.families.restricted import causal_limit
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -3,8 +3,8 @@ deviation from Sigma^-1 by the float one-layer optimum (numerics.one_layer) with
 
 import numpy as np
 
+from iclcheck.numerics.families.restricted import optimal_tied_gd
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.numerics.restricted import optimal_tied_gd
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

@@ -1,10 +1,10 @@
 """gatmiry2024.gradient_dominance: the PL constant by an independent route: explicit Euler on the tied loss of
-numerics.restricted (theory.multilayer's family at equal coefficients), with the derivative by central differences; along
+numerics.families.restricted (theory.multilayer's family at equal coefficients), with the derivative by central differences; along
 its tail (f - f*)/f'^2 tends to 1/(2 f''(a*)), f'' from the exact sympy polynomial of tied_gd_loss_exact."""
 
 import sympy as sp
 
-from iclcheck.numerics.restricted import optimal_tied_gd, tied_gd_loss, tied_gd_loss_exact
+from iclcheck.numerics.families.restricted import optimal_tied_gd, tied_gd_loss, tied_gd_loss_exact
 from iclcheck.proofs.verdict import Verdict
 
 

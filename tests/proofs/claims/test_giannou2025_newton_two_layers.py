@@ -4,7 +4,7 @@ numpy's inverse (they converge to S^{-1} quadratically)."""
 
 import numpy as np
 
-from iclcheck.numerics.restricted import newton_layers, newton_prompt
+from iclcheck.numerics.families.restricted import newton_layers, newton_prompt
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-n", "check-weights needs a numeric n")
     from iclcheck.cli.formatting import dump_json, json_envelope
     from iclcheck.numerics.weights import load_weights
-    from iclcheck.numerics.weights_check import check_loaded_weights
+    from iclcheck.numerics.weights.check import check_loaded_weights
 
     try:
         w = load_weights(args.file, convention=args.convention, n=int(st.n), d=st.d)

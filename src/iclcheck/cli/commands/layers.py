@@ -3,7 +3,9 @@
 Family gd (condition (8)):  P_l = [[0, 0], [0, 1]], Q_l = -[[A_l, 0], [0, 0]], A_l = a_l Sigma^{-1}.
 Family gdpp (condition (11)): P_l = [[B_l, 0], [0, 1]] with B_l = b_l I, same Q_l.
 Data: x ~ N(0, Sigma), w ~ N(0, Sigma^{-1}) (Ahn's Thm 3/4 setting; for Sigma = I this is w ~ N(0, I)),
-label noise N(0, sigma2). The loss is exact (theory.multilayer). For gd the global minimum is certified
+label noise N(0, sigma2). The setting flags are check-weights' (--cov, -n, --task-cov, --noise, --covariates);
+the families' exact loss honours --task-cov inv (the default here) or any task covariance equal to Sigma^-1 (for
+Sigma = I: I), and Gaussian covariates; any other value is refused in one line naming the flag. The loss is exact (theory.multilayer). For gd the global minimum is certified
 whenever the best degree-L filter is real-rooted (always without noise; with strong noise it may not be,
 and the output then says so and gives that filter's loss as a lower bound). gdpp: multistart, not certified.
 """
@@ -18,7 +20,7 @@ import numpy as np
 
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.formatting import dump_json, json_envelope
-from iclcheck.cli.inputs import setting_from_args
+from iclcheck.cli.inputs import COVARIATE_LAWS, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.numerics.limits import MAX_GD_LAYERS, MAX_GDPP_LAYERS, MAX_GDPP_STARTS
 from iclcheck.theory.errors import InputError
@@ -38,9 +40,22 @@ equally optimal, so the coefficients are printed ascending. For gdpp the order m
 
 
 def _setting(args: argparse.Namespace) -> Setting:
-    """The shared SPEC grammar of iclcheck.cli.inputs; the family fixes the prior w ~ N(0, Sigma^-1)."""
-    ns = argparse.Namespace(cov=args.cov, n=args.n, noise=args.noise, task_cov="inv", covariates="gaussian")
-    return setting_from_args(ns, exact=False)
+    """The shared SPEC grammar of iclcheck.cli.inputs (check-weights' flags). The families' exact loss
+    (numerics.families.quadrature.problem_from) needs Gaussian x and w ~ N(0, Sigma^-1): --task-cov inv (the default here),
+    or a SPEC equal to Sigma^-1 (entry by entry, relative 1e-12); anything else is refused naming the flag."""
+    ns = argparse.Namespace(cov=args.cov, n=args.n, noise=args.noise, task_cov=args.task_cov or "inv",
+                            covariates=args.covariates)
+    if args.covariates != "gaussian":
+        raise InputError("--covariates", f"the exact L-layer family loss is for Gaussian covariates, got "
+                         f"{args.covariates!r} (use check-weights or train for other laws)")
+    st = setting_from_args(ns, exact=False)
+    if st.task_cov_kind != "inverse":
+        inv = np.linalg.inv(st.Sigma)
+        if not np.allclose(st.Sigma_w, inv, rtol=1e-12, atol=1e-12 * float(np.max(np.abs(inv)))):
+            raise InputError("--task-cov", "the L-layer families' exact loss is for w ~ N(0, Sigma^-1) (Ahn et al. "
+                             "Thm 3/4): give --task-cov inv (or a SPEC equal to Sigma^-1), got another prior")
+        st = Setting.make(st.Sigma, st.n, Sigma_w="inv", sigma2=st.sigma2)
+    return st
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-L", f"at most {MAX_GD_LAYERS} layers (exact moments of degree 2L+2), got {args.L:,}")
     if args.starts > MAX_GDPP_STARTS:
         raise InputError("--starts", f"at most {MAX_GDPP_STARTS:,} multistart runs, got {args.starts:,}")
-    from iclcheck.numerics.family_gd import optimal_gd
-    from iclcheck.numerics.family_gdpp import optimal_gdpp
+    from iclcheck.numerics.families.gd import optimal_gd
+    from iclcheck.numerics.families.gdpp import optimal_gdpp
 
     st = _setting(args)
     iso = bool(np.allclose(st.Sigma, np.eye(st.d), atol=1e-14))
@@ -73,11 +88,11 @@ def run(args: argparse.Namespace) -> int:
                    lower_bound=opt.lower_bound, method=opt.method,
                    order="any permutation of the coefficients is equally optimal (loss symmetric); ascending")
     else:
-        opt = optimal_gdpp(st, args.L, starts=args.starts, seed=args.seed)
-        out.update(coefficients=[float(v) for v in opt.a], b_coefficients=[float(v) for v in opt.b],
-                   loss=opt.loss, certified_global_min=False, gradient_norm=opt.gradient_norm,
-                   stationary=opt.attained, starts=opt.starts, seed=opt.seed, hits=opt.hits,
-                   local_minima=list(opt.local_minima[:5]), method=opt.method,
+        pp = optimal_gdpp(st, args.L, starts=args.starts, seed=args.seed)  # (a GDPPOptimum, not a GDOptimum)
+        out.update(coefficients=[float(v) for v in pp.a], b_coefficients=[float(v) for v in pp.b],
+                   loss=pp.loss, certified_global_min=False, gradient_norm=pp.gradient_norm,
+                   stationary=pp.attained, starts=pp.starts, seed=pp.seed, hits=pp.hits,
+                   local_minima=list(pp.local_minima[:5]), method=pp.method,
                    order=f"layer order 0..L-1; b_{args.L - 1} does not enter the loss (reported 0)")
     out["loss_zero_predictor"] = float(st.d)
     if args.format == "json":
@@ -100,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
         cert = (f"not certified: the best degree-{args.L} filter has complex roots (its loss {out['lower_bound']:.8g} "
                 "is a lower bound no real steps attain); best real coefficients by multistart")
     else:
-        cert = (f"{opt.method}; lowest local minima found "
-                + ", ".join(f"{v:.6g}" for v in opt.local_minima[:3]))
+        cert = (f"{pp.method}; lowest local minima found "
+                + ", ".join(f"{v:.6g}" for v in pp.local_minima[:3]))
     w(f"{cert}; |gradient| = {out['gradient_norm']:.2e}\n{out['order']}\n")
     return 0
 
@@ -122,7 +137,13 @@ def register(sub: Any) -> None:
                    help=f"number of layers (gd: at most {MAX_GD_LAYERS}; gdpp: at most {MAX_GDPP_LAYERS})")
     p.add_argument("--family", choices=("gd", "gdpp"), default="gd",
                    help="gd: condition (8), A_l = a_l Sigma^-1; gdpp: condition (11), also B_l = b_l I")
+    p.add_argument("--task-cov", metavar="SPEC|inv", default=None,
+                   help="task prior covariance Sigma_w: 'inv' = Sigma^-1 (the default: the families' exact loss needs "
+                        "it), or a SPEC as for --cov equal to Sigma^-1; any other prior is refused")
     p.add_argument("--noise", default="0", metavar="S2", help="label-noise variance sigma2 >= 0 (default 0)")
+    p.add_argument("--covariates", choices=COVARIATE_LAWS, default="gaussian",
+                   help="law of the standardized coordinates: only gaussian is honoured (the exact loss); the others "
+                        "are refused")
     p.add_argument("--starts", type=positive_int, default=24,
                    help=f"gdpp: multistart runs (default 24, at most {MAX_GDPP_STARTS:,}; ~0.4 s each at L = 3)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the gdpp multistart, 0 <= S < 2^63 (default 0)")

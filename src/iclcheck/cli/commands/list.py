@@ -8,7 +8,8 @@ Each claim whose statement was read somewhere (a locator: the paper's section, t
 on a second line, "read: ...".
 
 JSON: ``{"claims": [{"key": str, "paper": str, "title": str, "source": str, "provenance": str, "locator": str, "origin": str,
-"parameters": [str], "statement": str, "notation": str}, ...], "papers": int}``. Provenance tags (only READ is the paper's own text)
+"parameters": [str], "movable": bool, "fixed": str, "statement": str, "notation": str}, ...], "papers": int}``
+("parameters": what a claim can be moved to; "fixed": why it cannot move further). Provenance tags (only READ is the paper's own text)
 are those of ``iclcheck.proofs.registry.PROVENANCE_TAGS``.
 """
 
@@ -55,14 +56,16 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         dump_json(json_envelope("list", {"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
                                       "provenance": c.provenance, "locator": c.locator, "origin": c.origin,
-                                      "parameters": list(c.parameters), "statement": c.statement,
+                                      "parameters": list(c.parameters), "movable": bool(c.parameters),
+                                      "fixed": c.fixed_reason if not c.parameters else c.fixed,
+                                      "statement": c.statement,
                                       "notation": c.notation} for c in claims],
                           "papers": len({c.paper for c in claims})}), indent=True)
         return 0
     from iclcheck.proofs.registry import PROVENANCE_TAGS
 
-    heads = ("key", "claim", "provenance", "origin", "source")
-    rows = [(c.key, c.title, c.provenance, c.origin, c.source) for c in claims]
+    heads = ("key", "claim", "provenance", "moves", "origin", "source")
+    rows: list[tuple[str, ...]] = [(c.key, c.title, c.provenance, ",".join(c.parameters) or "-", c.origin, c.source) for c in claims]
     w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
     print("  ".join("-" * x for x in w))
@@ -79,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
             if locators.get(r[0]):
                 print(f"    read: {locators[r[0]]}")
     used = sorted({t for c in claims for t in c.provenance.split("+")})
+    moving = sum(bool(c.parameters) for c in claims)
     print(f"\n{len(rows)} claims from {len(papers)} papers. Run them: iclcheck verify [KEY_OR_PREFIX ...]")
+    print(f"{moving} of them run at your setting ('moves': the parameters they accept; iclcheck verify KEY "
+          "--cov SPEC -n N [--task-cov, --noise, -L]); '-': the paper's settings only")
     print("provenance: " + "; ".join(f"{t} = {PROVENANCE_TAGS[t]}" for t in used)
           + ". Only READ is the paper's own text; the others are checked 'as recorded'.")
     return 0

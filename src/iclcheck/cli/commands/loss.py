@@ -251,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  exactly (at the stored binary floats) = {out['loss_exact']}")
         if "test" in out:
             t = out["test"]
+            assert test is not None  # out["test"] is computed from it
             print(f"At the test setting ({test.describe()})")
             if "loss_symbolic" in t:
                 print(f"f_test = {t['loss_symbolic']}")

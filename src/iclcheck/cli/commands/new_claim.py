@@ -1,7 +1,8 @@
 """``iclcheck new-claim KEY [--dir DIR] [--tests-dir DIR]``: write a claim module and its test from the template.
 
-KEY is ``<paper><year>.<name>`` (lower-case paper tag, four-digit year, then one or more parts of identifier
-characters), e.g. ``smith2024.thm2``; the module is ``<paper><year>_<name>.py`` (dots become underscores), a copy
+KEY is ``<paper><year>.<name>`` (lower-case paper tag, four-digit year, an optional lower-case letter for a second
+paper of the same year (``vonoswald2023b``), then one or more parts of identifier characters), e.g.
+``smith2024.thm2``; the module is ``<paper><year>_<name>.py`` (dots become underscores), a copy
 of proofs/claims/_template.py with the key filled in, and the test ``test_<module>.py`` runs it (found as a
 built-in claim, or loaded from its file as ``--claims`` would) and checks its decisive value by an independent
 route. Existing files are never overwritten (exit 2). Load the result with ``iclcheck verify --claims DIR`` or
@@ -21,7 +22,9 @@ from iclcheck.theory.errors import InputError
 
 __all__ = ["KEY_RE", "claim_module_name", "register", "run", "write_claim"]
 
-KEY_RE = re.compile(r"[a-z]+[0-9]{4}(\.[A-Za-z_][A-Za-z0-9_]*)+", re.ASCII)
+# the registry's key rule (proofs/registry.py KEY_PATTERN, equal by a test), repeated here so that building the
+# parser imports nothing heavy
+KEY_RE = re.compile(r"[a-z]+[0-9]{4}[a-z]?(\.[A-Za-z_][A-Za-z0-9_]*)+", re.ASCII)
 TEMPLATE_KEY = "template2023.eq7"
 
 TEST_TEMPLATE = '''"""Tests of {key} (written by 'iclcheck new-claim {key}'): the claim runs, and its decisive value is checked by
@@ -62,7 +65,8 @@ def claim_module_name(key: str) -> str:
     if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         shown = key if isinstance(key, str) and len(key) <= 60 else f"{str(key)[:60]}..."
         raise InputError("KEY", f"{shown!r} is not a claim key: expected <paper><year>.<name> with a lower-case paper "
-                         "tag, a four-digit year and identifier characters (e.g. smith2024.thm2)")
+                         "tag, a four-digit year (an optional letter after it: smith2024b) and identifier characters "
+                         "(e.g. smith2024.thm2)")
     return key.replace(".", "_")
 
 

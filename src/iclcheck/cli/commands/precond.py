@@ -263,7 +263,8 @@ def run(args: argparse.Namespace) -> int:
         if G_ex is not None:
             print(f"\\Gamma^* = {sp.latex(G_ex)}")
             print(f"L^* = {sp.latex(L_ex)}")
-        else:
+        else:  # no exact answer: n is numeric (a symbolic n without one raised above), so G is set
+            assert G is not None
             print(f"\\Gamma^* = {_latex_float_matrix(G)}")
             print(f"L^* = {sp.latex(sp.Float(L, 15))}")
         if test_out is not None:
@@ -276,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Optimal preconditioner Gamma* ({setting.describe()})")
         print("  predictor x_q^T Gamma (1/n) sum_i y_i x_i; LSA layer P = e e^T, Q[:d,:d] = -Gamma*^T")
         if written is not None:
+            assert G is not None  # written only from G (--out raised above without it)
             print(f"  Gamma* ({G.shape[0]}x{G.shape[1]}) written to {written['file']} ({written['format']})")
         else:
             print(format_matrix(G_ex if G_ex is not None else G))
@@ -285,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"minimal loss L* = {fmt_number(L, digits=12)}")
         if test_out is not None:
+            assert test is not None  # test_out is computed from test
             print(f"Gamma* at the test setting ({test.describe()})")
             for key, name in (("loss", "test loss L_test(Gamma*)"), ("test_optimum", "test optimum L*_test"),
                               ("excess", "excess L_test(Gamma*) - L*_test")):

@@ -120,7 +120,10 @@ def parse_grid_file(path: str) -> tuple[dict[str, list[Any]] | None, list[dict[s
         if suffix == ".json":
             doc = json.loads(text)
         else:
-            import tomllib
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # tomllib is new in 3.11; tomli is the same parser (a dependency on 3.10)
+                import tomli as tomllib
 
             doc = tomllib.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

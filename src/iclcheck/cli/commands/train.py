@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from iclcheck.cli.formatting import dump_json, json_envelope
-    from iclcheck.numerics.multilayer import family_params, optimal_gd_coefficients
+    from iclcheck.numerics.families import family_params, optimal_gd_coefficients
     from iclcheck.numerics.training import check_budget, paired_gap, step_memory_bytes, summarize, train
 
     st = setting_of(args)
@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         a_opt, f_opt, why = None, None, str(exc)
     with np.errstate(over="ignore", invalid="ignore"):
         if a_opt is not None:
+            assert f_opt is not None  # set with a_opt
             Pb, Qb = family_params(st.Sigma, a_opt)
             la, gap = paired_gap(st, res.Ps, res.Qs, np.array(Pb), np.array(Qb), samples=args.samples, rng=rng,
                                  batch=mc_batch)

@@ -67,7 +67,7 @@ EPILOG = """examples:
   iclcheck verify                          every registered claim, quick profile, table
   iclcheck verify ahn2023                  all claims of Ahn et al. 2023 (a key prefix)
   iclcheck verify ahn2023.thm1 zfb2024.thm4_1 --format json
-  iclcheck verify --format markdown --report STATUS.md     the README's verification status
+  iclcheck verify --format markdown --report STATUS.md     the full report (docs/VERIFICATION.md)
   iclcheck verify --profile thorough --strict              nightly: many random settings, fail on non-confirmed
   iclcheck verify ahn2023.thm1 --cov random:d=4,cond=10,seed=1 -n 30      a claim at your own setting
   iclcheck verify mahankali2023 --cov eye:3 -n 10 --noise 1/2             (claims that cannot move say why)
@@ -198,15 +198,12 @@ def _render(fmt: str, results, ctx, titles: dict[str, str], seconds: float,
 def _movable(claims, user):
     """The claims that can run at the user's setting; the others say why on stderr. A parameter that a movable
     claim does not accept is an error (InputError naming it); none movable: exit 2."""
-    from iclcheck.proofs.registry import check_movable
+    from iclcheck.proofs.registry import movable
 
-    keep = []
-    for c in claims:
-        if not c.parameters:
-            print(f"iclcheck verify: {c.key} is not run at this setting: {c.fixed_reason}", file=sys.stderr)
-            continue
-        check_movable(c, user)
-        keep.append(c)
+    def skip(c, why: str) -> None:
+        print(f"iclcheck verify: {c.key} is not run at this setting: {why}", file=sys.stderr)
+
+    keep = movable(claims, user, skip=skip)
     if not keep:
         raise InputError("--cov", "none of the selected claims can be moved to a user's setting (see the lines "
                          "above; 'iclcheck list' shows what each claim accepts)")

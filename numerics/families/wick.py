@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from iclcheck.numerics.quadrature import problem_from
+from iclcheck.numerics.families.quadrature import problem_from
 from iclcheck.theory.errors import InputError
 
 __all__ = ["full_gd_loss", "word_expectation"]

@@ -194,6 +194,7 @@ def _rademacher_quotient(L: LiftedLoss, M: _Margins):
 
     d, P = L.d, L.Gs.shape[0]
     k = d + 1
+    assert L.Sh is not None, "LiftedLoss keeps Sh for non-Gaussian covariates (Rademacher: kappa - 3 = -2)"
     Shinv = np.linalg.inv(L.Sh)
     Kt = []
     for t in range(d - 1):

@@ -12,7 +12,7 @@ these coordinates: r d variables, a diagonal constraint, and the solver's dual p
 point Z = -nu / (2 diag), Y = V Z U^T (the KKT condition F y = -nu / 2, as before). The rank r keeps the
 eigenvalues of G_s above 1e-13 lam_max (the range of G_s: the dense route's least-squares solve used the
 same range). Which point the solver returns only affects how tight the bound is, never whether it is
-true (``numerics.certificate_bound``). ``_solve_qp_dense`` is the former dense formulation (kron factor,
+true (``numerics.certificate.bound``). ``_solve_qp_dense`` is the former dense formulation (kron factor,
 dense least squares), kept as a reference route for small d (tests and benchmarks compare the two).
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iclcheck.numerics.certificate_bound import gs_eigh
+from iclcheck.numerics.certificate.bound import gs_eigh
 from iclcheck.numerics.lift import LiftedLoss
 
 __all__ = ["KronFactor", "kron_factor", "y_from_dual"]

@@ -115,7 +115,7 @@ class _Backend:
         """The scale of the starts: sqrt(2 |Gamma*|_F) (a point of the predicted form has |p| |Qd| ~ |Gamma*|)."""
         s = self.__dict__.get("_start_scale")
         if s is None:
-            s = float(np.sqrt(2 * max(np.linalg.norm(self.ol.gamma_star()), 1e-12)))
+            s = float(np.sqrt(2 * max(float(np.linalg.norm(self.ol.gamma_star())), 1e-12)))
             self.__dict__["_start_scale"] = s
         return s
 

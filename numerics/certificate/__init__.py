@@ -13,7 +13,7 @@ lambda_lo <= lambda_min(A_s) = lambda_min(G_s) lambda_min(S) / n^2, for every m
 
 Here y comes from the solver's dual point nu of the QP  min |r|^2 + 2 a_s^T m + c0 s.t. r = F m  (KKT:
 F y = -nu / 2; F is diagonal in the Kronecker eigenbasis of A_s, so the QP has r d variables and no dense
-matrix: ``numerics.certificate_qp``), so a wrong, inaccurate or adversarial dual can only weaken the bound,
+matrix: ``numerics.certificate.qp``), so a wrong, inaccurate or adversarial dual can only weaken the bound,
 never make it false.
 Rigour in float64: F(y) is bounded below, |r| above and lambda_min below with explicit rounding margins:
 gamma_K |terms| for every computed sum (the moment formulas have nonnegative coefficients, so the same code
@@ -34,8 +34,8 @@ is not above f at the Gamma* point (evaluated with its own upper rounding margin
 value is a contradiction, reported as such); the gap f(Gamma* point) - bound <= gap_tol * f(Gamma* point)
 (relative). Then: f >= lower_bound everywhere and Gamma*'s point is within the gap of the global minimum.
 
-Modules: ``certificate_qp`` (the relaxation as a QP, the point of a dual), ``certificate_bound`` (rounding
-margins, the proven bound, the decision), ``certificate_exact`` (the rational route); this module holds
+Modules: ``certificate.qp`` (the relaxation as a QP, the point of a dual), ``certificate.bound`` (rounding
+margins, the proven bound, the decision), ``certificate.exact`` (the rational route); this module holds
 ``certify`` and the float route, and re-exports the names callers and tests use.
 """
 
@@ -45,7 +45,7 @@ import math
 
 import numpy as np
 
-from iclcheck.numerics.certificate_bound import (  # noqa: F401 (re-exported: tests and callers use these names)
+from iclcheck.numerics.certificate.bound import (  # noqa: F401 (re-exported: tests and callers use these names)
     _U,
     Certificate,
     _decide,
@@ -57,8 +57,8 @@ from iclcheck.numerics.certificate_bound import (  # noqa: F401 (re-exported: te
     _value_bounds,
     float_bound,
 )
-from iclcheck.numerics.certificate_exact import _certify_exact
-from iclcheck.numerics.certificate_qp import (  # noqa: F401 (re-exported)
+from iclcheck.numerics.certificate.exact import _certify_exact
+from iclcheck.numerics.certificate.qp import (  # noqa: F401 (re-exported)
     KronFactor,
     _solve_qp,
     _solve_qp_dense,

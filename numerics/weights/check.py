@@ -3,7 +3,7 @@ to the theory's optimum for the setting, each layer's distance to the predicted 
 a warning when a sign or scale flip of the convention gives a much lower loss.
 
 Reference optimum: one layer, L* = L(Gamma*) (``OneLayer.min_loss``, the global minimum of one layer); L layers,
-the optimum of the condition-(8) family A_l = a_l Sigma^-1 (``numerics.family_gd.optimal_gd``, Gaussian data with
+the optimum of the condition-(8) family A_l = a_l Sigma^-1 (``numerics.families.gd.optimal_gd``, Gaussian data with
 w ~ N(0, Sigma^-1) or Sigma = Sigma_w = I) - a reference, not a lower bound (GD++ or full weights can go below it).
 
 Per-layer reading (canonical readout and mask only): the effective A_l = -P_l[d+1,d+1] Q_l[:d,:d] (a layer of the
@@ -29,6 +29,7 @@ drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def _reference(setting: Setting, L: int) -> tuple[float | None, str, np.ndarray 
 
         ol = OneLayer(setting)
         return ol.min_loss(), "one-layer optimum L(Gamma*) (global minimum of one layer)", ol.gamma_star().T
-    from iclcheck.numerics.family_gd import optimal_gd
+    from iclcheck.numerics.families.gd import optimal_gd
 
     try:
         opt = optimal_gd(setting, L)
@@ -111,7 +112,7 @@ def _layers(setting: Setting, w: Weights, predicted) -> tuple[list[dict], str]:
                     "(8)-reading of its layers does not apply")
     if predicted is None:
         return [], "not computed: no predicted matrices for this setting"
-    from iclcheck.numerics.one_layer import sqrtm_psd
+    from iclcheck.numerics.linalg import sqrtm_psd
 
     d = setting.d
     Sh = sqrtm_psd(setting.Sigma)
@@ -174,7 +175,7 @@ def _variant_loss(setting: Setting, v: Weights, threshold: float, *, samples: in
     ``samples``. None when the variant's forward pass overflows (it is then not lower)."""
     from iclcheck.theory.errors import NumericalFailure
 
-    kw = {"readout_sign": v.readout_sign, "mask": v.mask, "seed": seed}
+    kw: dict[str, Any] = {"readout_sign": v.readout_sign, "mask": v.mask, "seed": seed}
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             fl = model_loss(setting, v.Ps, v.Qs, samples=min(SCREEN_SAMPLES, samples), **kw)
@@ -204,6 +205,7 @@ def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT
         gap_note = ref_name
     elif not ml.estimable:  # a gap, percentage or ratio of a mean that cannot be estimated means nothing
         est = ml.estimate
+        assert est is not None, "a loss that is not estimable is a Monte Carlo one, with its estimate"
         qs = ", ".join(f"q{round(100 * q)} {v:.4g}" for q, v in est.quantiles)
         gap_note = (f"not reported: the Monte Carlo mean is not estimable (heavy tails), so a gap or a percentage "
                     f"of it would mean nothing; the squared errors have median {est.median:.4g} ({qs}), the "

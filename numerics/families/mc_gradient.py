@@ -1,5 +1,5 @@
 """Monte Carlo through the literal forward pass: per-prompt losses and their full-matrix gradients by backprop
-(``lsa_loss_and_grads``, ``literal_loss``, ``mc_full_gradient``), moved unchanged from numerics.multilayer so a
+(``lsa_loss_and_grads``, ``literal_loss``, ``mc_full_gradient``), moved unchanged from numerics.families so a
 single LSA forward/backward model can replace them later."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from iclcheck.numerics.family_gdpp import family_params
+from iclcheck.numerics.families.gdpp import family_params
+from iclcheck.numerics.families.quadrature import problem_from
 from iclcheck.numerics.forward import lsa_forward
 from iclcheck.numerics.lsa import lsa_loss_and_grads  # the one LSA model (re-exported under its old name)
-from iclcheck.numerics.quadrature import problem_from
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -49,7 +49,7 @@ def _integrated_prompts(setting: Setting, k: int, rng: np.random.Generator) -> t
     query column and label evolve linearly in x_q because the query is masked out of keys and values),
     so E_{x_q, w}[err^2 | X] = sum_{i,j} err(Sigma^{1/2} e_i, Sigma_w^{1/2} e_j)^2 exactly."""
     from iclcheck.numerics.forward import sample_prompts
-    from iclcheck.numerics.one_layer import sqrtm_psd
+    from iclcheck.numerics.linalg import sqrtm_psd
 
     d, n = setting.d, int(setting.n)
     X = sample_prompts(setting, k, rng).X  # (k, n, d)

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from iclcheck.numerics.certificate_bound import Certificate
-from iclcheck.numerics.certificate_qp import _solve_qp, y_from_dual
+from iclcheck.numerics.certificate.bound import Certificate
+from iclcheck.numerics.certificate.qp import _solve_qp, y_from_dual
 from iclcheck.numerics.lift import LiftedLoss, invariant, lift_moments, pairs, reduced, sym_coords
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError
@@ -168,7 +168,7 @@ def _certify_exact(ol: OneLayer, *, solver: str, gap_tol: float) -> Certificate:
     reasons_all = list(reasons)
     if status != "optimal":
         reasons_all.append(f"solver status {status!r} is not 'optimal' (the exact correction still applies)")
-    if gap_q is not None:
+    if gap_q is not None and loss_q is not None:  # (gap_q is set only with loss_q)
         if gap_q < 0:
             reasons_all.append(f"contradiction: exact bound {lower_q} above the exact loss {loss_q} at Gamma*")
         elif loss_q == 0 or gap_q > Fraction(gap_tol) * loss_q:

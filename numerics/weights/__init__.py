@@ -463,7 +463,7 @@ def to_canonical(arrays: dict[str, Any], convention: str, *, n: int, source: str
 
 
 # ---------------------------------------------------------------------------------------------
-# the common layout mistakes (tried by numerics.weights_check's flip warning)
+# the common layout mistakes (tried by numerics.weights.check's flip warning)
 # ---------------------------------------------------------------------------------------------
 # per convention: the two arrays a script most easily swaps, and what the swap means
 _SWAPS = {"canonical": ("P", "Q"), "ahn": ("P", "Q"), "zhang": ("W_PV", "W_KQ"), "pytorch": ("W_K", "W_Q"),
@@ -492,6 +492,7 @@ def layout_variants(w: Weights) -> list[tuple[str, Weights]]:
 def load_weights(path_or_arrays: Any, *, convention: str = "canonical", n: int, d: int | None = None) -> Weights:
     """Read a weights file (or take a dict name -> array) and map it to the canonical model; ``d`` (optional)
     checks the model's dimension against the setting."""
+    meta: dict[str, Any]
     if isinstance(path_or_arrays, dict):
         arrays, meta, src = dict(path_or_arrays), {}, "arrays"
     elif isinstance(path_or_arrays, (str, os.PathLike)):
@@ -540,7 +541,8 @@ def save_weights(path: str | os.PathLike, Ps: Any, Qs: Any, *, metadata: dict | 
         raise InputError("metadata", f"cannot be written as JSON ({show_name(str(exc), 80)})") from None
     try:
         if path.suffix == ".npz":
-            np.savez(path, P=Ps, Q=Qs, **{METADATA_KEY: np.array(text)})
+            # mypy matches **{...} against savez's allow_pickle: bool too; the one key here is METADATA_KEY
+            np.savez(path, P=Ps, Q=Qs, **{METADATA_KEY: np.array(text)})  # type: ignore[arg-type]
         else:
             save_file = import_optional("safetensors.numpy", extra="weights", feature="writing .safetensors").save_file
             save_file({"P": Ps, "Q": Qs}, str(path), metadata={"iclcheck": text})

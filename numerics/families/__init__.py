@@ -1,10 +1,10 @@
 """Fast float versions of ``theory.multilayer`` (a facade: the code lives in modules by concern).
 
-- ``numerics.quadrature``  exact Wishart moments as floats, the spectral Gauss quadrature, FamilyProblem
-- ``numerics.family_gd``   condition (8): gd_loss, gd_loss_grad, optimal_gd (certified), critical-point census
-- ``numerics.family_gdpp`` condition (11): gdpp_loss, gdpp_loss_grad, optimal_gdpp (multistart), family_params
-- ``numerics.wick``        exact full-matrix losses by Wick's theorem (word_expectation, full_gd_loss)
-- ``numerics.mc_gradient`` literal forward pass + backprop Monte Carlo (lsa_loss_and_grads, mc_full_gradient)
+- ``numerics.families.quadrature``  exact Wishart moments as floats, the spectral Gauss quadrature, FamilyProblem
+- ``numerics.families.gd``   condition (8): gd_loss, gd_loss_grad, optimal_gd (certified), critical-point census
+- ``numerics.families.gdpp`` condition (11): gdpp_loss, gdpp_loss_grad, optimal_gdpp (multistart), family_params
+- ``numerics.families.wick``        exact full-matrix losses by Wick's theorem (word_expectation, full_gd_loss)
+- ``numerics.families.mc_gradient`` literal forward pass + backprop Monte Carlo (lsa_loss_and_grads, mc_full_gradient)
 - ``numerics.finite_diff`` central differences (gradients, Hessians)
 
 Everything is in the whitened frame of ``theory.multilayer`` (Sigma = I, w ~ N(0, I), A_l = a_l I,
@@ -14,7 +14,7 @@ w ~ N(0, Sigma^{-1}) and the loss does not depend on Sigma.
 
 from __future__ import annotations
 
-from iclcheck.numerics.family_gd import (
+from iclcheck.numerics.families.gd import (
     MAX_GD_LAYERS,
     GDOptimum,
     gd_critical_points,
@@ -23,8 +23,14 @@ from iclcheck.numerics.family_gd import (
     optimal_gd,
     optimal_gd_coefficients,
 )
-from iclcheck.numerics.family_gdpp import GDPPOptimum, family_params, gdpp_loss, gdpp_loss_grad, optimal_gdpp
-from iclcheck.numerics.mc_gradient import (
+from iclcheck.numerics.families.gdpp import (
+    GDPPOptimum,
+    family_params,
+    gdpp_loss,
+    gdpp_loss_grad,
+    optimal_gdpp,
+)
+from iclcheck.numerics.families.mc_gradient import (
     MCGradient,
     bonferroni_z,
     gdpp_loss_mc,
@@ -32,9 +38,14 @@ from iclcheck.numerics.mc_gradient import (
     lsa_loss_and_grads,
     mc_full_gradient,
 )
-from iclcheck.numerics.quadrature import FamilyProblem, float_moments, problem_from, spectral_quadrature
+from iclcheck.numerics.families.quadrature import (
+    FamilyProblem,
+    float_moments,
+    problem_from,
+    spectral_quadrature,
+)
+from iclcheck.numerics.families.wick import full_gd_loss, word_expectation
 from iclcheck.numerics.random_matrices import ahn_sigma, haar_orthogonal, whitening_matrix
-from iclcheck.numerics.wick import full_gd_loss, word_expectation
 
 __all__ = [
     "MAX_GD_LAYERS",

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from iclcheck.numerics.critical_backend import _Backend, _scaling_direction, balance
+from iclcheck.numerics.critical.backend import _Backend, _scaling_direction, balance
 from iclcheck.numerics.derivatives import n_params
 from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED
 from iclcheck.numerics.one_layer import OneLayer
@@ -209,6 +209,7 @@ def run_start(setting, seed=None, start: int | None = None, *, methods=None, gra
     for what, v, hi in (("seed", seed, MAX_SEED), ("start", start, MAX_SEED)):
         if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= hi):
             raise InputError(what, f"must be an integer in [0, 2^63 - 1], got {v!r}")
+    assert start is not None  # checked just above (an integer in [0, 2^63 - 1])
     be = _backend(setting)
     methods = check_methods(default_methods(be.d) if methods is None else methods)
     if grad_tol is None:

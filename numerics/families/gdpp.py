@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import optimize
 
-from iclcheck.numerics.family_gd import optimal_gd
+from iclcheck.numerics.families.gd import optimal_gd
+from iclcheck.numerics.families.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.numerics.finite_diff import hessian_from_gradient
 from iclcheck.numerics.limits import MAX_GDPP_LAYERS, MAX_GDPP_STARTS, MAX_SEED
-from iclcheck.numerics.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.multilayer import gdpp_degree
 
@@ -226,7 +226,7 @@ def _multistart(d: int, n: int, sigma2: float, L: int, starts: int, seed: int, *
             last.append(np.array(x))
             raise _Diverged
 
-    def run(method: str, x0: np.ndarray, **kw: Any) -> tuple[np.ndarray, float, bool]:
+    def run(method: Literal["BFGS", "trust-exact"], x0: np.ndarray, **kw: Any) -> tuple[np.ndarray, float, bool]:
         """(end point, its loss, stopped unconverged: left the bound, or BFGS at its iteration cap)."""
         last.clear()
         try:

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from iclcheck.numerics.families.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.numerics.finite_diff import hessian_from_gradient
 from iclcheck.numerics.limits import MAX_GD_LAYERS
-from iclcheck.numerics.quadrature import FamilyProblem, _quad_loss, problem_from, spectral_quadrature
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.multilayer import optimal_gd_exact
 
@@ -147,7 +147,7 @@ def _stable_gd_optimum(pr: FamilyProblem, L: int) -> tuple[np.ndarray, np.ndarra
             except np.linalg.LinAlgError:
                 break
             a = a - step
-            if np.linalg.norm(step) < 1e-14 * max(1.0, np.linalg.norm(a)):
+            if np.linalg.norm(step) < 1e-14 * max(1.0, float(np.linalg.norm(a))):
                 break
         a = np.sort(a)
     else:
@@ -200,10 +200,13 @@ def gd_critical_points(problem: Any, L: int, *, starts: int = 200, seed: int = 0
     def hess(a: np.ndarray) -> np.ndarray:
         return hessian_from_gradient(lambda v: gd_loss_grad(v, pr), a, h=1e-6)
 
+    def grad(a: np.ndarray) -> np.ndarray:  # (a def, not a lambda: mypy cannot match a lambda to scipy-stubs' root)
+        return gd_loss_grad(a, pr)
+
     found: list[tuple[np.ndarray, float, int]] = []
     for _ in range(starts):
         x0 = rng.uniform(-box / 4, box, size=L)
-        r = optimize.root(lambda a: gd_loss_grad(a, pr), x0, jac=hess, method="hybr", options={"xtol": 1e-13})
+        r = optimize.root(grad, x0, jac=hess, method="hybr", options={"xtol": 1e-13})
         if not r.success or not np.all(np.isfinite(r.x)):
             continue
         a = np.sort(r.x)

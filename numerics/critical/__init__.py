@@ -30,10 +30,10 @@ runs that do not are reported one by one (start, method, |grad f|, reason), neve
 
 Classification. At a point with p != 0 and Qd != 0 the scaling direction t = (p, -Qd) is an exact
 flat direction (f is constant along gamma -> (gamma p, Qd / gamma)); the Hessian is restricted to the
-orthogonal complement of t. Its eigenvalues within rounding of zero (``critical_classify.flat_tolerance``:
+orthogonal complement of t. Its eigenvalues within rounding of zero (``critical.classify.flat_tolerance``:
 n eps ||H_abs||_2, derived there; or, with a float ``eig_tol``, |lambda| <= eig_tol * max|lambda|) are counted
 as zero (``n_zero``; nonzero means second-order information cannot decide and is reported as degenerate). index = number of negative eigenvalues (the whole spectrum: the dense Hessian from N
-forward-mode Hessian-vector products; see ``critical_classify.classify`` for why not Lanczos). kind:
+forward-mode Hessian-vector products; see ``critical.classify.classify`` for why not Lanczos). kind:
 
 * ``saddle``     index > 0;
 * ``global-min`` index = 0 and loss <= reference + loss_tol, reference = min(L*, lowest loss found)
@@ -58,8 +58,8 @@ tensor distance |m_s(theta) - m_s(theta*)|_F / |m_s(theta*)|_F instead. Deduplic
 distance: for Rademacher covariates some features are collinear (the loss has flat valleys in m), and
 points in one valley are one predictor.
 
-Modules: ``critical_backend`` (f, its derivatives, the symmetry helpers), ``critical_search`` (starts,
-runs, Newton polishing), ``critical_classify`` (classification, deduplication); this module holds the
+Modules: ``critical.backend`` (f, its derivatives, the symmetry helpers), ``critical.search`` (starts,
+runs, Newton polishing), ``critical.classify`` (classification, deduplication); this module holds the
 Landscape, ``find_critical_points`` and ``assemble_landscape``, and re-exports the names callers use.
 """
 
@@ -69,7 +69,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iclcheck.numerics.critical_backend import (  # noqa: F401 (re-exported: callers and tests use these names)
+from iclcheck.numerics.critical.backend import (  # noqa: F401 (re-exported: callers and tests use these names)
     LIFTED_BACKEND_MAX_DIM,
     _Backend,
     _flip,
@@ -81,8 +81,8 @@ from iclcheck.numerics.critical_backend import (  # noqa: F401 (re-exported: cal
     distance_to_predicted,
     effective_gamma,
 )
-from iclcheck.numerics.critical_classify import CriticalPoint, classify, cluster_runs, critical_points
-from iclcheck.numerics.critical_search import (  # noqa: F401 (re-exported)
+from iclcheck.numerics.critical.classify import CriticalPoint, classify, cluster_runs, critical_points
+from iclcheck.numerics.critical.search import (  # noqa: F401 (re-exported)
     BFGS_MAX,
     DENSE_MAX,
     METHODS,
@@ -130,7 +130,7 @@ class Landscape:
     seed: int
     grad_tol: float
     dedup_tol: float
-    eig_tol: float | None  # None: the rounding tolerance of critical_classify.flat_tolerance
+    eig_tol: float | None  # None: the rounding tolerance of critical.classify.flat_tolerance
     loss_tol: float
 
     @property

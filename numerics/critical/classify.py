@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from iclcheck.numerics.critical_backend import _Backend, _reduced_form_residual, balance, effective_gamma
-from iclcheck.numerics.critical_search import DENSE_MAX, RunResult
+from iclcheck.numerics.critical.backend import _Backend, _reduced_form_residual, balance, effective_gamma
+from iclcheck.numerics.critical.search import DENSE_MAX, RunResult
 from iclcheck.numerics.derivatives import loss_flat
 from iclcheck.numerics.one_layer import OneLayer
 
@@ -143,7 +143,7 @@ def cluster_runs(be: _Backend, runs: list[RunResult], *, dedup_tol: float, o_sca
         m = be.predictor(r.theta)
         mf = be.predictor(r.theta, mirror=True)
         for ci, mr in enumerate(reps):
-            near = dedup_tol * max(np.linalg.norm(mr), np.linalg.norm(m), o_scale)
+            near = dedup_tol * max(float(np.linalg.norm(mr)), float(np.linalg.norm(m)), o_scale)
             if min(np.linalg.norm(m - mr), np.linalg.norm(mf - mr)) <= near:
                 clusters[ci].append(i)
                 break

@@ -1,6 +1,6 @@
 """Training the L-layer linear self-attention as the papers do: minibatch Adam on fresh prompts.
 
-The model is the one of ``numerics.lsa`` (canonical model, README "The canonical model"): the masked
+The model is the one of ``numerics.lsa`` (canonical model, docs/model.md): the masked
 linear LSA, re-associated without changing the function,
 
     (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T   (d+1 x d+1),   loss = mean_b (TF - y_q)^2,
@@ -8,7 +8,7 @@ linear LSA, re-associated without changing the function,
 and its gradient is ``numerics.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
 
 Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection; the maps live in
-``numerics.training_families`` and are re-exported here):
+``numerics.training.families`` and are re-exported here):
 
 - ``gd``   condition (8):  P_i = [[0, 0], [0, 1]],  Q_i = -[[A_i, 0], [0, 0]]       (theta = A_i)
 - ``gdpp`` condition (11): P_i = [[B_i, 0], [0, 1]], Q_i = -[[A_i, 0], [0, 0]]      (theta = A_i, B_i)
@@ -26,16 +26,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 import numpy as np
 from scipy import optimize
 
 from iclcheck.numerics.forward import Prompts, sample_prompts
 from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS  # noqa: F401 (re-exported)
+from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.lsa import LSA, loss_and_grads
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
-from iclcheck.numerics.one_layer import sqrtm_psd
-from iclcheck.numerics.training_families import FAMILIES, Family, family  # noqa: F401 (re-exported)
+from iclcheck.numerics.training.families import FAMILIES, Family, family  # noqa: F401 (re-exported)
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
@@ -95,6 +96,18 @@ def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
     return pr.Z0, pr.yq  # (B, d+1, n+1), (B,)
 
 
+@overload
+def forward_backward(
+    Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: Literal[True] = ...
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]: ...
+@overload
+def forward_backward(
+    Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: Literal[False]
+) -> tuple[float, np.ndarray, None, None]: ...
+@overload
+def forward_backward(
+    Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool
+) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]: ...
 def forward_backward(
     Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool = True
 ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -245,6 +258,7 @@ def restricted_optimum(
         res = optimize.minimize(fg, s0, jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-9})
         if best is None or res.fun < best.fun:
             best = res
+    assert best is not None, "at least one start (starts_count >= 1, or x0)"
     return best.x, float(best.fun)
 
 
