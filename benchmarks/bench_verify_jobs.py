@@ -3,8 +3,10 @@ run (each a fresh process: no cache carries over), plus the bytes of the four Ma
 
 "Before" restores, in every process of the run (the CLI and each Dask worker, through a ``sitecustomize`` on
 PYTHONPATH), the former GD++ multistart limits (BFGS 3000, trust-exact 200, no bound on |theta|) and, for --jobs 2,
-one task per claim (no ``SHARED_WORK`` groups). The other issue-19 changes (non-Gaussian BLAS route, one
-eigendecomposition in certify) touch no claim's cost measurably and are not undone.
+one task per claim (no ``SHARED_WORK`` groups) and Dask's MALLOC_TRIM_THRESHOLD_=65536 in the workers (set in the
+CLI's environment, which the workers inherit now that ``numerics.dask_client`` no longer sets it). The other issue-19
+changes (non-Gaussian BLAS route, one eigendecomposition and gathered reduced moments in certify) touch no claim's
+cost measurably and are not undone.
 
     python benchmarks/bench_verify_jobs.py [--repeat 1] [--only now]
 """
@@ -39,6 +41,8 @@ def run(jobs: int, before: bool, tmp: str) -> tuple[float, float, bytes]:
         with open(os.path.join(site, "sitecustomize.py"), "w") as f:
             f.write(BEFORE)
         env["PYTHONPATH"] = site + os.pathsep + env.get("PYTHONPATH", "")
+        if jobs > 1:
+            env["MALLOC_TRIM_THRESHOLD_"] = "65536"
     out = os.path.join(tmp, f"report-{jobs}-{before}.md")
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()

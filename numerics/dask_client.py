@@ -20,7 +20,8 @@ def _is_int(x: Any) -> bool:
 
 class dask_client:  # noqa: N801 (a context manager used like a function)
     """``with dask_client(jobs, scheduler) as client``: a distributed Client on a fresh LocalCluster of ``jobs``
-    worker processes with 1 thread each (Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in them; its profiler off), or on the running
+    worker processes with 1 thread each (Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in them; its profiler off, glibc's
+    malloc left to its defaults), or on the running
     scheduler at ``scheduler``; both closed on exit. The caller's ``__main__`` must be import-safe (worker
     processes are spawned)."""
 
@@ -46,7 +47,12 @@ class dask_client:  # noqa: N801 (a context manager used like a function)
             # "Failed to communicate with scheduler", with a StreamClosedError traceback).
             # No statistical profiler in the workers: it samples every thread's stack every 10 ms for a dashboard
             # nobody reads (measured: 10-15% of a busy worker's CPU on this 2-core machine under load)
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            # No MALLOC_TRIM_THRESHOLD_ in the workers (Dask sets 65536 there by default): setting it at all turns off
+            # glibc's dynamic mmap threshold, so every numpy temporary above 128 KiB is a fresh mmap, page-faulted in
+            # and unmapped again. Measured (ahn2023.thm3 quick, load ~4.5): 2.2-2.6 s in process, 3.4-4.6 s in a
+            # default worker, 2.4-2.6 s in a worker without it. The worker inherits this process's value, if any.
+            with dask.config.set({"distributed.worker.profile.enabled": False,
+                                  "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
                 self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                             dashboard_address=":0", silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
