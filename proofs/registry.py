@@ -43,9 +43,9 @@ import numpy as np
 
 from iclcheck.proofs.verdict import Checker, ClaimResult
 
-__all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Claim", "Context", "PluginWarning",
-           "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch", "movable", "plugin_abort",
-           "select", "setting_uses"]
+__all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Claim", "ClaimSkipped", "Context",
+           "PluginWarning", "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch", "movable",
+           "plugin_abort", "runnable_at", "select", "setting_uses"]
 
 BUILT_IN = "built-in"  # the origin of the claims in iclcheck.proofs.claims
 ENTRY_POINT_GROUP = "iclcheck.claims"
@@ -143,6 +143,26 @@ def movable(claims: Iterable[Claim], value: Any, *, skip: Callable[[Claim, str],
         check_movable(c, value)
         keep.append(c)
     return keep
+
+
+class ClaimSkipped(UserWarning):
+    """A selected claim that does not run at the user's setting (it declares no parameters): the API warns with this,
+    the CLI prints the same line on stderr (``runnable_at``)."""
+
+
+def runnable_at(claims: Iterable[Claim], value: Any) -> tuple[list[Claim], list[tuple[Claim, str]]]:
+    """The one policy, for the API and the CLI alike, for running a selection at a user's setting: the claims that
+    declare no parameters are skipped with their reason (returned as ``(claim, why)``); a parameter that a movable
+    claim does not accept is an InputError naming it; a selection of which no claim can run is an InputError naming
+    each claim and why."""
+    from iclcheck.theory.errors import InputError
+
+    skipped: list[tuple[Claim, str]] = []
+    keep = movable(claims, value, skip=lambda c, why: skipped.append((c, why)))
+    if not keep:
+        reasons = "; ".join(f"{c.key}: {why}" for c, why in skipped) or "no claim selected"
+        raise InputError("setting", f"none of the selected claims can run at a user's setting ({reasons})")
+    return keep, skipped
 
 
 def default_salt(key: str) -> int:

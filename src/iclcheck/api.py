@@ -201,7 +201,10 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
     """Run the proof-checks of the claims selected by ``keys`` (None: all; a key, a paper prefix such as
     "ahn2023", or a list of them) and return their results (``ClaimResult``: ``.verdict``, ``.steps``,
     ``.finding``, ``.to_dict()``). With ``setting``, each claim runs at that setting; a claim that declares no
-    parameters (``Claim.parameters``) cannot be moved and is refused (InputError naming it).
+    parameters (``Claim.parameters``) is skipped with a ``ClaimSkipped`` warning giving its reason, and a selection
+    none of which can move is an InputError naming each claim (the same policy as ``iclcheck verify --cov``:
+    ``proofs.registry.runnable_at``). Claims run through the CLI's runner (``proofs.report.run_claims``), so a claim
+    whose check crashes gives a result with verdict "error", as in the command's report, rather than an exception.
 
     >>> [r] = verify(["ahn2023.eq7"])
     >>> r.key, str(r.verdict)
@@ -213,14 +216,20 @@ def verify(keys: Any = None, *, seed: int = 0, profile: str = "quick", setting: 
         raise InputError("profile", f"must be 'quick' or 'thorough', got {profile!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
         raise InputError("seed", f"must be an integer in [0, 2^63), got {seed!r}")
+    from iclcheck.proofs.report import run_claims
+
     chosen = select(_claim_keys(keys))
     if setting is not None:
         _check(setting)
-        from iclcheck.proofs.registry import movable
+        import warnings
 
-        movable(chosen, setting)  # every claim is checked before any runs
+        from iclcheck.proofs.registry import ClaimSkipped, runnable_at
+
+        chosen, skipped = runnable_at(chosen, setting)  # every claim is checked before any runs
+        for c, why in skipped:
+            warnings.warn(f"{c.key} is not run at this setting: {why}", ClaimSkipped, stacklevel=2)
     ctx = Context(seed=int(seed), profile=profile, setting=setting)
-    return [c.run(ctx) for c in chosen]
+    return run_claims(chosen, ctx)
 
 
 def _claim_keys(keys: Any) -> list[str] | None:

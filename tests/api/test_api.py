@@ -14,6 +14,43 @@ def test_verify_returns_structured_results():
     assert d["key"] == "ahn2023.eq7" and d["verdict"] == str(r.verdict) and len(d["steps"]) == len(r.steps) > 0
 
 
+def test_api_and_cli_give_the_same_verdicts_and_skips_at_a_setting(capsys):
+    """One runner and one policy: a selection with a claim that cannot move runs the others, skips that one with
+    its reason (API: a ClaimSkipped warning; CLI: a line on stderr), and gives the same verdicts."""
+    import json
+
+    from iclcheck.cli.main import main
+    from iclcheck.proofs.registry import ClaimSkipped
+
+    keys = ["ahn2023.eq7", "vonoswald2023.setup", "mahankali2023.thm1"]
+    st = iclcheck.setting(np.eye(2), 5)
+    with pytest.warns(ClaimSkipped, match="vonoswald2023.setup is not run at this setting"):
+        api = iclcheck.verify(keys, setting=st)
+    assert main(["verify", *keys, "--cov", "eye:2", "-n", "5", "--format", "json", "--no-progress"]) == 0
+    out = capsys.readouterr()
+    cli = json.loads(out.out)["claims"]
+    assert "vonoswald2023.setup is not run at this setting" in out.err
+    assert [(r.key, str(r.verdict)) for r in api] == [(c["key"], c["verdict"]) for c in cli]
+    assert [r.key for r in api] == ["ahn2023.eq7", "mahankali2023.thm1"]
+
+
+def test_api_reports_a_crashing_claim_as_an_error_result_like_the_cli(monkeypatch):
+    """The crash policy is the runner's: an exception inside a claim's check is that claim's 'error' result."""
+    import dataclasses
+
+    from iclcheck.proofs import registry
+
+    [claim] = registry.select(["ahn2023.eq7"])
+
+    def boom(ctx):
+        raise RuntimeError("a bug in the check")
+
+    broken = dataclasses.replace(claim, verify=boom)
+    monkeypatch.setattr(registry, "select", lambda *a, **k: [broken])
+    [r] = iclcheck.verify(["ahn2023.eq7"])
+    assert str(r.verdict) == "error" and "a bug in the check" in (r.finding or "")
+
+
 def test_verify_refuses_to_move_a_claim_that_declares_no_parameters():
     fixed = [c for c in iclcheck.claims() if not c.parameters]
     if not fixed:

@@ -198,15 +198,16 @@ def _render(fmt: str, results, ctx, titles: dict[str, str], seconds: float,
 def _movable(claims, user):
     """The claims that can run at the user's setting; the others say why on stderr. A parameter that a movable
     claim does not accept is an error (InputError naming it); none movable: exit 2."""
-    from iclcheck.proofs.registry import movable
+    from iclcheck.proofs.registry import runnable_at
 
-    def skip(c, why: str) -> None:
+    try:
+        keep, skipped = runnable_at(claims, user)  # the API's policy too
+    except InputError as exc:
+        if exc.what != "setting":
+            raise
+        raise InputError("--cov", f"{exc.problem}; 'iclcheck list' shows what each claim accepts") from None
+    for c, why in skipped:
         print(f"iclcheck verify: {c.key} is not run at this setting: {why}", file=sys.stderr)
-
-    keep = movable(claims, user, skip=skip)
-    if not keep:
-        raise InputError("--cov", "none of the selected claims can be moved to a user's setting (see the lines "
-                         "above; 'iclcheck list' shows what each claim accepts)")
     return keep
 
 
