@@ -15,6 +15,8 @@ import stat
 from pathlib import Path
 from typing import IO
 
+from iclcheck.numerics.files import file_kind as _kind  # one description of a file type, reading and writing
+from iclcheck.numerics.files import show_name
 from iclcheck.theory.errors import InputError
 
 __all__ = ["check_output_path", "open_output"]
@@ -22,18 +24,8 @@ __all__ = ["check_output_path", "open_output"]
 _FLAGS = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
 def _show(path: object) -> str:
-    s = str(path)
-    return repr(s if len(s) <= 80 else s[:80] + "...")
+    return show_name(str(path), limit=80)
 
 
 def _path(path: object, what: str, suffixes: tuple[str, ...] | None) -> Path:
