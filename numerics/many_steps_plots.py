@@ -33,12 +33,15 @@ def gd_error_plot(results: list[tuple[str, Any]], path: str | Path, *, title: st
     (label, [MCEstimate per k]) as crosses (means whose tails refuse an interval drawn hollow)."""
     plt, path = _figure(path)
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    ringed = False
     for label, r in results:
         k = r.steps
         (line,) = ax.plot(k, r.error, marker="o", ms=4, lw=1.5, label=label)
         h = np.asarray(r.heavy_tail, bool)
-        if h.any():
-            ax.scatter(k[h], r.error[h], s=90, facecolors="none", edgecolors=line.get_color(), lw=1.2)
+        if h.any():  # the legend says once what a ring means (a custom title may not)
+            ax.scatter(k[h], r.error[h], s=90, facecolors="none", edgecolors=line.get_color(), lw=1.2,
+                       label=None if ringed else "ring: most of the mean from < 5% of the spectrum (heavy tail)")
+            ringed = True
     for label, ests in mc or []:
         k = np.arange(1, len(ests) + 1)
         m = np.array([e.mean for e in ests])
