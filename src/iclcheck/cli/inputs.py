@@ -117,6 +117,14 @@ def parse_number(text: str, *, what: str) -> Fraction:
     return value
 
 
+def positive_number(text: str, *, what: str) -> float:
+    """A finite number > 0 in the grammar of ``parse_number`` (decimal or a/b, ASCII only), as a float."""
+    value = parse_number(text, what=what)
+    if value <= 0:
+        raise InputError(what, f"must be > 0, got {_show(str(text).strip())}")
+    return float(value)
+
+
 def _int_arg(text: str, *, what: str, key: str) -> int:
     s = text.strip()
     if not _INT_RE.fullmatch(s):

@@ -8,13 +8,12 @@ fitted tail rates; --plot writes the loss against time with the plateaus shaded.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from typing import Any
 
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.formatting import dump_json, json_envelope
-from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.cli.inputs import add_setting_arguments, positive_number, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
 
@@ -32,25 +31,15 @@ more than about that tolerance.
 MAX_PARAMS = 20_000
 
 
-def _positive_float(text: str, flag: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise InputError(flag, f"expected a positive number, got {str(text)[:60]!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise InputError(flag, f"must be finite and > 0, got {str(text)[:60]!r}")
-    return v
-
-
 def run(args: argparse.Namespace) -> int:
     from iclcheck.numerics.flow import flow, model
 
     st = setting_from_args(args, exact=False)
     if st.n_is_symbolic:
         raise InputError("-n", "this command needs a numeric n")
-    init = _positive_float(args.init, "--init")
-    t_max = _positive_float(args.t_max, "--t-max")
-    rtol = _positive_float(args.rtol, "--rtol")
+    init = positive_number(args.init, what="--init")
+    t_max = positive_number(args.t_max, what="--t-max")
+    rtol = positive_number(args.rtol, what="--rtol")
     rank = None if args.model == "attnM" else args.rank
     m = model(st, args.model, heads=args.heads, rank=rank, L=args.L)
     if m.size > MAX_PARAMS:

@@ -13,7 +13,7 @@ from typing import Any
 
 from iclcheck.cli.commands._lsa_common import positive_int
 from iclcheck.cli.formatting import dump_json, json_envelope
-from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
+from iclcheck.cli.inputs import add_setting_arguments, positive_number, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
 
@@ -30,20 +30,9 @@ expected error from less than 5% of the spectrum: the mean rests on rare prompts
 
 
 def _eta(text: str) -> float | None:
-    s = str(text).strip()
-    if s in ("opt", "optimal"):
+    if str(text).strip() in ("opt", "optimal"):
         return None
-    try:
-        if "/" in s:
-            a, b = s.split("/", 1)
-            v = float(a) / float(b)
-        else:
-            v = float(s)
-    except (ValueError, ZeroDivisionError):
-        raise InputError("--eta", f"expected a positive number, a/b or 'opt', got {s[:60]!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise InputError("--eta", f"must be finite and > 0, got {s[:60]!r}")
-    return v
+    return positive_number(text, what="--eta")
 
 
 def run(args: argparse.Namespace) -> int:
