@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["add_progress_flag", "progress_bar", "progress_wanted", "train_callback"]
+__all__ = ["add_progress_flag", "progress_bar", "progress_wanted", "stderr_bar", "train_callback"]
 
 
 def add_progress_flag(p: argparse.ArgumentParser) -> None:
@@ -36,6 +36,13 @@ def progress_bar(args: argparse.Namespace, total: int, *, desc: str, unit: str) 
     if total < 1 or not progress_wanted(args):
         yield None
         return
+    with stderr_bar(total, desc=desc, unit=unit) as bar:
+        yield bar
+
+
+@contextlib.contextmanager
+def stderr_bar(total: int, *, desc: str, unit: str) -> Iterator[Any]:
+    """The one tqdm bar of the CLI (``progress_bar``, verify's display): on stderr, cleared when done."""
     from tqdm import tqdm
 
     with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True) as bar:

@@ -224,9 +224,9 @@ def _progress(args: argparse.Namespace, total: int):
     if not sys.stderr.isatty():
         yield progress_printer() if args.progress else None
         return
-    from tqdm import tqdm
+    from iclcheck.cli.progress import stderr_bar
 
-    with tqdm(total=total, desc="verify", unit="claim", file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
+    with stderr_bar(total, desc="verify", unit="claim") as bar:
         def on_done(i, n, claim, res) -> None:
             bar.set_postfix_str(f"{claim.key}: {res.verdict}", refresh=False)
             bar.update(1)
