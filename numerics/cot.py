@@ -209,18 +209,15 @@ def train_cot(d: int, n: int, k: int, eta: float, *, steps: int, batch: int = 64
     w* ~ N(0, I), noiseless). Returns (P, Q, losses per step)."""
     D = 2 * d + 2
     P, Q = init * rng.standard_normal((D, D)), init * rng.standard_normal((D, D))
+    from iclcheck.numerics.training import adam_update  # the numpy trainer's Adam step
+
     mP, vP, mQ, vQ = (np.zeros((D, D)) for _ in range(4))
-    b1, b2, eps = 0.9, 0.999, 1e-8
     losses = np.empty(steps)
     for t in range(1, steps + 1):
         X = rng.standard_normal((batch, n, d))
         y = np.einsum("bnd,bd->bn", X, rng.standard_normal((batch, d)))
         L, dP, dQ = teacher_forced_loss_grad(P, Q, X, y, gd_iterates(X, y, eta, k))
         losses[t - 1] = L
-        for p, g, m, v in ((P, dP, mP, vP), (Q, dQ, mQ, vQ)):
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            p -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        P, mP, vP = adam_update(P, dP, mP, vP, t, lr)
+        Q, mQ, vQ = adam_update(Q, dQ, mQ, vQ, t, lr)
     return P, Q, losses

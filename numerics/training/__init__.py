@@ -42,6 +42,7 @@ from iclcheck.theory.setting import Setting
 
 __all__ = [
     "FAMILIES",
+    "adam_update",
     "MAX_BATCH",
     "MAX_LAYERS",
     "MAX_MEMORY_BYTES",
@@ -150,6 +151,19 @@ def _diverged(t: int, steps: int, problem: str, lr: float, L: int) -> None:
                            f"lower lr (it was {lr:g}), set clip, raise warmup or use fewer layers L (it was {L})")
 
 
+def adam_update(theta: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, step: float, *,
+                betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One bias-corrected Adam update at step ``t`` (1-based) with learning rate ``step`` (its schedule applied):
+    the numpy trainer's, returned as (theta, m, v)."""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    mh = m / (1 - b1**t)
+    vh = v / (1 - b2**t)
+    return theta - step * mh / (np.sqrt(vh) + eps), m, v
+
+
 def train(
     setting: Setting,
     L: int,
@@ -183,7 +197,6 @@ def train(
     theta = fam.init(rng, scale=init_scale) if theta0 is None else np.array(theta0, dtype=float)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
-    b1, b2 = betas
     hist: list[tuple[int, float]] = []
     run = None
     t0 = time.perf_counter()
@@ -201,14 +214,10 @@ def train(
             gn = float(np.linalg.norm(g))
             if gn > clip:
                 g = g * (clip / gn)
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        mh = m / (1 - b1**t)
-        vh = v / (1 - b2**t)
         frac = final_lr_frac + (1 - final_lr_frac) * 0.5 * (1 + np.cos(np.pi * (t - 1) / max(steps - 1, 1)))
         if t <= warmup:
             frac = frac * t / warmup
-        theta = theta - lr * frac * mh / (np.sqrt(vh) + eps)
+        theta, m, v = adam_update(theta, g, m, v, t, lr * frac, betas=betas, eps=eps)
         if not np.all(np.isfinite(theta)):
             _diverged(t, steps, "the parameters have non-finite entries", lr, L)
         run = loss if run is None else 0.98 * run + 0.02 * loss
