@@ -53,11 +53,41 @@ def test_the_default_run_imports_no_dask():
 def test_claims_sharing_work_form_one_task_placed_first():
     from types import SimpleNamespace
 
-    from iclcheck.proofs.report import SHARED_WORK, _tasks
+    from iclcheck.proofs.report import LONG_FIRST, SHARED_WORK, _tasks
 
-    keys = ["a.x", "ahn2023.fig4", "b.y", "ahn2023.thm4", "c.z"]
+    keys = ["a.x", "ahn2023.fig4", "b.y", "ahn2023.thm4", "c.z", LONG_FIRST[1], LONG_FIRST[0]]
     claims = [SimpleNamespace(key=k) for k in keys]
     assert any("ahn2023.thm4" in v and "ahn2023.fig4" in v for v in SHARED_WORK.values())
-    assert _tasks(claims) == [[1, 3], [0], [2], [4]]
+    # the group first, then the long claims in LONG_FIRST's order, then the rest in the order given
+    assert _tasks(claims) == [[1, 3], [6], [5], [0], [2], [4]]
     assert _tasks(claims[:2]) == [[0], [1]]  # a group with one member present is a plain task
     assert sorted(i for t in _tasks(claims) for i in t) == list(range(len(keys)))
+
+
+def test_with_jobs_this_process_runs_tasks_and_a_cluster_failure_is_raised(monkeypatch):
+    """``jobs = 2``: this process takes tasks from the queue while the cluster starts in a thread; a cluster that
+    cannot start is raised here (after the task in hand), not lost, and no claim is reported twice."""
+    import iclcheck.numerics.dask_client as dc
+    from iclcheck.proofs.registry import Context, select
+    from iclcheck.proofs.report import run_claims
+    from iclcheck.theory.errors import InputError
+
+    class NoCluster:
+        def __init__(self, jobs, scheduler):
+            raise InputError("scheduler", "no cluster here (test)")
+
+    monkeypatch.setattr(dc, "dask_client", NoCluster)
+    seen = []
+    with pytest.raises(InputError, match="no cluster here"):
+        run_claims(select(KEYS), Context(), on_done=lambda i, n, c, r: seen.append(c.key), jobs=2)
+    assert seen and len(seen) == len(set(seen)) and set(seen) <= set(KEYS)  # ran here, each once
+
+
+def test_jobs_out_of_range_is_an_input_error():
+    from iclcheck.proofs.registry import Context, select
+    from iclcheck.proofs.report import run_claims
+    from iclcheck.theory.errors import InputError
+
+    for bad in (0, 10**6, 2.0, True):
+        with pytest.raises(InputError, match="jobs"):
+            run_claims(select(KEYS[:1]), Context(), jobs=bad)

@@ -127,8 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     from iclcheck.cli.commands._lsa_common import positive_int
 
     p.add_argument("--jobs", type=positive_int, default=1,
-                   help="run the claims as tasks on a local Dask cluster of N worker processes (default 1: in this "
-                   "process, no Dask); the report is the same as with 1")
+                   help="run the claims in N processes: this one and a local Dask cluster of N - 1 workers, taking "
+                   "tasks from one queue (default 1: in this process, no Dask); the report is the same as with 1")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run the claims on a running Dask scheduler (e.g. tcp://host:8786)")
     p.set_defaults(func=run)
