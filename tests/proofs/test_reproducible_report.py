@@ -4,9 +4,9 @@ Each run is a subprocess with OPENBLAS_CORETYPE forcing one OpenBLAS kernel (Pre
 Haswell: AVX2/FMA), which changes the rounding of every matrix product. The kernel that actually runs is read
 back with threadpoolctl, so the test cannot pass by comparing a kernel with itself.
 
-The whole quick report is compared (about 15-45 s per kernel on a 2-core machine; the two kernels run side by side),
-plus a faster check of the claims whose numbers sat on a rounding knife-edge (Newton iteration counts at the boundary
-alpha).
+The whole quick report is compared (about 15-45 s per kernel on a 2-core machine; the two kernels run side by side):
+marked ``slow``, it runs in CI as a step of its own (.ci/run) and keeps ~30 s out of the default run, which keeps a
+faster check of the claims whose numbers sat on a rounding knife-edge (Newton iteration counts at the boundary alpha).
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def test_claims_once_on_a_rounding_knife_edge_give_identical_bytes_under_two_ker
     assert a == b, f"differs in {sorted(claims_of_differing_lines(a, b))}"
 
 
+@pytest.mark.slow  # the whole quick report twice (~30 s): CI runs it as its own step (.ci/run)
 def test_quick_markdown_report_is_identical_under_two_kernels_except_known_claims():
     _kernels_differ()
     a, b = _reports()
