@@ -23,7 +23,7 @@ ULPS = Tolerance(rtol=1e-12, atol=1e-15, reason="Cholesky inverse of a multiple 
 
 def verify(ctx: Context) -> Checker:  # a refutation returns (chk, finding): the corrected statement, checked
     chk = Checker()
-    rng = ctx.rng()  # salted by the claim (Claim.salt; default CRC32 of the key)
+    rng = ctx.rng()  # salted by the claim (Claim.salt; default CRC32 of the key); more streams: Claim.streams
     chk.exact("derived Gamma* = n/(n+2) for d = 1 (symbolic n)", gamma_star_exact(Setting.make(sp.eye(1), N)),
               sp.Matrix([N / (N + 2)]))
     for _ in range(8 if ctx.thorough else 2):  # random cases from the claim's stream only

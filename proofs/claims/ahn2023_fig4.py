@@ -56,7 +56,7 @@ def verify(ctx: Context) -> Checker:
     Sigma = np.diag([1.0, 1.0, 0.25, 0.0625, 1.0])
     st = Setting.make(Sigma, 20, Sigma_w="inv")
     est = mc_loss(st, *family_params(Sigma, a, [b[0], b[1], 0.37]), samples=400_000 if ctx.thorough else 60_000,
-                  rng=ctx.rng(6))
+                  rng=ctx.stream("literal_mc"))
     if est.estimable:
         ck.within_ci("exact GD++ loss at the optimum = literal forward pass, non-isotropic Sigma (n=20)", est, fstar)
     else:
@@ -92,7 +92,7 @@ def verify(ctx: Context) -> Checker:
     ck.decided("||A_0|| <= ||A_1|| <= ||A_2|| at the optimum", ordered,
                f"a* = {np.round(a, 4).tolist()} (n=20); n=10: {np.round(th10[:L], 4).tolist()}",
                computed=np.abs(a), expected=np.sort(np.abs(a)), exact=True)
-    check_released_attention(ck, st, *family_params(Sigma, a, [b[0], b[1], 0.37]), ctx.rng(777),
+    check_released_attention(ck, st, *family_params(Sigma, a, [b[0], b[1], 0.37]), ctx.stream("released"),
                              what="the restricted GD++ optimum")
     return ck  # a refutation's finding: its failing steps
 
@@ -108,4 +108,5 @@ CLAIM = Claim(
     verify=verify,
     fixed="its statement is a figure: the learned (11) coefficients of the paper's own run (d = 5, L = 3)",
     salt=5,
+    streams={"literal_mc": 6, "released": 777},
 )

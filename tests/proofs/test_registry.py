@@ -155,10 +155,45 @@ def test_runner_hands_the_claim_and_its_stream_to_verify():
     assert (res.key, res.verdict, res.finding) == ("x2000.y", Verdict.CONFIRMED, "a note")
     with pytest.raises(ValueError, match="Claim.run"):
         Context().rng()
-    assert Context().rng(7).random() == np.random.default_rng([0, 7]).random()  # the old pattern still works
+    with pytest.raises(TypeError, match="declare the stream by name"):
+        Context().rng(7)  # the old integer salt at the call site is gone, with a pointer to streams
     bad = Claim(key="x2000.z", title="t", source="s", statement="st", notation="no", verify=lambda ctx: 1)
     with pytest.raises(TypeError, match="must return its Checker"):
         bad.run(Context())
+
+
+def test_named_streams_are_declared_once_and_keep_their_salts():
+    seen = {}
+
+    def verify(ctx):
+        seen["mc"] = ctx.stream("mc").random()
+        seen["fit"] = ctx.stream("fit", 2, 3).random()
+        with pytest.raises(KeyError, match="no random stream named 'nope'.*fit, mc"):
+            ctx.stream("nope")
+        with pytest.raises(TypeError, match="takes 2 index"):
+            ctx.stream("fit", 1)
+        with pytest.raises(TypeError, match="takes 0 index"):
+            ctx.stream("mc", 1)
+        chk = Checker()
+        chk.decided("one", True, "ran")
+        return chk
+
+    c = Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify, salt=42,
+              streams={"mc": 7, "fit": (1000, 100, 1)})
+    c.run(Context(seed=3))
+    assert seen["mc"] == np.random.default_rng([3, 7]).random()
+    assert seen["fit"] == np.random.default_rng([3, 1203]).random()
+    with pytest.raises(ValueError, match="Claim.run"):
+        Context().stream("mc")
+    for bad in ({"mc": -1}, {"m c": 1}, {"mc": 1.5}, {"mc": (5, 0)}, {"mc": ()}, {"mc": True}):
+        with pytest.raises(ValueError, match="streams maps identifiers"):
+            Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify, streams=bad)
+    with pytest.raises(ValueError, match="salt 42 of the claim's salt"):
+        Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify, salt=42,
+              streams={"mc": 42})
+    with pytest.raises(ValueError, match="salt 7 of stream 'a'"):
+        Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify,
+              streams={"a": 7, "b": 7})
 
 
 def test_old_pattern_verify_returning_a_result_is_still_accepted():
