@@ -48,7 +48,7 @@ import numpy as np
 from iclcheck.proofs.verdict import Checker, ClaimResult
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Claim", "ClaimSkipped", "Context",
-           "PluginWarning", "Stream", "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch",
+           "PluginWarning", "Profiles", "Recipe", "Stream", "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch",
            "movable", "plugin_abort", "runnable_at", "select", "setting_uses"]
 
 BUILT_IN = "built-in"  # the origin of the claims in iclcheck.proofs.claims
@@ -172,6 +172,46 @@ def runnable_at(claims: Iterable[Claim], value: Any) -> tuple[list[Claim], list[
 def default_salt(key: str) -> int:
     """A claim's default RNG salt: CRC32 of its key (stable across machines and runs, unlike hash())."""
     return zlib.crc32(key.encode("utf-8"))
+
+
+class Recipe:
+    """One profile's sizes of a claim's random instances, read as attributes (``SIZES.at(ctx).samples``)."""
+
+    def __init__(self, profile: str, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+        self.__dict__["profile"] = profile
+
+    def __getattr__(self, name: str) -> Any:  # only for names not declared (declared ones are instance attributes)
+        raise AttributeError(f"the {self.__dict__.get('profile')} recipe declares no size {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Recipe({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """A claim's random-instance recipe, named per profile and declared once at the top of the claim module::
+
+        SIZES = Profiles(quick=dict(samples=40_000, starts=0), thorough=dict(samples=200_000, starts=8))
+
+    and read in ``verify`` as ``sz = SIZES.at(ctx)``, ``sz.samples`` (instead of ``200_000 if ctx.thorough else
+    40_000`` at the call site). Both profiles declare the same names; a value is a constant (a number, a tuple of
+    cases), never an expression of the claim's locals."""
+
+    quick: Mapping[str, Any]
+    thorough: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        if set(self.quick) != set(self.thorough):
+            odd = sorted(set(self.quick) ^ set(self.thorough))
+            raise ValueError(f"Profiles: quick and thorough must declare the same sizes; only one declares {odd}")
+        bad = [k for k in self.quick if not (isinstance(k, str) and k.isidentifier() and k != "profile")]
+        if bad:
+            raise ValueError(f"Profiles: size names are identifiers (not 'profile'), got {bad}")
+
+    def at(self, ctx: Context) -> Recipe:
+        """The recipe of ``ctx``'s profile (thorough, or quick for every other profile, as ``ctx.thorough``)."""
+        return Recipe("thorough", self.thorough) if ctx.thorough else Recipe("quick", self.quick)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import lemma1_recursion
@@ -50,6 +50,10 @@ FINDING = ("As printed, with attention P Z M (Z^T Q Z) as in (8), the lemma hold
 LAYERS = Tolerance(rtol=1e-9, atol=1e-9, reason="L layers of O(1) products; rounding grows like L * 1e-15")
 LAYERS_RELEASED = Tolerance(rtol=1e-9, atol=1e-9, reason="L layers of O(1) products; rounding ~L * 1e-15")
 ROUNDING = Tolerance(rtol=1e-9, atol=1e-9, reason="rounding only")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_sizes=1), thorough=dict(random_sizes=4))
 
 
 def exact_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
@@ -189,7 +193,8 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
               _exact_gap(X, w_star, xq, As_gen, transpose=True), zero)
 
     # float, larger: the paper's experiment sizes d = 5, n = 20 and random ones, L = 1..4
-    sizes = [(5, 20)] + [(int(rng.integers(1, 8)), int(rng.integers(1, 30))) for _ in range(4 if ctx.thorough else 1)]
+    sizes = [(5, 20)] + [(int(rng.integers(1, 8)), int(rng.integers(1, 30)))
+                         for _ in range(SIZES.at(ctx).random_sizes)]
     for d, n in sizes:
         for L in (1, 2, 3, 4) if ctx.thorough or (d, n) == (5, 20) else (2,):
             st = Setting.make(np.eye(d), n)

@@ -27,7 +27,7 @@ import sympy as sp
 from scipy.linalg import null_space
 
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
 from iclcheck.proofs.steps_open import full_space_at, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
@@ -60,6 +60,10 @@ NULL_REL = 1e-10  # |H v| / ||H||_2 on the rescaling tangent: rounding ~1e-16, 1
 HESSIAN_REL = 1e-8  # eigenvalue floor -HESSIAN_REL ||H||_2 off the rescaling tangent (the smallest is O(1) there)
 CHOLESKY = Tolerance(rtol=1e-9, atol=1e-12,
                      reason="double-precision Cholesky solve, condition number <= 50: relative error << 1e-9")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(n_rand=2), thorough=dict(n_rand=6))
 
 
 def _random_lambdas(rng: np.random.Generator, d: int) -> list[sp.Rational]:
@@ -213,7 +217,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
 def verify(ctx: Context) -> Checker:
     chk = Checker()
     rng = ctx.rng()  # the claim's stream (Claim.salt), consumed in step order
-    n_rand = 6 if ctx.thorough else 2
+    n_rand = SIZES.at(ctx).n_rand
     _printed_block_diagonal(chk, rng, n_rand)
     _printed_block_rotated(chk, rng, n_rand)
     _printed_point_full_loss(chk, rng)

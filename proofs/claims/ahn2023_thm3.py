@@ -38,7 +38,7 @@ from iclcheck.numerics.finite_diff import central_gradient, directional_derivati
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.steps_open import solve_tolerance
 from iclcheck.proofs.verdict import Checker
@@ -53,6 +53,11 @@ STATEMENT = ("x ~ N(0, Sigma), w ~ N(0, Sigma^-1), L layers with (8). With S the
              "the infimum may not be attained.")
 NOTATION = ("Canonical model of STATEMENTS.md section 0 (Ahn's own): P_i = [[0,0],[0,1]], Q_i = -[[A_i,0],[0,0]], "
             "Z_{l+1} = Z_l + (1/n) P Z M Z^T Q Z, TF = -[Z_L]_{d+1,n+1}, f = E (TF - w^T x_q)^2, no 1/2, no noise.")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(d_n_L=(3, 10, 3), samples=30_000),
+                 thorough=dict(d_n_L=(5, 20, 3), samples=200_000))
 
 
 def _fd_full_grad(Sigma: np.ndarray, a: np.ndarray, n: int) -> np.ndarray:
@@ -132,7 +137,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
 
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
-    d, n, L = (5, 20, 3) if ctx.thorough else (3, 10, 3)
+    d, n, L = SIZES.at(ctx).d_n_L
     eig = (1.0, 1.0, 0.25, 0.0625, 1.0) if d == 5 else (1.0, 0.25, 0.0625)
     Sigma = ahn_sigma(ctx.stream("sigma"), eig)
     st = Setting.make(Sigma, n, Sigma_w="inv")
@@ -167,13 +172,13 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     Sig_m = ahn_sigma(ctx.stream("mc_sigma"), (1.0, 0.25, 0.0625))
     st_m = Setting.make(Sig_m, nm, Sigma_w="inv")
     a_m = optimal_gd(st_m, Lm).coefficients
-    est = mc_loss(st_m, *family_params(Sig_m, a_m), samples=200_000 if ctx.thorough else 30_000,
+    est = mc_loss(st_m, *family_params(Sig_m, a_m), samples=SIZES.at(ctx).samples,
                   rng=ctx.stream("mc_loss"))
     chk.within_ci(f"exact F(a*) inside the Monte Carlo CI of the literal model (d={dm}, n={nm}, L={Lm})", est,
                   gd_loss(a_m, st_m))
 
     # 3. full gradient on S equals (dF/da_i / d) Sigma, at a non-critical point (power) ...
-    samples = 200_000 if ctx.thorough else 30_000
+    samples = SIZES.at(ctx).samples
     a_off = a_m * np.array([1.3, 0.75])
     g = mc_full_gradient(st_m, *family_params(Sig_m, a_off), samples=samples, rng=ctx.stream("mc_gradient_off"))
     dA, se = g.dA()

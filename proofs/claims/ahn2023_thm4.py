@@ -42,7 +42,7 @@ from iclcheck.numerics.families.gdpp import (
 from iclcheck.numerics.families.mc_gradient import conditional_literal_loss
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.steps_open import solve_tolerance
 from iclcheck.proofs.verdict import Checker
@@ -59,6 +59,11 @@ NOTATION = ("Canonical model (STATEMENTS.md section 0). Sign of Q_i in (11) reco
 
 
 MOVED_L_MAX = 3  # the exact GD++ loss (theory.multilayer) is implemented up to L = 3
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(gradient_samples=30_000, loss_samples=10_000, N5=30_000, Nsaa=50_000),
+                 thorough=dict(gradient_samples=200_000, loss_samples=50_000, N5=300_000, Nsaa=200_000))
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
@@ -104,7 +109,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
     chk.exact(f"B_{{L-1}} does not enter: its per-prompt gradient is exactly 0 ({at})",
               float(np.max(np.abs(dP[:, -1, :d, :d]))), 0)
     if L == 2 and n >= 5 * d:
-        g = mc_full_gradient(st, Ps, Qs, samples=200_000 if ctx.thorough else 30_000, rng=rng)
+        g = mc_full_gradient(st, Ps, Qs, samples=SIZES.at(ctx).gradient_samples, rng=rng)
         dA, sA = g.dA()
         dB, sB = g.dB()
         thr = bonferroni_z((2 * L - 1) * d * d)
@@ -151,7 +156,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
               gdpp_conditional_loss(opt.a, opt.b, lam), rtol=1e-9, atol=0.0, reason="an identity per X; rounding")
     Ps3, Qs3 = family_params(Sigma, opt.a, opt.b)
     est = mc_mean(lambda r, k: conditional_literal_loss(st, Ps3, Qs3, draws=k, rng=r)[0],
-                  samples=50_000 if ctx.thorough else 10_000, rng=ctx.stream("mc_loss"), batch=2000, nonnegative=True)
+                  samples=SIZES.at(ctx).loss_samples, rng=ctx.stream("mc_loss"), batch=2000, nonnegative=True)
     name = (f"exact F at the critical point inside the Monte Carlo CI of the literal model (d={d}, L={L}; per draw "
             "of X, x_q and w integrated exactly)")
     if est.estimable:
@@ -167,7 +172,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
               F5, F5_rat, rtol=1e-10, atol=0.0,
               reason="both exact; the quadrature is rounded once from 30+ digits, the rational route at the end")
     st5 = Setting.make(np.eye(5), 20)
-    N5 = 300_000 if ctx.thorough else 30_000
+    N5 = SIZES.at(ctx).N5
     est5 = mc_loss(st5, *family_params(np.eye(5), opt5.a, opt5.b), samples=N5, rng=ctx.stream("mc_loss_d5"))
     if est5.estimable:
         chk.within_ci("d=5, L=3: exact F inside the Monte Carlo CI of the literal model", est5, F5)
@@ -176,7 +181,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                      "reported, the sample mean is not evidence for or against F", computed=est5.mean, expected=F5)
 
     # 2c. what a learner that sees only typical spectra converges to (sample-average optimum over fresh S)
-    Nsaa = 200_000 if ctx.thorough else 50_000
+    Nsaa = SIZES.at(ctx).Nsaa
     lam = spectral_draws((5, 20), Nsaa, ctx.stream("spectra"))
     a_s, b_s, f_s = sample_average_gdpp(lam, 3, x0=np.concatenate([opt5.a, opt5.b[:2]]))
     F_at_s = gdpp_loss(a_s, b_s, (5, 20))
@@ -188,7 +193,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                  f"{f_at_opt:.4g}), whose exact population loss is {F_at_s:.4g} = {F_at_s / F5:.0f}x F*", computed=F_at_s, expected=F5)
 
     # 3. full gradient on S, off the critical point: prediction from rotation invariance
-    samples = 200_000 if ctx.thorough else 30_000
+    samples = SIZES.at(ctx).gradient_samples
     m = (2 * L - 1) * d * d  # A_0..A_{L-1}, B_0..B_{L-2}
     thr = bonferroni_z(m)
     a_off, b_off = opt.a * np.array([1.3, 0.75]), opt.b + np.array([0.4, 0.0])

@@ -24,7 +24,7 @@ import sympy as sp
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps_open import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
@@ -42,6 +42,11 @@ N = sp.Symbol("n", positive=True, integer=True)
 D = sp.Symbol("d", positive=True, integer=True)
 # One-sided level of the extension probe: a loss decrease counts only at z below -Z_PROBE (99.95% one-sided).
 Z_PROBE = 3.29
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(moved_samples=100_000, samples=100_000, random_cases=1, directions=2),
+                 thorough=dict(moved_samples=200_000, samples=400_000, random_cases=3, directions=4))
 
 
 def params(c: float, B: np.ndarray, b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +95,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     chk.close(f"closed-form loss at the printed point = d - n d/K (your d={d}, n={n})", value, d - n * d / K,
               rtol=1e-12, reason="a rational closed form evaluated in floats")
     P, Q = params(1.0, B)
-    est = mc_loss(st, [P], [Q], samples=200_000 if ctx.thorough else 100_000, rng=rng, relu=True)
+    est = mc_loss(st, [P], [Q], samples=SIZES.at(ctx).moved_samples, rng=rng, relu=True)
     chk.within_ci(f"closed-form ReLU loss = literal forward pass at the printed point (your d={d}, n={n})", est,
                   value)
     return chk
@@ -119,9 +124,9 @@ def verify(ctx: Context) -> Checker:
               sp.simplify(loss_a.subs(a, thm5_scalar(N, D))), D - N * D / K)
 
     # Monte Carlo: the closed form against the literal ReLU forward pass
-    samples = 400_000 if ctx.thorough else 100_000
+    samples = SIZES.at(ctx).samples
     cases = [(3, 5, "printed point", 1.0, -float(thm5_scalar(5, 3)) * np.eye(3))]
-    for k in range(3 if ctx.thorough else 1):
+    for k in range(SIZES.at(ctx).random_cases):
         dd, n = int(rng.integers(2, 5)), int(rng.integers(2, 9))
         cases.append((dd, n, f"random B, c #{k + 1}", float(rng.normal()), rng.normal(size=(dd, dd)) / dd))
     cases.append((5, 20, "printed point, paper-size", 1.0, -float(thm5_scalar(20, 5)) * np.eye(5)))
@@ -157,7 +162,7 @@ def verify(ctx: Context) -> Checker:
     worst_z, lines = np.inf, []
     pr = sample_prompts(st, samples, rng)
     base = (tf(pr.Z0, P0, Q0) - pr.yq) ** 2  # (B,)
-    for k in range(4 if ctx.thorough else 2):
+    for k in range(SIZES.at(ctx).directions):
         v = rng.normal(size=dd)
         v /= np.linalg.norm(v)
         for s in (0.05, -0.05):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
@@ -26,6 +26,10 @@ STATEMENT = (
 )
 NOTATION = "S = X^T X and M_0 = alpha S exactly as in eq. 5 (fu2023.eq5); s is a commuting symbol standing for S."
 MAX_K = 6  # degrees checked for k = 0..MAX_K (degree 127 at k = 6)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(trials=2), thorough=dict(trials=10))
 
 
 def correct_b3(*, alpha: sp.Expr, s: sp.Symbol) -> dict[int, sp.Expr]:
@@ -55,7 +59,7 @@ def verify(ctx: Context) -> tuple[Checker, Finding | None]:
 
     # A random rational symmetric S and a rational alpha: the matrix recursion against both polynomial forms.
     rng = ctx.rng()
-    trials = 10 if ctx.thorough else 2
+    trials = SIZES.at(ctx).trials
     bad_printed, bad_correct, dev_printed = 0, 0, 0.0
     for t in range(trials):
         d = int(rng.integers(2, 5))

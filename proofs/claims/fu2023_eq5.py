@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, ols
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
@@ -51,6 +51,10 @@ PRINTED_DELAY = {"float64": (52, 63), "float32": (22, 36)}  # iterations to EPS 
 # n < d with the code alpha: past convergence the null-space rounding doubles each step (exact: m_{k+1} = 2 m_k on
 # null(S)) and the error rises again: (first step above EPS / EPS32 again, first step above 1), measured as above.
 REGROWTH = {"float64": ((74, 82), (108, 117)), "float32": ((36, 44), (50, 60))}
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=3, frobenius_B=200), thorough=dict(random_cases=20, frobenius_B=400))
 
 
 def exact_instance(n: int, d: int, sigmas: list[int], seed: int) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix, list]:
@@ -218,7 +222,7 @@ def _float_steps(ck: Checker, ctx: Context) -> str:
     cases = [("d=20 n=40 Sigma=I", rng.standard_normal((40, 20))),
              ("d=20 n=40 kappa(Sigma)=100", rng.standard_normal((40, 20)) @ np.linalg.cholesky(Sig_ill).T),
              ("d=20 n=10 (n<d)", rng.standard_normal((10, 20)))]
-    for _ in range(20 if ctx.thorough else 3):
+    for _ in range(SIZES.at(ctx).random_cases):
         n, d = int(rng.integers(1, 12)), int(rng.integers(1, 12))
         cases.append((f"d={d} n={n}", rng.standard_normal((n, d))))
     rows_p, rows_floor, rows_c, ok_c, ok_rate, printed_slower = [], [], [], True, True, False
@@ -257,7 +261,7 @@ def _float_steps(ck: Checker, ctx: Context) -> str:
                computed=float(f"{min(floors):.3g}"), expected=0.0)
     ck.decided(f"as printed, floats at the paper's sizes and random ones: printed alpha needs no more iterations "
                f"than the code alpha to reach relative error {EPS:g}", not printed_slower, "; ".join(rows_p))
-    _frobenius_step(ck, rng, 400 if ctx.thorough else 200)
+    _frobenius_step(ck, rng, SIZES.at(ctx).frobenius_B)
     with ck.as_released():  # the released code's alpha = 1/||S S^T||_F
         ck.decided(f"corrected (code alpha): converges to the min-norm OLS (lstsq/pinv) within {EPS:g} on every case",
                    ok_c, "; ".join(rows_c))

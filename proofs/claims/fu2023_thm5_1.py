@@ -18,7 +18,7 @@ import sympy as sp
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.notation import fu
 
@@ -42,6 +42,10 @@ NOTATION = (
 ROUNDING = Tolerance(atol=1e-9, reason="rounding only")
 ROUNDING_SCALED = Tolerance(atol=1e-9, reason="relative to 1 + max|entry|; rounding only")
 ROUNDING_REL = Tolerance(atol=1e-9, reason="relative; rounding only")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=5), thorough=dict(random_cases=30))
 
 
 def newton_block(T, S):
@@ -160,7 +164,7 @@ def _init_steps(ck: Checker) -> None:
 def _float_steps(ck: Checker, ctx: Context) -> None:
     rng = ctx.rng()  # Claim.salt
     cases = [(20, 40, 3)] + [(int(rng.integers(1, 6)), int(rng.integers(1, 10)), int(rng.integers(0, 4)))
-                             for _ in range(30 if ctx.thorough else 5)]
+                             for _ in range(SIZES.at(ctx).random_cases)]
     worst_c = worst_chain = worst_pred = 0.0
     worst_p = 0.0
     for d, n, k in cases:

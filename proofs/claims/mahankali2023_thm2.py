@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
 from iclcheck.proofs.steps_open import full_space_at, gamma_at, solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
@@ -43,6 +43,10 @@ FINDING = ("Extension beyond the paper's Gaussian assumption (not a refutation):
 TWO_SPD_SOLVES = Tolerance(rtol=1e-9, atol=1e-12,
                            reason="two SPD inversions with condition number <= 55: relative error << 1e-9")
 SPD_COND6 = Tolerance(rtol=1e-9, atol=1e-12, reason="SPD solves with condition number 6")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(exact_cases=2, float_cases=4), thorough=dict(exact_cases=4, float_cases=20))
 
 
 def eta_non_gaussian(n, d, sigma2, kappa):
@@ -78,7 +82,7 @@ def verify(ctx: Context) -> tuple[Checker, str] | Checker:
     chk = Checker()
     rng = ctx.rng()
     # 1. exact, non-diagonal rational Sigma
-    for _ in range(4 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).exact_cases):
         d = int(rng.integers(2, 4))
         U = cayley(sp.Matrix(d, d, [sp.Rational(int(v), 2) for v in rng.integers(-2, 3, size=d * d)]))
         lams = [sp.Rational(int(k), 3) for k in rng.integers(1, 10, size=d)]
@@ -87,7 +91,7 @@ def verify(ctx: Context) -> tuple[Checker, str] | Checker:
         chk.exact(f"derived Gamma* = eta Sigma^-1 (d={d}, rational rotated Sigma, symbolic n and sigma^2)",
                   gamma_star_symbolic(S, Si, N, S2), eta_printed(N, d, S2) * Si)
     # 2. float
-    for _ in range(20 if ctx.thorough else 4):
+    for _ in range(SIZES.at(ctx).float_cases):
         d, n, s2 = int(rng.integers(1, 9)), int(rng.integers(1, 100)), float(rng.uniform(0, 2))
         U, _ = np.linalg.qr(rng.normal(size=(d, d)))
         S = U @ np.diag(np.exp(rng.uniform(-2, 2, size=d))) @ U.T

@@ -16,7 +16,7 @@ import sympy as sp
 
 from iclcheck.numerics.algorithms import gdpp_transform
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
 
@@ -41,6 +41,10 @@ ROUNDING = Tolerance(atol=RTOL, reason="relative to 1 + max|entry|; rounding onl
 PUBLISHED_GAMMA = {10: "0.179", 25: "0.099", 50: "0.056", 100: "0.029"}
 PUBLISHED_EIGEN_RANGES = {10: ("1e-10", "4.6"), 25: ("0.097", "7.712"), 50: ("0.666", "10.845"),
                           100: ("2.870", "17.196")}
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=6), thorough=dict(random_cases=40))
 
 
 def curvature_condition(lo: sp.Rational, hi: sp.Rational, gamma: sp.Rational) -> sp.Expr:
@@ -82,7 +86,7 @@ def _exact_steps(ck: Checker) -> None:
 def _float_steps(ck: Checker, ctx: Context) -> None:
     rng = ctx.rng()
     sizes = [(10, N) for N in (10, 25, 50, 100)] + [
-        (int(rng.integers(1, 7)), int(rng.integers(1, 15))) for _ in range(40 if ctx.thorough else 6)]
+        (int(rng.integers(1, 7)), int(rng.integers(1, 15))) for _ in range(SIZES.at(ctx).random_cases)]
     worst_lit = worst_can = 0.0
     for Nx, N in sizes:
         X = rng.uniform(-0.5, 0.5, (N, Nx))  # the code's data law

@@ -23,7 +23,7 @@ from scipy import stats
 from iclcheck.numerics.algorithms import gd
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
 from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, reduced_loss_formula
@@ -54,6 +54,11 @@ LEVEL_ALPHA = 0.001  # two-sided level of the eigenvalue-extreme tests and CI le
 EIGEN_TASKS = 10_000  # tasks per published extreme (as published)
 PUBLISHED_MAX = {10: 4.6, 25: 7.712, 50: 10.845, 100: 17.196}
 PUBLISHED_MIN = {25: 0.097, 50: 0.666, 100: 2.870}  # N = 10 reports ~1e-10 (numerically singular), skipped
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=100_000, tasks=10_000, K_printed=2_000, K_code=10_000),
+                 thorough=dict(samples=2_000_000, tasks=100_000, K_printed=200_000, K_code=200_000))
 
 
 def gd_loss_exact(r: sp.Rational, *, half: bool = True) -> tuple[sp.Rational, sp.Rational]:
@@ -168,7 +173,7 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
 
     # Monte Carlo of their literal GD step on directly sampled data, both laws.
     rng = ctx.rng()  # Claim.salt
-    samples = 2_000_000 if ctx.thorough else 100_000  # 99.9% CI half-width ~0.6% of the loss (quick)
+    samples = SIZES.at(ctx).samples  # 99.9% CI half-width ~0.6% of the loss (quick)
     for label in ("code U(-1/2,1/2)", "paper text U(-1,1)"):
         r, eta_star, half_loss = results[label]
         est = _mc_gd_step(float(r), float(eta_star), samples, rng)
@@ -176,7 +181,7 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
             ck.within_ci(f"Monte Carlo ({label}): literal GD step at eta*, 1/2 MSE on the query", est, float(half_loss))
 
     # Their grid line search lands in the reported window only with the code law.
-    tasks = 100_000 if ctx.thorough else 10_000
+    tasks = SIZES.at(ctx).tasks
     eta_ls, loss_ls = _line_search(float(r_code), rng, tasks)
     with ck.as_released():
         ck.bounded("line search replay (grid x Monte Carlo on 10^4 tasks, code law): minimum in [0.15, 0.25)",
@@ -187,7 +192,7 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
     # The published eigenvalue extremes of X X^T over 10,000 tasks identify the data law.
     for label, r, printed in (("paper text U(-1,1)", r_text, True), ("code U(-1/2,1/2)", r_code, False)):
         # Rejecting U(-1,1) is decisive with few tasks (every task exceeds the published max); the code law needs more.
-        K = 200_000 if ctx.thorough else (2_000 if printed else 10_000)
+        K = SIZES.at(ctx).K_printed if printed else SIZES.at(ctx).K_code
         consistent, _, rows = _extreme_consistent(float(r), rng, K)
         with _scope(ck, printed):
             ck.decided(f"{'as printed' if printed else 'corrected (code law)'}: published eigenvalue extremes of X X^T "

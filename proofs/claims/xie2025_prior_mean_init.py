@@ -19,7 +19,7 @@ import sympy as sp
 
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 KEY = "xie2025.prior_mean_init"
@@ -31,6 +31,10 @@ NOTATION = (
     "c = -gamma, Q11 = I gives alpha mu^T S x_q + gamma h^T x_q with S = X^T X / n, h = X^T y / n. Prior w ~ N(mu, I)."
 )
 D, N = 10, 10
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=6_000), thorough=dict(B=40_000))
 
 
 def risks(m, d, n, s2):
@@ -62,7 +66,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     chk.exact("exact: at mu = 0 all three coincide (the LSA family and GD from 0 are the same optimum)",
               sp.Matrix([rlm.subs(m, 0) - r0m.subs(m, 0), rmm - r0m.subs(m, 0)]), sp.zeros(2, 1))
     # the LSA family is one canonical head: Monte Carlo of the literal forward pass at (alpha*, gamma*)
-    B = 40_000 if ctx.thorough else 6_000
+    B = SIZES.at(ctx).B
     mu = np.ones(D)
     X = rng.standard_normal((B, N, D))
     w = mu + rng.standard_normal((B, D))

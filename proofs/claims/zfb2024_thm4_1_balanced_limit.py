@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps_shift import NT, ZFB_NOTATION, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.zhang import zhang_gamma
@@ -30,6 +30,10 @@ __all__ = ["CLAIM", "reduced_flow", "verify"]
 ODE = Tolerance(atol=1e-8, reason="LSODA at rtol 1e-10, atol 1e-13 to t = 200, where the gradient norm is below 1e-9 "
                 "and the flow contracts: integration error only")
 INVARIANT = Tolerance(atol=1e-8, reason="a quantity conserved exactly by the flow; LSODA's accumulated local error")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=2), thorough=dict(random_cases=4))
 
 
 def reduced_flow(Lam: np.ndarray, Gam: np.ndarray):
@@ -176,7 +180,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                 f"sigma^2 ||Gamma||_op sqrt(d) = {cond:.3g}", computed=cond, expected=2.0)
     rhs = reduced_flow(Lf, Gf)
     us, prods, invs, monotone, grads = [], [], [], True, []
-    for _ in range(4 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).random_cases):
         Th = rng.normal(size=(dd, dd))
         TT = Th @ Th.T
         TT /= np.linalg.norm(TT)  # ||Theta Theta^T||_F = 1

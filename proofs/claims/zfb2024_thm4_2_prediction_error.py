@@ -24,7 +24,7 @@ from iclcheck.numerics.forward import predict
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps_open import solve_tolerance, use_exact
 from iclcheck.proofs.steps_shift import (
     MT,
@@ -43,6 +43,10 @@ __all__ = ["CLAIM", "theorem_rhs"]
 S2 = sp.Symbol("sigma2", nonnegative=True)
 PRINTED5 = Tolerance(atol=5.1e-6, reason="NEXT-CLAIMS prints the formula's value to 5 decimals")
 SOLVE = Tolerance(rtol=1e-12, atol=1e-15, reason="a diagonal inverse vs a Cholesky solve: rounding only")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=40_000, random_cases=4), thorough=dict(samples=400_000, random_cases=12))
 
 
 def theorem_rhs(Lam: sp.Matrix, N, M, a: sp.Matrix, Sig: sp.Matrix, min_err) -> sp.Expr:
@@ -161,12 +165,12 @@ def verify(ctx: Context) -> Checker:
         return (predict(build_prompts(xs[:, :M2], ys[:, :M2], xs[:, M2]), [P], [Q]) - ys[:, M2]) ** 2
 
     chk.within_ci(f"nonlinear target y = w^T x + x_1^3/5 + eps (N={N2}, M={M2}): theorem value {pred_err:.5g} vs "
-                  "the literal forward pass", mc_mean(sq_err, samples=400_000 if ctx.thorough else 40_000, rng=rng),
+                  "the literal forward pass", mc_mean(sq_err, samples=SIZES.at(ctx).samples, rng=rng),
                   pred_err, reason="(a, Cov(xy), min error) from exact Gaussian moments")
     # (4) Cor 4.3 on random rational diagonal Lambda (noiseless, w ~ N(0, I)), rational arithmetic
     worst = sp.Integer(0)
     cases = []
-    for _ in range(12 if ctx.thorough else 4):
+    for _ in range(SIZES.at(ctx).random_cases):
         d = int(rng.integers(1, 5))
         lam = [sp.Rational(int(v), int(rng.integers(1, 5))) for v in rng.integers(1, 30, size=d)]
         Lam, N, M = sp.diag(*lam), int(rng.integers(1, 40)), int(rng.integers(1, 40))

@@ -28,7 +28,7 @@ import sympy as sp
 from iclcheck.numerics.forward import predict
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.steps_shift import NT, ZFB_NOTATION, limit_at_infinity, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker
 
@@ -36,6 +36,10 @@ __all__ = ["CLAIM", "averaged_optimum", "verify"]
 
 MU = sp.symbols("mu1 mu2 mu3", positive=True)
 DS = sp.Symbol("d", positive=True, integer=True)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(ds=(2,), samples=30_000), thorough=dict(ds=(2, 3), samples=300_000))
 
 
 def _average(expr: sp.Expr, lams: list[sp.Symbol], moments) -> sp.Expr:
@@ -70,7 +74,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
         return sp.Integer(1) if k == 0 else MU[k - 1]
 
     solved = {}
-    for d in ((2, 3) if ctx.thorough else (2,)):
+    for d in SIZES.at(ctx).ds:
         G = solved[d] = averaged_optimum(d, NT, sym_moment)
         m1, m2, m3 = MU
         gii = m2 / ((NT + 1) / NT * m3 + (m3 + (d - 1) * m2 * m1) / NT)
@@ -117,7 +121,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
         y = np.einsum("bnd,bd->bn", x, w)
         return (predict(build_prompts(x[:, :N], y[:, :N], x[:, N]), [P], [Q]) - y[:, N]) ** 2
 
-    est = mc_mean(sq_err, samples=300_000 if ctx.thorough else 30_000, rng=rng)
+    est = mc_mean(sq_err, samples=SIZES.at(ctx).samples, rng=rng)
     chk.within_ci(f"averaged loss at Gamma* = {g:.4g} I by the literal forward pass, Exp(1) covariance per prompt "
                   f"(d={d}, N={N})", est, EL, reason="exact value from the Exp(1) moments")
     note = ("Confirmed as recorded for the limit point: the minimiser of the averaged one-layer loss over all Gamma is "

@@ -37,7 +37,7 @@ from iclcheck.numerics.families.restricted import (
 )
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import haar_orthogonal
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps_open import solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.one_layer import SYMPY_OPS, min_loss_exact, reduced_M_formula
@@ -56,6 +56,10 @@ GRAD = Tolerance(atol=1e-12, reason="exact gradient at an exact stationary point
 FWD = Tolerance(rtol=1e-10, atol=1e-12, reason="one linear layer in floats vs the same bilinear form")
 PLATEAU = Tolerance(rtol=2e-3, reason="a plateau of the flow approaches its saddle's value to 0.2% while the "
                     "escaping head is still small (step dt = 1 of explicit Euler)")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(cases=((4, 31),)), thorough=dict(cases=((4, 31), (6, 20))))
 
 
 def printed(lams, n):
@@ -134,7 +138,7 @@ def verify(ctx: Context):
               [float(v) for v in exact31], CODE_LOSS_AT_SADDLE, ROUND7)
 
     # 3. float, random rotation of the code's spectrum
-    cases = [(4, 31), (6, 20)] if ctx.thorough else [(4, 31)]
+    cases = SIZES.at(ctx).cases
     for D, n in cases:
         lam = np.arange(D, 0, -1, dtype=float)
         lam /= lam.sum()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import iclcheck.proofs.claims as pkg
-from iclcheck.proofs.registry import KEY_PATTERN, Claim, Context, all_claims, default_salt, select
+from iclcheck.proofs.registry import KEY_PATTERN, Claim, Context, Profiles, all_claims, default_salt, select
 from iclcheck.proofs.verdict import (
     Checker,
     ClaimResult,
@@ -196,6 +196,18 @@ def test_named_streams_are_declared_once_and_keep_their_salts():
               streams={"a": 7, "b": 7})
 
 
+def test_profiles_name_a_recipe_per_profile():
+    sizes = Profiles(quick=dict(samples=40, cases=((1, 2),)), thorough=dict(samples=400, cases=((1, 2), (3, 4))))
+    quick, thorough = sizes.at(Context()), sizes.at(Context(profile="thorough"))
+    assert (quick.samples, quick.cases) == (40, ((1, 2),)) and (thorough.samples, len(thorough.cases)) == (400, 2)
+    with pytest.raises(AttributeError, match="the quick recipe declares no size 'sample'"):
+        _ = quick.sample  # a misspelt size is an error naming it
+    with pytest.raises(ValueError, match=r"only one declares \['starts'\]"):
+        Profiles(quick=dict(samples=4), thorough=dict(samples=40, starts=8))
+    with pytest.raises(ValueError, match="identifiers"):
+        Profiles(quick={"a b": 1}, thorough={"a b": 2})
+
+
 def test_old_pattern_verify_returning_a_result_is_still_accepted():
     def verify(ctx):
         chk = Checker()
@@ -215,6 +227,21 @@ def test_template_runs_is_short_and_is_not_registered():
     assert _template.CLAIM.key not in all_claims()
     res = _template.CLAIM.run(Context())
     assert res.verdict is Verdict.CONFIRMED and len(res.steps) >= 2
+
+
+def test_claims_name_their_sizes_per_profile_and_their_streams():
+    """Sizes of random instances are a recipe per profile (registry.Profiles), not `x if ctx.thorough else y` at a
+    call site; random streams are declared by name (Claim.streams), not salted with an integer at the call site."""
+    import ast
+
+    bad = []
+    for path in sorted((ROOT / "proofs" / "claims").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.IfExp) and ast.unparse(node.test) == "ctx.thorough":
+                bad.append(f"{path.name}:{node.lineno} picks a size by profile inline (declare SIZES = Profiles(...))")
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "ctx.rng" and node.args:
+                bad.append(f"{path.name}:{node.lineno} salts ctx.rng() at the call site (declare Claim.streams)")
+    assert not bad, bad
 
 
 def test_no_claim_imports_another_claim():
