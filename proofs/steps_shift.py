@@ -2,9 +2,10 @@
 Wu et al. 2024). A claim imports these, never another claim's module.
 
 - ``ZFB_NOTATION``: ZFB's notation map (theory.notation.zhang, the one zfb2024.thm4_1 uses) plus the test-time rules;
-- ``zfb_trained_gamma``: the canonical preconditioner their trained LSA implements, Gamma_ZFB^{-1};
+- ``zfb_trained_gamma``: the canonical preconditioner their trained LSA implements, Gamma_ZFB^{-1} (its home is
+  theory.notation.zhang, re-exported here);
 - ``master_loss_symbolic``: the master reduced loss (theory.one_layer.reduced_loss_formula) for Gaussian covariates
-  with a task covariance that may be symbolic (Setting only takes numbers);
+  with a task covariance that may be symbolic (Setting only takes numbers; its home is theory.one_layer, re-exported);
 - ``gaussian_expectation``: exact E of a polynomial in iid N(0, 1) variables (moments (k-1)!!), an independent route
   for (a, Cov(xy)) of nonlinear targets;
 - ``wu_gamma_star``: Wu et al.'s recorded Gamma* = ((n+1)/n H + (tr H + sigma2/psi2)/n I)^{-1}; ``WU_NOTATION``.
@@ -14,12 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from iclcheck.theory.notation.zhang import NOTATION as _ZHANG_NOTATION
-from iclcheck.theory.notation.zhang import zhang_gamma
-from iclcheck.theory.one_layer import SYMPY_OPS, reduced_loss_formula, reduced_M_formula
+from iclcheck.theory.notation.zhang import zfb_trained_gamma
+from iclcheck.theory.one_layer import SYMPY_OPS, master_loss_symbolic, reduced_M_formula
 
 __all__ = ["MT", "NT", "WU_NOTATION", "ZFB_NOTATION", "gaussian_expectation", "limit_at_infinity", "master_gamma_star_symbolic",
            "master_loss_symbolic", "wu_gamma_star",
@@ -38,18 +38,6 @@ WU_NOTATION = ("Wu et al.: x ~ N(0, H), beta ~ N(0, psi^2 I), y = x^T beta + eps
                "f(X, y, x; Gamma) = x^T Gamma (1/n) X^T y; risk R = E(f - y)^2 (un-halved, noisy query). Canonical: "
                "Sigma = H, Sigma_w = psi^2 I, sigma2 = sigma^2, n = the context length, the canonical Gamma is theirs "
                "(x_q^T Gamma h, h = (1/n) sum y_i x_i), R = L + sigma^2 (L the canonical, noiseless-target loss).")
-
-
-def zfb_trained_gamma(Lam: Any, N: Any) -> Any:
-    """The canonical Gamma of ZFB's trained LSA: Gamma_ZFB^{-1}, Gamma_ZFB = (1 + 1/N) Lambda + tr(Lambda)/N I."""
-    G = zhang_gamma(Lam, N)
-    return G.inv().applyfunc(sp.cancel) if isinstance(G, sp.MatrixBase) else np.linalg.inv(G)
-
-
-def master_loss_symbolic(S: sp.Matrix, W: sp.Matrix, sigma2: Any, n: Any, Gamma: sp.Matrix) -> Any:
-    """The master reduced loss L(Gamma) (noiseless target) for Gaussian covariates; W may have symbolic entries."""
-    d = S.shape[0]
-    return reduced_loss_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, Gamma, SYMPY_OPS)
 
 
 def master_gamma_star_symbolic(S: sp.Matrix, W: sp.Matrix, sigma2: Any, n: Any) -> sp.Matrix:

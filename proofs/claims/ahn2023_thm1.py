@@ -34,9 +34,7 @@ from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import thm1_block, thm1_params
 from iclcheck.theory.one_layer import (
-    SYMPY_OPS,
-    exact_inputs,
-    full_loss_formula,
+    full_loss_exact,
     gamma_star_exact,
     min_loss_exact,
 )
@@ -68,15 +66,6 @@ SIZES = Profiles(quick=dict(n_rand=2), thorough=dict(n_rand=6))
 
 def _random_lambdas(rng: np.random.Generator, d: int) -> list[sp.Rational]:
     return [sp.Rational(int(k), 4) for k in rng.integers(1, 13, size=d)]
-
-
-def full_loss_exact(setting: Setting, P: sp.Matrix, Q: sp.Matrix) -> sp.Expr:
-    """The exact full one-layer loss f(P, Q) (theory.one_layer.full_loss_formula over sympy)."""
-    S, W, Sh, km3, s2, n = exact_inputs(setting)
-    d = setting.d
-    b, c, Q11 = P[d, :d].T, P[d, d], Q[:d, :d]
-    q21 = Q[d, :d].T
-    return full_loss_formula(S, W, Sh, km3, s2, n, b, c, Q11, q21, SYMPY_OPS)
 
 
 def _stationary(f: float) -> Tolerance:

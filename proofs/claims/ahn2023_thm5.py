@@ -29,6 +29,7 @@ from iclcheck.proofs.steps_open import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import relu_layer_loss, thm5_scalar
+from iclcheck.theory.notation.ahn import thm5_params as params
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "RELU_LAYER", "params", "tf", "verify"]
@@ -47,18 +48,6 @@ Z_PROBE = 3.29
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(moved_samples=100_000, samples=100_000, random_cases=1, directions=2),
                  thorough=dict(moved_samples=200_000, samples=400_000, random_cases=3, directions=4))
-
-
-def params(c: float, B: np.ndarray, b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """P with last row (b, c), Q with Q11 = B and every other entry 0."""
-    d = B.shape[0]
-    P = np.zeros((d + 1, d + 1))
-    P[d, d] = c
-    if b is not None:
-        P[d, :d] = b
-    Q = np.zeros((d + 1, d + 1))
-    Q[:d, :d] = B
-    return P, Q
 
 
 RELU_LAYER = LSA(L=1, score="relu")  # the one model (numerics.lsa) with ReLU scores, query masked

@@ -15,6 +15,7 @@ from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
+from iclcheck.theory.notation.fu import correct_b3
 
 __all__ = ["CLAIM", "correct_b3"]
 
@@ -30,12 +31,6 @@ MAX_K = 6  # degrees checked for k = 0..MAX_K (degree 127 at k = 6)
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(trials=2), thorough=dict(trials=10))
-
-
-def correct_b3(*, alpha: sp.Expr, s: sp.Symbol) -> dict[int, sp.Expr]:
-    """M_1, M_2 from the recursion (what B.3 should read)."""
-    ms = nt.newton_polys(2, alpha=alpha, s=s)
-    return {1: ms[1], 2: ms[2]}
 
 
 def verify(ctx: Context) -> tuple[Checker, Finding | None]:

@@ -21,6 +21,7 @@ from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.notation import fu
+from iclcheck.theory.notation.fu import init_heads, newton_block
 
 __all__ = ["CLAIM", "float_layer", "float_model", "init_heads", "newton_block"]
 
@@ -46,12 +47,6 @@ ROUNDING_REL = Tolerance(atol=1e-9, reason="relative; rounding only")
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(random_cases=5), thorough=dict(random_cases=30))
-
-
-def newton_block(T, S):
-    """The claimed top-block maps: (T - 1/2 T S T, 2T - T S T)."""
-    half = sp.Rational(1, 2) if isinstance(T, sp.MatrixBase) else 0.5
-    return T - half * T @ S @ T, 2 * T - T @ S @ T
 
 
 def float_model(d: int, n: int, *, variant: str, rng: np.random.Generator | None = None, layers: int = 1,
@@ -133,15 +128,6 @@ def _exact_steps(ck: Checker) -> str:
 INIT_ABS = "as printed, eq. (21) (equal values V_1 = V_2): the two heads add |<x_t, x_j>|, top block x_t + alpha sum_j |<x_t, x_j>| x_j"
 INIT_PRINTED = "as printed, eq. (21)-(22): the initialization layer gives x_t + alpha S x_t (S = X^T X)"
 INIT_CORRECTED = "corrected, eq. (21) (V_2 = -V_1): the initialization layer gives x_t + alpha S x_t"
-
-
-def init_heads(d: int, n: int, alpha, *, variant: str) -> list[tuple[sp.Matrix, sp.Matrix, sp.Matrix]]:
-    """The initialization layer of App. B.2, eq. (21): on h_j = [x_j; x_j], Q_1^T K_1 = -Q_2^T K_2 = [[I, 0], [0, 0]]
-    (here Q_m = J, K_1 = J, K_2 = -J with J = [[I, 0], [0, 0]]) and values V_m = n alpha J: equal (as printed) or
-    V_2 = -V_1 (corrected)."""
-    J = sp.diag(sp.eye(d), sp.zeros(d, d))
-    V = n * alpha * J
-    return [(J, J, V), (J, -J, V if variant == "printed" else -V)]
 
 
 def _init_steps(ck: Checker) -> None:

@@ -24,7 +24,7 @@ from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
 from iclcheck.proofs.steps_open import full_space_at, gamma_at, solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.notation.mahankali import NOTATION, eta_printed
+from iclcheck.theory.notation.mahankali import NOTATION, eta_non_gaussian, eta_printed
 from iclcheck.theory.setting import KURTOSIS, Setting
 
 __all__ = ["CLAIM", "eta_non_gaussian", "verify"]
@@ -47,12 +47,6 @@ SPD_COND6 = Tolerance(rtol=1e-9, atol=1e-12, reason="SPD solves with condition n
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(exact_cases=2, float_cases=4), thorough=dict(exact_cases=4, float_cases=20))
-
-
-def eta_non_gaussian(n, d, sigma2, kappa):
-    """Derived: the M of theory.one_layer gains (1/n) S^{1/2} diag((kappa-3) nu) S^{1/2} with
-    nu = diag(S^{1/2} S^{-1} S^{1/2}) = 1, i.e. (kappa-3)/n S, so eta' = n/(n+d+1+sigma^2+kappa-3)."""
-    return n / (n + d + 1 + sigma2 + kappa - 3)
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:

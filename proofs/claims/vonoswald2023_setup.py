@@ -26,7 +26,8 @@ from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
-from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, reduced_loss_formula
+from iclcheck.theory.notation.vonoswald import setup_gd_loss_exact as gd_loss_exact
+from iclcheck.theory.notation.vonoswald import setup_hand_formula as hand_formula
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "gd_loss_exact", "hand_formula"]
@@ -49,7 +50,6 @@ REPORTED = sp.Rational(1, 5)
 # differ from the half-open [0.15, 0.25), and no loss here is near it)
 HALF_WIDTH = float((WINDOW[1] - WINDOW[0]) / 2)
 EXACT_RATIONAL = Tolerance(rtol=1e-12, reason="float evaluation of an exact rational")
-UNIFORM_KURTOSIS = sp.Rational(9, 5)  # E s^4 for a standardised uniform coordinate
 LEVEL_ALPHA = 0.001  # two-sided level of the eigenvalue-extreme tests and CI level 99.9% of the Monte Carlo
 EIGEN_TASKS = 10_000  # tasks per published extreme (as published)
 PUBLISHED_MAX = {10: 4.6, 25: 7.712, 50: 10.845, 100: 17.196}
@@ -59,27 +59,6 @@ PUBLISHED_MIN = {25: 0.097, 50: 0.666, 100: 2.870}  # N = 10 reports ~1e-10 (num
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(samples=100_000, tasks=10_000, K_printed=2_000, K_code=10_000),
                  thorough=dict(samples=2_000_000, tasks=100_000, K_printed=200_000, K_code=200_000))
-
-
-def gd_loss_exact(r: sp.Rational, *, half: bool = True) -> tuple[sp.Rational, sp.Rational]:
-    """(eta*, loss at eta*) of one GD step from 0 for x ~ U(-r/2, r/2)^10, N = 10, exactly (theory.one_layer)."""
-    s = vo.uniform_variance(r)
-    setting = Setting.make(s * sp.eye(D), N, covariates="uniform")
-    S, W, Sh, km3, s2, n = exact_inputs(setting)
-    eta = sp.Symbol("eta")
-    L = sp.expand(reduced_loss_formula(S, W, Sh, km3, s2, n, eta * sp.eye(D), SYMPY_OPS))
-    eta_star = sp.solve(sp.diff(L, eta), eta)[0]
-    val = L.subs(eta, eta_star)
-    return eta_star, sp.nsimplify(val / 2 if half else val)
-
-
-def hand_formula(r: sp.Rational, *, d: int = D, n: int = N, kappa: sp.Rational = UNIFORM_KURTOSIS):
-    """Independent hand derivation for isotropic product laws (coordinate variance s, fourth moment kappa s^2):
-    E (eta g^T x_q - w^T x_q)^2 with g = (1/n) sum y_i x_i is minimised at eta* = n / (s (n + d + kappa - 2)),
-    with minimum d s (d + kappa - 2) / (n + d + kappa - 2); returns (eta*, half of that)."""
-    s = vo.uniform_variance(r)
-    den = n + d + kappa - 2
-    return n / (s * den), d * s * (d + kappa - 2) / den / 2
 
 
 def _mc_gd_step(r: float, eta: float, samples: int, rng: np.random.Generator):

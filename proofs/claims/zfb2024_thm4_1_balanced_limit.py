@@ -23,7 +23,7 @@ import sympy as sp
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps_shift import NT, ZFB_NOTATION, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.notation.zhang import zhang_gamma
+from iclcheck.theory.notation.zhang import reduced_flow, zhang_gamma
 
 __all__ = ["CLAIM", "reduced_flow", "verify"]
 
@@ -34,20 +34,6 @@ INVARIANT = Tolerance(atol=1e-8, reason="a quantity conserved exactly by the flo
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(random_cases=2), thorough=dict(random_cases=4))
-
-
-def reduced_flow(Lam: np.ndarray, Gam: np.ndarray):
-    """The recorded reduced dynamics (Lemma 5.2) as an ODE right-hand side in y = (vec U, u)."""
-    d = Lam.shape[0]
-    GL, L2 = Gam @ Lam, Lam @ Lam
-
-    def rhs(t: float, y: np.ndarray) -> np.ndarray:
-        U, u = y[:d * d].reshape(d, d), y[-1]
-        dU = -u ** 2 * GL @ U @ Lam + u * L2  # (d, d)
-        du = -np.trace(u * GL @ U @ Lam @ U.T - L2 @ U.T)
-        return np.concatenate([dU.ravel(), [du]])
-
-    return rhs
 
 
 SETTLED_REL = 1e-6  # the flow's end point counts as settled when its certified distance to Gamma^-1 is this small

@@ -36,6 +36,7 @@ from iclcheck.proofs.steps_shift import (
     zfb_trained_gamma,
 )
 from iclcheck.proofs.verdict import Checker, Tolerance
+from iclcheck.theory.notation.zhang import thm4_2_rhs as theorem_rhs
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "theorem_rhs"]
@@ -47,15 +48,6 @@ SOLVE = Tolerance(rtol=1e-12, atol=1e-15, reason="a diagonal inverse vs a Choles
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(samples=40_000, random_cases=4), thorough=dict(samples=400_000, random_cases=12))
-
-
-def theorem_rhs(Lam: sp.Matrix, N, M, a: sp.Matrix, Sig: sp.Matrix, min_err) -> sp.Expr:
-    """min_w E(<w, x_q> - y_q)^2 + (1/M) tr(Sigma Gamma^-2 Lambda) + (1/N^2)[|a|^2_{G^-2 L^3} + 2 tr(L) |a|^2_{G^-2 L^2}
-    + tr(L)^2 |a|^2_{G^-2 L}] (a: d x 1; for an average over w pass a a^T's expectation through ``quad``)."""
-    G2 = zfb_trained_gamma(Lam, N) ** 2  # Gamma^-2
-    t = Lam.trace()
-    q = (a.T * (G2 * Lam ** 3 + 2 * t * G2 * Lam ** 2 + t ** 2 * G2 * Lam) * a)[0, 0]
-    return min_err + (Sig * G2 * Lam).trace() / M + q / N ** 2
 
 
 def _rhs_averaged(Lam: sp.Matrix, N, M, W: sp.Matrix, s2) -> sp.Expr:
