@@ -21,6 +21,7 @@ from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
+from iclcheck.theory.notation.xie import risks
 
 KEY = "xie2025.prior_mean_init"
 SOURCE = "[Xie, Yuan, Rossi, Hannagan 2025, beginning of the text (partial read); Sec. 4 not read] arXiv 2512.04268"
@@ -35,21 +36,6 @@ D, N = 10, 10
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(B=6_000), thorough=dict(B=40_000))
-
-
-def risks(m, d, n, s2):
-    """Exact optimal risks (GD from 0, LSA family, GD from mu) and the LSA optimum (alpha, gamma); m = |mu|^2."""
-    s = sp.Rational(n + d + 1, n)  # E S^2 = s I
-    a, g = sp.symbols("alpha gamma")
-    R = (a**2 * s * m + g**2 * (s * (m + d) + s2 * sp.Rational(d, n)) + (m + d) + 2 * a * g * s * m - 2 * a * m
-         - 2 * g * (m + d))
-    sol = sp.solve([sp.diff(R, a), sp.diff(R, g)], [a, g], dict=True)[0]
-    r_lsa = sp.simplify(R.subs(sol))
-    g0 = sp.solve(sp.diff(R.subs(a, 0), g), g)[0]
-    r_gd0 = sp.simplify(R.subs({a: 0, g: g0}))
-    Rm = g**2 * (s * d + s2 * sp.Rational(d, n)) + d - 2 * g * d  # the residual problem u = w - mu ~ N(0, I)
-    r_gdmu = sp.simplify(Rm.subs(g, sp.solve(sp.diff(Rm, g), g)[0]))
-    return r_gd0, r_lsa, r_gdmu, (sol[a], sol[g])
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:

@@ -40,7 +40,8 @@ from iclcheck.numerics.random_matrices import haar_orthogonal
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps_open import solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.one_layer import SYMPY_OPS, min_loss_exact, reduced_M_formula
+from iclcheck.theory.notation.zhang2025 import block_minimum, printed
+from iclcheck.theory.one_layer import min_loss_exact
 from iclcheck.theory.setting import Setting
 
 N = sp.Symbol("N", positive=True, integer=True)
@@ -60,23 +61,6 @@ PLATEAU = Tolerance(rtol=2e-3, reason="a plateau of the flow approaches its sadd
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(cases=((4, 31),)), thorough=dict(cases=((4, 31), (6, 20))))
-
-
-def printed(lams, n):
-    tr = sum(lams)
-    return [tr - sum(lam / (1 + (1 + tr / lam) / n) for lam in lams[:m]) for m in range(len(lams) + 1)]
-
-
-def block_minimum(lams, n, m):
-    """min of the master loss over Gamma supported on the first m coordinates (Lambda diagonal, decreasing)."""
-    D = len(lams)
-    S = sp.diag(*lams)
-    Mx = reduced_M_formula(S, sp.eye(D), sp.zeros(D, D), sp.zeros(D, 1), 0, n, SYMPY_OPS)
-    if m == 0:
-        return S.trace()
-    Sb, Mb, Bb = S[:m, :m], Mx[:m, :m], (S * S)[:m, :m]
-    Gb = Sb.inv() * Bb * Mb.inv()  # stationarity of tr(G^T S G M) - 2 tr(G^T S W S) on the block
-    return sp.cancel(S.trace() - (Gb.T * Bb).trace())
 
 
 KQ_MAX_D = 6  # the 2^D stationary points of the K/Q parametrisation

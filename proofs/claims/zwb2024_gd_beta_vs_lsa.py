@@ -29,7 +29,8 @@ from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps_open import solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.one_layer import SYMPY_OPS, min_loss_exact, reduced_loss_formula
+from iclcheck.theory.notation.zwb import master, q_matrix
+from iclcheck.theory.one_layer import min_loss_exact
 from iclcheck.theory.setting import Setting
 
 n_, s2_ = sp.symbols("n sigma2", positive=True)
@@ -41,16 +42,6 @@ FLOAT = Tolerance(rtol=1e-12, atol=1e-14, reason="the same closed form in floats
 
 # the random instances' sizes per profile (registry.Profiles)
 SIZES = Profiles(quick=dict(symbolic_n=False, float_cases=0), thorough=dict(symbolic_n=True, float_cases=3))
-
-
-def master(S, W, n, sigma2, G):
-    d = S.shape[0]
-    return reduced_loss_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, G, SYMPY_OPS)
-
-
-def q_matrix(S, G, n):
-    A = G.T * S * G
-    return S - S * G.T * S - S * G * S + (n + 1) / n * S * A * S + (A * S).trace() / n * S
 
 
 def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
