@@ -31,7 +31,7 @@ def verify(ctx: Context) -> Checker:  # a refutation returns (chk, finding): the
         d, n = int(rng.integers(1, 6)), int(rng.integers(1, 50))
         chk.close(f"float Gamma* = n/(n+d+1) I (d={d}, n={n})", OneLayer(Setting.make(np.eye(d), n)).gamma_star(),
                   n / (n + d + 1) * np.eye(d), ULPS)
-    return chk  # shared checks come from proofs/steps.py, never from another claim
+    return chk  # shared checks come from proofs/steps/, never from another claim
 
 
 CLAIM = Claim(key="template2023.eq7", title="template: isotropic n/(n+d+1) I", source="[Ahn et al. 2023, eq. (7)] "

@@ -21,7 +21,7 @@ import sympy as sp
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_open import gamma_at, isotropic_scale
+from iclcheck.proofs.steps.moved import gamma_at, isotropic_scale
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import eq7_scalar, thm1_block

@@ -17,7 +17,7 @@ Step 4 is ``proofs.steps.check_full_space_global``, shared with the Mahankali et
 At a user's setting (``Claim.at_setting``: Sigma and n; the statement is Gaussian, noiseless, with w ~ N(0, I), so
 nothing else is accepted): the printed block from Sigma's eigendecomposition equals Gamma* (exactly for a diagonal
 exact Sigma, d <= 6; in floats with a kappa-based tolerance always), the printed point is stationary with a PSD
-Hessian in the full space (d <= 10), and the full-space certificate (proofs.steps_open.full_space_at).
+Hessian in the full space (d <= 10), and the full-space certificate (proofs.steps.moved.full_space_at).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from scipy.linalg import null_space
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
-from iclcheck.proofs.steps_open import full_space_at, solve_tolerance, use_exact
+from iclcheck.proofs.steps.moved import full_space_at, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import thm1_block, thm1_params

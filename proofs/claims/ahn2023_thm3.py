@@ -40,7 +40,7 @@ from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
-from iclcheck.proofs.steps_open import solve_tolerance
+from iclcheck.proofs.steps.moved import solve_tolerance
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.multilayer import optimal_gd_exact
 from iclcheck.theory.setting import Setting

@@ -44,7 +44,7 @@ from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
-from iclcheck.proofs.steps_open import solve_tolerance
+from iclcheck.proofs.steps.moved import solve_tolerance
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.setting import Setting
 

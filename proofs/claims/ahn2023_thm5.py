@@ -25,7 +25,7 @@ from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_open import MC_MAX_ND
+from iclcheck.proofs.steps.moved import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import relu_layer_loss, thm5_scalar

@@ -24,12 +24,12 @@ from iclcheck.numerics.bayes import bayes_risk, ridge_risk
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_bayes import (
+from iclcheck.proofs.steps.bayes import (
     check_bayes_within_bracket,
     check_ridge_is_posterior_mean,
     isotropic_risks,
 )
-from iclcheck.proofs.steps_open import prior_scale, where
+from iclcheck.proofs.steps.moved import prior_scale, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.bayes import ols_risk_exact, sherman_morrison_inverse
 from iclcheck.theory.setting import Setting

@@ -17,7 +17,7 @@ import sympy as sp
 
 from iclcheck.numerics.proportional import alignment_error, fit_gamma, resolvent_equivalent
 from iclcheck.proofs.registry import Claim, Context, Profiles
-from iclcheck.proofs.steps_asym import (
+from iclcheck.proofs.steps.asym import (
     KAPPA,
     RHO,
     X,

@@ -19,7 +19,7 @@ from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.proportional import sample_pool
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles
-from iclcheck.proofs.steps_asym import check_rate
+from iclcheck.proofs.steps.asym import check_rate
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.proportional import (
     error_functional,

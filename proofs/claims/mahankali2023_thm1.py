@@ -10,7 +10,7 @@ the optimum is n / (n + 1 + d(1 + sigma^2)) (exact), so the printed eta is the w
 
 At a user's setting (``Claim.at_setting``): Sigma = I_d (the statement's), any d, n and noise sigma^2 (Gaussian,
 w ~ N(0, I)): Gamma* = eta I exactly (exact inputs, d <= 6) and in floats, the literal forward pass at the eta
-point against L* (Monte Carlo, n d <= 400) and the full-space certificate (proofs.steps_open.full_space_at).
+point against L* (Monte Carlo, n d <= 400) and the full-space certificate (proofs.steps.moved.full_space_at).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale
+from iclcheck.proofs.steps.moved import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
 from iclcheck.theory.setting import Setting

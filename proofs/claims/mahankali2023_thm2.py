@@ -22,7 +22,7 @@ import sympy as sp
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import full_space_at, gamma_at, solve_tolerance
+from iclcheck.proofs.steps.moved import full_space_at, gamma_at, solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_non_gaussian, eta_printed
 from iclcheck.theory.setting import KURTOSIS, Setting

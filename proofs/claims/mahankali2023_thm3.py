@@ -30,7 +30,7 @@ from scipy import integrate, stats
 from iclcheck.numerics.forward import predict
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_open import MC_MAX_ND
+from iclcheck.proofs.steps.moved import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.mahankali import FAMILIES, NOTATION, eta_thm3_printed, family_moments
 

@@ -32,7 +32,7 @@ from iclcheck.numerics.bayes import (
 from iclcheck.numerics.montecarlo import MCEstimate
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles
-from iclcheck.proofs.steps_bayes import check_ridge_is_posterior_mean
+from iclcheck.proofs.steps.bayes import check_ridge_is_posterior_mean
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.bayes import ridge_lambda
 from iclcheck.theory.setting import Setting

@@ -19,8 +19,8 @@ import sympy as sp
 
 from iclcheck.numerics.shift import shifted_loss
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, where
-from iclcheck.proofs.steps_shift import WU_NOTATION, limit_at_infinity, wu_gamma_star
+from iclcheck.proofs.steps.moved import prior_scale, solve_tolerance, where
+from iclcheck.proofs.steps.shift import WU_NOTATION, limit_at_infinity, wu_gamma_star
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.shift import shifted_loss_exact

@@ -19,8 +19,8 @@ from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley
-from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, use_exact, where
-from iclcheck.proofs.steps_shift import (
+from iclcheck.proofs.steps.moved import prior_scale, solve_tolerance, use_exact, where
+from iclcheck.proofs.steps.shift import (
     WU_NOTATION,
     master_gamma_star_symbolic,
     master_loss_symbolic,

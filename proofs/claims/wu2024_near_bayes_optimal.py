@@ -30,8 +30,8 @@ from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import N
-from iclcheck.proofs.steps_bayes import check_bayes_within_bracket, isotropic_risks, jensen_lower_bound
-from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, where
+from iclcheck.proofs.steps.bayes import check_bayes_within_bracket, isotropic_risks, jensen_lower_bound
+from iclcheck.proofs.steps.moved import prior_scale, solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.one_layer import SYMPY_OPS, reduced_M_formula
 from iclcheck.theory.setting import Setting

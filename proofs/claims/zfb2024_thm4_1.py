@@ -25,7 +25,7 @@ from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
-from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, solve_tolerance, use_exact
+from iclcheck.proofs.steps.moved import MC_MAX_ND, full_space_at, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import odd_part_gamma
 from iclcheck.theory.notation.zhang import NOTATION, to_canonical, zhang_forward, zhang_gamma, zhang_solution

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_shift import NT, ZFB_NOTATION, master_loss_symbolic
+from iclcheck.proofs.steps.shift import NT, ZFB_NOTATION, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.zhang import reduced_flow, zhang_gamma
 

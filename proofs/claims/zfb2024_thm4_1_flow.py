@@ -24,7 +24,7 @@ import numpy as np
 from iclcheck.numerics.flow import flow
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles
-from iclcheck.proofs.steps_shift import ZFB_NOTATION
+from iclcheck.proofs.steps.shift import ZFB_NOTATION
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.zhang import zhang_gamma
 from iclcheck.theory.setting import Setting

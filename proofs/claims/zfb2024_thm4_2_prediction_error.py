@@ -25,8 +25,8 @@ from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_open import solve_tolerance, use_exact
-from iclcheck.proofs.steps_shift import (
+from iclcheck.proofs.steps.moved import solve_tolerance, use_exact
+from iclcheck.proofs.steps.shift import (
     MT,
     NT,
     ZFB_NOTATION,

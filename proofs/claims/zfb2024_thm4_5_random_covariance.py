@@ -29,7 +29,7 @@ from iclcheck.numerics.forward import predict
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles
-from iclcheck.proofs.steps_shift import NT, ZFB_NOTATION, limit_at_infinity, master_loss_symbolic
+from iclcheck.proofs.steps.shift import NT, ZFB_NOTATION, limit_at_infinity, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.zhang import iid_average as _average
 from iclcheck.theory.notation.zhang import thm4_5_averaged_optimum as averaged_optimum

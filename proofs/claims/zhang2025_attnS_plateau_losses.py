@@ -38,7 +38,7 @@ from iclcheck.numerics.families.restricted import (
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import haar_orthogonal
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_open import solve_tolerance
+from iclcheck.proofs.steps.moved import solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.zhang2025 import block_minimum, printed
 from iclcheck.theory.one_layer import min_loss_exact

@@ -27,7 +27,7 @@ from iclcheck.numerics.families.restricted import gd_beta_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
-from iclcheck.proofs.steps_open import solve_tolerance, where
+from iclcheck.proofs.steps.moved import solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.zwb import master, q_matrix
 from iclcheck.theory.one_layer import min_loss_exact

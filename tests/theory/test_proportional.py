@@ -16,7 +16,7 @@ from iclcheck.numerics.proportional import (
     sample_pool,
     xi_root,
 )
-from iclcheck.proofs.steps_asym import loglog_slope, pool_master_error
+from iclcheck.proofs.steps.asym import loglog_slope, pool_master_error
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.proportional import (
     exact_error,
