@@ -62,6 +62,8 @@ __all__ = [
     "full_loss_exact",
     "full_loss_formula",
     "gamma_star_exact",
+    "gamma_star_symbolic",
+    "master_gamma_star_symbolic",
     "master_loss_symbolic",
     "min_loss_exact",
     "reduced_M_formula",
@@ -254,3 +256,24 @@ def master_loss_symbolic(S: Any, W: Any, sigma2: Any, n: Any, Gamma: Any) -> Any
 
     d = S.shape[0]
     return reduced_loss_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, Gamma, __getattr__("SYMPY_OPS"))
+
+
+def master_gamma_star_symbolic(S: Any, W: Any, sigma2: Any, n: Any) -> Any:  # sympy Matrices
+    """The master optimum W S M^{-1} (reduced_M_formula), Gaussian covariates, entries cancelled (faster than
+    gamma_star_symbolic's simplify for symbolic sigma2, psi2)."""
+    import sympy as sp
+
+    d = S.shape[0]
+    M = reduced_M_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, __getattr__("SYMPY_OPS"))
+    return (W * S * M.inv()).applyfunc(sp.cancel)
+
+
+def gamma_star_symbolic(S: Any, W: Any, n: Any, sigma2: Any, *, Sh: Any = None, kurtosis: Any = 3) -> Any:
+    """Gamma* = W S M^{-1} from the derived M, allowing a symbolic sigma^2 (Setting only takes numbers); sympy
+    Matrices. Sh = S^{1/2} is needed only for non-Gaussian covariates."""
+    import sympy as sp
+
+    d = S.shape[0]
+    km3 = sp.Matrix([kurtosis - 3] * d)
+    M = reduced_M_formula(S, W, Sh if Sh is not None else sp.zeros(d, d), km3, sigma2, n, __getattr__("SYMPY_OPS"))
+    return (W * S * M.inv()).applyfunc(sp.simplify)

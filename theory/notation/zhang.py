@@ -23,7 +23,7 @@ import sympy as sp
 
 from iclcheck.theory.one_layer import master_loss_symbolic
 
-__all__ = ["NOTATION", "from_canonical", "iid_average", "reduced_flow", "thm4_2_rhs", "thm4_5_averaged_optimum",
+__all__ = ["NOTATION", "ZFB_NOTATION", "from_canonical", "iid_average", "reduced_flow", "thm4_2_rhs", "thm4_5_averaged_optimum",
            "to_canonical", "zfb_trained_gamma", "zhang_forward", "zhang_gamma", "zhang_solution"]
 
 NOTATION = (
@@ -32,6 +32,13 @@ NOTATION = (
     "(the 1/2 moves no minimiser); the missing mask adds (W^PV[d+1,:d] x_q)(x_q^T W^KQ_11 x_q)/N, zero at their "
     "solution; their Gamma = (1+1/N) Lambda + tr(Lambda)/N I is the inverse of the canonical preconditioner."
 )
+
+# the map at test time (distribution-shift claims): the test length M takes the place of N
+ZFB_NOTATION = (NOTATION + " At test time their 1/N becomes 1/M (M = the test prompt length), which is the "
+                "canonical 1/n with n = M: a predictor trained at (Lambda, N) is the canonical Gamma = Gamma_ZFB^{-1} "
+                "evaluated at the test setting (iclcheck.numerics.shift). Thm 4.2's error is un-halved, "
+                "E(y_hat - y_q)^2 with a noisy query target: the canonical loss plus sigma2 (the canonical target "
+                "w^T x_q is noiseless).")
 
 
 def zhang_gamma(Lam: Any, N: Any) -> Any:
