@@ -1,11 +1,16 @@
 """Fu et al.: Newton vs GD iteration counts (unnormalised S = X^T X, their convention); moved from
-numerics.compare (re-exported there)."""
+numerics.compare (re-exported there). Newton's iteration M_{k+1} = 2 M_k - M_k S M_k in floats (float64 or float32):
+the count to a relative error (``iterations_to``, and from the eigenvalues ``predicted_count``), the error path and
+its regrowth (``error_path``, ``regrowth``); moved from the claim fu2023.eq5 (re-exported there)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gd_counts", "gd_unnormalised_errors", "newton_counts"]
+from iclcheck.numerics.algorithms import ols
+
+__all__ = ["error_path", "gd_counts", "gd_unnormalised_errors", "iterations_to", "newton_counts", "predicted_count",
+           "regrowth"]
 
 
 def gd_unnormalised_errors(X, y, xq, yq, *, eta: float, ks) -> np.ndarray:
@@ -76,3 +81,63 @@ def gd_counts(S: np.ndarray, w_ols: np.ndarray, eps_list, *, eta: np.ndarray) ->
             lo = np.where(ok, lo, mid)
         out[j] = np.where(rel2(np.zeros_like(hi)) <= eps**2, 0, hi).astype(np.int64)
     return out
+
+
+def iterations_to(X: np.ndarray, y: np.ndarray, alpha: float, *, eps: float, max_steps: int = 200,
+                  dtype: type = np.float64) -> int | str:
+    """First k with ||w_k - w_OLS|| <= eps ||w_OLS||; "diverged" if the iterates blow up (non-finite or
+    ||M_k S|| > 1e6: |e_0| > 1 on some direction), "stalled" if neither happens within max_steps (float32 on an ill-conditioned S can stall above EPS32).
+    The iteration runs in ``dtype`` (float64 or float32); w_OLS and the error in float64."""
+    w_ols = ols(X, y)
+    X = np.asarray(X, dtype=dtype)
+    S = X.T @ X
+    M = dtype(alpha) * S
+    Xty = X.T @ np.asarray(y, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(max_steps + 1):
+            if not np.all(np.isfinite(M)) or np.linalg.norm((M @ S).astype(float), 2) > 1e6:
+                return "diverged"
+            if np.linalg.norm((M @ Xty).astype(float) - w_ols) <= eps * np.linalg.norm(w_ols):
+                return k
+            M = 2 * M - M @ S @ M
+    return "stalled"
+
+
+def error_path(X: np.ndarray, y: np.ndarray, alpha: float, *, steps: int, dtype: type = np.float64) -> np.ndarray:
+    """Relative errors ||w_k - w_OLS|| / ||w_OLS||, k = 0..steps, of the iteration run in ``dtype``."""
+    w_ols = ols(X, y)
+    X = np.asarray(X, dtype=dtype)
+    S = X.T @ X
+    M = dtype(alpha) * S
+    Xty = X.T @ np.asarray(y, dtype=dtype)
+    out = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps + 1):
+            out.append(np.linalg.norm((M @ Xty).astype(float) - w_ols) / np.linalg.norm(w_ols))
+            M = 2 * M - M @ S @ M
+    return np.array(out)
+
+
+def regrowth(errors: np.ndarray, eps: float) -> tuple[int, int | None, int | None]:
+    """(first k with error <= eps, first later k with error > eps again, first later k with error > 1)."""
+    below = np.flatnonzero(errors <= eps)
+    if not below.size:
+        raise ValueError("the error never reaches eps")
+    k0 = int(below[0])
+    ks = np.arange(errors.size)
+    up = np.flatnonzero((ks > k0) & ~(errors <= eps))
+    big = np.flatnonzero((ks > k0) & ~(errors <= 1.0))
+    return k0, (int(up[0]) if up.size else None), (int(big[0]) if big.size else None)
+
+
+def predicted_count(X: np.ndarray, y: np.ndarray, alpha: float, *, eps: float) -> int:
+    """First k with ||w_k - w_OLS|| <= eps ||w_OLS||, from the eigenvalues (an independent route to iterations_to):
+    w_k - w_OLS = -V diag((1 - alpha lambda^2)^(2^k)) V^T w_OLS on range(S)."""
+    lam, V = np.linalg.eigh(X.T @ X)
+    w = ols(X, y)
+    c = V.T @ w  # (d,) w_OLS in the eigenbasis (0 on null(S) for the min-norm OLS)
+    e = 1.0 - alpha * lam**2
+    for k in range(200):
+        if np.linalg.norm(np.abs(e) ** (2.0**k) * c) <= eps * np.linalg.norm(w):
+            return k
+    return -1

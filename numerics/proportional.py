@@ -9,10 +9,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
+from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.proportional import alignment_error_from_pieces
+from iclcheck.theory.setting import Setting
 
-__all__ = ["alignment_error", "features", "fit_gamma", "resolvent_equivalent", "sample_pool", "xi_root"]
+__all__ = ["alignment_error", "features", "fit_gamma", "loglog_slope", "pool_master_error", "resolvent_equivalent",
+           "sample_pool", "slope_se", "xi_root"]
 
 _XTOL = 1e-15  # brentq's absolute tolerance on M (values are O(1/nu)); rtol is 4 eps (scipy's floor)
 
@@ -144,3 +147,26 @@ def fit_gamma(rng: np.random.Generator, W: np.ndarray, n: int, ell: int, rho: fl
         raise NumericalFailure("fit_gamma", "the Gram matrix of the features is singular",
                                "move n away from the interpolation threshold d (d+1) or use lam > 0")
     return sol.reshape(d, d + 1)
+
+
+def pool_master_error(W: np.ndarray, ell: int, rho: float, test_cov: np.ndarray | None = None) -> float:
+    """Test error on w ~ N(0, test_cov) (default I_d), noisy query, of the master optimum Gamma*(Sigma = I/d,
+    Sigma_w = W^T W / k, n = ell, sigma2 = rho): reduced loss at Sigma_w = test_cov plus rho (numerics.one_layer)."""
+    k, d = W.shape
+    S = np.eye(d) / d
+    R = W.T @ W / k
+    G = OneLayer(Setting.make(S, ell, Sigma_w=R, sigma2=rho)).gamma_star()
+    return OneLayer(Setting.make(S, ell, Sigma_w=test_cov, sigma2=rho)).reduced_loss(G) + rho
+
+
+def loglog_slope(ds, errs) -> float:
+    """Least-squares slope of log|err| on log d."""
+    return float(np.polyfit(np.log(np.asarray(ds, float)), np.log(np.abs(np.asarray(errs, float))), 1)[0])
+
+
+def slope_se(ds, errs, ses) -> float:
+    """Standard error of ``loglog_slope`` from the standard errors ``ses`` of the errors (delta method:
+    se(log|e|) = se/|e|, the least-squares slope is linear in the log errors)."""
+    l = np.log(np.asarray(ds, float))
+    c = (l - l.mean()) / np.sum((l - l.mean()) ** 2)
+    return float(np.sqrt(np.sum((c * np.asarray(ses, float) / np.abs(np.asarray(errs, float))) ** 2)))

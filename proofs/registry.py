@@ -6,7 +6,11 @@ unregistered or incomplete. Modules whose name starts with ``_`` are not claims.
 
 The runner is ``Claim.run(ctx)``: it hands the claim to ``verify`` (as ``ctx.claim``), salts the claim's
 random stream by the claim (``ctx.rng()`` draws from ``[seed, claim.salt]``), and builds the result from the
-``Checker`` that ``verify`` returns (optionally with a finding: ``return chk, finding``).
+``Checker`` that ``verify`` returns (optionally with a finding: ``return chk, finding``). A claim that needs more
+than one independent stream declares them once, by name (``Claim.streams``, e.g. ``{"prompts": 2}``), and draws
+from ``ctx.stream("prompts")`` (``[seed, 2]``); a family of streams is a tuple ``(base, stride, ...)`` drawn as
+``ctx.stream("fit", i, r)`` (``[seed, base + stride * i + ...]``). Integer salts at the call site
+(``ctx.rng(7)``) are no longer accepted.
 
 Claims at the user's setting: ``Context(setting=...)`` (a ``theory.setting.Setting`` or a ``UserSetting`` with L
 and a test setting) runs the claims that declare ``Claim.parameters`` there, through their declared hook
@@ -34,7 +38,7 @@ import sys
 import threading
 import warnings
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +48,8 @@ import numpy as np
 from iclcheck.proofs.verdict import Checker, ClaimResult
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PARAMETERS", "PROVENANCE_TAGS", "Claim", "ClaimSkipped", "Context",
-           "PluginWarning", "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch", "movable",
-           "plugin_abort", "runnable_at", "select", "setting_uses"]
+           "PluginWarning", "Profiles", "Recipe", "Stream", "UserSetting", "all_claims", "check_movable", "default_salt", "interrupt_watch",
+           "movable", "plugin_abort", "runnable_at", "select", "setting_uses"]
 
 BUILT_IN = "built-in"  # the origin of the claims in iclcheck.proofs.claims
 ENTRY_POINT_GROUP = "iclcheck.claims"
@@ -170,6 +174,75 @@ def default_salt(key: str) -> int:
     return zlib.crc32(key.encode("utf-8"))
 
 
+class Recipe:
+    """One profile's sizes of a claim's random instances, read as attributes (``SIZES.at(ctx).samples``)."""
+
+    def __init__(self, profile: str, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+        self.__dict__["profile"] = profile
+
+    def __getattr__(self, name: str) -> Any:  # only for names not declared (declared ones are instance attributes)
+        raise AttributeError(f"the {self.__dict__.get('profile')} recipe declares no size {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Recipe({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """A claim's random-instance recipe, named per profile and declared once at the top of the claim module::
+
+        SIZES = Profiles(quick=dict(samples=40_000, starts=0), thorough=dict(samples=200_000, starts=8))
+
+    and read in ``verify`` as ``sz = SIZES.at(ctx)``, ``sz.samples`` (instead of ``200_000 if ctx.thorough else
+    40_000`` at the call site). Both profiles declare the same names; a value is a constant (a number, a tuple of
+    cases), never an expression of the claim's locals."""
+
+    quick: Mapping[str, Any]
+    thorough: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        if set(self.quick) != set(self.thorough):
+            odd = sorted(set(self.quick) ^ set(self.thorough))
+            raise ValueError(f"Profiles: quick and thorough must declare the same sizes; only one declares {odd}")
+        bad = [k for k in self.quick if not (isinstance(k, str) and k.isidentifier() and k != "profile")]
+        if bad:
+            raise ValueError(f"Profiles: size names are identifiers (not 'profile'), got {bad}")
+
+    def at(self, ctx: Context) -> Recipe:
+        """The recipe of ``ctx``'s profile (thorough, or quick for every other profile, as ``ctx.thorough``)."""
+        return Recipe("thorough", self.thorough) if ctx.thorough else Recipe("quick", self.quick)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A declared random stream: one salt (``strides`` empty) or a family of them, ``base + sum(stride * index)``
+    (``Claim.streams`` values are ints or tuples ``(base, stride, ...)``; ``Stream.of`` reads either)."""
+
+    base: int
+    strides: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, value: int | tuple[int, ...]) -> Stream:
+        if isinstance(value, tuple) and value:
+            return cls(value[0], tuple(value[1:]))
+        if isinstance(value, int):
+            return cls(value)
+        raise ValueError(f"a stream is an int salt or a tuple (base, stride, ...), got {value!r}")
+
+    def valid(self) -> bool:
+        parts = (self.base, *self.strides)
+        return all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in parts) and \
+            all(v > 0 for v in self.strides)
+
+    def salt(self, name: str, index: tuple[int, ...]) -> int:
+        if len(index) != len(self.strides):
+            raise TypeError(f"stream {name!r} takes {len(self.strides)} index(es), got {len(index)}")
+        if any(not isinstance(i, int) or isinstance(i, bool) or i < 0 for i in index):
+            raise ValueError(f"stream {name!r}: indexes are ints >= 0, got {index!r}")
+        return self.base + sum(s * i for s, i in zip(self.strides, index, strict=True))
+
+
 @dataclass(frozen=True)
 class Context:
     """What a check may depend on besides the claim: the seed, the profile and (inside ``Claim.run``)
@@ -182,15 +255,30 @@ class Context:
     setting: Any = field(default=None, compare=False)
     claim: Claim | None = field(default=None, compare=False, repr=False)
 
-    def rng(self, salt: int | None = None) -> np.random.Generator:
-        """The claim's random stream, ``default_rng([seed, claim.salt])``. An explicit ``salt`` (the old
-        pattern, ``ctx.rng(131)``) is deprecated but still honoured: new claims declare ``Claim.salt``."""
-        if salt is None:
-            if self.claim is None:
-                raise ValueError("Context.rng() without a salt needs the claim: run it through Claim.run(ctx)")
-            salt = self.claim.salt
-            assert salt is not None, "Claim.__post_init__ gives every claim a salt (default_salt)"
-        return np.random.default_rng([self.seed, salt])
+    def rng(self, *salt: Any) -> np.random.Generator:
+        """The claim's random stream, ``default_rng([seed, claim.salt])``. Other streams are declared by name on the
+        claim (``Claim.streams``) and drawn with ``stream(name)``; an integer salt here (the old ``ctx.rng(131)``)
+        is a TypeError saying so."""
+        if salt:
+            raise TypeError(f"Context.rng() takes no salt (got {salt[0]!r}): declare the stream by name on the claim, "
+                            "Claim(streams={'name': salt}), and draw from ctx.stream('name')")
+        if self.claim is None:
+            raise ValueError("Context.rng() needs the claim: run it through Claim.run(ctx)")
+        assert self.claim.salt is not None, "Claim.__post_init__ gives every claim a salt (default_salt)"
+        return np.random.default_rng([self.seed, self.claim.salt])
+
+    def stream(self, name: str, *index: int) -> np.random.Generator:
+        """The claim's random stream called ``name`` (declared in ``Claim.streams``), ``default_rng([seed, salt])``
+        with the declared salt; a family ``(base, stride, ...)`` takes one index per stride:
+        ``stream("fit", i, r)`` draws from ``[seed, base + stride_0 * i + stride_1 * r]``."""
+        if self.claim is None:
+            raise ValueError(f"Context.stream({name!r}) needs the claim: run it through Claim.run(ctx)")
+        streams = self.claim.streams
+        if name not in streams:
+            declared = ", ".join(sorted(streams)) or "none"
+            raise KeyError(f"{self.claim.key}: no random stream named {name!r} is declared (Claim.streams: "
+                           f"{declared})")
+        return np.random.default_rng([self.seed, Stream.of(streams[name]).salt(name, index)])
 
     @property
     def thorough(self) -> bool:
@@ -214,7 +302,10 @@ class Claim:
     notation: str  # the explicit map from the paper's notation to the canonical model
     # verify(ctx) -> Checker | (Checker, finding) (new), or -> ClaimResult (old pattern, still accepted)
     verify: Callable[[Context], Any] = field(repr=False)
-    salt: int | None = None  # the claim's RNG salt; None -> default_salt(key)
+    salt: int | None = None  # the claim's RNG salt (ctx.rng()); None -> default_salt(key)
+    # the claim's other random streams, declared once by name: name -> salt, or (base, stride, ...) for a family;
+    # drawn with ctx.stream(name, *index)
+    streams: Mapping[str, int | tuple[int, ...]] = field(default_factory=dict, compare=False)
     # the statement's provenance: tags of PROVENANCE_TAGS joined by '+', e.g. "3P+DERIVED"; only "READ" is the paper
     provenance: str = "READ"
     # where the statement was read, for the tags that name a source, e.g. "camera-ready, App. B.3 eqs. (37)-(40)" or
@@ -251,6 +342,25 @@ class Claim:
             object.__setattr__(self, "salt", default_salt(self.key))
         elif not isinstance(self.salt, int) or isinstance(self.salt, bool) or self.salt < 0:
             raise ValueError(f"claim {self.key!r}: salt must be an int >= 0, got {self.salt!r}")
+        self._check_streams()
+
+    def _check_streams(self) -> None:
+        """Stream names are identifiers; salts ints >= 0 (strides > 0); no two single streams share a salt, and none
+        is the claim's own salt (that stream is ``ctx.rng()``)."""
+        seen: dict[int, str] = {}
+        for name, value in self.streams.items():
+            try:
+                ok = isinstance(name, str) and name.isidentifier() and Stream.of(value).valid()
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"claim {self.key!r}: streams maps identifiers to an int salt >= 0 or a tuple "
+                                 f"(base, stride > 0, ...), got {name!r}: {value!r}")
+            if isinstance(value, int):
+                if value == self.salt or value in seen:
+                    other = "the claim's salt (ctx.rng())" if value == self.salt else f"stream {seen[value]!r}"
+                    raise ValueError(f"claim {self.key!r}: stream {name!r} has the salt {value} of {other}")
+                seen[value] = name
 
     @property
     def paper(self) -> str:

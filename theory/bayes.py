@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
-__all__ = ["ols_risk_exact", "pool_second_moment", "posterior_mean_exact", "ridge_lambda", "sherman_morrison_inverse"]
+__all__ = ["isotropic_risks", "jensen_lower_bound", "ols_risk_exact", "pool_second_moment", "posterior_mean_exact",
+           "ridge_lambda", "sherman_morrison_inverse"]
 
 
 def ols_risk_exact(d: int, n: Any, sigma2: Any) -> Any:
@@ -54,3 +56,18 @@ def pool_second_moment(W: Any) -> sp.Matrix:
     """(1/K) sum_k w_k w_k^T for the K x d matrix of pool vectors (rows), exactly."""
     Wm = sp.Matrix(W)
     return (Wm.T * Wm) / Wm.shape[0]
+
+
+def isotropic_risks(d, n, sigma2, psi2=1) -> dict[str, sp.Expr]:
+    """Sigma = I, Sigma_w = psi2 I (noiseless query target), exact: the one-layer optimum's loss
+    L* = d psi2 ((d+1) psi2 + sigma2) / ((n+d+1) psi2 + sigma2), the OLS risk sigma2 d/(n-d-1) (>= Bayes) and the
+    Jensen bound d sigma2 psi2 / (n psi2 + sigma2) (<= Bayes: E (A + B)^{-1} >= (E A + B)^{-1} for the Wishart A)."""
+    d, n, s2, p2 = (sp.sympify(v) for v in (d, n, sigma2, psi2))
+    return {"lsa": d * p2 * ((d + 1) * p2 + s2) / ((n + d + 1) * p2 + s2),
+            "ols": ols_risk_exact(d, n, s2) if d.is_Integer else s2 * d / (n - d - 1),
+            "jensen": d * s2 * p2 / (n * p2 + s2)}
+
+
+def jensen_lower_bound(Sigma: np.ndarray, Sigma_w: np.ndarray, n: int, sigma2: float) -> float:
+    """tr(Sigma (n Sigma / sigma2 + Sigma_w^{-1})^{-1}) <= R_Bayes (operator convexity of the inverse)."""
+    return float(np.trace(Sigma @ np.linalg.inv(n * Sigma / sigma2 + np.linalg.inv(Sigma_w))))

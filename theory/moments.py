@@ -41,6 +41,7 @@ __all__ = [
     "LinearImageMoments",
     "LAWS",
     "cumulants_from_moments",
+    "gaussian_expectation",
     "standardized_moment",
 ]
 
@@ -235,3 +236,18 @@ def _partition_count(positions: list[int], part: list[list[int]]) -> int:
     for c in Counter(tuple(b) for b in part).values():
         den *= factorial(c)
     return num // den
+
+
+def gaussian_expectation(expr: Any, zs: list[sp.Symbol]) -> Any:
+    """E[expr] for iid standard normal zs, expr a polynomial in them (other symbols are constants): each monomial
+    prod z_k^{e_k} has expectation prod (e_k - 1)!! for even e_k, 0 otherwise."""
+    poly = sp.Poly(sp.expand(expr), *zs)
+    total = sp.Integer(0)
+    for exps, coeff in poly.terms():
+        if any(e % 2 for e in exps):
+            continue
+        m = sp.Integer(1)
+        for e in exps:
+            m *= sp.factorial2(e - 1) if e > 0 else 1
+        total += coeff * m
+    return sp.expand(total)

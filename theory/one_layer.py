@@ -59,8 +59,12 @@ __all__ = [
     "SYMPY_OPS",  # noqa: F822 (built on first use)
     "exact_inputs",
     "exact_optimum",
+    "full_loss_exact",
     "full_loss_formula",
     "gamma_star_exact",
+    "gamma_star_symbolic",
+    "master_gamma_star_symbolic",
+    "master_loss_symbolic",
     "min_loss_exact",
     "reduced_M_formula",
     "reduced_loss_formula",
@@ -234,3 +238,42 @@ def min_loss_exact(setting: Setting, Gamma: Any = None) -> Any:
     S, W, Sh, km3, s2, n = exact_inputs(setting)
     val = (S @ W).trace() - (Gamma.T @ S @ W @ S).trace()
     return _simplify(sp.cancel(val)) if setting.n_is_symbolic else sp.nsimplify(val) if not val.is_Rational else val
+
+
+def full_loss_exact(setting: Setting, P: Any, Q: Any) -> Any:  # sympy Matrices -> a sympy expression
+    """The exact full one-layer loss f(P, Q) (full_loss_formula over sympy)."""
+    S, W, Sh, km3, s2, n = exact_inputs(setting)
+    d = setting.d
+    b, c, Q11 = P[d, :d].T, P[d, d], Q[:d, :d]
+    q21 = Q[d, :d].T
+    return full_loss_formula(S, W, Sh, km3, s2, n, b, c, Q11, q21, __getattr__("SYMPY_OPS"))
+
+
+def master_loss_symbolic(S: Any, W: Any, sigma2: Any, n: Any, Gamma: Any) -> Any:
+    """The master reduced loss L(Gamma) (noiseless target) for Gaussian covariates, over sympy; W (the task
+    covariance) may have symbolic entries (Setting only takes numbers)."""
+    import sympy as sp
+
+    d = S.shape[0]
+    return reduced_loss_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, Gamma, __getattr__("SYMPY_OPS"))
+
+
+def master_gamma_star_symbolic(S: Any, W: Any, sigma2: Any, n: Any) -> Any:  # sympy Matrices
+    """The master optimum W S M^{-1} (reduced_M_formula), Gaussian covariates, entries cancelled (faster than
+    gamma_star_symbolic's simplify for symbolic sigma2, psi2)."""
+    import sympy as sp
+
+    d = S.shape[0]
+    M = reduced_M_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, __getattr__("SYMPY_OPS"))
+    return (W * S * M.inv()).applyfunc(sp.cancel)
+
+
+def gamma_star_symbolic(S: Any, W: Any, n: Any, sigma2: Any, *, Sh: Any = None, kurtosis: Any = 3) -> Any:
+    """Gamma* = W S M^{-1} from the derived M, allowing a symbolic sigma^2 (Setting only takes numbers); sympy
+    Matrices. Sh = S^{1/2} is needed only for non-Gaussian covariates."""
+    import sympy as sp
+
+    d = S.shape[0]
+    km3 = sp.Matrix([kurtosis - 3] * d)
+    M = reduced_M_formula(S, W, Sh if Sh is not None else sp.zeros(d, d), km3, sigma2, n, __getattr__("SYMPY_OPS"))
+    return (W * S * M.inv()).applyfunc(sp.simplify)

@@ -34,7 +34,7 @@ from iclcheck.theory.errors import InputError
 
 __all__ = ["TaskMoments", "error_functional", "exact_error", "mp_stieltjes", "mp_stieltjes_deriv", "pool_limit_e_icl",
            "proportional_master_limit", "result1_e_icl", "result1_expr", "task_moments_gaussian",
-           "task_moments_pool", "alignment_error_from_pieces", "rag_risk", "rag_risk_terms"]
+           "task_moments_pool", "alignment_error_from_pieces", "rag_risk", "rag_risk_terms", "mp_sqrt"]
 
 
 def _lib(*args: Any):
@@ -274,3 +274,11 @@ def rag_risk(d: Any, n: Any, a: Any, sigma2: Any = 0, gamma: Any = None) -> Any:
     if gamma is None:
         return C - B * B / A
     return A * gamma * gamma - 2 * B * gamma + C
+
+
+def mp_sqrt(x, kappa):
+    """The square root that mp_stieltjes takes, sqrt((x + 1 - 1/kappa)^2 + 4 x/kappa), as sympy builds it."""
+    import sympy as sp
+
+    g = 1 / kappa
+    return sp.sqrt((x + 1 - g) ** 2 + 4 * g * x)

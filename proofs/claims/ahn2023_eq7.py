@@ -20,8 +20,8 @@ import sympy as sp
 
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import gamma_at, isotropic_scale
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.moved import gamma_at, isotropic_scale
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import eq7_scalar, thm1_block
@@ -41,6 +41,10 @@ REORDERED = Tolerance(atol=1e-10, reason="same arithmetic in a different order: 
 
 
 FORWARD_MAX_ND = 20_000  # the literal forward pass on 64 prompts costs 64 n d
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(d_end=4, float_cases=4), thorough=dict(d_end=6, float_cases=20))
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
@@ -82,11 +86,11 @@ def verify(ctx: Context) -> Checker:
     chk.exact("Thm 1 block at Lambda = I_3 (its own printed formula, symbolic n)", thm1_block([1, 1, 1], N),
               thm1_iso.subs(D, 3) * sp.eye(3))
     # 2. derived Gamma*, symbolic n
-    for d in range(1, 6 if ctx.thorough else 4):
+    for d in range(1, SIZES.at(ctx).d_end):
         chk.exact(f"derived Gamma* = eq. (7) scalar * I_{d} (symbolic n)",
                   gamma_star_exact(Setting.make(sp.eye(d), N)), eq7_scalar(N, d) * sp.eye(d))
     # 3. float, random sizes
-    for _ in range(20 if ctx.thorough else 4):
+    for _ in range(SIZES.at(ctx).float_cases):
         d, n = int(rng.integers(1, 12)), int(rng.integers(1, 200))
         chk.close(f"float Gamma* = eq. (7) * I (d={d}, n={n})", OneLayer(Setting.make(np.eye(d), n)).gamma_star(),
                   float(eq7_scalar(n, d)) * np.eye(d), ULPS)

@@ -73,7 +73,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     st = Setting.make(Sigma, n, Sigma_w="inv")
 
     # 1. the sign map, literally: the code's layer with Q_code = -A^T equals the canonical layer with Q = -[[A,0],[0,0]]
-    rng = ctx.rng(2)
+    rng = ctx.stream("sign_map")
     pr = sample_prompts(st, 50, rng)
     As = [rng.standard_normal((d, d)) for _ in range(L)]
     Zc = pr.Z0.transpose(0, 2, 1).copy()  # rows as tokens
@@ -114,12 +114,12 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                f"published values {loss_pub:.5f} is {100 * (loss_pub / float(opt.loss) - 1):.2f}% above the exact "
                f"minimum {float(opt.loss):.5f} (log {np.log(float(opt.loss)):.3f} vs published ~ -2.0). The loss is "
                "symmetric in the layers, so the learned order (middle layer smallest) is not determined by the loss.")
-    check_released_attention(chk, st, *family_params(Sigma, a_star), ctx.rng(777), what="the exact optimum a*")
+    check_released_attention(chk, st, *family_params(Sigma, a_star), ctx.stream("released"), what="the exact optimum a*")
     return chk, finding
 
 
 CLAIM_KEY = "ahn2023.fig2"
 CLAIM = Claim(key=CLAIM_KEY, title="3-layer learned coefficients vs exact optimum", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, salt=1,
+              statement=STATEMENT, notation=NOTATION, verify=verify, salt=1, streams={"sign_map": 2, "released": 777},
               fixed="its statement is a figure: the learned 3-layer coefficients and loss of the "
                     "paper's own run (d = 5, n = 20, Sigma of Sec. 4.3)")

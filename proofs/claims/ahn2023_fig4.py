@@ -21,7 +21,7 @@ from iclcheck.numerics.families.gdpp import gdpp_conditional_loss, gdpp_loss_rat
 from iclcheck.numerics.families.mc_gradient import conditional_literal_loss
 from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
 from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
@@ -33,6 +33,10 @@ GRAD_MAX = 1e-6  # |grad F| at the optimum, central differences with h = 1e-6 (e
 PER_DRAW = Tolerance(rtol=1e-9, atol=0.0, reason="an identity per X; rounding only. B_2 = 0.37 I in the forward "
                      "pass: the loss does not depend on B_{L-1}")
 TWO_ROUTES = Tolerance(rtol=1e-10, atol=0.0, reason="two exact routes")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(draws=100, samples=60_000), thorough=dict(draws=400, samples=400_000))
 
 
 def _f(theta, n):
@@ -48,15 +52,15 @@ def verify(ctx: Context) -> Checker:
     # 1. the exact loss against the literal forward pass: draw by draw, then the expectation by a second route
     st_w = Setting.make(np.eye(D), 20)
     Ps, Qs = family_params(np.eye(D), a, [b[0], b[1], 0.37])
-    lit, lam = conditional_literal_loss(st_w, Ps, Qs, draws=400 if ctx.thorough else 100, rng=ctx.rng())
+    lit, lam = conditional_literal_loss(st_w, Ps, Qs, draws=SIZES.at(ctx).draws, rng=ctx.rng())
     ck.close("E[err^2 | X] of the literal forward pass (x_q, w integrated exactly) = tr p(S)^2, draw by draw (n=20)",
              lit, gdpp_conditional_loss(a, b, lam), PER_DRAW)
     ck.close("exact GD++ loss at the optimum: quadrature = rational moment contraction", fstar,
              gdpp_loss_rational(a, b, (D, 20)), TWO_ROUTES)
     Sigma = np.diag([1.0, 1.0, 0.25, 0.0625, 1.0])
     st = Setting.make(Sigma, 20, Sigma_w="inv")
-    est = mc_loss(st, *family_params(Sigma, a, [b[0], b[1], 0.37]), samples=400_000 if ctx.thorough else 60_000,
-                  rng=ctx.rng(6))
+    est = mc_loss(st, *family_params(Sigma, a, [b[0], b[1], 0.37]), samples=SIZES.at(ctx).samples,
+                  rng=ctx.stream("literal_mc"))
     if est.estimable:
         ck.within_ci("exact GD++ loss at the optimum = literal forward pass, non-isotropic Sigma (n=20)", est, fstar)
     else:
@@ -92,7 +96,7 @@ def verify(ctx: Context) -> Checker:
     ck.decided("||A_0|| <= ||A_1|| <= ||A_2|| at the optimum", ordered,
                f"a* = {np.round(a, 4).tolist()} (n=20); n=10: {np.round(th10[:L], 4).tolist()}",
                computed=np.abs(a), expected=np.sort(np.abs(a)), exact=True)
-    check_released_attention(ck, st, *family_params(Sigma, a, [b[0], b[1], 0.37]), ctx.rng(777),
+    check_released_attention(ck, st, *family_params(Sigma, a, [b[0], b[1], 0.37]), ctx.stream("released"),
                              what="the restricted GD++ optimum")
     return ck  # a refutation's finding: its failing steps
 
@@ -108,4 +112,5 @@ CLAIM = Claim(
     verify=verify,
     fixed="its statement is a figure: the learned (11) coefficients of the paper's own run (d = 5, L = 3)",
     salt=5,
+    streams={"literal_mc": 6, "released": 777},
 )

@@ -21,10 +21,10 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
-from iclcheck.theory.notation.ahn import lemma1_recursion
+from iclcheck.theory.notation.ahn import exact_forward, lemma1_recursion, released_forward
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "exact_forward", "verify"]
@@ -52,46 +52,8 @@ LAYERS_RELEASED = Tolerance(rtol=1e-9, atol=1e-9, reason="L layers of O(1) produ
 ROUNDING = Tolerance(rtol=1e-9, atol=1e-9, reason="rounding only")
 
 
-def exact_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
-    """The literal L-layer forward pass under (8) in exact arithmetic (the definition, written out):
-    Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l). Returns [Z_l]_{d+1,n+1} for l = 0..L."""
-    n, d = X.shape
-    Z = sp.zeros(d + 1, n + 1)
-    Z[:d, :n] = X.T
-    Z[d, :n] = y.T
-    Z[:d, n] = xq
-    P = sp.zeros(d + 1, d + 1)
-    P[d, d] = 1
-    Mmask = sp.diag(*([1] * n + [0]))
-    out = [Z[d, n]]
-    for A in As:
-        Q = sp.zeros(d + 1, d + 1)
-        Q[:d, :d] = -A
-        Z = Z + P * Z * Mmask * (Z.T * Q * Z) / n
-        out.append(Z[d, n])
-    return out
-
-
-def released_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
-    """The released code's forward pass (proofs/released.py, ahn2023.lemma1), written out exactly: tokens are the
-    rows z_m of Zr ((n+1) x (d+1)), scores Attn[k, m] = z_k^T Q z_m (k the updated token), token k receives
-    (1/n) sum_{m <= n} Attn[k, m] P z_m; P = [[0, 0], [0, 1]], Q = [[-A, 0], [0, 0]]. Returns [Z_l]_{d+1,n+1}."""
-    n, d = X.shape
-    Zr = sp.zeros(n + 1, d + 1)
-    Zr[:n, :d] = X
-    Zr[:n, d] = y
-    Zr[n, :d] = xq.T
-    P = sp.zeros(d + 1, d + 1)
-    P[d, d] = 1
-    Mmask = sp.diag(*([1] * n + [0]))
-    out = [Zr[n, d]]
-    for A in As:
-        Q = sp.zeros(d + 1, d + 1)
-        Q[:d, :d] = -A
-        Attn = Zr * Q * Zr.T  # (n+1, n+1): Attn[k, m] = z_k^T Q z_m
-        Zr = Zr + Attn * Mmask * Zr * P.T / n  # row k += (1/n) sum_m Attn[k, m] mask_m (P z_m)^T
-        out.append(Zr[n, d])
-    return out
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_sizes=1), thorough=dict(random_sizes=4))
 
 
 def _released_gap(X, w_star, xq, As) -> sp.Matrix:
@@ -189,7 +151,8 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
               _exact_gap(X, w_star, xq, As_gen, transpose=True), zero)
 
     # float, larger: the paper's experiment sizes d = 5, n = 20 and random ones, L = 1..4
-    sizes = [(5, 20)] + [(int(rng.integers(1, 8)), int(rng.integers(1, 30))) for _ in range(4 if ctx.thorough else 1)]
+    sizes = [(5, 20)] + [(int(rng.integers(1, 8)), int(rng.integers(1, 30)))
+                         for _ in range(SIZES.at(ctx).random_sizes)]
     for d, n in sizes:
         for L in (1, 2, 3, 4) if ctx.thorough or (d, n) == (5, 20) else (2,):
             st = Setting.make(np.eye(d), n)

@@ -17,7 +17,7 @@ Step 4 is ``proofs.steps.check_full_space_global``, shared with the Mahankali et
 At a user's setting (``Claim.at_setting``: Sigma and n; the statement is Gaussian, noiseless, with w ~ N(0, I), so
 nothing else is accepted): the printed block from Sigma's eigendecomposition equals Gamma* (exactly for a diagonal
 exact Sigma, d <= 6; in floats with a kappa-based tolerance always), the printed point is stationary with a PSD
-Hessian in the full space (d <= 10), and the full-space certificate (proofs.steps_open.full_space_at).
+Hessian in the full space (d <= 10), and the full-space certificate (proofs.steps.moved.full_space_at).
 """
 
 from __future__ import annotations
@@ -27,16 +27,14 @@ import sympy as sp
 from scipy.linalg import null_space
 
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
-from iclcheck.proofs.steps_open import full_space_at, solve_tolerance, use_exact
+from iclcheck.proofs.steps.moved import full_space_at, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import thm1_block, thm1_params
 from iclcheck.theory.one_layer import (
-    SYMPY_OPS,
-    exact_inputs,
-    full_loss_formula,
+    full_loss_exact,
     gamma_star_exact,
     min_loss_exact,
 )
@@ -62,17 +60,12 @@ CHOLESKY = Tolerance(rtol=1e-9, atol=1e-12,
                      reason="double-precision Cholesky solve, condition number <= 50: relative error << 1e-9")
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(n_rand=2), thorough=dict(n_rand=6))
+
+
 def _random_lambdas(rng: np.random.Generator, d: int) -> list[sp.Rational]:
     return [sp.Rational(int(k), 4) for k in rng.integers(1, 13, size=d)]
-
-
-def full_loss_exact(setting: Setting, P: sp.Matrix, Q: sp.Matrix) -> sp.Expr:
-    """The exact full one-layer loss f(P, Q) (theory.one_layer.full_loss_formula over sympy)."""
-    S, W, Sh, km3, s2, n = exact_inputs(setting)
-    d = setting.d
-    b, c, Q11 = P[d, :d].T, P[d, d], Q[:d, :d]
-    q21 = Q[d, :d].T
-    return full_loss_formula(S, W, Sh, km3, s2, n, b, c, Q11, q21, SYMPY_OPS)
 
 
 def _stationary(f: float) -> Tolerance:
@@ -213,7 +206,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
 def verify(ctx: Context) -> Checker:
     chk = Checker()
     rng = ctx.rng()  # the claim's stream (Claim.salt), consumed in step order
-    n_rand = 6 if ctx.thorough else 2
+    n_rand = SIZES.at(ctx).n_rand
     _printed_block_diagonal(chk, rng, n_rand)
     _printed_block_rotated(chk, rng, n_rand)
     _printed_point_full_loss(chk, rng)

@@ -20,8 +20,8 @@ from scipy import optimize
 from iclcheck.numerics.families import full_gd_loss
 from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
 from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.multilayer import optimal_gd_exact
 from iclcheck.theory.setting import Setting
 
@@ -32,6 +32,11 @@ STATEMENT = ("Two layers with (8), A_1, A_2 symmetric, x ~ N(0, I), w ~ N(0, I):
              "global minimizer of f.")
 NOTATION = ("Paper's A_1, A_2 are our A_0, A_1 (layers counted from 0). Canonical model, P_i = [[0,0],[0,1]], "
             "Q_i = -[[A_i,0],[0,0]], no noise.")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(d_n=(2, 6), samples=40_000, random_pairs=100, starts=0),
+                 thorough=dict(d_n=(3, 10), samples=200_000, random_pairs=400, starts=8))
 
 
 def _sym_basis(d: int) -> list[np.ndarray]:
@@ -62,17 +67,17 @@ def _accepts(user: UserSetting) -> tuple[str, str] | None:
     return None
 
 
-def _at_setting(ctx: Context, user: UserSetting) -> ClaimResult:
+def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
     """The same four steps at the user's d (Sigma = I_d) and n."""
     return _run(ctx, user.setting.d, int(user.setting.n))
 
 
-def verify(ctx: Context) -> ClaimResult:
-    d, n = (3, 10) if ctx.thorough else (2, 6)
+def verify(ctx: Context) -> tuple[Checker, str]:
+    d, n = SIZES.at(ctx).d_n
     return _run(ctx, d, n)
 
 
-def _run(ctx: Context, d: int, n: int) -> ClaimResult:
+def _run(ctx: Context, d: int, n: int) -> tuple[Checker, str]:
     chk = Checker()
     prob = (d, n)
     basis = _sym_basis(d)
@@ -90,13 +95,13 @@ def _run(ctx: Context, d: int, n: int) -> ClaimResult:
     # 2. exact full-matrix loss: two exact routes agree; literal model agrees by MC
     chk.close("Wick full-matrix loss at A_i = a_i* I equals the exact scalar polynomial", f(theta0), float(opt.loss),
               rtol=1e-12, reason="two exact formulas evaluated in floating point")
-    rng = ctx.rng(1)
+    rng = ctx.stream("search")
     th_r = theta0 + 0.3 * rng.standard_normal(2 * k)
     A0, A1 = _unpack(th_r, basis)
     st = Setting.make(np.eye(d), n)
     Ps = [np.diag([0.0] * d + [1.0])] * 2
     Qs = [np.pad(-A, ((0, 1), (0, 1))) for A in (A0, A1)]
-    est = mc_loss(st, Ps, Qs, samples=200_000 if ctx.thorough else 40_000, rng=ctx.rng(2))
+    est = mc_loss(st, Ps, Qs, samples=SIZES.at(ctx).samples, rng=ctx.stream("literal_mc"))
     chk.within_ci("Wick full-matrix loss at a random symmetric pair inside the MC CI of the literal model", est, f(th_r))
 
     # 3. stationarity and positive-definite Hessian in the full symmetric space
@@ -113,9 +118,9 @@ def _run(ctx: Context, d: int, n: int) -> ClaimResult:
         chk.decided(hname, ev[0] > 1e-4, hdetail, computed=ev)
 
     # 4. global evidence
-    pts = theta0 + rng.normal(scale=0.5, size=(400 if ctx.thorough else 100, 2 * k))
+    pts = theta0 + rng.normal(scale=0.5, size=(SIZES.at(ctx).random_pairs, 2 * k))
     best_rand = min(f(p) for p in pts)
-    starts = 8 if ctx.thorough else 0  # local searches cost ~2 s each here: thorough profile only
+    starts = SIZES.at(ctx).starts  # local searches cost ~2 s each here: thorough profile only
     best_loc = np.inf
     for _ in range(starts):
         x0 = rng.normal(scale=0.6, size=2 * k) + np.concatenate([_coords(np.eye(d), basis)] * 2) * rng.uniform(0.2, 1.5)
@@ -128,7 +133,7 @@ def _run(ctx: Context, d: int, n: int) -> ClaimResult:
     finding = ("Consistent with the theorem: the certified best scalar pair (diagonal) is a stationary point with a positive "
                "definite Hessian in the full symmetric space (exact Wick loss), and nothing lower was found. Global "
                "optimality over all symmetric pairs is supported by search, not proven here.")
-    return chk.result(CLAIM_KEY, SOURCE, STATEMENT, finding=finding)
+    return chk, finding
 
 
 def _coords(A: np.ndarray, basis: list[np.ndarray]) -> np.ndarray:
@@ -140,4 +145,6 @@ CLAIM_KEY = "ahn2023.thm2"
 CLAIM = Claim(key=CLAIM_KEY, title="2-layer symmetric (8): diagonal global minimiser", source=SOURCE,
               statement=STATEMENT, notation=NOTATION, verify=verify, parameters=("Sigma", "n"),
               at_setting=_at_setting, accepts=_accepts,
+              # the random symmetric pair, points and starts; the Monte Carlo of the literal model
+              streams={"search": 1, "literal_mc": 2},
               fixed="the statement is for two layers, x ~ N(0, I), w ~ N(0, I) and no noise")

@@ -38,10 +38,10 @@ from iclcheck.numerics.finite_diff import central_gradient, directional_derivati
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.linalg import sqrtm_psd
 from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
-from iclcheck.proofs.steps_open import solve_tolerance
-from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.proofs.steps.moved import solve_tolerance
+from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.multilayer import optimal_gd_exact
 from iclcheck.theory.setting import Setting
 
@@ -53,6 +53,11 @@ STATEMENT = ("x ~ N(0, Sigma), w ~ N(0, Sigma^-1), L layers with (8). With S the
              "the infimum may not be attained.")
 NOTATION = ("Canonical model of STATEMENTS.md section 0 (Ahn's own): P_i = [[0,0],[0,1]], Q_i = -[[A_i,0],[0,0]], "
             "Z_{l+1} = Z_l + (1/n) P Z M Z^T Q Z, TF = -[Z_L]_{d+1,n+1}, f = E (TF - w^T x_q)^2, no 1/2, no noise.")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(d_n_L=(3, 10, 3), samples=30_000),
+                 thorough=dict(d_n_L=(5, 20, 3), samples=200_000))
 
 
 def _fd_full_grad(Sigma: np.ndarray, a: np.ndarray, n: int) -> np.ndarray:
@@ -130,15 +135,15 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     return chk
 
 
-def verify(ctx: Context) -> ClaimResult:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
-    d, n, L = (5, 20, 3) if ctx.thorough else (3, 10, 3)
+    d, n, L = SIZES.at(ctx).d_n_L
     eig = (1.0, 1.0, 0.25, 0.0625, 1.0) if d == 5 else (1.0, 0.25, 0.0625)
-    Sigma = ahn_sigma(ctx.rng(1), eig)
+    Sigma = ahn_sigma(ctx.stream("sigma"), eig)
     st = Setting.make(Sigma, n, Sigma_w="inv")
 
     # 1. whitening on the literal forward pass, sample by sample
-    rng = ctx.rng(2)
+    rng = ctx.stream("whitening")
     pr = sample_prompts(st, 200, rng)
     a_test = np.array([0.5, 1.2, 0.8])
     Ps, Qs = family_params(Sigma, a_test)
@@ -164,18 +169,18 @@ def verify(ctx: Context) -> ClaimResult:
     # Bonferroni |z| > 4 in a few of 10 seeds although the exact expectation is 0). L = 3 is covered by the
     # exact route below.
     dm, nm, Lm = 3, 20, 2
-    Sig_m = ahn_sigma(ctx.rng(7), (1.0, 0.25, 0.0625))
+    Sig_m = ahn_sigma(ctx.stream("mc_sigma"), (1.0, 0.25, 0.0625))
     st_m = Setting.make(Sig_m, nm, Sigma_w="inv")
     a_m = optimal_gd(st_m, Lm).coefficients
-    est = mc_loss(st_m, *family_params(Sig_m, a_m), samples=200_000 if ctx.thorough else 30_000,
-                  rng=ctx.rng(3))
+    est = mc_loss(st_m, *family_params(Sig_m, a_m), samples=SIZES.at(ctx).samples,
+                  rng=ctx.stream("mc_loss"))
     chk.within_ci(f"exact F(a*) inside the Monte Carlo CI of the literal model (d={dm}, n={nm}, L={Lm})", est,
                   gd_loss(a_m, st_m))
 
     # 3. full gradient on S equals (dF/da_i / d) Sigma, at a non-critical point (power) ...
-    samples = 200_000 if ctx.thorough else 30_000
+    samples = SIZES.at(ctx).samples
     a_off = a_m * np.array([1.3, 0.75])
-    g = mc_full_gradient(st_m, *family_params(Sig_m, a_off), samples=samples, rng=ctx.rng(4))
+    g = mc_full_gradient(st_m, *family_params(Sig_m, a_off), samples=samples, rng=ctx.stream("mc_gradient_off"))
     dA, se = g.dA()
     pred = np.array([gi / dm * Sig_m for gi in gd_loss_grad(a_off, st_m)])
     zmax = float(np.max(np.abs(dA - pred) / se))
@@ -188,7 +193,7 @@ def verify(ctx: Context) -> ClaimResult:
                      "reliably detected")
 
     # ... and at a*: the full gradient vanishes
-    g = mc_full_gradient(st_m, *family_params(Sig_m, a_m), samples=samples, rng=ctx.rng(5))
+    g = mc_full_gradient(st_m, *family_params(Sig_m, a_m), samples=samples, rng=ctx.stream("mc_gradient_at"))
     dA, se = g.dA()
     zmax = float(np.max(np.abs(dA) / se))
     chk.z_test("at a*: MC full gradient w.r.t. every A_i within its CI of 0", zmax, thr, detail=f"max |z| = {zmax:.2f} <= {thr:.2f}; max |grad| = {np.max(np.abs(dA)):.3g}, max stderr "
@@ -197,7 +202,7 @@ def verify(ctx: Context) -> ClaimResult:
     # exact route: Wick expectation of the full-matrix loss (the Lemma 1 recursion equals the literal model
     # sample by sample, tests/numerics/test_multilayer.py), central differences in every entry
     d2, n2 = 3, 8
-    Sigma2 = ahn_sigma(ctx.rng(6), (1.0, 0.25, 0.0625))
+    Sigma2 = ahn_sigma(ctx.stream("wick_sigma"), (1.0, 0.25, 0.0625))
     a2 = optimal_gd((d2, n2), 2).coefficients
     G = _fd_full_grad(Sigma2, a2, n2)
     chk.close("exact full-matrix loss (Wick, L=2, non-isotropic Sigma): gradient at a* vanishes", G, 0.0 * G,
@@ -215,10 +220,10 @@ def verify(ctx: Context) -> ClaimResult:
                      "all others have a repeated a_i and are saddles", ok, "; ".join(f"a={np.round(a_, 4).tolist()} F={f_:.6g} neg.eig={neg}" for a_, f_, neg in cps))
     if ctx.thorough:  # L = 3, exact directional derivatives along random full directions
         d3, n3 = 3, 20
-        Sigma3 = ahn_sigma(ctx.rng(8), (1.0, 0.25, 0.0625))
+        Sigma3 = ahn_sigma(ctx.stream("l3_sigma"), (1.0, 0.25, 0.0625))
         Sh3, Si3 = sqrtm_psd(Sigma3), np.linalg.inv(Sigma3)
         a3 = optimal_gd((d3, n3), 3).coefficients
-        r = ctx.rng(9)
+        r = ctx.stream("l3_directions")
         derivs = []
         A3 = np.array([al * Si3 for al in a3])  # (3, d, d)
         for l in range(3):
@@ -233,14 +238,15 @@ def verify(ctx: Context) -> ClaimResult:
                "restricted loss is a convex quadratic in the coefficients of p(x) = prod (1 - a_l x); its minimiser "
                "is the kernel polynomial of the expected spectral measure of S, which has L real positive roots "
                "1/a_l (orthogonal polynomials of x dmu on (0, inf)); certified exactly for the instances above.")
-    check_released_attention(chk, st, *family_params(Sigma, a_star), ctx.rng(777), what="the (8) optimum a*")
-    res = chk.result(CLAIM_KEY, SOURCE, STATEMENT, finding=finding)
-    return res
+    check_released_attention(chk, st, *family_params(Sigma, a_star), ctx.stream("released"), what="the (8) optimum a*")
+    return chk, finding
 
 
 CLAIM_KEY = "ahn2023.thm3"
 CLAIM = Claim(key=CLAIM_KEY, title="L-layer (8): critical point A_i = a_i Sigma^-1", source=SOURCE,
               statement=STATEMENT, notation=NOTATION, verify=verify, parameters=("Sigma", "n", "Sigma_w", "L"),
               at_setting=_at_setting, accepts=_accepts,
-              fixed="the statement is for Gaussian x, w ~ N(0, Sigma^-1) and no noise")
+              fixed="the statement is for Gaussian x, w ~ N(0, Sigma^-1) and no noise",
+              streams=dict(sigma=1, whitening=2, mc_loss=3, mc_gradient_off=4, mc_gradient_at=5, wick_sigma=6,
+                           mc_sigma=7, l3_sigma=8, l3_directions=9, released=777))
 

@@ -42,10 +42,10 @@ from iclcheck.numerics.families.gdpp import (
 from iclcheck.numerics.families.mc_gradient import conditional_literal_loss
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
-from iclcheck.proofs.steps_open import solve_tolerance
-from iclcheck.proofs.verdict import Checker, ClaimResult
+from iclcheck.proofs.steps.moved import solve_tolerance
+from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "verify"]
@@ -59,6 +59,11 @@ NOTATION = ("Canonical model (STATEMENTS.md section 0). Sign of Q_i in (11) reco
 
 
 MOVED_L_MAX = 3  # the exact GD++ loss (theory.multilayer) is implemented up to L = 3
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(gradient_samples=30_000, loss_samples=10_000, N5=30_000, Nsaa=50_000),
+                 thorough=dict(gradient_samples=200_000, loss_samples=50_000, N5=300_000, Nsaa=200_000))
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
@@ -104,7 +109,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
     chk.exact(f"B_{{L-1}} does not enter: its per-prompt gradient is exactly 0 ({at})",
               float(np.max(np.abs(dP[:, -1, :d, :d]))), 0)
     if L == 2 and n >= 5 * d:
-        g = mc_full_gradient(st, Ps, Qs, samples=200_000 if ctx.thorough else 30_000, rng=rng)
+        g = mc_full_gradient(st, Ps, Qs, samples=SIZES.at(ctx).gradient_samples, rng=rng)
         dA, sA = g.dA()
         dB, sB = g.dB()
         thr = bonferroni_z((2 * L - 1) * d * d)
@@ -119,14 +124,14 @@ def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
     return chk, note
 
 
-def verify(ctx: Context) -> ClaimResult:
+def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     d, n, L = 3, 20, 2
-    Sigma = ahn_sigma(ctx.rng(1), (1.0, 0.25, 0.0625))
+    Sigma = ahn_sigma(ctx.stream("sigma"), (1.0, 0.25, 0.0625))
     st = Setting.make(Sigma, n, Sigma_w="inv")
 
     # 1. whitening, literally
-    pr = sample_prompts(st, 200, ctx.rng(2))
+    pr = sample_prompts(st, 200, ctx.stream("whitening"))
     a_t, b_t = np.array([0.6, 1.4]), np.array([0.7, -0.4])
     D = whitening_matrix(Sigma)
     Ps, Qs = family_params(Sigma, a_t, b_t)
@@ -146,12 +151,12 @@ def verify(ctx: Context) -> ClaimResult:
 
     # the literal model given X (x_q, w integrated exactly over d^2 prompts) equals tr p(S)^2, draw by draw
     st_w = Setting.make(np.eye(d), n)
-    lit, lam = conditional_literal_loss(st_w, *family_params(np.eye(d), opt.a, opt.b), draws=200, rng=ctx.rng(9))
+    lit, lam = conditional_literal_loss(st_w, *family_params(np.eye(d), opt.a, opt.b), draws=200, rng=ctx.stream("per_draw"))
     chk.close(f"E[err^2 | X] of the literal model = tr p(S)^2 draw by draw (whitened, d={d}, L={L})", lit,
               gdpp_conditional_loss(opt.a, opt.b, lam), rtol=1e-9, atol=0.0, reason="an identity per X; rounding")
     Ps3, Qs3 = family_params(Sigma, opt.a, opt.b)
     est = mc_mean(lambda r, k: conditional_literal_loss(st, Ps3, Qs3, draws=k, rng=r)[0],
-                  samples=50_000 if ctx.thorough else 10_000, rng=ctx.rng(3), batch=2000, nonnegative=True)
+                  samples=SIZES.at(ctx).loss_samples, rng=ctx.stream("mc_loss"), batch=2000, nonnegative=True)
     name = (f"exact F at the critical point inside the Monte Carlo CI of the literal model (d={d}, L={L}; per draw "
             "of X, x_q and w integrated exactly)")
     if est.estimable:
@@ -167,8 +172,8 @@ def verify(ctx: Context) -> ClaimResult:
               F5, F5_rat, rtol=1e-10, atol=0.0,
               reason="both exact; the quadrature is rounded once from 30+ digits, the rational route at the end")
     st5 = Setting.make(np.eye(5), 20)
-    N5 = 300_000 if ctx.thorough else 30_000
-    est5 = mc_loss(st5, *family_params(np.eye(5), opt5.a, opt5.b), samples=N5, rng=ctx.rng(7))
+    N5 = SIZES.at(ctx).N5
+    est5 = mc_loss(st5, *family_params(np.eye(5), opt5.a, opt5.b), samples=N5, rng=ctx.stream("mc_loss_d5"))
     if est5.estimable:
         chk.within_ci("d=5, L=3: exact F inside the Monte Carlo CI of the literal model", est5, F5)
     else:
@@ -176,8 +181,8 @@ def verify(ctx: Context) -> ClaimResult:
                      "reported, the sample mean is not evidence for or against F", computed=est5.mean, expected=F5)
 
     # 2c. what a learner that sees only typical spectra converges to (sample-average optimum over fresh S)
-    Nsaa = 200_000 if ctx.thorough else 50_000
-    lam = spectral_draws((5, 20), Nsaa, ctx.rng(8))
+    Nsaa = SIZES.at(ctx).Nsaa
+    lam = spectral_draws((5, 20), Nsaa, ctx.stream("spectra"))
     a_s, b_s, f_s = sample_average_gdpp(lam, 3, x0=np.concatenate([opt5.a, opt5.b[:2]]))
     F_at_s = gdpp_loss(a_s, b_s, (5, 20))
     f_at_opt = float(np.mean(gdpp_conditional_loss(opt5.a, opt5.b, lam)))
@@ -188,11 +193,11 @@ def verify(ctx: Context) -> ClaimResult:
                  f"{f_at_opt:.4g}), whose exact population loss is {F_at_s:.4g} = {F_at_s / F5:.0f}x F*", computed=F_at_s, expected=F5)
 
     # 3. full gradient on S, off the critical point: prediction from rotation invariance
-    samples = 200_000 if ctx.thorough else 30_000
+    samples = SIZES.at(ctx).gradient_samples
     m = (2 * L - 1) * d * d  # A_0..A_{L-1}, B_0..B_{L-2}
     thr = bonferroni_z(m)
     a_off, b_off = opt.a * np.array([1.3, 0.75]), opt.b + np.array([0.4, 0.0])
-    g = mc_full_gradient(st, *family_params(Sigma, a_off, b_off), samples=samples, rng=ctx.rng(4))
+    g = mc_full_gradient(st, *family_params(Sigma, a_off, b_off), samples=samples, rng=ctx.stream("mc_gradient_off"))
     dA, sA = g.dA()
     dB, sB = g.dB()
     ga, gb = gdpp_loss_grad(a_off, b_off, st)
@@ -207,7 +212,7 @@ def verify(ctx: Context) -> ClaimResult:
         chk.undecided("power of the gradient check", f"prediction only {power:.1f} stderr from 0 (< threshold + 2)")
 
     # at the critical point: every full gradient (A_0..A_{L-1}, B_0..B_{L-2}) within its CI of 0
-    g = mc_full_gradient(st, *family_params(Sigma, opt.a, opt.b), samples=samples, rng=ctx.rng(5))
+    g = mc_full_gradient(st, *family_params(Sigma, opt.a, opt.b), samples=samples, rng=ctx.stream("mc_gradient_at"))
     dA, sA = g.dA()
     dB, sB = g.dB()
     z = max(np.max(np.abs(dA) / sA), np.max(np.abs(dB[: L - 1]) / sB[: L - 1]))
@@ -215,7 +220,7 @@ def verify(ctx: Context) -> ClaimResult:
     chk.z_test("at the critical point: MC full gradients w.r.t. every A_i and B_i (i < L-1) within their CI of 0", float(z), thr0, detail=f"max |z| = {z:.2f} <= {thr0:.2f}")
 
     # B_{L-1} never matters: per-prompt gradient exactly zero
-    pr = sample_prompts(st, 500, ctx.rng(6))
+    pr = sample_prompts(st, 500, ctx.stream("last_b"))
     _, dP, _ = lsa_loss_and_grads(pr.Z0, pr.yq, *family_params(Sigma, opt.a, opt.b))
     chk.exact("B_{L-1} does not enter: its per-prompt gradient is exactly 0", float(np.max(np.abs(dP[:, -1, :d, :d]))),
               0)
@@ -233,12 +238,14 @@ def verify(ctx: Context) -> ClaimResult:
                "Carlo at that scale can reach or certify F*. Shown for the restricted family with the exact "
                "conditional loss tr p(S)^2 over drawn spectra, not by a training run. Not certified as the global "
                "minimum of the restricted family (multistart only); the full-matrix evidence is Monte Carlo.")
-    check_released_attention(chk, st, *family_params(Sigma, opt.a, opt.b), ctx.rng(777),
+    check_released_attention(chk, st, *family_params(Sigma, opt.a, opt.b), ctx.stream("released"),
                              what="the GD++ critical point")
-    return chk.result(CLAIM_KEY, SOURCE, STATEMENT, finding=finding)
+    return chk, finding
 
 
 CLAIM_KEY = "ahn2023.thm4"
 CLAIM = Claim(key=CLAIM_KEY, title="L-layer (11): GD++ critical point", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, parameters=("Sigma", "n", "Sigma_w", "L"), at_setting=_at_setting,
-              accepts=_accepts, fixed="the statement is for Gaussian x, w ~ N(0, Sigma^-1) and no noise")
+              accepts=_accepts, fixed="the statement is for Gaussian x, w ~ N(0, Sigma^-1) and no noise",
+              streams=dict(sigma=1, whitening=2, mc_loss=3, mc_gradient_off=4, mc_gradient_at=5, last_b=6,
+                           mc_loss_d5=7, spectra=8, per_draw=9, released=777))

@@ -24,11 +24,12 @@ import sympy as sp
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.montecarlo import mc_loss, mc_mean
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import MC_MAX_ND
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.moved import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION
 from iclcheck.theory.notation.ahn import relu_layer_loss, thm5_scalar
+from iclcheck.theory.notation.ahn import thm5_params as params
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "RELU_LAYER", "params", "tf", "verify"]
@@ -44,16 +45,9 @@ D = sp.Symbol("d", positive=True, integer=True)
 Z_PROBE = 3.29
 
 
-def params(c: float, B: np.ndarray, b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """P with last row (b, c), Q with Q11 = B and every other entry 0."""
-    d = B.shape[0]
-    P = np.zeros((d + 1, d + 1))
-    P[d, d] = c
-    if b is not None:
-        P[d, :d] = b
-    Q = np.zeros((d + 1, d + 1))
-    Q[:d, :d] = B
-    return P, Q
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(moved_samples=100_000, samples=100_000, random_cases=1, directions=2),
+                 thorough=dict(moved_samples=200_000, samples=400_000, random_cases=3, directions=4))
 
 
 RELU_LAYER = LSA(L=1, score="relu")  # the one model (numerics.lsa) with ReLU scores, query masked
@@ -90,7 +84,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     chk.close(f"closed-form loss at the printed point = d - n d/K (your d={d}, n={n})", value, d - n * d / K,
               rtol=1e-12, reason="a rational closed form evaluated in floats")
     P, Q = params(1.0, B)
-    est = mc_loss(st, [P], [Q], samples=200_000 if ctx.thorough else 100_000, rng=rng, relu=True)
+    est = mc_loss(st, [P], [Q], samples=SIZES.at(ctx).moved_samples, rng=rng, relu=True)
     chk.within_ci(f"closed-form ReLU loss = literal forward pass at the printed point (your d={d}, n={n})", est,
                   value)
     return chk
@@ -119,9 +113,9 @@ def verify(ctx: Context) -> Checker:
               sp.simplify(loss_a.subs(a, thm5_scalar(N, D))), D - N * D / K)
 
     # Monte Carlo: the closed form against the literal ReLU forward pass
-    samples = 400_000 if ctx.thorough else 100_000
+    samples = SIZES.at(ctx).samples
     cases = [(3, 5, "printed point", 1.0, -float(thm5_scalar(5, 3)) * np.eye(3))]
-    for k in range(3 if ctx.thorough else 1):
+    for k in range(SIZES.at(ctx).random_cases):
         dd, n = int(rng.integers(2, 5)), int(rng.integers(2, 9))
         cases.append((dd, n, f"random B, c #{k + 1}", float(rng.normal()), rng.normal(size=(dd, dd)) / dd))
     cases.append((5, 20, "printed point, paper-size", 1.0, -float(thm5_scalar(20, 5)) * np.eye(5)))
@@ -157,7 +151,7 @@ def verify(ctx: Context) -> Checker:
     worst_z, lines = np.inf, []
     pr = sample_prompts(st, samples, rng)
     base = (tf(pr.Z0, P0, Q0) - pr.yq) ** 2  # (B,)
-    for k in range(4 if ctx.thorough else 2):
+    for k in range(SIZES.at(ctx).directions):
         v = rng.normal(size=dd)
         v /= np.linalg.norm(v)
         for s in (0.05, -0.05):

@@ -23,13 +23,13 @@ import sympy as sp
 from iclcheck.numerics.bayes import bayes_risk, ridge_risk
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_bayes import (
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.bayes import (
     check_bayes_within_bracket,
     check_ridge_is_posterior_mean,
     isotropic_risks,
 )
-from iclcheck.proofs.steps_open import prior_scale, where
+from iclcheck.proofs.steps.moved import prior_scale, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.bayes import ols_risk_exact, sherman_morrison_inverse
 from iclcheck.theory.setting import Setting
@@ -53,6 +53,10 @@ ULPS = Tolerance(rtol=1e-10, atol=1e-12, reason="one forward pass vs the closed-
 
 
 EPS = float(np.finfo(float).eps)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=6_000), thorough=dict(samples=40_000))
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
@@ -157,7 +161,7 @@ def verify(ctx: Context):
     d8, n8, s2 = 8, 20, 0.25
     st8 = Setting.make(np.eye(d8), n8, sigma2=s2)
     ols = float(ols_risk_exact(d8, n8, sp.Rational(1, 4)))
-    samples = 40_000 if ctx.thorough else 6_000
+    samples = SIZES.at(ctx).samples
     ols_mc = ridge_risk(st8, Sigma_w_model=np.eye(d8), sigma2_model=1e-12, rng=rng, samples=samples)
     chk.within_ci(f"OLS risk sigma^2 d/(n-d-1) = {ols:.6g} (inverse Wishart, d={d8}, n={n8}) vs Monte Carlo of the "
                   "OLS conditional risk", ols_mc.mc, ols)

@@ -16,7 +16,7 @@ import numpy as np
 
 from iclcheck.numerics.kernels import ridge_weights
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 KEY = "bai2023.post_icl_validation"
@@ -28,6 +28,10 @@ NOTATION = (
     "noise-oracle penalties, K = 2); n_val = n/4; risk E (x_q^T w_hat - x_q^T w)^2 with x_q ~ N(0, I)."
 )
 LEVELS, LAMS = np.array([0.5, 2.0]), np.array([0.25, 4.0])
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=6_000), thorough=dict(B=20_000))
 
 
 def excess(rng: np.random.Generator, B: int, n: int, d: int = 4):
@@ -51,7 +55,7 @@ def excess(rng: np.random.Generator, B: int, n: int, d: int = 4):
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
-    B = 20_000 if ctx.thorough else 6_000
+    B = SIZES.at(ctx).B
     est, oracle_risk, small = {}, {}, ""
     for n in (16, 64):
         sel, fixed, oracle = excess(rng, B, n)

@@ -19,7 +19,7 @@ import numpy as np
 
 from iclcheck.numerics.kernels import kernel_matrix, psd_part, sphere_covariates
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 KEY = "cheng2024.fig1_matching_kernel"
@@ -36,6 +36,10 @@ KINDS = ("linear", "relu", "exp")
 D, N, L = 20, 12, 3
 TAUS = np.geomspace(0.02, 0.8, 9)  # eta = tau n / median lambda_max(K_h); tau <= 0.8 keeps the fixed step stable
 B2 = (0.25, 1.0, 4.0)  # kernel scale b^2 relative to the data kernel's
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=600), thorough=dict(B=4_000))
 
 
 def _scale(kind: str) -> float:
@@ -71,7 +75,7 @@ def risk_grid(X: np.ndarray) -> dict:
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
-    B = 4_000 if ctx.thorough else 600
+    B = SIZES.at(ctx).B
     X = sphere_covariates(rng, B, N + 1, D)
     R = risk_grid(X)
     half = B // 2

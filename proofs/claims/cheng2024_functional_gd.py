@@ -20,7 +20,7 @@ import sympy as sp
 from iclcheck.numerics.algorithms import gd
 from iclcheck.numerics.kernel_attention import ATTENTION, functional_gd, functional_gd_weights, predict
 from iclcheck.numerics.lsa import build_prompts
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
 
@@ -41,6 +41,10 @@ NOTATION = (
 FLOAT = Tolerance(rtol=1e-12, atol=1e-12, reason="O(L n^2 d) double-precision flops on O(1) data; relative to "
                   "1 + |f_L|")
 ROUNDING = Tolerance(rtol=1e-12, atol=1e-14, reason="double-precision rounding of O(L n d) flops")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(trials=3), thorough=dict(trials=12))
 
 
 def _kernel(kind: str, u: sp.Matrix, w: sp.Matrix, s) -> sp.Expr:
@@ -98,7 +102,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     _exact_steps(chk)
-    trials = 12 if ctx.thorough else 3
+    trials = SIZES.at(ctx).trials
     for kind in ATTENTION:
         worst = 0.0
         for _ in range(trials):

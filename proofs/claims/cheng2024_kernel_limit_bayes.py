@@ -19,7 +19,7 @@ import sympy as sp
 from iclcheck.numerics.kernel_attention import functional_gd, functional_gd_closed_form
 from iclcheck.numerics.kernels import kernel_matrix, kernel_regression, sample_gp_labels, sphere_covariates
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 KEY = "cheng2024.kernel_limit_bayes"
@@ -38,11 +38,15 @@ LIMIT = Tolerance(rtol=1e-7, atol=1e-9, reason="(1 - t)^L <= 1e-14 at the chosen
                   "condition numbers up to ~1e6 loses ~1e-10")
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=1_500), thorough=dict(B=6_000))
+
+
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     d, n, L = 5, 8, 3
-    B = 6_000 if ctx.thorough else 1_500
+    B = SIZES.at(ctx).B
     X = sphere_covariates(rng, B, n + 1, d)  # (B, n+1, d)
     Kall = kernel_matrix("exp", X, scale=1 / d)  # (B, n+1, n+1)
     K, k, kqq = Kall[:, :n, :n], Kall[:, :n, n], Kall[:, n, n]

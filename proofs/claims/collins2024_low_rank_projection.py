@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.softmax import tilting_limit
 
@@ -30,6 +30,10 @@ NOTATION = (
 )
 A_GRID, B_GRID = (0.5, 1.0, 2.0), (0.0, 0.2, 0.5)
 Z999 = 3.2905
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=2_500), thorough=dict(B=12_000))
 
 
 def risks(rng: np.random.Generator, B: int, n: int, d: int = 4, sigma: float = 0.3) -> np.ndarray:
@@ -60,7 +64,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     lim = tilting_limit(sp.eye(3), sp.Matrix([wv, 0, 0]), M * q)
     chk.exact("exact: the infinite-prompt output is a w^T B^T x_q (independent of b; d = 3, rank 1, Sigma = I)",
               sp.expand(lim - a * wv * q[0]), 0)
-    B = 12_000 if ctx.thorough else 2_500
+    B = SIZES.at(ctx).B
     for n in (32, 128):
         E = risks(rng, B, n)
         m = E.mean(axis=0)

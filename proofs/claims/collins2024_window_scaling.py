@@ -17,7 +17,7 @@ import numpy as np
 
 from iclcheck.numerics.crn import Bracket, bracket_optimum
 from iclcheck.numerics.kernel_attention import head_outputs
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 KEY = "collins2024.window_scaling"
@@ -30,6 +30,10 @@ NOTATION = (
     "non-linear class of our choosing), query label noiseless."
 )
 GRID = np.geomspace(0.5, 64.0, 15)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=2_000), thorough=dict(B=10_000))
 
 
 def near_optimal(rng: np.random.Generator, B: int, n: int, sigma: float, lip: float, d: int = 2) -> Bracket:
@@ -47,7 +51,7 @@ def near_optimal(rng: np.random.Generator, B: int, n: int, sigma: float, lip: fl
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
-    B = 10_000 if ctx.thorough else 2_000
+    B = SIZES.at(ctx).B
     base = near_optimal(rng, B, 32, 0.5, 1.0)
     cases = [("n = 32 -> 256 (omega* up)", near_optimal(rng, B, 256, 0.5, 1.0), True),
              ("sigma = 0.5 -> 2 (omega* down)", near_optimal(rng, B, 32, 2.0, 1.0), False),

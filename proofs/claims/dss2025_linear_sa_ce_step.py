@@ -20,7 +20,7 @@ from iclcheck.numerics.classification import (
     logistic_gd_step,
     sample_classes,
 )
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 KEY = "dss2025.linear_sa_ce_step"
@@ -33,6 +33,10 @@ NOTATION = (
     "eta; Gamma = eta I (a preconditioned step: Gamma). Compared as class probabilities softmax(logits)."
 )
 ROUNDING = Tolerance(atol=1e-13, reason="class probabilities of two O(n d C) routes in double precision")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=2), thorough=dict(random_cases=6))
 
 
 def verify(ctx: Context) -> Checker:
@@ -61,7 +65,7 @@ def verify(ctx: Context) -> Checker:
               "probabilities agree)", shift - shift[0] * sp.ones(C, 1), sp.zeros(C, 1))
     # floats on the task
     worst, same_ce, same_acc = 0.0, 0.0, True
-    for _ in range(6 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).random_cases):
         n, d, C = int(rng.integers(2, 30)), int(rng.integers(1, 6)), int(rng.integers(2, 6))
         pr = sample_classes(rng, 50, n, d, C)
         et = float(rng.uniform(0.1, 3.0))

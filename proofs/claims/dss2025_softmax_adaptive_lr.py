@@ -17,7 +17,7 @@ import sympy as sp
 from iclcheck.numerics.classification import sample_classes, softmax_sa_output
 from iclcheck.numerics.kernel_attention import functional_gd, predict
 from iclcheck.numerics.lsa import build_prompts
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.softmax import small_beta_series
 
@@ -34,11 +34,15 @@ NOTATION = (
 ROUNDING = Tolerance(atol=1e-13, reason="two O(n d) routes to the same convex combination: rounding only")
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=2), thorough=dict(random_cases=6))
+
+
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     worst = 0.0
-    for _ in range(6 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).random_cases):
         n, d, C = int(rng.integers(2, 25)), int(rng.integers(1, 5)), int(rng.integers(2, 5))
         beta = float(rng.uniform(0.2, 3.0))
         pr = sample_classes(rng, 20, n, d, C)

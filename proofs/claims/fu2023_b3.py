@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
+from iclcheck.theory.notation.fu import correct_b3
 
 __all__ = ["CLAIM", "correct_b3"]
 
@@ -28,10 +29,8 @@ NOTATION = "S = X^T X and M_0 = alpha S exactly as in eq. 5 (fu2023.eq5); s is a
 MAX_K = 6  # degrees checked for k = 0..MAX_K (degree 127 at k = 6)
 
 
-def correct_b3(*, alpha: sp.Expr, s: sp.Symbol) -> dict[int, sp.Expr]:
-    """M_1, M_2 from the recursion (what B.3 should read)."""
-    ms = nt.newton_polys(2, alpha=alpha, s=s)
-    return {1: ms[1], 2: ms[2]}
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(trials=2), thorough=dict(trials=10))
 
 
 def verify(ctx: Context) -> tuple[Checker, Finding | None]:
@@ -55,7 +54,7 @@ def verify(ctx: Context) -> tuple[Checker, Finding | None]:
 
     # A random rational symmetric S and a rational alpha: the matrix recursion against both polynomial forms.
     rng = ctx.rng()
-    trials = 10 if ctx.thorough else 2
+    trials = SIZES.at(ctx).trials
     bad_printed, bad_correct, dev_printed = 0, 0, 0.0
     for t in range(trials):
         d = int(rng.integers(2, 5))

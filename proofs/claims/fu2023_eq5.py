@@ -20,7 +20,8 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, ols
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.numerics.iteration_counts import error_path, iterations_to, predicted_count, regrowth
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory import newton as nt
 from iclcheck.theory.notation import fu
@@ -53,6 +54,10 @@ PRINTED_DELAY = {"float64": (52, 63), "float32": (22, 36)}  # iterations to EPS 
 REGROWTH = {"float64": ((74, 82), (108, 117)), "float32": ((36, 44), (50, 60))}
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=3, frobenius_B=200), thorough=dict(random_cases=20, frobenius_B=400))
+
+
 def exact_instance(n: int, d: int, sigmas: list[int], seed: int) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix, list]:
     """A rational X = C U^T (n x d) with U rational orthogonal (Cayley) and C = [diag(sigmas) | 0], so
     S = X^T X = U diag(sigma^2, 0..) U^T has known rational eigenvalues. Returns X, y, U, eigenvalues."""
@@ -65,53 +70,6 @@ def exact_instance(n: int, d: int, sigmas: list[int], seed: int) -> tuple[sp.Mat
     y = sp.Matrix(rng.integers(-3, 4, n).tolist())
     lams = [sp.Integer(s) ** 2 for s in sigmas] + [sp.Integer(0)] * (d - r)
     return C @ U.T, y, U, lams
-
-
-def iterations_to(X: np.ndarray, y: np.ndarray, alpha: float, *, eps: float, max_steps: int = 200,
-                  dtype: type = np.float64) -> int | str:
-    """First k with ||w_k - w_OLS|| <= eps ||w_OLS||; "diverged" if the iterates blow up (non-finite or
-    ||M_k S|| > 1e6: |e_0| > 1 on some direction), "stalled" if neither happens within max_steps (float32 on an ill-conditioned S can stall above EPS32).
-    The iteration runs in ``dtype`` (float64 or float32); w_OLS and the error in float64."""
-    w_ols = ols(X, y)
-    X = np.asarray(X, dtype=dtype)
-    S = X.T @ X
-    M = dtype(alpha) * S
-    Xty = X.T @ np.asarray(y, dtype=dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(max_steps + 1):
-            if not np.all(np.isfinite(M)) or np.linalg.norm((M @ S).astype(float), 2) > 1e6:
-                return "diverged"
-            if np.linalg.norm((M @ Xty).astype(float) - w_ols) <= eps * np.linalg.norm(w_ols):
-                return k
-            M = 2 * M - M @ S @ M
-    return "stalled"
-
-
-def error_path(X: np.ndarray, y: np.ndarray, alpha: float, *, steps: int, dtype: type = np.float64) -> np.ndarray:
-    """Relative errors ||w_k - w_OLS|| / ||w_OLS||, k = 0..steps, of the iteration run in ``dtype``."""
-    w_ols = ols(X, y)
-    X = np.asarray(X, dtype=dtype)
-    S = X.T @ X
-    M = dtype(alpha) * S
-    Xty = X.T @ np.asarray(y, dtype=dtype)
-    out = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(steps + 1):
-            out.append(np.linalg.norm((M @ Xty).astype(float) - w_ols) / np.linalg.norm(w_ols))
-            M = 2 * M - M @ S @ M
-    return np.array(out)
-
-
-def regrowth(errors: np.ndarray, eps: float) -> tuple[int, int | None, int | None]:
-    """(first k with error <= eps, first later k with error > eps again, first later k with error > 1)."""
-    below = np.flatnonzero(errors <= eps)
-    if not below.size:
-        raise ValueError("the error never reaches eps")
-    k0 = int(below[0])
-    ks = np.arange(errors.size)
-    up = np.flatnonzero((ks > k0) & ~(errors <= eps))
-    big = np.flatnonzero((ks > k0) & ~(errors <= 1.0))
-    return k0, (int(up[0]) if up.size else None), (int(big[0]) if big.size else None)
 
 
 def printed_outcome_text(outcome: int | str, precision: str = "float64") -> str:
@@ -218,7 +176,7 @@ def _float_steps(ck: Checker, ctx: Context) -> str:
     cases = [("d=20 n=40 Sigma=I", rng.standard_normal((40, 20))),
              ("d=20 n=40 kappa(Sigma)=100", rng.standard_normal((40, 20)) @ np.linalg.cholesky(Sig_ill).T),
              ("d=20 n=10 (n<d)", rng.standard_normal((10, 20)))]
-    for _ in range(20 if ctx.thorough else 3):
+    for _ in range(SIZES.at(ctx).random_cases):
         n, d = int(rng.integers(1, 12)), int(rng.integers(1, 12))
         cases.append((f"d={d} n={n}", rng.standard_normal((n, d))))
     rows_p, rows_floor, rows_c, ok_c, ok_rate, printed_slower = [], [], [], True, True, False
@@ -257,7 +215,7 @@ def _float_steps(ck: Checker, ctx: Context) -> str:
                computed=float(f"{min(floors):.3g}"), expected=0.0)
     ck.decided(f"as printed, floats at the paper's sizes and random ones: printed alpha needs no more iterations "
                f"than the code alpha to reach relative error {EPS:g}", not printed_slower, "; ".join(rows_p))
-    _frobenius_step(ck, rng, 400 if ctx.thorough else 200)
+    _frobenius_step(ck, rng, SIZES.at(ctx).frobenius_B)
     with ck.as_released():  # the released code's alpha = 1/||S S^T||_F
         ck.decided(f"corrected (code alpha): converges to the min-norm OLS (lstsq/pinv) within {EPS:g} on every case",
                    ok_c, "; ".join(rows_c))
@@ -287,19 +245,6 @@ def _float_steps(ck: Checker, ctx: Context) -> str:
 FROB_EXACT = ("Frobenius reading (||.||_2 read as ||.||_F), exact instance S = U diag(9, 4, 1, 0) U^T: |1 - alpha_F "
               "lambda^2| < 1 on every lambda > 0, so eq. (5) converges")
 FROB_FLOAT = "Frobenius reading, floats: the printed alpha = 2/||S S^T||_F converges on every Gaussian prompt, d = 20, n = 40"
-
-
-def predicted_count(X: np.ndarray, y: np.ndarray, alpha: float, *, eps: float) -> int:
-    """First k with ||w_k - w_OLS|| <= eps ||w_OLS||, from the eigenvalues (an independent route to iterations_to):
-    w_k - w_OLS = -V diag((1 - alpha lambda^2)^(2^k)) V^T w_OLS on range(S)."""
-    lam, V = np.linalg.eigh(X.T @ X)
-    w = ols(X, y)
-    c = V.T @ w  # (d,) w_OLS in the eigenbasis (0 on null(S) for the min-norm OLS)
-    e = 1.0 - alpha * lam**2
-    for k in range(200):
-        if np.linalg.norm(np.abs(e) ** (2.0**k) * c) <= eps * np.linalg.norm(w):
-            return k
-    return -1
 
 
 def _frobenius_step(ck: Checker, rng: np.random.Generator, B: int) -> None:

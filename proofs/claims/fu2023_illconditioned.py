@@ -15,7 +15,7 @@ import numpy as np
 
 from iclcheck.numerics.algorithms import gram, newton_w
 from iclcheck.numerics.compare import estimate, gd_unnormalised_errors, split_spectrum_sigma
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 D, N, KAPPA, NEWTON_ITERS = 20, 40, 100.0, 21
@@ -24,10 +24,14 @@ ABOUT = (1000, 3000)  # "about 2,000" read with +-50% (the published count is a 
 ABOUT_RTOL = (ABOUT[1] - PUBLISHED_STEPS) / PUBLISHED_STEPS  # |reach - 2000| / 2000 <= 0.5  <=>  reach in ABOUT
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=2000), thorough=dict(B=20_000))
+
+
 def verify(ctx: Context) -> Checker:
     ck = Checker()
     rng = ctx.rng()
-    B = 20_000 if ctx.thorough else 2000
+    B = SIZES.at(ctx).B
     Sigma = split_spectrum_sigma(D, KAPPA, rng)
     ev, U = np.linalg.eigh(Sigma)
     Sh = (U * np.sqrt(ev)) @ U.T

@@ -18,7 +18,7 @@ import numpy as np
 
 from iclcheck.numerics.algorithms import gram, newton_alpha, ols
 from iclcheck.numerics.compare import gd_counts, newton_counts
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 
 D, N = 20, 40
@@ -27,6 +27,10 @@ EPS = (1e-2, 1e-4, 1e-8)
 R2_MIN = 0.9  # floor on R^2 of both fits: the measured counts follow the predicted form
 SLOPE_MAX = 1e-3  # Newton count against kappa(S) ln(1/eps): no linear growth in kappa
 PRINTED_CONVERGED = 1e-6  # relative error to OLS after 40 iterations that would count as converged
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=40), thorough=dict(B=200))
 
 
 def _prompts(rng, B, kappa):
@@ -50,7 +54,7 @@ def _fit(A, y):
 def verify(ctx: Context) -> tuple[Checker, Finding | None]:
     ck = Checker()
     rng = ctx.rng()
-    B = 200 if ctx.thorough else 40
+    B = SIZES.at(ctx).B
     rows = []
     bound_viol = 0
     printed_rel, frob_rel = [], []

@@ -18,9 +18,10 @@ import sympy as sp
 from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.notation import fu
+from iclcheck.theory.notation.fu import init_heads, newton_block
 
 __all__ = ["CLAIM", "float_layer", "float_model", "init_heads", "newton_block"]
 
@@ -44,10 +45,8 @@ ROUNDING_SCALED = Tolerance(atol=1e-9, reason="relative to 1 + max|entry|; round
 ROUNDING_REL = Tolerance(atol=1e-9, reason="relative; rounding only")
 
 
-def newton_block(T, S):
-    """The claimed top-block maps: (T - 1/2 T S T, 2T - T S T)."""
-    half = sp.Rational(1, 2) if isinstance(T, sp.MatrixBase) else 0.5
-    return T - half * T @ S @ T, 2 * T - T @ S @ T
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=5), thorough=dict(random_cases=30))
 
 
 def float_model(d: int, n: int, *, variant: str, rng: np.random.Generator | None = None, layers: int = 1,
@@ -131,15 +130,6 @@ INIT_PRINTED = "as printed, eq. (21)-(22): the initialization layer gives x_t + 
 INIT_CORRECTED = "corrected, eq. (21) (V_2 = -V_1): the initialization layer gives x_t + alpha S x_t"
 
 
-def init_heads(d: int, n: int, alpha, *, variant: str) -> list[tuple[sp.Matrix, sp.Matrix, sp.Matrix]]:
-    """The initialization layer of App. B.2, eq. (21): on h_j = [x_j; x_j], Q_1^T K_1 = -Q_2^T K_2 = [[I, 0], [0, 0]]
-    (here Q_m = J, K_1 = J, K_2 = -J with J = [[I, 0], [0, 0]]) and values V_m = n alpha J: equal (as printed) or
-    V_2 = -V_1 (corrected)."""
-    J = sp.diag(sp.eye(d), sp.zeros(d, d))
-    V = n * alpha * J
-    return [(J, J, V), (J, -J, V if variant == "printed" else -V)]
-
-
 def _init_steps(ck: Checker) -> None:
     """Eq. (21) uses the same ReLU(a) + ReLU(-a) = a step as the Newton layer: with equal values it gives |a|."""
     X = sp.Matrix([[1, 2], [-1, sp.Rational(1, 2)], [2, -3]])  # inner products of both signs
@@ -160,7 +150,7 @@ def _init_steps(ck: Checker) -> None:
 def _float_steps(ck: Checker, ctx: Context) -> None:
     rng = ctx.rng()  # Claim.salt
     cases = [(20, 40, 3)] + [(int(rng.integers(1, 6)), int(rng.integers(1, 10)), int(rng.integers(0, 4)))
-                             for _ in range(30 if ctx.thorough else 5)]
+                             for _ in range(SIZES.at(ctx).random_cases)]
     worst_c = worst_chain = worst_pred = 0.0
     worst_p = 0.0
     for d, n, k in cases:

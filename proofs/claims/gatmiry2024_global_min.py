@@ -20,12 +20,16 @@ from __future__ import annotations
 import sympy as sp
 
 from iclcheck.numerics.families.restricted import optimal_tied_gd
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.one_layer import gamma_star_exact
 from iclcheck.theory.setting import Setting
 
 NS = sp.Symbol("n", positive=True, integer=True)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(Ls=(1, 2)), thorough=dict(Ls=(1, 2, 3)))
 
 
 def verify(ctx: Context):
@@ -49,7 +53,7 @@ def verify(ctx: Context):
     # 3. a*_L -> 1 at rate 1/n (whitened family, d = 2)
     rows = []
     ok = True
-    for L in ((1, 2, 3) if ctx.thorough else (1, 2)):
+    for L in SIZES.at(ctx).Ls:
         c = [m * (1 - optimal_tied_gd((d, m), L, exact_untied=False).a) for m in (40, 160, 640)]
         rows.append(f"L={L}: " + ", ".join(f"{v:.4f}" for v in c))
         d1, d2 = abs(c[1] - c[0]), abs(c[2] - c[1])

@@ -24,7 +24,7 @@ import numpy as np
 from iclcheck.numerics.families.restricted import optimal_tied_gd
 from iclcheck.numerics.families.wick import full_gd_loss
 from iclcheck.numerics.flow import flow
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 
@@ -34,12 +34,16 @@ EXPONENT = Tolerance(atol=0.01, reason="a least-squares slope over f - f* in [1e
 GRAD = Tolerance(atol=1e-7, reason="central differences (h = 1e-4) of a degree-4 polynomial: truncation ~1e-8")
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(Ls=(2, 4)), thorough=dict(Ls=(2, 3, 4)))
+
+
 def verify(ctx: Context):
     chk = Checker()
     d, n = 5, 20
     st = Setting.make(np.eye(d), n)
     ps, whole, lims, wants = [], [], [], []
-    Ls = (2, 3, 4) if ctx.thorough else (2, 4)
+    Ls = SIZES.at(ctx).Ls
     for L in Ls:
         opt = optimal_tied_gd(st, L)
         r = flow(st, "tied", init=np.array([0.0]), t_max=4.0, samples=401, L=L, f_star=opt.loss, rtol=1e-11,

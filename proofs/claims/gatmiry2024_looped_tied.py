@@ -30,12 +30,16 @@ from iclcheck.numerics.families.wick import full_gd_loss
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 FWD = Tolerance(rtol=1e-10, atol=1e-12, reason="L <= 4 layers in floats vs the same recursion in floats")
 QUAD = Tolerance(rtol=1e-11, reason="Gauss quadrature from exact moments, rounded to float64 (a few ulps x 2L)")
 RECORDED_RANGE = (0.38, 2.00)  # "tying costs 38-200%" (NEXT-CLAIMS §9.1, §14 item 4)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(sizes=((3, 7, 3),)), thorough=dict(sizes=((3, 7, 3), (5, 20, 4))))
 
 
 def _tied_min_float(d: int, n: int, L: int) -> float:
@@ -90,7 +94,7 @@ def verify(ctx: Context):
     chk = Checker()
     rng = ctx.rng()
     # 1. Prop. 3.1 through the tied forward pass
-    for d, n, L in ([(3, 7, 3), (5, 20, 4)] if ctx.thorough else [(3, 7, 3)]):
+    for d, n, L in SIZES.at(ctx).sizes:
         A = random_spd(d, 10.0, rng) / n
         B = 16
         X = rng.standard_normal((B, n, d))

@@ -26,12 +26,17 @@ import sympy as sp
 
 from iclcheck.numerics.families.restricted import newton_layers, newton_step
 from iclcheck.numerics.forward import sample_prompts
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 FLOAT = Tolerance(rtol=1e-10, atol=1e-12, reason="two layers of products of O(1) matrices in float64")
 STACK = Tolerance(rtol=1e-8, atol=1e-10, reason="k <= 4 Newton steps in floats; the closed form's (I - a S^2)^(2^k) "
                   "and S^{-1} with cond(S) <= ~100 lose a few digits")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(symbolic_X=False, sizes=((3, 8),)),
+                 thorough=dict(symbolic_X=True, sizes=((3, 8), (5, 4))))
 
 
 def literal_layer(Z: sp.Matrix, Ps: list, Qs: list) -> sp.Matrix:
@@ -69,7 +74,8 @@ def verify(ctx: Context):
     rng = ctx.rng()
     # 1. exact, symbolic X and M
     d, n = 2, 3
-    if ctx.thorough:
+    symbolic_X = SIZES.at(ctx).symbolic_X
+    if symbolic_X:
         X = sp.Matrix(n, d, sp.symbols(f"x0:{n * d}", real=True))
     else:  # random small integers (symbolic X in the thorough profile)
         X = sp.Matrix(n, d, [int(v) for v in rng.integers(-3, 4, size=n * d)])
@@ -84,12 +90,12 @@ def verify(ctx: Context):
     for l in range(2):
         Z = literal_layer(Z, rat[0][l], rat[1][l])
     S = X.T * X / n
-    chk.exact(f"two literal layers map M to 2M - M S M ({'symbolic' if ctx.thorough else 'integer'} X, "
+    chk.exact(f"two literal layers map M to 2M - M S M ({'symbolic' if symbolic_X else 'integer'} X, "
               "symbolic M; d = 2, n = 3)",
               (Z[d:2 * d, n:n + d] - (2 * T - T * S * T)).applyfunc(sp.expand), sp.zeros(d, d))
 
     # 2. float through numerics.lsa
-    for d, n in ([(3, 8), (5, 4)] if ctx.thorough else [(3, 8)]):
+    for d, n in SIZES.at(ctx).sizes:
         Xf = rng.standard_normal((n, d))
         Tf = rng.standard_normal((d, d))
         Sf = Xf.T @ Xf / n

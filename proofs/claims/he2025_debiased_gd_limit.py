@@ -21,7 +21,7 @@ from iclcheck.numerics.kernels import ridge_oracle
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.softmax import one_step_gd_risk, paired_heads_odd, paired_heads_series
@@ -43,6 +43,10 @@ FLOAT = Tolerance(atol=1e-12, reason="two routes to the same O(n d) sums: roundi
 MASTER = Tolerance(rtol=1e-12, atol=0.0, reason="closed forms in floats: a few ulps")
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(order=2, B=12_000), thorough=dict(order=3, B=100_000))
+
+
 def _sample(rng: np.random.Generator, B: int):
     X = rng.standard_normal((B, NCTX, D))
     w = rng.standard_normal((B, D)) * np.sqrt(float(V))
@@ -56,9 +60,9 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     # (i) the small-width expansion, exactly
-    ser, claimed, _ = paired_heads_series(3 if ctx.thorough else 2)
+    ser, claimed, _ = paired_heads_series(SIZES.at(ctx).order)
     chk.exact("exact: d/d omega of the paired output at 0 is (2 mu / n) sum_i y_i (a_i - abar) (symbolic scores, n = "
-              f"{3 if ctx.thorough else 2}), the 0-th order term vanishes", sp.expand(ser - claimed), 0)
+              f"{SIZES.at(ctx).order}), the 0-th order term vanishes", sp.expand(ser - claimed), 0)
     chk.exact("exact: the paired output is odd in omega (so the next term is O(omega^3))",
               sp.simplify(paired_heads_odd(2)), 0)
     # (ii) the centred-GD optimum, exactly, and the master formula at n - 1
@@ -69,7 +73,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
               "n = 39 (+ query noise)", float(r_c), master + float(S2), MASTER)
     # (iii) Monte Carlo with common random numbers: the head read-outs from the scores (numerics.kernel_attention.
     # head_outputs), first tied to the literal two-head forward pass on a few prompts
-    B = 100_000 if ctx.thorough else 12_000
+    B = SIZES.at(ctx).B
     X, y, xq, yq = _sample(rng, B)
     k = 200
     lit = predict("softmax", build_prompts(X[:k], y[:k], xq[:k]), *paired_heads(D, 0.5, 1.0))

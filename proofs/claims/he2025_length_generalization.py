@@ -17,7 +17,7 @@ import sympy as sp
 
 from iclcheck.numerics.kernel_attention import head_outputs
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.softmax import one_step_gd_risk, one_step_gd_risk_at
 
@@ -33,6 +33,10 @@ NOTATION = (
     "noise 0.1."
 )
 D, N, S2, V = 5, 40, sp.Rational(1, 10), sp.Rational(1, 5)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=5_000), thorough=dict(B=40_000))
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -58,7 +62,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                 "; ".join(f"n'={r[0]}: {float(r[3]):.4f} (softmax - linear {float(r[1] - r[3]):+.4f})" for r in longer)
                 + f" < {float(r_p):.4f}", exact=True)
     # Monte Carlo of the two-head read-out (omega -> 0) at n' = 160 with the weights of n = 40
-    B, n2 = (40_000, 160) if ctx.thorough else (5_000, 160)
+    B, n2 = SIZES.at(ctx).B, 160
     X = rng.standard_normal((B, n2, D))
     w = rng.standard_normal((B, D)) * np.sqrt(float(V))
     y = (X @ w[:, :, None])[:, :, 0] + rng.standard_normal((B, n2)) * np.sqrt(float(S2))

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.head_flow import integrate_head_flow
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.head_flow import leading_order_loss, leading_order_prediction, pair_invariants
 
@@ -39,6 +39,10 @@ NOTATION = ("the authors' code (XintianPan/ICL_linear @ 87ed34f): x, x_q ~ N(0, 
             "read as the population gradient flow at leading order in omega (not Adam on batches)")
 
 FLOW = Tolerance(rtol=1e-7, reason="DOP853 at rtol 1e-10 to t = 1000: the loss has converged to its minimum")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(runs=5), thorough=dict(runs=12))
 
 
 def verify(ctx: Context):
@@ -62,7 +66,7 @@ def verify(ctx: Context):
     chk.exact("... and (u_0 - u_1)/(u_2 - u_3) is constant, u = mu + omega: one gain for every pair (symbolic, H = 4)",
               dratio, sp.Integer(0))
     # (4) integrate from generic small initialisations
-    H, runs = 4, (12 if ctx.thorough else 5)
+    H, runs = 4, SIZES.at(ctx).runs
     af, cf, ef = float(a), float(c), float(e)
     f = integrate_head_flow(0.01 * rng.standard_normal((runs, H)), 0.01 * rng.standard_normal((runs, H)), af, cf, ef,
                             t_max=1000.0)  # one ODE for all runs

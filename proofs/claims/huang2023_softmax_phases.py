@@ -19,7 +19,7 @@ from iclcheck.numerics import softmax_discrete as sd
 from iclcheck.numerics.kernel_attention import predict
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 KEY = "huang2023.softmax_phases"
@@ -35,12 +35,16 @@ NOTATION = (
 P_FEAT, N_CTX = np.array([0.6, 0.2, 0.1, 0.1]), 10
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=8_000), thorough=dict(B=40_000))
+
+
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     K, n = P_FEAT.size, N_CTX
     q = np.array([1.2, 0.4, -0.3, 0.8])
-    B = 40_000 if ctx.thorough else 8_000
+    B = SIZES.at(ctx).B
     c = rng.choice(K, size=(B, n + 1), p=P_FEAT)
     x = np.eye(K)[c]  # (B, n+1, K) one-hot features
     w = rng.standard_normal((B, K))

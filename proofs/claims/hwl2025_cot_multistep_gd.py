@@ -24,11 +24,15 @@ from fractions import Fraction
 import numpy as np
 
 from iclcheck.numerics.gd_error import _U, gd_error, mc_gd_error
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.setting import Setting
 
 ITER = Tolerance(rtol=1e-10, atol=1e-12, reason="k <= 6 GD steps in floats vs the same matrix power in floats")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=10_000), thorough=dict(samples=40_000))
 
 
 def _exact_u(k: int, n: int, d: int, eta: Fraction) -> Fraction:
@@ -57,7 +61,7 @@ def verify(ctx: Context):
     st = Setting.make(np.eye(d), n)
     K = 8
     res = gd_error(st, K, eta=float(eta), target="weights")
-    mc = mc_gd_error(st, 3, eta=float(eta), target="weights", samples=40_000 if ctx.thorough else 10_000, rng=rng)
+    mc = mc_gd_error(st, 3, eta=float(eta), target="weights", samples=SIZES.at(ctx).samples, rng=rng)
     for k in range(3):
         chk.within_ci(f"Monte Carlo of the literal iteration at k = {k + 1} = exact {res.error[k]:.5g}", mc[k],
                       float(res.error[k]))

@@ -31,7 +31,7 @@ from iclcheck.numerics.cot import (
 )
 from iclcheck.numerics.flow import flow
 from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 
@@ -39,6 +39,10 @@ LIMIT = Tolerance(atol=1e-8, reason="LSODA at rtol 1e-10 to t = 3, where the los
 INVARIANT = Tolerance(atol=1e-8, reason="a quantity conserved exactly by the flow; LSODA's accumulated local error")
 ROLL = Tolerance(atol=1e-9, reason="4 autoregressive steps in floats vs the GD loop in floats, at parameters known to "
                  "~1e-10")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=4_000), thorough=dict(samples=20_000))
 
 
 def _params(d: int, v: float, om: float, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +88,7 @@ def verify(ctx: Context):
 
     chk.within_ci(f"teacher-forced CoT loss at random (v, omega, q) = ({v:.3f}, {om:.3f}, {q:.3f}): literal layer "
                   f"(Monte Carlo) = A alpha^2 + 2 B alpha beta + C beta^2 (d={d}, n={n}, k={k})",
-                  mc_mean(draw, samples=20_000 if ctx.thorough else 4_000, rng=rng, batch=2000), exact)
+                  mc_mean(draw, samples=SIZES.at(ctx).samples, rng=rng, batch=2000), exact)
     # 2. the minimum is the GD step
     det = A * C - B * B
     chk.decided("A C - B^2 > 0: the loss vanishes only at v omega = eta, v q = -eta (exact rationals)", det > 0,

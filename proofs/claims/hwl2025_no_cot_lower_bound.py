@@ -21,13 +21,17 @@ import sympy as sp
 from iclcheck.numerics.cot import blocks, context_tokens, layer_output, no_cot_gamma, weight_class_optimum
 from iclcheck.numerics.gd_error import gd_error
 from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.sample_moments import wishart_moment
 from iclcheck.theory.setting import Setting
 
 NS, DS, MS, ES = sp.symbols("n d m e", positive=True, integer=True)
 GOLDEN = Tolerance(rtol=1e-10, reason="a flat minimum located by golden section: the value to ~eps, not the step")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=8_000), thorough=dict(samples=40_000))
 
 
 def _no_cot_prediction(X, y, P, Q):
@@ -54,7 +58,7 @@ def verify(ctx: Context):
               float(gd_error(st, 1, target="weights").error[0]), bound, GOLDEN)
     # 1. the odd/even split on the literal layer, at random weights; 2. attained
     D = 2 * d + 2
-    samples = 40_000 if ctx.thorough else 8_000
+    samples = SIZES.at(ctx).samples
     d, n = 5, 12  # the Monte Carlo at a smaller size (the identities hold for every d, n)
     st = Setting.make(np.eye(d), n)
     D = 2 * d + 2

@@ -18,9 +18,12 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.gd_error import gd_error, mc_gd_error
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.setting import Setting
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(bisections=8, samples=5_000), thorough=dict(bisections=12, samples=20_000))
 
 
 def _decreasing(c: float, d: int, n: int, eta: float, K: int) -> bool:
@@ -53,7 +56,7 @@ def verify(ctx: Context):
     K, e = 8, float(eta)
     lo, hi = 0.05, float(edge)
     ok_lo, ok_hi = _decreasing(lo, d, n, e, K), _decreasing(hi, d, n, e, K)
-    for _ in range(12 if ctx.thorough else 8):
+    for _ in range(SIZES.at(ctx).bisections):
         mid = (lo + hi) / 2
         if _decreasing(mid, d, n, e, K):
             lo = mid
@@ -68,7 +71,7 @@ def verify(ctx: Context):
     # 3. Monte Carlo inside the band
     st = Setting.make(0.5 * np.eye(d), n)
     ex = gd_error(st, 3, eta=e, target="weights")
-    mc = mc_gd_error(st, 3, eta=e, target="weights", samples=20_000 if ctx.thorough else 5_000, rng=rng)
+    mc = mc_gd_error(st, 3, eta=e, target="weights", samples=SIZES.at(ctx).samples, rng=rng)
     for k in range(3):
         chk.within_ci(f"Sigma = I/2: Monte Carlo of the literal iteration at k = {k + 1} = exact {ex.error[k]:.5g}",
                       mc[k], float(ex.error[k]))

@@ -16,8 +16,8 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.proportional import alignment_error, fit_gamma, resolvent_equivalent
-from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_asym import (
+from iclcheck.proofs.registry import Claim, Context, Profiles
+from iclcheck.proofs.steps.asym import (
     KAPPA,
     RHO,
     X,
@@ -58,6 +58,10 @@ NOTATION = ("as lu2024.result1.e_icl (x ~ N(0, I/d), noise rho on every label an
 
 ROOT = Tolerance(rtol=1e-9, reason="brentq roots to ~1e-14 (xi and M), amplified by 1/(1-tau) <= 10 near the pole")
 ROUNDING = Tolerance(rtol=1e-12, atol=1e-14, reason="the same affine form evaluated twice: rounding only")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(ds=(8, 12, 16, 24), pools=24), thorough=dict(ds=(10, 20, 40, 80), pools=100))
 
 
 def power_law(d: int, p: float = 0.8) -> np.ndarray:
@@ -123,8 +127,8 @@ def verify(ctx: Context) -> Checker:
         chk.close(f"affine in C_te: e((A+B)/2) = (e(A)+e(B))/2 (tau = {t})", alignment_error(C_tr, (A + B) / 2, t, 1, 2, 0.1),
                   (alignment_error(C_tr, A, t, 1, 2, 0.1) + alignment_error(C_tr, B, t, 1, 2, 0.1)) / 2, ROUNDING)
     # (5) tau = inf, anisotropic: the pool-trained master optimum at finite d
-    ds = (10, 20, 40, 80) if ctx.thorough else (8, 12, 16, 24)
-    pools = 100 if ctx.thorough else 24
+    ds = SIZES.at(ctx).ds
+    pools = SIZES.at(ctx).pools
     for aligned in (False, True):
         _pool_rate(chk, rng, ds, pools, aligned=aligned, alpha=1.0, kappa=2.0, rho=0.1)
     if ctx.thorough:

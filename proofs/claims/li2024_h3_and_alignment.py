@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.steps import N
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory.one_layer import min_loss_exact
@@ -40,6 +40,10 @@ NOTATION = ("canonical model with Sigma = Sigma_w = I_d (beta is the task w), n 
 D0, A0 = 10, sp.Rational(1, 2)  # the fixed-alpha instance of notes/NEXT-CLAIMS.md §10.1
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(ds=(2, 3)), thorough=dict(ds=(1, 2, 3)))
+
+
 def leading_ratio(expr, var) -> sp.Expr:
     """lim_{var -> inf} of a rational function of ``var``: the ratio of leading coefficients (0 or oo by degrees)."""
     num, den = sp.fraction(sp.cancel(sp.together(expr)))
@@ -55,7 +59,7 @@ def verify(ctx: Context) -> tuple[Checker, Finding]:
     chk = Checker()
     # (1) alpha = 0 is the master formula (exact, symbolic n)
     s2 = sp.Rational(1, 2)
-    for d in (1, 2, 3) if ctx.thorough else (2, 3):
+    for d in SIZES.at(ctx).ds:
         chk.exact(f"alpha = 0: R_RAG = master-formula minimum (d = {d}, symbolic n, sigma2 = 1/2)", rag_risk(d, N, 0, s2),
                   min_loss_exact(Setting.make(sp.eye(d), N, sigma2=s2)), detail="exact (sympy)")
     # (2) the statement, in its asymptotic reading: alpha^2 d = c, n = nu d, d -> inf

@@ -18,8 +18,8 @@ import numpy as np
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.proportional import sample_pool
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_asym import check_rate
+from iclcheck.proofs.registry import Claim, Context, Profiles
+from iclcheck.proofs.steps.asym import check_rate
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.proportional import (
     error_functional,
@@ -48,6 +48,11 @@ ROUNDING = Tolerance(rtol=1e-10, atol=1e-12, reason="the same quadratic form sum
 ALPHA, RHO = 1.5, 0.1
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(d_ell=((5, 8),), d_ell_k=((12, 18, 7),)),
+                 thorough=dict(d_ell=((5, 8), (7, 21)), d_ell_k=((12, 18, 7), (20, 10, 50))))
+
+
 def structured_gamma(d: int, g0: float = 0.3) -> np.ndarray:
     """A deterministic Gamma = [G, g] of O(1) operator norm with a y^2 column: G = diag(0.6 + 0.3 cos(2 pi i/d)) plus a
     symmetric banded part, g = g0 (1, ..., 1) (|g|^2/d = g0^2 at every d)."""
@@ -65,14 +70,14 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     # (1) the x-block of B is d^2 M_master
-    for d, ell in ((5, 8), (7, 21)) if ctx.thorough else ((5, 8),):
+    for d, ell in SIZES.at(ctx).d_ell:
         Ch = random_spd(d, 10.0, rng)
         x = np.trace(Ch) / d + RHO
         M = OneLayer(Setting.make(np.eye(d) / d, ell, Sigma_w=Ch, sigma2=RHO)).M
         chk.close(f"x-block (1 + 1/ell) C_hat + (x/alpha) I = d^2 M_master (d = {d}, ell = {ell})", d * d * M,
                   (1 + 1 / ell) * Ch + (x * d / ell) * np.eye(d), ROUNDING)
     # (2) finite-ell functional = exact error for sphere-normalised tasks (pool with a mean: IDG test law)
-    for d, ell, k in ((12, 18, 7), (20, 10, 50)) if ctx.thorough else ((12, 18, 7),):
+    for d, ell, k in SIZES.at(ctx).d_ell_k:
         W = sample_pool(rng, k, d)
         Gm = rng.standard_normal((d, d + 1)) / np.sqrt(d)
         tm = task_moments_pool(W, RHO)

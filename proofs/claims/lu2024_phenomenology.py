@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from iclcheck.numerics.proportional import fit_gamma, sample_pool
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.proportional import exact_error, result1_e_icl, task_moments_gaussian
 
@@ -29,6 +29,10 @@ STATEMENT = ("\"We demonstrate a double-descent learning curve with increasing p
 NOTATION = "as lu2024.result1.e_icl (tau = pretraining contexts / d^2, kappa = pool size / d, alpha = context / d)"
 
 ALPHA, RHO = 1.0, 0.1
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(reps=6), thorough=dict(reps=24))
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -69,7 +73,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     # (4) finite d = 10: the pipeline's peak next to its threshold n = d (d + 1)
     d, kappa = 10, 2.0
     tm = task_moments_gaussian(np.zeros(d), np.eye(d), RHO)
-    reps = 24 if ctx.thorough else 6
+    reps = SIZES.at(ctx).reps
     p = d * (d + 1)
     means = {}
     for label, n in (("tau = 0.5", d * d // 2), ("n = 0.9 d(d+1)", int(0.9 * p)), ("n = 1.1 d(d+1)", int(1.1 * p)),

@@ -18,7 +18,7 @@ import sympy as sp
 
 from iclcheck.numerics.proportional import fit_gamma, sample_pool
 from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_asym import (
+from iclcheck.proofs.steps.asym import (
     ALPHA,
     KAPPA,
     RHO,

@@ -10,7 +10,7 @@ the optimum is n / (n + 1 + d(1 + sigma^2)) (exact), so the printed eta is the w
 
 At a user's setting (``Claim.at_setting``): Sigma = I_d (the statement's), any d, n and noise sigma^2 (Gaussian,
 w ~ N(0, I)): Gamma* = eta I exactly (exact inputs, d <= 6) and in floats, the literal forward pass at the eta
-point against L* (Monte Carlo, n d <= 400) and the full-space certificate (proofs.steps_open.full_space_at).
+point against L* (Monte Carlo, n d <= 400) and the full-space certificate (proofs.steps.moved.full_space_at).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import sympy as sp
 
 from iclcheck.numerics.montecarlo import mc_loss
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale
+from iclcheck.proofs.steps.moved import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.mahankali import NOTATION, eta_printed, eta_w_over_d
 from iclcheck.theory.setting import Setting
@@ -42,6 +42,11 @@ STATEMENT = ("x ~ N(0, I_d), w ~ N(0, I_d), y = w^T x + eps, eps ~ N(0, sigma^2)
 ULPS = Tolerance(rtol=1e-12, atol=1e-15, reason="Cholesky inverse of a multiple of I: a few ulps")
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=150_000, d_end=4, float_cases=4),
+                 thorough=dict(samples=400_000, d_end=5, float_cases=20))
+
+
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
     if isotropic_scale(user.setting) != 1.0:
         return "Sigma", "its statement is about x ~ N(0, I_d): give Sigma = I (eye:D)"
@@ -59,7 +64,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
                     exact=lambda: (gamma_star_symbolic(sp.eye(d), sp.eye(d), sp.Integer(n), st.sigma2_exact),
                                    eta_printed(sp.Integer(n), d, st.sigma2_exact) * sp.eye(d)))
     if n * d <= MC_MAX_ND:
-        est = mc_loss(st, [P], [Q], samples=400_000 if ctx.thorough else 150_000, rng=rng)
+        est = mc_loss(st, [P], [Q], samples=SIZES.at(ctx).samples, rng=rng)
         chk.within_ci(f"literal forward pass loss at the eta point = closed-form L* ({where})", est,
                       OneLayer(st).min_loss())
     full_space_at(chk, st, P, Q, rng=rng, thorough=ctx.thorough)
@@ -69,11 +74,11 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
 def verify(ctx: Context) -> Checker:
     chk = Checker()
     rng = ctx.rng()
-    for d in range(1, 5 if ctx.thorough else 4):
+    for d in range(1, SIZES.at(ctx).d_end):
         I = sp.eye(d)
         chk.exact(f"derived Gamma* = eta I (d={d}, symbolic n and sigma^2)", gamma_star_symbolic(I, I, N, S2),
                   eta_printed(N, d, S2) * I)
-    for _ in range(20 if ctx.thorough else 4):
+    for _ in range(SIZES.at(ctx).float_cases):
         d, n, s2 = int(rng.integers(1, 10)), int(rng.integers(1, 100)), float(rng.uniform(0, 3))
         chk.close(f"float Gamma* = eta I (d={d}, n={n}, sigma^2={s2:.3g})",
                   OneLayer(Setting.make(np.eye(d), n, sigma2=s2)).gamma_star(),
@@ -82,7 +87,7 @@ def verify(ctx: Context) -> Checker:
     d, n, s2 = 3, 8, 0.5
     st = Setting.make(np.eye(d), n, sigma2=s2)
     P, Q = OneLayer.params_from_gamma(eta_printed(n, d, s2) * np.eye(d))
-    est = mc_loss(st, [P], [Q], samples=400_000 if ctx.thorough else 150_000, rng=rng)
+    est = mc_loss(st, [P], [Q], samples=SIZES.at(ctx).samples, rng=rng)
     chk.within_ci("literal forward pass loss at the eta point = closed-form L* (d=3, n=8, sigma^2=1/2)", est,
                   OneLayer(st).min_loss())
     # 4. global over the full (P, Q), with noise

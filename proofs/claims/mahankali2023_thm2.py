@@ -20,11 +20,11 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
-from iclcheck.proofs.steps_open import full_space_at, gamma_at, solve_tolerance
+from iclcheck.proofs.steps.moved import full_space_at, gamma_at, solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.notation.mahankali import NOTATION, eta_printed
+from iclcheck.theory.notation.mahankali import NOTATION, eta_non_gaussian, eta_printed
 from iclcheck.theory.setting import KURTOSIS, Setting
 
 __all__ = ["CLAIM", "eta_non_gaussian", "verify"]
@@ -45,10 +45,8 @@ TWO_SPD_SOLVES = Tolerance(rtol=1e-9, atol=1e-12,
 SPD_COND6 = Tolerance(rtol=1e-9, atol=1e-12, reason="SPD solves with condition number 6")
 
 
-def eta_non_gaussian(n, d, sigma2, kappa):
-    """Derived: the M of theory.one_layer gains (1/n) S^{1/2} diag((kappa-3) nu) S^{1/2} with
-    nu = diag(S^{1/2} S^{-1} S^{1/2}) = 1, i.e. (kappa-3)/n S, so eta' = n/(n+d+1+sigma^2+kappa-3)."""
-    return n / (n + d + 1 + sigma2 + kappa - 3)
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(exact_cases=2, float_cases=4), thorough=dict(exact_cases=4, float_cases=20))
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
@@ -78,7 +76,7 @@ def verify(ctx: Context) -> tuple[Checker, str] | Checker:
     chk = Checker()
     rng = ctx.rng()
     # 1. exact, non-diagonal rational Sigma
-    for _ in range(4 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).exact_cases):
         d = int(rng.integers(2, 4))
         U = cayley(sp.Matrix(d, d, [sp.Rational(int(v), 2) for v in rng.integers(-2, 3, size=d * d)]))
         lams = [sp.Rational(int(k), 3) for k in rng.integers(1, 10, size=d)]
@@ -87,7 +85,7 @@ def verify(ctx: Context) -> tuple[Checker, str] | Checker:
         chk.exact(f"derived Gamma* = eta Sigma^-1 (d={d}, rational rotated Sigma, symbolic n and sigma^2)",
                   gamma_star_symbolic(S, Si, N, S2), eta_printed(N, d, S2) * Si)
     # 2. float
-    for _ in range(20 if ctx.thorough else 4):
+    for _ in range(SIZES.at(ctx).float_cases):
         d, n, s2 = int(rng.integers(1, 9)), int(rng.integers(1, 100)), float(rng.uniform(0, 2))
         U, _ = np.linalg.qr(rng.normal(size=(d, d)))
         S = U @ np.diag(np.exp(rng.uniform(-2, 2, size=d))) @ U.T

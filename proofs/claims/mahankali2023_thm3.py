@@ -29,8 +29,8 @@ from scipy import integrate, stats
 
 from iclcheck.numerics.forward import predict
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import MC_MAX_ND
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.moved import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.mahankali import FAMILIES, NOTATION, eta_thm3_printed, family_moments
 
@@ -43,6 +43,13 @@ STATEMENT = ("x ~ N(0, I), y = f(x) + eps with f drawn from a rotation-invariant
 NS, DS, S2 = sp.symbols("n d sigma2", positive=True)
 
 G: dict[str, Callable[[np.ndarray], np.ndarray]] = {"relu": lambda t: np.maximum(t, 0.0), "cubic": lambda t: t**3, "tanh": np.tanh}
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(
+    quick=dict(extra_settings=(), base=100_000, extra_families=()),
+    thorough=dict(extra_settings=((2, 4, 0.0), (5, 10, 1.0)), base=400_000, extra_families=("tanh",)),
+)
 
 
 def _gauss_quad(fn) -> float:
@@ -134,14 +141,14 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
 
 
 def verify(ctx: Context) -> Checker:
-    return _run(ctx, [(3, 6, 0.25)] + ([(2, 4, 0.0), (5, 10, 1.0)] if ctx.thorough else []))
+    return _run(ctx, [(3, 6, 0.25), *SIZES.at(ctx).extra_settings])
 
 
 def _run(ctx: Context, settings: list[tuple[int, int, float]]) -> Checker:
     chk = Checker()
     rng = ctx.rng()
-    base = 400_000 if ctx.thorough else 100_000
-    for family in FAMILIES + (("tanh",) if ctx.thorough else ()):
+    base = SIZES.at(ctx).base
+    for family in FAMILIES + SIZES.at(ctx).extra_families:
         if family != "tanh":
             m_ex, e2_ex = family_moments(family, DS, S2)
             chk.exact(f"{family}: eta* = E[f h^T x_q]/E[(h^T x_q)^2] = n m/(E2 + (n-1) m) = printed "

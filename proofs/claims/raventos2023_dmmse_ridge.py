@@ -31,8 +31,8 @@ from iclcheck.numerics.bayes import (
 )
 from iclcheck.numerics.montecarlo import MCEstimate
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_bayes import check_ridge_is_posterior_mean
+from iclcheck.proofs.registry import Claim, Context, Profiles
+from iclcheck.proofs.steps.bayes import check_ridge_is_posterior_mean
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.bayes import ridge_lambda
 from iclcheck.theory.setting import Setting
@@ -58,6 +58,11 @@ NOTES_4DP = Tolerance(atol=5e-4, reason="the notes round to 3 decimals")
 REFERENCE = ((1, 7.290, 7.470), (4, 4.519, 5.835), (8, 1.703, 4.540), (12, 0.750, 3.732), (15, 0.551, 3.302))
 
 
+# the random instances' sizes per profile (registry.Profiles); pools: task pools per pool size
+SIZES = Profiles(quick=dict(samples=4_000, Ms=(4, 16, 64), pools=12),
+                 thorough=dict(samples=40_000, Ms=(4, 16, 64, 256, 1024), pools=40))
+
+
 def _bayes_rule_exact(chk: Checker) -> None:
     """Posterior mean under U{w1, w2} with the full Gaussian likelihoods vs the printed formula (2); D = 1, k - 1 = 2."""
     s2 = sp.Symbol("sigma2", positive=True)
@@ -73,7 +78,6 @@ def _bayes_rule_exact(chk: Checker) -> None:
               sp.Matrix(c), sp.Matrix([1 / (2 * sp.pi * s2)] * 2))
 
 
-POOLS, POOLS_THOROUGH = 12, 40  # task pools per pool size
 POOL_SAMPLES = 800  # Monte Carlo prompts per pool
 
 
@@ -120,7 +124,7 @@ def verify(ctx: Context) -> Checker:
     chk.close("w_1^dMMSE = (1/M) sum_i w^(i) (no context)",
               dmmse_posterior_mean(np.zeros((1, 0, D)), np.zeros((1, 0)), pool, SIGMA2)[0], pool.mean, ULPS)
     # (3) the notes' reference risks (query noise included)
-    samples = 40_000 if ctx.thorough else 4_000
+    samples = SIZES.at(ctx).samples
     for k, ridge_noted, lsa_noted in REFERENCE:
         st = Setting.make(np.eye(D), k, sigma2=SIGMA2)
         chk.close(f"best one-layer LSA risk at k={k} context points = the notes' {lsa_noted}",
@@ -144,8 +148,8 @@ def verify(ctx: Context) -> Checker:
         chk.undecided(name, f"dMMSE {dm.describe('.4g')}; Ridge {rr.describe('.4g')}")
     st15 = Setting.make(np.eye(D), 15, sigma2=SIGMA2)
     ridge15 = bayes_risk(st15, rng=rng, samples=samples)
-    Ms = (4, 16, 64, 256, 1024) if ctx.thorough else (4, 16, 64)
-    pools = POOLS_THOROUGH if ctx.thorough else POOLS
+    Ms = SIZES.at(ctx).Ms
+    pools = SIZES.at(ctx).pools
     # one task pool is one draw: its dMMSE risk varies a lot from pool to pool (at M = 4 by a factor ~1.5-2), so the
     # risk reported is the average over seeded pools with a t-interval over pools, and the range of the pools' risks
     per_pool = {M: [dmmse_risk(TaskPool.gaussian(M, D, rng), st15, rng=rng, samples=POOL_SAMPLES, tasks="gaussian")

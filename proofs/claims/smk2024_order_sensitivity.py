@@ -15,7 +15,7 @@ import numpy as np
 
 from iclcheck.numerics.algorithms import gd
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 KEY = "smk2024.order_sensitivity"
@@ -30,10 +30,14 @@ NOTATION = (
 INVARIANT = Tolerance(atol=1e-12, reason="sums in another order: rounding only (relative to 1 + |prediction|)")
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(perms=3), thorough=dict(perms=6))
+
+
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
-    d, n, L, B, perms = 3, 8, 2, 4, 6 if ctx.thorough else 3
+    d, n, L, B, perms = 3, 8, 2, 4, SIZES.at(ctx).perms
     X, y, xq = rng.standard_normal((B, n, d)), rng.standard_normal((B, n)), rng.standard_normal((B, d))
     Ps, Qs = rng.standard_normal((L, d + 1, d + 1)) * 0.4, rng.standard_normal((L, d + 1, d + 1)) * 0.4
 

@@ -16,7 +16,7 @@ import sympy as sp
 
 from iclcheck.numerics.montecarlo import estimate_from_values
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.softmax import tilting_limit, tilting_rate_constant
@@ -34,6 +34,10 @@ NOTATION = (
 )
 SERIES = Tolerance(rtol=1e-8, reason="n (L_n - L_inf) is constant in n (L_n = L_inf + b/n exactly); float cancellation "
                    "at n = 1e5 costs ~1e-11")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=3_000), thorough=dict(B=20_000))
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -67,7 +71,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     lim = float(beta @ Sigma @ a)
     C = float(tilting_rate_constant(Sigma, beta, a, sigma2))
     Lc = np.linalg.cholesky(Sigma)
-    B = 20_000 if ctx.thorough else 3_000
+    B = SIZES.at(ctx).B
     for n in (50, 400):
         X = rng.standard_normal((B * n, d)) @ Lc.T  # (B n, d) one product, rows iid N(0, Sigma)
         y = (X @ beta + rng.standard_normal(B * n) * np.sqrt(sigma2)).reshape(B, n)

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 
 KEY = "vladymyrov2024.implicit_linear"
@@ -32,6 +32,10 @@ SECOND_DIFF = Tolerance(atol=1e-10, reason="second differences of O(1) outputs i
                         "1 + max|yhat|: rounding only")
 IMPLICIT = Tolerance(atol=1e-11, reason="the implicit w read off at the basis vectors, applied to random queries: "
                      "rounding only (relative to 1 + |yhat|)")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=3), thorough=dict(B=8))
 
 
 def _layer(Z: sp.Matrix, P: sp.Matrix, Q: sp.Matrix, n: int, masked: bool) -> sp.Matrix:
@@ -73,7 +77,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     _exact(chk, rng)
-    d, n, L, B = 3, 6, 3, 8 if ctx.thorough else 3
+    d, n, L, B = 3, 6, 3, SIZES.at(ctx).B
     Ps = rng.standard_normal((L, d + 1, d + 1)) * 0.5
     Qs = rng.standard_normal((L, d + 1, d + 1)) * 0.5
     X, y = rng.standard_normal((B, n, d)), rng.standard_normal((B, n))

@@ -16,7 +16,7 @@ import numpy as np
 
 from iclcheck.numerics.kernels import noise_mixture_bayes, ridge_weights
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 KEY = "vladymyrov2024.noise_mixture_bayes"
@@ -32,11 +32,15 @@ NOTATION = (
 LEVELS, PRIOR = np.array([0.5, 2.0]), np.array([0.5, 0.5])
 
 
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=6_000), thorough=dict(B=40_000))
+
+
 def verify(ctx: Context) -> tuple[Checker, str]:
     chk = Checker()
     rng = ctx.rng()
     d, n = 4, 8
-    B = 40_000 if ctx.thorough else 6_000
+    B = SIZES.at(ctx).B
     X = rng.standard_normal((B, n, d))
     w = rng.standard_normal((B, d))
     s = LEVELS[rng.integers(0, 2, size=B)]

@@ -16,9 +16,10 @@ import sympy as sp
 
 from iclcheck.numerics.algorithms import gdpp_transform
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
+from iclcheck.theory.notation.vonoswald import curvature_condition
 
 __all__ = ["CLAIM", "PUBLISHED_EIGEN_RANGES", "PUBLISHED_GAMMA", "curvature_condition"]
 
@@ -43,13 +44,8 @@ PUBLISHED_EIGEN_RANGES = {10: ("1e-10", "4.6"), 25: ("0.097", "7.712"), 50: ("0.
                           100: ("2.870", "17.196")}
 
 
-def curvature_condition(lo: sp.Rational, hi: sp.Rational, gamma: sp.Rational) -> sp.Expr:
-    """max / min of p(lambda) = lambda (1 - gamma lambda)^2 over [lo, hi] (exact): the condition number of the
-    corrected Gram when its eigenvalues fill [lo, hi]. p rises to lambda = 1/(3 gamma), falls to 0 at 1/gamma."""
-    p = lambda lam: lam * (1 - gamma * lam) ** 2  # noqa: E731
-    cands = [lo, hi] + [c for c in (1 / (3 * gamma), 1 / gamma) if lo <= c <= hi]
-    vals = [p(c) for c in cands]
-    return max(vals) / min(vals) if min(vals) > 0 else sp.oo
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=6), thorough=dict(random_cases=40))
 
 
 def _exact_steps(ck: Checker) -> None:
@@ -82,7 +78,7 @@ def _exact_steps(ck: Checker) -> None:
 def _float_steps(ck: Checker, ctx: Context) -> None:
     rng = ctx.rng()
     sizes = [(10, N) for N in (10, 25, 50, 100)] + [
-        (int(rng.integers(1, 7)), int(rng.integers(1, 15))) for _ in range(40 if ctx.thorough else 6)]
+        (int(rng.integers(1, 7)), int(rng.integers(1, 15))) for _ in range(SIZES.at(ctx).random_cases)]
     worst_lit = worst_can = 0.0
     for Nx, N in sizes:
         X = rng.uniform(-0.5, 0.5, (N, Nx))  # the code's data law

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from iclcheck.numerics.compare import best_eta_quartic, gdpp_two_layer_terms
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
 PUBLISHED_GAMMA = {10: 0.179, 25: 0.099, 50: 0.056, 100: 0.029}
@@ -45,6 +45,10 @@ def _tasks(rng: np.random.Generator, B: int, N: int, r: float = 1.0):
     y = np.einsum("bnd,bd->bn", X, w)
     yq = np.einsum("bd,bd->b", xq, w)
     return X, y, xq, yq
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(R=4, B=2000, pool_size=10_000), thorough=dict(R=10, B=50_000, pool_size=60_000))
 
 
 def gamma_star(N: int, rng: np.random.Generator, B: int) -> tuple[float, float, float]:
@@ -94,10 +98,10 @@ def extreme_pvalue(pool: np.ndarray, v: float, *, upper: bool) -> tuple[float, f
 
 def verify(ctx: Context) -> Checker:
     ck = Checker()
-    R, B = (10, 50_000) if ctx.thorough else (4, 2000)
+    R, B = SIZES.at(ctx).R, SIZES.at(ctx).B
     Ns = (10, 25, 50, 100)
     for i, N in enumerate(Ns):
-        fits = np.array([gamma_star(N, ctx.rng(100 * i + r), B) for r in range(R)])  # (R, 3)
+        fits = np.array([gamma_star(N, ctx.stream("fit", i, r), B) for r in range(R)])  # (R, 3)
         reps, band = fits[:, 0], float(np.median(fits[:, 2]))
         m, se = reps.mean(), reps.std(ddof=1) / np.sqrt(R)
         hw = stats.t.ppf(0.9995, R - 1) * se
@@ -110,9 +114,9 @@ def verify(ctx: Context) -> Checker:
                    f"{DELTA:.0%}-loss band +-{band:.4f}; strict comparison (CI + rounding only): "
                    f"{'consistent' if strict else 'distinguishable'} (|diff| = {abs(m - pub):.4f})",
                    computed=float(m), expected=pub)
-    pool_size = 60_000 if ctx.thorough else 10_000
+    pool_size = SIZES.at(ctx).pool_size
     for i, N in enumerate(Ns):
-        pmx, pmn = eig_pool(N, ctx.rng(1000 + i), pool_size)
+        pmx, pmn = eig_pool(N, ctx.stream("eig_pool", i), pool_size)
         one_mx, one_mn = float(pmx[:TASKS].max()), float(pmn[:TASKS].min())
         wide = 4.0 * one_mx  # U(-1, 1) scales X by 2, XX^T by 4
         for label, pool, pub, upper, one in (("max", pmx, PUBLISHED_MAX[N], True, one_mx),
@@ -140,6 +144,8 @@ CLAIM = Claim(
     "GD++ layer P = [[-gamma I, 0], [0, eta/N]], W_K = W_Q = [[I,0],[0,0]], W_V = [[I,0],[0,-1]] (W_0 = 0), "
     "prediction = -(query label), 1/2 MSE (does not move the argmin). x ~ U(-1/2, 1/2)^d (code's input_range 1).",
     verify=verify,
+    # replicate r of the fit at the i-th N: salt 100 i + r; the eigenvalue pool of the i-th N: salt 1000 + i
+    streams={"fit": (0, 100, 1), "eig_pool": (1000, 1)},
     fixed="its statement is the learned gamma of the authors' runs (d = 10, x ~ U(-1/2, 1/2)^d, N = "
           "10..100)",
 )

@@ -17,7 +17,7 @@ import sympy as sp
 
 from iclcheck.numerics.algorithms import gd
 from iclcheck.numerics.forward import lsa_forward, sample_prompts
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
 
@@ -43,6 +43,11 @@ RTOL = 1e-9
 TOKENS = Tolerance(atol=RTOL, reason="relative to 1 + max|entry|; double-precision rounding only")
 PREDICTION = Tolerance(atol=RTOL, reason="relative to 1 + |prediction|; double-precision rounding only")
 ROUNDING = Tolerance(atol=RTOL, reason="double-precision rounding only")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_sizes=6, canonical_cases=4),
+                 thorough=dict(random_sizes=40, canonical_cases=20))
 
 
 def _gd_delta(X, Y, W0, eta, N):
@@ -107,7 +112,7 @@ def _exact_steps(ck: Checker) -> None:
 def _float_steps(ck: Checker, ctx: Context) -> None:
     rng = ctx.rng()
     sizes = [(10, 1, 10)] + [(int(rng.integers(1, 7)), int(rng.integers(1, 4)), int(rng.integers(1, 12)))
-                             for _ in range(40 if ctx.thorough else 6)]
+                             for _ in range(SIZES.at(ctx).random_sizes)]
     worst_tok = worst_pred = 0.0
     for Nx, Ny, N in sizes:
         inst = float_instance(rng, Nx=Nx, Ny=Ny, N=N)
@@ -126,7 +131,7 @@ def _float_steps(ck: Checker, ctx: Context) -> None:
     # The canonical parameterisation: same prediction through the canonical literal forward pass, and with
     # W_0 = 0 the same as one GD step from 0 computed by numerics.algorithms.gd (eta on (1/2N)||Xw - y||^2).
     worst_can = worst_gd = 0.0
-    for k in range(20 if ctx.thorough else 4):
+    for k in range(SIZES.at(ctx).canonical_cases):
         Nx, N = (10, 10) if k == 0 else (int(rng.integers(1, 7)), int(rng.integers(1, 12)))
         for zero in (False, True):
             inst = float_instance(rng, Nx=Nx, Ny=1, N=N, zero_W0=zero)

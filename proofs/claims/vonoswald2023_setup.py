@@ -23,10 +23,11 @@ from scipy import stats
 from iclcheck.numerics.algorithms import gd
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
-from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, reduced_loss_formula
+from iclcheck.theory.notation.vonoswald import setup_gd_loss_exact as gd_loss_exact
+from iclcheck.theory.notation.vonoswald import setup_hand_formula as hand_formula
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "gd_loss_exact", "hand_formula"]
@@ -49,32 +50,15 @@ REPORTED = sp.Rational(1, 5)
 # differ from the half-open [0.15, 0.25), and no loss here is near it)
 HALF_WIDTH = float((WINDOW[1] - WINDOW[0]) / 2)
 EXACT_RATIONAL = Tolerance(rtol=1e-12, reason="float evaluation of an exact rational")
-UNIFORM_KURTOSIS = sp.Rational(9, 5)  # E s^4 for a standardised uniform coordinate
 LEVEL_ALPHA = 0.001  # two-sided level of the eigenvalue-extreme tests and CI level 99.9% of the Monte Carlo
 EIGEN_TASKS = 10_000  # tasks per published extreme (as published)
 PUBLISHED_MAX = {10: 4.6, 25: 7.712, 50: 10.845, 100: 17.196}
 PUBLISHED_MIN = {25: 0.097, 50: 0.666, 100: 2.870}  # N = 10 reports ~1e-10 (numerically singular), skipped
 
 
-def gd_loss_exact(r: sp.Rational, *, half: bool = True) -> tuple[sp.Rational, sp.Rational]:
-    """(eta*, loss at eta*) of one GD step from 0 for x ~ U(-r/2, r/2)^10, N = 10, exactly (theory.one_layer)."""
-    s = vo.uniform_variance(r)
-    setting = Setting.make(s * sp.eye(D), N, covariates="uniform")
-    S, W, Sh, km3, s2, n = exact_inputs(setting)
-    eta = sp.Symbol("eta")
-    L = sp.expand(reduced_loss_formula(S, W, Sh, km3, s2, n, eta * sp.eye(D), SYMPY_OPS))
-    eta_star = sp.solve(sp.diff(L, eta), eta)[0]
-    val = L.subs(eta, eta_star)
-    return eta_star, sp.nsimplify(val / 2 if half else val)
-
-
-def hand_formula(r: sp.Rational, *, d: int = D, n: int = N, kappa: sp.Rational = UNIFORM_KURTOSIS):
-    """Independent hand derivation for isotropic product laws (coordinate variance s, fourth moment kappa s^2):
-    E (eta g^T x_q - w^T x_q)^2 with g = (1/n) sum y_i x_i is minimised at eta* = n / (s (n + d + kappa - 2)),
-    with minimum d s (d + kappa - 2) / (n + d + kappa - 2); returns (eta*, half of that)."""
-    s = vo.uniform_variance(r)
-    den = n + d + kappa - 2
-    return n / (s * den), d * s * (d + kappa - 2) / den / 2
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=100_000, tasks=10_000, K_printed=2_000, K_code=10_000),
+                 thorough=dict(samples=2_000_000, tasks=100_000, K_printed=200_000, K_code=200_000))
 
 
 def _mc_gd_step(r: float, eta: float, samples: int, rng: np.random.Generator):
@@ -168,7 +152,7 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
 
     # Monte Carlo of their literal GD step on directly sampled data, both laws.
     rng = ctx.rng()  # Claim.salt
-    samples = 2_000_000 if ctx.thorough else 100_000  # 99.9% CI half-width ~0.6% of the loss (quick)
+    samples = SIZES.at(ctx).samples  # 99.9% CI half-width ~0.6% of the loss (quick)
     for label in ("code U(-1/2,1/2)", "paper text U(-1,1)"):
         r, eta_star, half_loss = results[label]
         est = _mc_gd_step(float(r), float(eta_star), samples, rng)
@@ -176,7 +160,7 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
             ck.within_ci(f"Monte Carlo ({label}): literal GD step at eta*, 1/2 MSE on the query", est, float(half_loss))
 
     # Their grid line search lands in the reported window only with the code law.
-    tasks = 100_000 if ctx.thorough else 10_000
+    tasks = SIZES.at(ctx).tasks
     eta_ls, loss_ls = _line_search(float(r_code), rng, tasks)
     with ck.as_released():
         ck.bounded("line search replay (grid x Monte Carlo on 10^4 tasks, code law): minimum in [0.15, 0.25)",
@@ -187,7 +171,7 @@ def verify(ctx: Context) -> tuple[Checker, str | None]:
     # The published eigenvalue extremes of X X^T over 10,000 tasks identify the data law.
     for label, r, printed in (("paper text U(-1,1)", r_text, True), ("code U(-1/2,1/2)", r_code, False)):
         # Rejecting U(-1,1) is decisive with few tasks (every task exceeds the published max); the code law needs more.
-        K = 200_000 if ctx.thorough else (2_000 if printed else 10_000)
+        K = SIZES.at(ctx).K_printed if printed else SIZES.at(ctx).K_code
         consistent, _, rows = _extreme_consistent(float(r), rng, K)
         with _scope(ck, printed):
             ck.decided(f"{'as printed' if printed else 'corrected (code law)'}: published eigenvalue extremes of X X^T "

@@ -28,7 +28,7 @@ import sympy as sp
 from iclcheck.numerics.autoregressive import ar_tokens, gd_one_step, mesa_layer, sample_ar
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.autoregressive import ar1_cov, one_step_moments
 
@@ -47,6 +47,10 @@ NOTATION = ("s_t in R^d, s_0 ~ N(0, I), eps_t ~ N(0, sigma2 I), W* = scale x Haa
             "un-halved E|s_{t+1} - s_hat_{t+1}|^2 per position; the mesa layer is vonoswald2023b.mesa_layer_rls's")
 
 ULPS = Tolerance(rtol=1e-10, atol=1e-12, reason="one forward pass vs the closed-form predictor, d = 3, T = 8: rounding")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=1200), thorough=dict(B=4000))
 
 
 def _exact_steps(T: int, w: Fraction, sigma2: Fraction
@@ -108,7 +112,7 @@ def verify(ctx: Context):
                 f"{float(mean):.4f} < un-normalised shared step {float(shared):.4f} < null {float(null):.4f}",
                 per <= mean < shared < null, "exact rationals compared")
     # (4) deeper = mesa: the RLS predictor beats one GD step at its best step at the last position
-    B = 4000 if ctx.thorough else 1200
+    B = SIZES.at(ctx).B
     S4, _ = sample_ar(2 * B, 12, 3, rng, sigma2=0.01)  # (2B, 13, 3)
     y = S4[:, -1]  # s_T, predicted at position T-1
     g = gd_one_step(S4)[:, -1]  # (2B, 3): eta = 1 features at position T-1

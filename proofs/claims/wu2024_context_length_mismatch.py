@@ -18,9 +18,9 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.shift import shifted_loss
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, where
-from iclcheck.proofs.steps_shift import WU_NOTATION, limit_at_infinity, wu_gamma_star
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.moved import prior_scale, solve_tolerance, where
+from iclcheck.proofs.steps.shift import WU_NOTATION, limit_at_infinity, wu_gamma_star
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.shift import shifted_loss_exact
@@ -35,6 +35,10 @@ PRINTED = Tolerance(atol=5.5e-5, reason="the NEXT-CLAIMS table prints 4 decimals
 # NEXT-CLAIMS §4.3: d = 5, n = 20, sigma^2 = 0.25, H = I, psi^2 = 1: test k -> (R(Gamma*_20; k), R(Gamma*_k; k))
 TABLE = {5: (4.1616, 3.0278), 10: (2.3475, 2.1731), 20: (1.4405, 1.4405), 40: (0.9870, 0.9257), 80: (0.7602, 0.6123),
          1000: (0.5516, 0.2811)}
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(ks=(5, 40, 1000)), thorough=dict(ks=tuple(sorted(TABLE))))
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
@@ -111,7 +115,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                 bool(lim2.is_finite) and lim2 != 0, f"lim n^2 * floor = {lim2} (exact limit)", exact=True)
     # the derived table of NEXT-CLAIMS §4.3, by numerics.shift (the master formula at the test length)
     tr = Setting.make(np.eye(5), 20, sigma2=0.25)
-    ks = sorted(TABLE) if ctx.thorough else [5, 40, 1000]
+    ks = list(SIZES.at(ctx).ks)
     got, want = [], []
     for k in ks:
         r_k = shifted_loss(tr, Setting.make(np.eye(5), k, sigma2=0.25))

@@ -17,10 +17,10 @@ import sympy as sp
 
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley
-from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, use_exact, where
-from iclcheck.proofs.steps_shift import (
+from iclcheck.proofs.steps.moved import prior_scale, solve_tolerance, use_exact, where
+from iclcheck.proofs.steps.shift import (
     WU_NOTATION,
     master_gamma_star_symbolic,
     master_loss_symbolic,
@@ -36,6 +36,11 @@ N = sp.Symbol("n", positive=True, integer=True)
 S2 = sp.Symbol("sigma2", nonnegative=True)
 PSI2 = sp.Symbol("psi2", positive=True)
 SOLVE = Tolerance(rtol=1e-11, atol=1e-14, reason="two d x d solves of a matrix with condition <= ~1e3: rounding only")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(symbolic_noise=False, random_cases=2),
+                 thorough=dict(symbolic_noise=True, random_cases=6))
 
 
 def _accepts(user: UserSetting) -> tuple[str, str] | None:
@@ -81,8 +86,8 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     s2q, psi2q = sp.Rational(int(rng.integers(1, 9)), 4), sp.Rational(int(rng.integers(1, 9)), 3)
     # (H, sigma^2, psi^2): fully symbolic noise and prior for a diagonal H; a rotated H with rational ones (symbolic
     # sigma^2, psi^2 there too in the thorough profile: the same identity, 1 s more of cancellation)
-    cases = [(H0, S2, PSI2), ((U * H0 * U.T).applyfunc(sp.nsimplify), S2, PSI2) if ctx.thorough
-             else ((U * H0 * U.T).applyfunc(sp.nsimplify), s2q, psi2q)]
+    H_rot = (U * H0 * U.T).applyfunc(sp.nsimplify)
+    cases = [(H0, S2, PSI2), (H_rot, S2, PSI2) if SIZES.at(ctx).symbolic_noise else (H_rot, s2q, psi2q)]
     if ctx.thorough:
         cases.append((sp.diag(*[sp.Rational(int(k), 3) for k in rng.integers(1, 9, size=3)]), S2, PSI2))
     for H, s2, psi2 in cases:
@@ -106,7 +111,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     chk.exact(f"metamorphic: H -> U H U^T gives Gamma* -> U Gamma* U^T (exact rotation, sigma^2 = {s2q}, "
               f"psi^2 = {psi2q})", (wu_gamma_star((U * H0 * U.T).applyfunc(sp.nsimplify), N, s2q, psi2q)
                                     - U * wu_gamma_star(H0, N, s2q, psi2q) * U.T).applyfunc(sp.cancel), sp.zeros(2, 2))
-    for _ in range(6 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).random_cases):
         d, n = int(rng.integers(2, 7)), int(rng.integers(2, 60))
         H = random_spd(d, float(rng.uniform(1, 30)), rng)
         s2, psi2 = float(rng.uniform(0, 2)), float(rng.uniform(0.2, 3))

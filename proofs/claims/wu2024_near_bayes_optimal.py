@@ -28,10 +28,10 @@ import sympy as sp
 from iclcheck.numerics.bayes import bayes_risk
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import N
-from iclcheck.proofs.steps_bayes import check_bayes_within_bracket, isotropic_risks, jensen_lower_bound
-from iclcheck.proofs.steps_open import prior_scale, solve_tolerance, where
+from iclcheck.proofs.steps.bayes import check_bayes_within_bracket, isotropic_risks, jensen_lower_bound
+from iclcheck.proofs.steps.moved import prior_scale, solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.one_layer import SYMPY_OPS, reduced_M_formula
 from iclcheck.theory.setting import Setting
@@ -52,6 +52,10 @@ NOTATION = ("Sigma = H, Sigma_w = psi^2 I, sigma2 = Wu's sigma^2; n = context le
 ROUNDING = Tolerance(rtol=1e-10, reason="eigen-decomposition vs Cholesky solve of the same closed form (d <= 8)")
 PSI2 = sp.Symbol("psi2", positive=True)
 S2 = sp.Symbol("sigma2", positive=True)
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=10_000, random_cases=12), thorough=dict(samples=60_000, random_cases=40))
 
 
 def _spectral_lstar(Sigma, Sigma_w, n, s2):
@@ -87,7 +91,7 @@ def _at_setting(ctx: Context, user: UserSetting):
     bound = 1 + (a.max() + a.sum()) / s2
     chk.bounded(f"L*/J <= 1 + (a_max + T)/sigma^2 ({at})", L / J - bound, 1e-12 * bound,
                 detail=f"L*/J = {L / J:.6g} <= {bound:.6g}", computed=L / J, expected=bound)
-    est = bayes_risk(st, rng=rng, samples=60_000 if ctx.thorough else 10_000)
+    est = bayes_risk(st, rng=rng, samples=SIZES.at(ctx).samples)
     ols = s2 * d / (n - d - 1) if n > d + 1 else float("inf")
     check_bayes_within_bracket(chk, est, J, ols, at)
     lo, hi = est.interval
@@ -100,7 +104,7 @@ def _at_setting(ctx: Context, user: UserSetting):
 def verify(ctx: Context):
     chk = Checker()
     rng = ctx.rng()
-    samples = 60_000 if ctx.thorough else 10_000
+    samples = SIZES.at(ctx).samples
     # (1) L* in closed form
     for d in (1,) if not ctx.thorough else (1, 2, 3):
         I, W = sp.eye(d), PSI2 * sp.eye(d)
@@ -110,7 +114,7 @@ def verify(ctx: Context):
         chk.exact(f"isotropic L* = d psi2((d+1)psi2 + sigma2)/((n+d+1)psi2 + sigma2) from the master formula (d={d}, "
                   "symbolic n, sigma2, psi2)", Lstar, sp.cancel(isotropic_risks(d, N, S2, PSI2)["lsa"]))
     worst, spec_dev = 0.0, []
-    for _ in range(40 if ctx.thorough else 12):
+    for _ in range(SIZES.at(ctx).random_cases):
         d, n = int(rng.integers(1, 8)), int(rng.integers(1, 80))
         S, W = random_spd(d, float(10 ** rng.uniform(0, 2)), rng), random_spd(d, float(10 ** rng.uniform(0, 2)), rng)
         s2 = float(10 ** rng.uniform(-2, 1.5))

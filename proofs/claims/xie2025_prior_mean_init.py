@@ -19,8 +19,9 @@ import sympy as sp
 
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
+from iclcheck.theory.notation.xie import risks
 
 KEY = "xie2025.prior_mean_init"
 SOURCE = "[Xie, Yuan, Rossi, Hannagan 2025, beginning of the text (partial read); Sec. 4 not read] arXiv 2512.04268"
@@ -33,19 +34,8 @@ NOTATION = (
 D, N = 10, 10
 
 
-def risks(m, d, n, s2):
-    """Exact optimal risks (GD from 0, LSA family, GD from mu) and the LSA optimum (alpha, gamma); m = |mu|^2."""
-    s = sp.Rational(n + d + 1, n)  # E S^2 = s I
-    a, g = sp.symbols("alpha gamma")
-    R = (a**2 * s * m + g**2 * (s * (m + d) + s2 * sp.Rational(d, n)) + (m + d) + 2 * a * g * s * m - 2 * a * m
-         - 2 * g * (m + d))
-    sol = sp.solve([sp.diff(R, a), sp.diff(R, g)], [a, g], dict=True)[0]
-    r_lsa = sp.simplify(R.subs(sol))
-    g0 = sp.solve(sp.diff(R.subs(a, 0), g), g)[0]
-    r_gd0 = sp.simplify(R.subs({a: 0, g: g0}))
-    Rm = g**2 * (s * d + s2 * sp.Rational(d, n)) + d - 2 * g * d  # the residual problem u = w - mu ~ N(0, I)
-    r_gdmu = sp.simplify(Rm.subs(g, sp.solve(sp.diff(Rm, g), g)[0]))
-    return r_gd0, r_lsa, r_gdmu, (sol[a], sol[g])
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(B=6_000), thorough=dict(B=40_000))
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -62,7 +52,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     chk.exact("exact: at mu = 0 all three coincide (the LSA family and GD from 0 are the same optimum)",
               sp.Matrix([rlm.subs(m, 0) - r0m.subs(m, 0), rmm - r0m.subs(m, 0)]), sp.zeros(2, 1))
     # the LSA family is one canonical head: Monte Carlo of the literal forward pass at (alpha*, gamma*)
-    B = 40_000 if ctx.thorough else 6_000
+    B = SIZES.at(ctx).B
     mu = np.ones(D)
     X = rng.standard_normal((B, N, D))
     w = mu + rng.standard_normal((B, D))

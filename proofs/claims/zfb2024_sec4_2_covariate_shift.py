@@ -22,8 +22,8 @@ import sympy as sp
 
 from iclcheck.numerics.shift import shifted_loss
 from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import solve_tolerance
-from iclcheck.proofs.steps_shift import (
+from iclcheck.proofs.steps.moved import solve_tolerance
+from iclcheck.proofs.steps.shift import (
     MT,
     NT,
     ZFB_NOTATION,

@@ -23,9 +23,9 @@ import sympy as sp
 from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
-from iclcheck.proofs.steps_open import MC_MAX_ND, full_space_at, solve_tolerance, use_exact
+from iclcheck.proofs.steps.moved import MC_MAX_ND, full_space_at, solve_tolerance, use_exact
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import odd_part_gamma
 from iclcheck.theory.notation.zhang import NOTATION, to_canonical, zhang_forward, zhang_gamma, zhang_solution
@@ -42,6 +42,11 @@ STATEMENT = ("f(E) = E + W^PV E (E^T W^KQ E)/N, y_hat = [f(E)]_{d+1,N+1}, loss (
 NS = sp.Symbol("N", positive=True, integer=True)
 REORDERED = Tolerance(atol=1e-10, reason="same products in another order; predictions are O(10): rounding ~1e-14")
 DIFFERENCES = Tolerance(atol=1e-9, reason="differences of O(100) numbers: rounding ~1e-12")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=100_000, exact_cases=2, unmasked_draws=1),
+                 thorough=dict(samples=300_000, exact_cases=4, unmasked_draws=3))
 
 
 def _at_setting(ctx: Context, user: UserSetting) -> Checker:
@@ -72,7 +77,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
             p = sample_prompts(st, m, r)
             return 0.5 * (zhang_forward(p.Z0, W_PV, W_KQ) - p.yq) ** 2
 
-        est = mc_mean(half_sq, samples=300_000 if ctx.thorough else 100_000, rng=rng)
+        est = mc_mean(half_sq, samples=SIZES.at(ctx).samples, rng=rng)
         chk.within_ci(f"their loss (1/2)E(y_hat - y)^2 at their solution (their forward pass) = L*/2 ({where})", est,
                       OneLayer(st).min_loss() / 2)
     full_space_at(chk, st, P, Q, rng=rng, thorough=ctx.thorough, target="their solution's")
@@ -83,7 +88,7 @@ def verify(ctx: Context) -> Checker:
     chk = Checker()
     rng = ctx.rng()
     # 1. exact
-    for _ in range(4 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).exact_cases):
         d = int(rng.integers(1, 4))
         Lam = sp.diag(*[sp.Rational(int(k), 2) for k in rng.integers(1, 9, size=d)])
         chk.exact(f"Gamma^-1 = derived Gamma* (diagonal Lambda, d={d}, symbolic N)",
@@ -116,11 +121,11 @@ def verify(ctx: Context) -> Checker:
         p = sample_prompts(st, m, r)
         return 0.5 * (zhang_forward(p.Z0, W_PV, W_KQ) - p.yq) ** 2
 
-    est = mc_mean(half_sq, samples=300_000 if ctx.thorough else 100_000, rng=rng)
+    est = mc_mean(half_sq, samples=SIZES.at(ctx).samples, rng=rng)
     chk.within_ci("their loss (1/2)E(y_hat - y)^2 at their solution (their forward pass) = L*/2 (d=4, N=10)", est,
                   OneLayer(st).min_loss() / 2)
     # 5a. their UNMASKED model: the even part (including the query term) is orthogonal to the odd part
-    for k in range(3 if ctx.thorough else 1):
+    for k in range(SIZES.at(ctx).unmasked_draws):
         W_PV, W_KQ = rng.normal(size=(d + 1, d + 1)) * 0.4, rng.normal(size=(d + 1, d + 1)) * 0.4 / d
         P, Q = to_canonical(W_PV, W_KQ)
         G_eff = odd_part_gamma(P[d, :d, None], P[d, d], Q[:d, :d], Q[d, :d, None])  # (d, d)
@@ -133,7 +138,7 @@ def verify(ctx: Context) -> Checker:
 
         chk.within_ci(f"their unmasked model at random weights #{k + 1}: E[(y_hat - y)^2 - y_hat_even^2] = "
                       "L(Gamma_eff) (the cross term vanishes, so their loss >= L*/2)",
-                      mc_mean(sq_minus_even, samples=300_000 if ctx.thorough else 100_000, rng=rng),
+                      mc_mean(sq_minus_even, samples=SIZES.at(ctx).samples, rng=rng),
                       OneLayer(st).reduced_loss(G_eff))
     # 5b. global over the full space of the canonical (masked) model
     n2 = 4

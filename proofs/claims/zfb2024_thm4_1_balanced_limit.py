@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_shift import NT, ZFB_NOTATION, master_loss_symbolic
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.shift import NT, ZFB_NOTATION, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.notation.zhang import zhang_gamma
+from iclcheck.theory.notation.zhang import reduced_flow, zhang_gamma
 
 __all__ = ["CLAIM", "reduced_flow", "verify"]
 
@@ -32,18 +32,8 @@ ODE = Tolerance(atol=1e-8, reason="LSODA at rtol 1e-10, atol 1e-13 to t = 200, w
 INVARIANT = Tolerance(atol=1e-8, reason="a quantity conserved exactly by the flow; LSODA's accumulated local error")
 
 
-def reduced_flow(Lam: np.ndarray, Gam: np.ndarray):
-    """The recorded reduced dynamics (Lemma 5.2) as an ODE right-hand side in y = (vec U, u)."""
-    d = Lam.shape[0]
-    GL, L2 = Gam @ Lam, Lam @ Lam
-
-    def rhs(t: float, y: np.ndarray) -> np.ndarray:
-        U, u = y[:d * d].reshape(d, d), y[-1]
-        dU = -u ** 2 * GL @ U @ Lam + u * L2  # (d, d)
-        du = -np.trace(u * GL @ U @ Lam @ U.T - L2 @ U.T)
-        return np.concatenate([dU.ravel(), [du]])
-
-    return rhs
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=2), thorough=dict(random_cases=4))
 
 
 SETTLED_REL = 1e-6  # the flow's end point counts as settled when its certified distance to Gamma^-1 is this small
@@ -176,7 +166,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
                 f"sigma^2 ||Gamma||_op sqrt(d) = {cond:.3g}", computed=cond, expected=2.0)
     rhs = reduced_flow(Lf, Gf)
     us, prods, invs, monotone, grads = [], [], [], True, []
-    for _ in range(4 if ctx.thorough else 2):
+    for _ in range(SIZES.at(ctx).random_cases):
         Th = rng.normal(size=(dd, dd))
         TT = Th @ Th.T
         TT /= np.linalg.norm(TT)  # ||Theta Theta^T||_F = 1

@@ -23,8 +23,8 @@ import numpy as np
 
 from iclcheck.numerics.flow import flow
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_shift import ZFB_NOTATION
+from iclcheck.proofs.registry import Claim, Context, Profiles
+from iclcheck.proofs.steps.shift import ZFB_NOTATION
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.zhang import zhang_gamma
 from iclcheck.theory.setting import Setting
@@ -35,6 +35,10 @@ LIMIT = Tolerance(atol=1e-7, reason="at t = 60 the tail (fitted exponential rate
 INVARIANT = Tolerance(atol=1e-8, reason="a quantity conserved exactly by the flow; LSODA's accumulated local error")
 EXPONENT = Tolerance(atol=0.1, reason="a least-squares slope over the tail, which starts where f - f* is still far "
                      "from its quadratic regime")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(random_cases=1), thorough=dict(random_cases=3))
 
 
 def _reduced_rhs(Lam: np.ndarray, Gam: np.ndarray):
@@ -67,7 +71,7 @@ def verify(ctx: Context):
     D = d + 1
     off, red, prod, inv, mono, ps = [], [], [], [], True, []
     T = 60.0
-    for _ in range(3 if ctx.thorough else 1):
+    for _ in range(SIZES.at(ctx).random_cases):
         Th = rng.normal(size=(d, d))
         TT = Th @ Th.T
         TT /= np.linalg.norm(TT)  # ||Theta Theta^T||_F = 1

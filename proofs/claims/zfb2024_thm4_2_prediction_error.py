@@ -24,9 +24,9 @@ from iclcheck.numerics.forward import predict
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import mc_mean
 from iclcheck.numerics.one_layer import OneLayer
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import solve_tolerance, use_exact
-from iclcheck.proofs.steps_shift import (
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.moved import solve_tolerance, use_exact
+from iclcheck.proofs.steps.shift import (
     MT,
     NT,
     ZFB_NOTATION,
@@ -36,6 +36,7 @@ from iclcheck.proofs.steps_shift import (
     zfb_trained_gamma,
 )
 from iclcheck.proofs.verdict import Checker, Tolerance
+from iclcheck.theory.notation.zhang import thm4_2_rhs as theorem_rhs
 from iclcheck.theory.setting import Setting
 
 __all__ = ["CLAIM", "theorem_rhs"]
@@ -45,13 +46,8 @@ PRINTED5 = Tolerance(atol=5.1e-6, reason="NEXT-CLAIMS prints the formula's value
 SOLVE = Tolerance(rtol=1e-12, atol=1e-15, reason="a diagonal inverse vs a Cholesky solve: rounding only")
 
 
-def theorem_rhs(Lam: sp.Matrix, N, M, a: sp.Matrix, Sig: sp.Matrix, min_err) -> sp.Expr:
-    """min_w E(<w, x_q> - y_q)^2 + (1/M) tr(Sigma Gamma^-2 Lambda) + (1/N^2)[|a|^2_{G^-2 L^3} + 2 tr(L) |a|^2_{G^-2 L^2}
-    + tr(L)^2 |a|^2_{G^-2 L}] (a: d x 1; for an average over w pass a a^T's expectation through ``quad``)."""
-    G2 = zfb_trained_gamma(Lam, N) ** 2  # Gamma^-2
-    t = Lam.trace()
-    q = (a.T * (G2 * Lam ** 3 + 2 * t * G2 * Lam ** 2 + t ** 2 * G2 * Lam) * a)[0, 0]
-    return min_err + (Sig * G2 * Lam).trace() / M + q / N ** 2
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(samples=40_000, random_cases=4), thorough=dict(samples=400_000, random_cases=12))
 
 
 def _rhs_averaged(Lam: sp.Matrix, N, M, W: sp.Matrix, s2) -> sp.Expr:
@@ -161,12 +157,12 @@ def verify(ctx: Context) -> Checker:
         return (predict(build_prompts(xs[:, :M2], ys[:, :M2], xs[:, M2]), [P], [Q]) - ys[:, M2]) ** 2
 
     chk.within_ci(f"nonlinear target y = w^T x + x_1^3/5 + eps (N={N2}, M={M2}): theorem value {pred_err:.5g} vs "
-                  "the literal forward pass", mc_mean(sq_err, samples=400_000 if ctx.thorough else 40_000, rng=rng),
+                  "the literal forward pass", mc_mean(sq_err, samples=SIZES.at(ctx).samples, rng=rng),
                   pred_err, reason="(a, Cov(xy), min error) from exact Gaussian moments")
     # (4) Cor 4.3 on random rational diagonal Lambda (noiseless, w ~ N(0, I)), rational arithmetic
     worst = sp.Integer(0)
     cases = []
-    for _ in range(12 if ctx.thorough else 4):
+    for _ in range(SIZES.at(ctx).random_cases):
         d = int(rng.integers(1, 5))
         lam = [sp.Rational(int(v), int(rng.integers(1, 5))) for v in rng.integers(1, 30, size=d)]
         Lam, N, M = sp.diag(*lam), int(rng.integers(1, 40)), int(rng.integers(1, 40))

@@ -28,9 +28,11 @@ import sympy as sp
 from iclcheck.numerics.forward import predict
 from iclcheck.numerics.lsa import build_prompts
 from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.proofs.registry import Claim, Context
-from iclcheck.proofs.steps_shift import NT, ZFB_NOTATION, limit_at_infinity, master_loss_symbolic
+from iclcheck.proofs.registry import Claim, Context, Profiles
+from iclcheck.proofs.steps.shift import NT, ZFB_NOTATION, limit_at_infinity, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker
+from iclcheck.theory.notation.zhang import iid_average as _average
+from iclcheck.theory.notation.zhang import thm4_5_averaged_optimum as averaged_optimum
 
 __all__ = ["CLAIM", "averaged_optimum", "verify"]
 
@@ -38,28 +40,8 @@ MU = sp.symbols("mu1 mu2 mu3", positive=True)
 DS = sp.Symbol("d", positive=True, integer=True)
 
 
-def _average(expr: sp.Expr, lams: list[sp.Symbol], moments) -> sp.Expr:
-    """E over iid lambda_i with E lambda^k = moments(k) of a polynomial in the lambdas."""
-    poly = sp.Poly(sp.expand(expr), *lams)
-    return sp.expand(sum(coeff * sp.Mul(*[moments(e) for e in exps]) for exps, coeff in poly.terms()))
-
-
-def averaged_optimum(d: int, N, moments) -> sp.Matrix:
-    """argmin over all d x d Gamma of E_tau L_tau(Gamma), L_tau the master loss at Lambda_tau = diag(lambda)."""
-    lams = list(sp.symbols(f"lam0:{d}", positive=True))
-    Gs = sp.Matrix(d, d, sp.symbols(f"g0:{d * d}"))
-    L = master_loss_symbolic(sp.diag(*lams), sp.eye(d), 0, N, Gs)
-    EL = _average(L, lams, moments)
-    A, b = sp.linear_eq_to_matrix([sp.diff(EL, g) for g in Gs], list(Gs))  # the gradient is linear in Gamma
-    from sympy.polys.matrices import DomainMatrix
-
-    dA, db = DomainMatrix.from_Matrix(A), DomainMatrix.from_Matrix(b)
-    K = dA.domain.unify(db.domain)
-    K = K.get_field() if K.has_assoc_Field else K
-    if dA.convert_to(K).rank() != d * d:
-        raise ArithmeticError("the averaged loss is not strictly convex here (singular Hessian)")
-    sol = dA.convert_to(K).lu_solve(db.convert_to(K)).to_Matrix()
-    return sp.Matrix(d, d, list(sol)).applyfunc(sp.cancel)
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(ds=(2,), samples=30_000), thorough=dict(ds=(2, 3), samples=300_000))
 
 
 def verify(ctx: Context) -> tuple[Checker, str]:
@@ -70,7 +52,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
         return sp.Integer(1) if k == 0 else MU[k - 1]
 
     solved = {}
-    for d in ((2, 3) if ctx.thorough else (2,)):
+    for d in SIZES.at(ctx).ds:
         G = solved[d] = averaged_optimum(d, NT, sym_moment)
         m1, m2, m3 = MU
         gii = m2 / ((NT + 1) / NT * m3 + (m3 + (d - 1) * m2 * m1) / NT)
@@ -117,7 +99,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
         y = np.einsum("bnd,bd->bn", x, w)
         return (predict(build_prompts(x[:, :N], y[:, :N], x[:, N]), [P], [Q]) - y[:, N]) ** 2
 
-    est = mc_mean(sq_err, samples=300_000 if ctx.thorough else 30_000, rng=rng)
+    est = mc_mean(sq_err, samples=SIZES.at(ctx).samples, rng=rng)
     chk.within_ci(f"averaged loss at Gamma* = {g:.4g} I by the literal forward pass, Exp(1) covariance per prompt "
                   f"(d={d}, N={N})", est, EL, reason="exact value from the Exp(1) moments")
     note = ("Confirmed as recorded for the limit point: the minimiser of the averaged one-layer loss over all Gamma is "

@@ -24,16 +24,11 @@ from iclcheck.numerics.flow import flow
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
+from iclcheck.theory.notation.zhang2025 import sigma_formula
 from iclcheck.theory.setting import Setting
 
 CURVE = Tolerance(atol=1e-7, reason="LSODA at rtol 1e-10 on an O(1) logistic: integration error only")
 GAMMA = Tolerance(atol=1e-9, reason="Gamma stays a multiple of I exactly; the flow's rounding and integration error")
-
-
-def sigma_formula(t: np.ndarray, D: int, N: int, tau: float, w: float) -> np.ndarray:
-    """The recorded sigma(t), in floats."""
-    E = np.exp(2 * np.sqrt(D) * t / tau)
-    return E / ((1 + (1 + D) / N) * (E - 1) + np.sqrt(D) / w**2)
 
 
 def verify(ctx: Context):

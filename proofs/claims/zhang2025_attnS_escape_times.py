@@ -23,7 +23,7 @@ import sympy as sp
 
 from iclcheck.numerics.families.restricted import kq_loss_and_grad, plateau_losses
 from iclcheck.numerics.flow import flow
-from iclcheck.proofs.registry import Claim, Context
+from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 
@@ -35,6 +35,10 @@ RATIO = Tolerance(rtol=0.02, reason="1/(2 lambda^2 s0) is the blow-up time of s'
                   "stopping at the escape height s_half instead of infinity and the v^5 term shift it by about "
                   "s0/s_half ~ 0.4% at s0 = 3e-3")
 INVARIANT = Tolerance(atol=1e-8, reason="quantities conserved exactly by the flow; LSODA's accumulated local error")
+
+
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(s0v=3e-3, samples=401), thorough=dict(s0v=1e-3, samples=801))
 
 
 def _aligned(s0: float, D: int) -> np.ndarray:
@@ -73,10 +77,10 @@ def verify(ctx: Context):
               sp.Matrix([sp.cancel(tstar[i + 1] / tstar[i]) for i in range(3)]),
               sp.Matrix([sp.Rational(16, 9), sp.Rational(9, 4), 4]))
     # 3. the full flow
-    s0v = 1e-3 if ctx.thorough else 3e-3
+    s0v = SIZES.at(ctx).s0v
     pl = plateau_losses(st)
     t_max = 1.6 / (2 * lam[-1] ** 2 * s0v)
-    r = flow(st, "attnS", init=_aligned(s0v, D), t_max=t_max, samples=801 if ctx.thorough else 401, heads=D, rank=1,
+    r = flow(st, "attnS", init=_aligned(s0v, D), t_max=t_max, samples=SIZES.at(ctx).samples, heads=D, rank=1,
              rtol=1e-10, atol=1e-14, hessian=False, dense=True)
     got = [p.loss for p in r.plateaus]
     chk.close(f"plateau losses of the flow = L(M_0..M_3) (s0 = {s0v:g}; {len(got)} plateaus found)",

@@ -37,10 +37,11 @@ from iclcheck.numerics.families.restricted import (
 )
 from iclcheck.numerics.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import haar_orthogonal
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import solve_tolerance
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.moved import solve_tolerance
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.one_layer import SYMPY_OPS, min_loss_exact, reduced_M_formula
+from iclcheck.theory.notation.zhang2025 import block_minimum, printed
+from iclcheck.theory.one_layer import min_loss_exact
 from iclcheck.theory.setting import Setting
 
 N = sp.Symbol("N", positive=True, integer=True)
@@ -58,21 +59,8 @@ PLATEAU = Tolerance(rtol=2e-3, reason="a plateau of the flow approaches its sadd
                     "escaping head is still small (step dt = 1 of explicit Euler)")
 
 
-def printed(lams, n):
-    tr = sum(lams)
-    return [tr - sum(lam / (1 + (1 + tr / lam) / n) for lam in lams[:m]) for m in range(len(lams) + 1)]
-
-
-def block_minimum(lams, n, m):
-    """min of the master loss over Gamma supported on the first m coordinates (Lambda diagonal, decreasing)."""
-    D = len(lams)
-    S = sp.diag(*lams)
-    Mx = reduced_M_formula(S, sp.eye(D), sp.zeros(D, D), sp.zeros(D, 1), 0, n, SYMPY_OPS)
-    if m == 0:
-        return S.trace()
-    Sb, Mb, Bb = S[:m, :m], Mx[:m, :m], (S * S)[:m, :m]
-    Gb = Sb.inv() * Bb * Mb.inv()  # stationarity of tr(G^T S G M) - 2 tr(G^T S W S) on the block
-    return sp.cancel(S.trace() - (Gb.T * Bb).trace())
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(cases=((4, 31),)), thorough=dict(cases=((4, 31), (6, 20))))
 
 
 KQ_MAX_D = 6  # the 2^D stationary points of the K/Q parametrisation
@@ -134,7 +122,7 @@ def verify(ctx: Context):
               [float(v) for v in exact31], CODE_LOSS_AT_SADDLE, ROUND7)
 
     # 3. float, random rotation of the code's spectrum
-    cases = [(4, 31), (6, 20)] if ctx.thorough else [(4, 31)]
+    cases = SIZES.at(ctx).cases
     for D, n in cases:
         lam = np.arange(D, 0, -1, dtype=float)
         lam /= lam.sum()

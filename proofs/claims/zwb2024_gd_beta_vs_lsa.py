@@ -26,10 +26,11 @@ import sympy as sp
 from iclcheck.numerics.families.restricted import gd_beta_loss
 from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
-from iclcheck.proofs.registry import Claim, Context, UserSetting
-from iclcheck.proofs.steps_open import solve_tolerance, where
+from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
+from iclcheck.proofs.steps.moved import solve_tolerance, where
 from iclcheck.proofs.verdict import Checker, Tolerance
-from iclcheck.theory.one_layer import SYMPY_OPS, min_loss_exact, reduced_loss_formula
+from iclcheck.theory.notation.zwb import master, q_matrix
+from iclcheck.theory.one_layer import min_loss_exact
 from iclcheck.theory.setting import Setting
 
 n_, s2_ = sp.symbols("n sigma2", positive=True)
@@ -39,14 +40,8 @@ MU = sp.Matrix([1, -2])
 FLOAT = Tolerance(rtol=1e-12, atol=1e-14, reason="the same closed form in floats and in rationals (d <= 4)")
 
 
-def master(S, W, n, sigma2, G):
-    d = S.shape[0]
-    return reduced_loss_formula(S, W, sp.zeros(d, d), sp.zeros(d, 1), sigma2, n, G, SYMPY_OPS)
-
-
-def q_matrix(S, G, n):
-    A = G.T * S * G
-    return S - S * G.T * S - S * G * S + (n + 1) / n * S * A * S + (A * S).trace() / n * S
+# the random instances' sizes per profile (registry.Profiles)
+SIZES = Profiles(quick=dict(symbolic_n=False, float_cases=0), thorough=dict(symbolic_n=True, float_cases=3))
 
 
 def _at_setting(ctx: Context, user: UserSetting) -> tuple[Checker, str]:
@@ -118,7 +113,7 @@ def verify(ctx: Context):
     # 3. the GD-form LSA (beta0 = 0) is the master formula with the second moment Psi + mu mu^T
     G = sp.Matrix(2, 2, sp.symbols("g11 g12 g21 g22", real=True))
     m = sp.Matrix(sp.symbols("m1 m2", real=True))
-    nn = n_ if ctx.thorough else sp.Integer(n0)
+    nn = n_ if SIZES.at(ctx).symbolic_n else sp.Integer(n0)
     lhs = (m.T * q_matrix(SIGMA, G, nn) * m)[0] + master(SIGMA, PSI, nn, s2_, G)
     rhs = master(SIGMA, PSI + m * m.T, nn, s2_, G)
     chk.exact(f"LSA in GD form: Q_Gamma(mu) + L_Psi(Gamma) = L_{{Psi + mu mu^T}}(Gamma) (d = 2, n = {nn}, symbolic "
@@ -141,7 +136,7 @@ def verify(ctx: Context):
                 + ", ".join(f"{float(r):.5g}" for r in ratios), computed=[float(gp) for gp in gaps])
 
     # 5. float route
-    for _ in range(3 if ctx.thorough else 0):  # (sympy float matrices: thorough only)
+    for _ in range(SIZES.at(ctx).float_cases):  # (sympy float matrices: thorough only)
         d, n = int(rng.integers(2, 5)), int(rng.integers(3, 30))
         S, W = random_spd(d, 5.0, rng), random_spd(d, 3.0, rng)
         Gf, b0f, muf = rng.standard_normal((d, d)) / d, rng.standard_normal(d), rng.standard_normal(d)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import iclcheck.proofs.claims as pkg
-from iclcheck.proofs.registry import KEY_PATTERN, Claim, Context, all_claims, default_salt, select
+from iclcheck.proofs.registry import KEY_PATTERN, Claim, Context, Profiles, all_claims, default_salt, select
 from iclcheck.proofs.verdict import (
     Checker,
     ClaimResult,
@@ -155,10 +155,57 @@ def test_runner_hands_the_claim_and_its_stream_to_verify():
     assert (res.key, res.verdict, res.finding) == ("x2000.y", Verdict.CONFIRMED, "a note")
     with pytest.raises(ValueError, match="Claim.run"):
         Context().rng()
-    assert Context().rng(7).random() == np.random.default_rng([0, 7]).random()  # the old pattern still works
+    with pytest.raises(TypeError, match="declare the stream by name"):
+        Context().rng(7)  # the old integer salt at the call site is gone, with a pointer to streams
     bad = Claim(key="x2000.z", title="t", source="s", statement="st", notation="no", verify=lambda ctx: 1)
     with pytest.raises(TypeError, match="must return its Checker"):
         bad.run(Context())
+
+
+def test_named_streams_are_declared_once_and_keep_their_salts():
+    seen = {}
+
+    def verify(ctx):
+        seen["mc"] = ctx.stream("mc").random()
+        seen["fit"] = ctx.stream("fit", 2, 3).random()
+        with pytest.raises(KeyError, match="no random stream named 'nope'.*fit, mc"):
+            ctx.stream("nope")
+        with pytest.raises(TypeError, match="takes 2 index"):
+            ctx.stream("fit", 1)
+        with pytest.raises(TypeError, match="takes 0 index"):
+            ctx.stream("mc", 1)
+        chk = Checker()
+        chk.decided("one", True, "ran")
+        return chk
+
+    c = Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify, salt=42,
+              streams={"mc": 7, "fit": (1000, 100, 1)})
+    c.run(Context(seed=3))
+    assert seen["mc"] == np.random.default_rng([3, 7]).random()
+    assert seen["fit"] == np.random.default_rng([3, 1203]).random()
+    with pytest.raises(ValueError, match="Claim.run"):
+        Context().stream("mc")
+    for bad in ({"mc": -1}, {"m c": 1}, {"mc": 1.5}, {"mc": (5, 0)}, {"mc": ()}, {"mc": True}):
+        with pytest.raises(ValueError, match="streams maps identifiers"):
+            Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify, streams=bad)
+    with pytest.raises(ValueError, match="salt 42 of the claim's salt"):
+        Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify, salt=42,
+              streams={"mc": 42})
+    with pytest.raises(ValueError, match="salt 7 of stream 'a'"):
+        Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=verify,
+              streams={"a": 7, "b": 7})
+
+
+def test_profiles_name_a_recipe_per_profile():
+    sizes = Profiles(quick=dict(samples=40, cases=((1, 2),)), thorough=dict(samples=400, cases=((1, 2), (3, 4))))
+    quick, thorough = sizes.at(Context()), sizes.at(Context(profile="thorough"))
+    assert (quick.samples, quick.cases) == (40, ((1, 2),)) and (thorough.samples, len(thorough.cases)) == (400, 2)
+    with pytest.raises(AttributeError, match="the quick recipe declares no size 'sample'"):
+        _ = quick.sample  # a misspelt size is an error naming it
+    with pytest.raises(ValueError, match=r"only one declares \['starts'\]"):
+        Profiles(quick=dict(samples=4), thorough=dict(samples=40, starts=8))
+    with pytest.raises(ValueError, match="identifiers"):
+        Profiles(quick={"a b": 1}, thorough={"a b": 2})
 
 
 def test_old_pattern_verify_returning_a_result_is_still_accepted():
@@ -180,6 +227,21 @@ def test_template_runs_is_short_and_is_not_registered():
     assert _template.CLAIM.key not in all_claims()
     res = _template.CLAIM.run(Context())
     assert res.verdict is Verdict.CONFIRMED and len(res.steps) >= 2
+
+
+def test_claims_name_their_sizes_per_profile_and_their_streams():
+    """Sizes of random instances are a recipe per profile (registry.Profiles), not `x if ctx.thorough else y` at a
+    call site; random streams are declared by name (Claim.streams), not salted with an integer at the call site."""
+    import ast
+
+    bad = []
+    for path in sorted((ROOT / "proofs" / "claims").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.IfExp) and ast.unparse(node.test) == "ctx.thorough":
+                bad.append(f"{path.name}:{node.lineno} picks a size by profile inline (declare SIZES = Profiles(...))")
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "ctx.rng" and node.args:
+                bad.append(f"{path.name}:{node.lineno} salts ctx.rng() at the call site (declare Claim.streams)")
+    assert not bad, bad
 
 
 def test_no_claim_imports_another_claim():

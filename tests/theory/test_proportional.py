@@ -12,11 +12,12 @@ from iclcheck.numerics.proportional import (
     alignment_error,
     features,
     fit_gamma,
+    loglog_slope,
+    pool_master_error,
     resolvent_equivalent,
     sample_pool,
     xi_root,
 )
-from iclcheck.proofs.steps_asym import loglog_slope, pool_master_error
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.proportional import (
     exact_error,

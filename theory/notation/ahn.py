@@ -20,16 +20,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 __all__ = [
     "NOTATION",
     "eq7_scalar",
+    "exact_forward",
     "lemma1_recursion",
     "odd_part_gamma",
+    "released_forward",
     "relu_layer_loss",
     "thm1_block",
     "thm1_params",
+    "thm5_params",
     "thm5_scalar",
 ]
 
@@ -111,3 +115,57 @@ def odd_part_gamma(b: Any, c: Any, Q11: Any, q21: Any) -> Any:
     The data law is invariant under (w, eps) -> (-w, -eps) and the target is odd, so
     f(P, Q) = L(Gamma_eff) + E[TF_even^2] >= L(Gamma_eff) >= L*."""
     return -(c * Q11 + b @ q21.T).T
+
+
+def exact_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
+    """The literal L-layer forward pass under (8) in exact arithmetic (the definition, written out):
+    Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l). Returns [Z_l]_{d+1,n+1} for l = 0..L."""
+    n, d = X.shape
+    Z = sp.zeros(d + 1, n + 1)
+    Z[:d, :n] = X.T
+    Z[d, :n] = y.T
+    Z[:d, n] = xq
+    P = sp.zeros(d + 1, d + 1)
+    P[d, d] = 1
+    Mmask = sp.diag(*([1] * n + [0]))
+    out = [Z[d, n]]
+    for A in As:
+        Q = sp.zeros(d + 1, d + 1)
+        Q[:d, :d] = -A
+        Z = Z + P * Z * Mmask * (Z.T * Q * Z) / n
+        out.append(Z[d, n])
+    return out
+
+
+def released_forward(X: sp.Matrix, y: sp.Matrix, xq: sp.Matrix, As: list[sp.Matrix]) -> list[sp.Expr]:
+    """The released code's forward pass (proofs/released.py, ahn2023.lemma1), written out exactly: tokens are the
+    rows z_m of Zr ((n+1) x (d+1)), scores Attn[k, m] = z_k^T Q z_m (k the updated token), token k receives
+    (1/n) sum_{m <= n} Attn[k, m] P z_m; P = [[0, 0], [0, 1]], Q = [[-A, 0], [0, 0]]. Returns [Z_l]_{d+1,n+1}."""
+    n, d = X.shape
+    Zr = sp.zeros(n + 1, d + 1)
+    Zr[:n, :d] = X
+    Zr[:n, d] = y
+    Zr[n, :d] = xq.T
+    P = sp.zeros(d + 1, d + 1)
+    P[d, d] = 1
+    Mmask = sp.diag(*([1] * n + [0]))
+    out = [Zr[n, d]]
+    for A in As:
+        Q = sp.zeros(d + 1, d + 1)
+        Q[:d, :d] = -A
+        Attn = Zr * Q * Zr.T  # (n+1, n+1): Attn[k, m] = z_k^T Q z_m
+        Zr = Zr + Attn * Mmask * Zr * P.T / n  # row k += (1/n) sum_m Attn[k, m] mask_m (P z_m)^T
+        out.append(Zr[n, d])
+    return out
+
+
+def thm5_params(c: float, B: np.ndarray, b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """P with last row (b, c), Q with Q11 = B and every other entry 0."""
+    d = B.shape[0]
+    P = np.zeros((d + 1, d + 1))
+    P[d, d] = c
+    if b is not None:
+        P[d, :d] = b
+    Q = np.zeros((d + 1, d + 1))
+    Q[:d, :d] = B
+    return P, Q

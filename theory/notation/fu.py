@@ -26,15 +26,19 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from iclcheck.theory import newton as nt
 from iclcheck.theory.errors import InputError
 
 __all__ = [
     "ARXIV",
     "alpha_code",
     "alpha_printed",
+    "correct_b3",
     "hidden_state",
+    "init_heads",
     "mlp_double",
     "mlp_weights",
+    "newton_block",
     "newton_layer_heads",
     "printed_b3",
     "relu_attention",
@@ -156,3 +160,24 @@ def mlp_double(H: sp.MatrixBase, d: int) -> sp.MatrixBase:
         raise InputError("H", "the exact MLP map takes sympy matrices (floats: numerics.lsa)")
     W1, W2 = mlp_weights(d)
     return H + W2 @ _relu(W1 @ H)
+
+
+def correct_b3(*, alpha: sp.Expr, s: sp.Symbol) -> dict[int, sp.Expr]:
+    """M_1, M_2 from the recursion (what B.3 should read)."""
+    ms = nt.newton_polys(2, alpha=alpha, s=s)
+    return {1: ms[1], 2: ms[2]}
+
+
+def newton_block(T, S):
+    """The claimed top-block maps: (T - 1/2 T S T, 2T - T S T)."""
+    half = sp.Rational(1, 2) if isinstance(T, sp.MatrixBase) else 0.5
+    return T - half * T @ S @ T, 2 * T - T @ S @ T
+
+
+def init_heads(d: int, n: int, alpha, *, variant: str) -> list[tuple[sp.Matrix, sp.Matrix, sp.Matrix]]:
+    """The initialization layer of App. B.2, eq. (21): on h_j = [x_j; x_j], Q_1^T K_1 = -Q_2^T K_2 = [[I, 0], [0, 0]]
+    (here Q_m = J, K_1 = J, K_2 = -J with J = [[I, 0], [0, 0]]) and values V_m = n alpha J: equal (as printed) or
+    V_2 = -V_1 (corrected)."""
+    J = sp.diag(sp.eye(d), sp.zeros(d, d))
+    V = n * alpha * J
+    return [(J, J, V), (J, -J, V if variant == "printed" else -V)]

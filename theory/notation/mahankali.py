@@ -24,7 +24,7 @@ import sympy as sp
 
 from iclcheck.theory.errors import InputError
 
-__all__ = ["FAMILIES", "NOTATION", "eta_printed", "eta_thm3_printed", "eta_w_over_d", "family_moments"]
+__all__ = ["FAMILIES", "NOTATION", "eta_non_gaussian", "eta_printed", "eta_thm3_printed", "eta_w_over_d", "family_moments"]
 
 NOTATION = (
     "Reconstructed in the canonical model: y_hat = eta (1/n) sum y_i x_i^T x_q is canonical Gamma = eta I "
@@ -66,3 +66,9 @@ def family_moments(family: str, d: Any, sigma2: Any) -> tuple[Any, Any]:
     else:
         raise InputError("family", f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     return m, e2 + sigma2 * d
+
+
+def eta_non_gaussian(n, d, sigma2, kappa):
+    """Derived: the M of theory.one_layer gains (1/n) S^{1/2} diag((kappa-3) nu) S^{1/2} with
+    nu = diag(S^{1/2} S^{-1} S^{1/2}) = 1, i.e. (kappa-3)/n S, so eta' = n/(n+d+1+sigma^2+kappa-3)."""
+    return n / (n + d + 1 + sigma2 + kappa - 3)

@@ -26,14 +26,24 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from iclcheck.theory import one_layer
+from iclcheck.theory.one_layer import exact_inputs, reduced_loss_formula
+from iclcheck.theory.setting import Setting
+
 __all__ = [
     "ARXIV",
     "CODE_INPUT_RANGE",
     "PAPER_TEXT_INPUT_RANGE",
+    "SETUP_D",
+    "SETUP_N",
+    "UNIFORM_KURTOSIS",
+    "curvature_condition",
     "gdpp_weights",
     "lsa_layer",
     "prediction",
     "prop1_weights",
+    "setup_gd_loss_exact",
+    "setup_hand_formula",
     "to_canonical",
     "tokens",
     "uniform_variance",
@@ -42,6 +52,8 @@ __all__ = [
 ARXIV = "2212.07677"
 CODE_INPUT_RANGE = sp.Integer(1)  # code: x ~ U(-1/2, 1/2)^d
 PAPER_TEXT_INPUT_RANGE = sp.Integer(2)  # paper text: x ~ U(-1, 1)^d
+SETUP_D = SETUP_N = 10  # d and N of their regression setup (vonoswald2023.setup)
+UNIFORM_KURTOSIS = sp.Rational(9, 5)  # E s^4 for a standardised uniform coordinate
 
 
 def uniform_variance(r: Any) -> Any:
@@ -122,3 +134,35 @@ def to_canonical(*, P: Any, W_K: Any, W_Q: Any, W_V: Any, N: int) -> tuple[Any, 
     """(P_can, Q_can) = (N P W_V, W_K^T W_Q): the canonical layer Z + (1/n) P_can Z M Z^T Q_can Z, n = N,
     equals theirs column by column (their update is P W_V (sum_i e_i e_i^T) W_K^T W_Q e_j)."""
     return N * (P @ W_V), W_K.T @ W_Q
+
+
+def curvature_condition(lo: sp.Rational, hi: sp.Rational, gamma: sp.Rational) -> sp.Expr:
+    """max / min of p(lambda) = lambda (1 - gamma lambda)^2 over [lo, hi] (exact): the condition number of the
+    corrected Gram when its eigenvalues fill [lo, hi]. p rises to lambda = 1/(3 gamma), falls to 0 at 1/gamma."""
+    p = lambda lam: lam * (1 - gamma * lam) ** 2  # noqa: E731
+    cands = [lo, hi] + [c for c in (1 / (3 * gamma), 1 / gamma) if lo <= c <= hi]
+    vals = [p(c) for c in cands]
+    return max(vals) / min(vals) if min(vals) > 0 else sp.oo
+
+
+def setup_gd_loss_exact(r: sp.Rational, *, half: bool = True) -> tuple[sp.Rational, sp.Rational]:
+    """(eta*, loss at eta*) of one GD step from 0 for x ~ U(-r/2, r/2)^10, N = 10 (their setup), exactly
+    (theory.one_layer); ``half``: their loss, 1/2 of the canonical one."""
+    D, N = SETUP_D, SETUP_N
+    s = uniform_variance(r)
+    setting = Setting.make(s * sp.eye(D), N, covariates="uniform")
+    S, W, Sh, km3, s2, n = exact_inputs(setting)
+    eta = sp.Symbol("eta")
+    L = sp.expand(reduced_loss_formula(S, W, Sh, km3, s2, n, eta * sp.eye(D), one_layer.SYMPY_OPS))
+    eta_star = sp.solve(sp.diff(L, eta), eta)[0]
+    val = L.subs(eta, eta_star)
+    return eta_star, sp.nsimplify(val / 2 if half else val)
+
+
+def setup_hand_formula(r: sp.Rational, *, d: int = SETUP_D, n: int = SETUP_N, kappa: sp.Rational = UNIFORM_KURTOSIS):
+    """Independent hand derivation for isotropic product laws (coordinate variance s, fourth moment kappa s^2):
+    E (eta g^T x_q - w^T x_q)^2 with g = (1/n) sum y_i x_i is minimised at eta* = n / (s (n + d + kappa - 2)),
+    with minimum d s (d + kappa - 2) / (n + d + kappa - 2); returns (eta*, half of that)."""
+    s = uniform_variance(r)
+    den = n + d + kappa - 2
+    return n / (s * den), d * s * (d + kappa - 2) / den / 2

@@ -21,7 +21,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-__all__ = ["NOTATION", "from_canonical", "to_canonical", "zhang_forward", "zhang_gamma", "zhang_solution"]
+from iclcheck.theory.one_layer import master_loss_symbolic
+
+__all__ = ["NOTATION", "ZFB_NOTATION", "from_canonical", "iid_average", "reduced_flow", "thm4_2_rhs", "thm4_5_averaged_optimum",
+           "to_canonical", "zfb_trained_gamma", "zhang_forward", "zhang_gamma", "zhang_solution"]
 
 NOTATION = (
     "Zhang et al.: f(E) = E + W^PV E (E^T W^KQ E)/N (no query mask), y_hat = +[f(E)]_{d+1,N+1}, loss (1/2)E(y_hat-y)^2, "
@@ -29,6 +32,13 @@ NOTATION = (
     "(the 1/2 moves no minimiser); the missing mask adds (W^PV[d+1,:d] x_q)(x_q^T W^KQ_11 x_q)/N, zero at their "
     "solution; their Gamma = (1+1/N) Lambda + tr(Lambda)/N I is the inverse of the canonical preconditioner."
 )
+
+# the map at test time (distribution-shift claims): the test length M takes the place of N
+ZFB_NOTATION = (NOTATION + " At test time their 1/N becomes 1/M (M = the test prompt length), which is the "
+                "canonical 1/n with n = M: a predictor trained at (Lambda, N) is the canonical Gamma = Gamma_ZFB^{-1} "
+                "evaluated at the test setting (iclcheck.numerics.shift). Thm 4.2's error is un-halved, "
+                "E(y_hat - y_q)^2 with a noisy query target: the canonical loss plus sigma2 (the canonical target "
+                "w^T x_q is noiseless).")
 
 
 def zhang_gamma(Lam: Any, N: Any) -> Any:
@@ -73,3 +83,56 @@ def to_canonical(W_PV: Any, W_KQ: Any) -> tuple[Any, Any]:
 def from_canonical(P: Any, Q: Any) -> tuple[Any, Any]:
     """(W^PV, W^KQ) = (P, -Q)."""
     return P, -Q
+
+
+def reduced_flow(Lam: np.ndarray, Gam: np.ndarray):
+    """The recorded reduced dynamics (Lemma 5.2) as an ODE right-hand side in y = (vec U, u)."""
+    d = Lam.shape[0]
+    GL, L2 = Gam @ Lam, Lam @ Lam
+
+    def rhs(t: float, y: np.ndarray) -> np.ndarray:
+        U, u = y[:d * d].reshape(d, d), y[-1]
+        dU = -u ** 2 * GL @ U @ Lam + u * L2  # (d, d)
+        du = -np.trace(u * GL @ U @ Lam @ U.T - L2 @ U.T)
+        return np.concatenate([dU.ravel(), [du]])
+
+    return rhs
+
+
+def thm4_2_rhs(Lam: sp.Matrix, N, M, a: sp.Matrix, Sig: sp.Matrix, min_err) -> sp.Expr:
+    """min_w E(<w, x_q> - y_q)^2 + (1/M) tr(Sigma Gamma^-2 Lambda) + (1/N^2)[|a|^2_{G^-2 L^3} + 2 tr(L) |a|^2_{G^-2 L^2}
+    + tr(L)^2 |a|^2_{G^-2 L}] (a: d x 1; for an average over w pass a a^T's expectation through ``quad``)."""
+    G2 = zfb_trained_gamma(Lam, N) ** 2  # Gamma^-2
+    t = Lam.trace()
+    q = (a.T * (G2 * Lam ** 3 + 2 * t * G2 * Lam ** 2 + t ** 2 * G2 * Lam) * a)[0, 0]
+    return min_err + (Sig * G2 * Lam).trace() / M + q / N ** 2
+
+
+def iid_average(expr: sp.Expr, lams: list[sp.Symbol], moments) -> sp.Expr:
+    """E over iid lambda_i with E lambda^k = moments(k) of a polynomial in the lambdas."""
+    poly = sp.Poly(sp.expand(expr), *lams)
+    return sp.expand(sum(coeff * sp.Mul(*[moments(e) for e in exps]) for exps, coeff in poly.terms()))
+
+
+def thm4_5_averaged_optimum(d: int, N, moments) -> sp.Matrix:
+    """argmin over all d x d Gamma of E_tau L_tau(Gamma), L_tau the master loss at Lambda_tau = diag(lambda)."""
+    lams = list(sp.symbols(f"lam0:{d}", positive=True))
+    Gs = sp.Matrix(d, d, sp.symbols(f"g0:{d * d}"))
+    L = master_loss_symbolic(sp.diag(*lams), sp.eye(d), 0, N, Gs)
+    EL = iid_average(L, lams, moments)
+    A, b = sp.linear_eq_to_matrix([sp.diff(EL, g) for g in Gs], list(Gs))  # the gradient is linear in Gamma
+    from sympy.polys.matrices import DomainMatrix
+
+    dA, db = DomainMatrix.from_Matrix(A), DomainMatrix.from_Matrix(b)
+    K = dA.domain.unify(db.domain)
+    K = K.get_field() if K.has_assoc_Field else K
+    if dA.convert_to(K).rank() != d * d:
+        raise ArithmeticError("the averaged loss is not strictly convex here (singular Hessian)")
+    sol = dA.convert_to(K).lu_solve(db.convert_to(K)).to_Matrix()
+    return sp.Matrix(d, d, list(sol)).applyfunc(sp.cancel)
+
+
+def zfb_trained_gamma(Lam: Any, N: Any) -> Any:
+    """The canonical Gamma of ZFB's trained LSA: Gamma_ZFB^{-1}, Gamma_ZFB = (1 + 1/N) Lambda + tr(Lambda)/N I."""
+    G = zhang_gamma(Lam, N)
+    return G.inv().applyfunc(sp.cancel) if isinstance(G, sp.MatrixBase) else np.linalg.inv(G)

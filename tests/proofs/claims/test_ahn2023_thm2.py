@@ -13,7 +13,7 @@ def test_registered():
 
 
 def test_confirmed_quick():
-    res = CLAIM.verify(Context(seed=0))
+    res = CLAIM.run(Context(seed=0))
     assert res.verdict == "confirmed", [(s.name, s.detail) for s in res.steps if s.status != "pass"]
     assert "not proven" in res.finding
 

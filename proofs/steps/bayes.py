@@ -4,9 +4,10 @@ akyurek2023.ridge_bayes_constructions). A claim imports these, never another cla
 - ``check_ridge_is_posterior_mean``: for w ~ N(0, tau2 I) and noise sigma2 the ridge with lambda = sigma2 / tau2 is
   the posterior mean (the gradient of the log posterior vanishes there and its Hessian is -(X^T X/sigma2 + I/tau2)),
   exactly (rational arithmetic at random designs and sigma2, tau2) (NEXT-CLAIMS §13: "Akyurek / Raventos ridge lambda = sigma2 / tau2");
-- ``isotropic_risks``: the exact one-layer optimum's loss and the exact brackets of the Bayes risk for Sigma = I,
-  Sigma_w = psi2 I (OLS above, Jensen below), as sympy expressions;
 - ``check_bayes_within_bracket``: the Monte Carlo Bayes risk lies in its exact bracket [Jensen, OLS].
+
+Re-exported from theory.bayes (their home): ``isotropic_risks`` (the exact one-layer optimum's loss and the exact
+brackets of the Bayes risk for Sigma = I, Sigma_w = psi2 I) and ``jensen_lower_bound``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.proofs.verdict import Checker
-from iclcheck.theory.bayes import ols_risk_exact, posterior_mean_exact, ridge_lambda
+from iclcheck.theory.bayes import (
+    isotropic_risks,
+    jensen_lower_bound,
+    posterior_mean_exact,
+    ridge_lambda,
+)
 
 __all__ = ["check_bayes_within_bracket", "check_ridge_is_posterior_mean", "isotropic_risks", "jensen_lower_bound"]
-
 
 
 def check_ridge_is_posterior_mean(chk: Checker, rng: np.random.Generator, *, d: int = 2, n: int = 3,
@@ -48,21 +53,6 @@ def check_ridge_is_posterior_mean(chk: Checker, rng: np.random.Generator, *, d: 
                 f"exactly (the remainder is one constant at 3 random w), and the generalized ridge at Sigma_w = tau2 I "
                 f"equals it (d={d}, n={n}, {cases} random designs)", all(ok for ok, _ in rows),
                 "; ".join(f"{lab}: {'exact' if ok else 'FAILS'}" for ok, lab in rows), exact=True)
-
-
-def isotropic_risks(d, n, sigma2, psi2=1) -> dict[str, sp.Expr]:
-    """Sigma = I, Sigma_w = psi2 I (noiseless query target), exact: the one-layer optimum's loss
-    L* = d psi2 ((d+1) psi2 + sigma2) / ((n+d+1) psi2 + sigma2), the OLS risk sigma2 d/(n-d-1) (>= Bayes) and the
-    Jensen bound d sigma2 psi2 / (n psi2 + sigma2) (<= Bayes: E (A + B)^{-1} >= (E A + B)^{-1} for the Wishart A)."""
-    d, n, s2, p2 = (sp.sympify(v) for v in (d, n, sigma2, psi2))
-    return {"lsa": d * p2 * ((d + 1) * p2 + s2) / ((n + d + 1) * p2 + s2),
-            "ols": ols_risk_exact(d, n, s2) if d.is_Integer else s2 * d / (n - d - 1),
-            "jensen": d * s2 * p2 / (n * p2 + s2)}
-
-
-def jensen_lower_bound(Sigma: np.ndarray, Sigma_w: np.ndarray, n: int, sigma2: float) -> float:
-    """tr(Sigma (n Sigma / sigma2 + Sigma_w^{-1})^{-1}) <= R_Bayes (operator convexity of the inverse)."""
-    return float(np.trace(Sigma @ np.linalg.inv(n * Sigma / sigma2 + np.linalg.inv(Sigma_w))))
 
 
 def check_bayes_within_bracket(chk: Checker, est, lower: float, upper: float, label: str) -> None:

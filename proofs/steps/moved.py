@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.proofs.registry import Context, UserSetting
-from iclcheck.proofs.steps import check_full_space_global
+from iclcheck.proofs.steps.common import check_full_space_global
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
 

@@ -1,9 +1,12 @@
-"""Checks several claims share. A claim imports these, never another claim's module.
+"""Checks claims of several papers share (re-exported by ``iclcheck.proofs.steps``). A claim imports these, never
+another claim's module.
 
 - ``check_full_space_global``: the one-layer global-optimality certificate over the full (P, Q)
   (Ahn et al. Thm 1 step 4; reused by Mahankali et al. Thm 1-2 and Zhang et al. Thm 4.1);
-- ``gamma_star_symbolic``: the derived optimum Gamma* = W S M^{-1} with symbolic n and sigma^2;
-- ``cayley``: exact rational rotations (theory.newton.cayley_orthogonal, the one implementation).
+- ``gamma_star_symbolic``: the derived optimum Gamma* = W S M^{-1} with symbolic n and sigma^2 (home:
+  theory.one_layer, re-exported);
+- ``cayley``: exact rational rotations (theory.newton.cayley_orthogonal, the one implementation);
+- ``check_released_attention``: the released code's attention (proofs/released.py) at a claim's parameters.
 """
 
 from __future__ import annotations
@@ -17,23 +20,18 @@ from iclcheck.numerics.one_layer import OneLayer
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.newton import cayley_orthogonal as cayley
 from iclcheck.theory.notation.ahn import odd_part_gamma
-from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula, reduced_M_formula
+from iclcheck.theory.one_layer import (
+    SYMPY_OPS,
+    exact_inputs,
+    full_loss_formula,
+    gamma_star_symbolic,
+)
 from iclcheck.theory.setting import Setting
 
-__all__ = ["N", "S2", "cayley", "check_full_space_global", "gamma_star_symbolic"]
+__all__ = ["N", "S2", "cayley", "check_full_space_global", "check_released_attention", "gamma_star_symbolic"]
 
 N = sp.Symbol("n", positive=True, integer=True)  # the prompt length, symbolic
 S2 = sp.Symbol("sigma2", nonnegative=True)  # the label noise variance, symbolic
-
-
-def gamma_star_symbolic(S: sp.Matrix, W: sp.Matrix, n, sigma2, *, Sh: sp.Matrix | None = None,
-                        kurtosis: int | sp.Expr = 3) -> sp.Matrix:
-    """Gamma* = W S M^{-1} from the derived M (theory.one_layer), allowing a symbolic sigma^2
-    (Setting only takes numbers). Sh = S^{1/2} is needed only for non-Gaussian covariates."""
-    d = S.shape[0]
-    km3 = sp.Matrix([kurtosis - 3] * d)
-    M = reduced_M_formula(S, W, Sh if Sh is not None else sp.zeros(d, d), km3, sigma2, n, SYMPY_OPS)
-    return (W * S * M.inv()).applyfunc(sp.simplify)
 
 
 def check_full_space_global(chk: Checker, setting: Setting, exact_setting: Setting, P_star: np.ndarray,

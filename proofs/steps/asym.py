@@ -6,31 +6,25 @@ and identities in sympy, the reductions to the one-layer master formula, and the
   Result 1's tau -> inf branch);
 - ``check_master_limit``: the one-layer master formula at Sigma = I/d, Sigma_w = I, n = alpha d tends to
   rho + (1+rho)/(alpha+1+rho) as d -> inf (symbolic d, exact);
-- ``pool_master_error``: the master optimum trained with Sigma_w = a pool's second moment, tested on w ~ N(0, I_d)
-  (theory/one_layer.py through numerics.one_layer.OneLayer);
 - ``check_rate``: a log-log least-squares slope of |error| against d, within a stated window.
+
+Re-exported from their homes: ``pool_master_error`` (the master optimum trained with Sigma_w = a pool's second
+moment, tested on w ~ N(0, I_d)), ``loglog_slope`` and ``slope_se`` (numerics.proportional), ``mp_sqrt``
+(theory.proportional).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.proportional import loglog_slope, pool_master_error, slope_se
 from iclcheck.proofs.verdict import Checker
-from iclcheck.theory.proportional import mp_stieltjes, proportional_master_limit
-from iclcheck.theory.setting import Setting
+from iclcheck.theory.proportional import mp_sqrt, mp_stieltjes, proportional_master_limit
 
 __all__ = ["X", "KAPPA", "RHO", "ALPHA", "check_master_limit", "check_mp_branch", "exact_mod_sqrt", "mp_sqrt", "check_mp_identity", "check_rate",
            "loglog_slope", "slope_se", "RATE_WINDOW", "pool_master_error"]
 
 X, KAPPA, RHO, ALPHA = sp.symbols("x kappa rho alpha", positive=True)
-
-
-def mp_sqrt(x, kappa):
-    """The square root that mp_stieltjes takes, sqrt((x + 1 - 1/kappa)^2 + 4 x/kappa), as sympy builds it."""
-    g = 1 / kappa
-    return sp.sqrt((x + 1 - g) ** 2 + 4 * g * x)
 
 
 def exact_mod_sqrt(chk: Checker, name: str, computed, expected, root, *, detail: str) -> None:
@@ -85,29 +79,6 @@ def check_master_limit(chk: Checker) -> None:
     lim = sp.limit(loss, d, sp.oo)
     chk.exact("master formula (Sigma = I/d, Sigma_w = I, n = alpha d), d -> inf: rho + (1+rho)/(alpha+1+rho)", lim,
               proportional_master_limit(ALPHA, RHO), detail="exact limit in symbolic d, alpha, rho (sympy)")
-
-
-def pool_master_error(W: np.ndarray, ell: int, rho: float, test_cov: np.ndarray | None = None) -> float:
-    """Test error on w ~ N(0, test_cov) (default I_d), noisy query, of the master optimum Gamma*(Sigma = I/d,
-    Sigma_w = W^T W / k, n = ell, sigma2 = rho): reduced loss at Sigma_w = test_cov plus rho (numerics.one_layer)."""
-    k, d = W.shape
-    S = np.eye(d) / d
-    R = W.T @ W / k
-    G = OneLayer(Setting.make(S, ell, Sigma_w=R, sigma2=rho)).gamma_star()
-    return OneLayer(Setting.make(S, ell, Sigma_w=test_cov, sigma2=rho)).reduced_loss(G) + rho
-
-
-def loglog_slope(ds, errs) -> float:
-    """Least-squares slope of log|err| on log d."""
-    return float(np.polyfit(np.log(np.asarray(ds, float)), np.log(np.abs(np.asarray(errs, float))), 1)[0])
-
-
-def slope_se(ds, errs, ses) -> float:
-    """Standard error of ``loglog_slope`` from the standard errors ``ses`` of the errors (delta method:
-    se(log|e|) = se/|e|, the least-squares slope is linear in the log errors)."""
-    l = np.log(np.asarray(ds, float))
-    c = (l - l.mean()) / np.sum((l - l.mean()) ** 2)
-    return float(np.sqrt(np.sum((c * np.asarray(ses, float) / np.abs(np.asarray(errs, float))) ** 2)))
 
 
 RATE_WINDOW = 0.25  # |fitted slope - derived order| allowed for the higher-order terms (O(1/d^2) next to O(1/d)) at d >= 8
