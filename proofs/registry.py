@@ -379,10 +379,10 @@ class Claim:
 
     def run(self, ctx: Context) -> ClaimResult:
         """Run ``verify`` with this claim in ``ctx`` and build its result (key, source, statement from here).
-        With ``ctx.setting`` the claim must be movable there (``check_movable``: InputError otherwise) and runs its
+        With ``ctx.setting`` the claim must be movable there (``movable``: InputError otherwise) and runs its
         hook ``at_setting(ctx, ctx.moved)``."""
         if ctx.setting is not None:
-            check_movable(self, ctx.setting)
+            movable([self], ctx.setting)  # the one policy: InputError naming the parameter it cannot take
         if ctx.setting is not None and self.at_setting is not None:
             moved = ctx.moved
             assert moved is not None  # ctx.setting is set
