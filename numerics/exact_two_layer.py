@@ -314,26 +314,32 @@ def two_layer_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bo
     if Ps.shape[0] == 1:
         Ps = np.concatenate([Ps, np.zeros_like(Ps)])
         Qs = np.concatenate([Qs, np.zeros_like(Qs)])
+    ch, rho = _residual(setting, Ps, Qs, readout_sign)
+    Tm = _hermite_transform(setting.d)
+    total = 0.0
+    for c in range(setting.d):
+        herm = Tm @ rho[c]  # orthonormal-Hermite coefficients in xi: E_xi rho_c^2 = sum over rows of herm^2
+        for idx, blk in moment_blocks(ch.p, int(setting.n)):
+            Y = herm[:, idx]
+            total += float(np.sum((Y @ blk) * Y))
+    return total
+
+
+def _residual(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, readout_sign: int) -> tuple[_Chain, np.ndarray]:
+    """The residual rho_c = sign (e^T A_1 A_0 E_x S)_c - (w^T S)_c as coefficients (d, C(d+8, 8), C(m+4, 4)) over
+    the monomials xi^alpha (``_basis(d, 8)``) times Delta^beta (``_basis(m, 4)``), for (2, D, D) weights."""
     ch = _Chain(setting)
-    d = setting.d
+    d, D = setting.d, setting.d + 1
     P0, Q0, P1, Q1 = Ps[0], Qs[0], Ps[1], Qs[1]
     e = np.zeros((D, 1, 1))
     e[d] = 1.0
-    first, dx, dh = ch.times_A0(e, 0, 0, P0, Q0)  # e^T A_0
+    first, _, _ = ch.times_A0(e, 0, 0, P0, Q0)  # e^T A_0
     X, ex, eh = ch.times_A0(np.tensordot(P1, e, axes=([0], [0])), 0, 0, P0, Q0)  # e^T P_1 A_0
     X, ex, eh = ch.times_G0(X, ex, eh)
     X, ex, eh = ch.times_A0(X, ex, eh, P0, Q0, transpose=True)
     X, ex, eh = ch.times_A0(np.tensordot(Q1, X, axes=([0], [0])), ex, eh, P0, Q0, cols=d)  # x-part of the row
     X[:, : first.shape[1], : first.shape[2]] += first[:d]  # e^T A_1 A_0 E_x, degrees (8, 4)
-    W = ch.W
-    Tm = _hermite_transform(d)
-    blocks = moment_blocks(ch.p, int(setting.n))
-    total = 0.0
-    for c in range(d):  # rho_c = sign (e^T T E_x S)_c - (w^T S)_c, w^T S = xi^T W
-        rho = readout_sign * np.tensordot(ch.S[:, c], X, axes=([0], [0]))  # (Nx, Nh)
-        rho[ch.bx.shift[:, 0], 0] -= W[:, c]
-        herm = Tm @ rho  # orthonormal-Hermite coefficients in xi: E_xi rho^2 = sum over rows of herm^2
-        for idx, blk in blocks:
-            Y = herm[:, idx]
-            total += float(np.sum((Y @ blk) * Y))
-    return total
+    rho = readout_sign * np.tensordot(ch.S, X, axes=([0], [0]))  # (d, Nx, Nh)
+    del X
+    rho[:, ch.bx.shift[:, 0], 0] -= ch.W.T  # - (w^T S)_c = - sum_j xi_j W_jc
+    return ch, rho
