@@ -306,6 +306,8 @@ def two_layer_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bo
         Ps, Qs = Ps[None], Qs[None]
     if Ps.ndim != 3 or Ps.shape != Qs.shape or Ps.shape[1:] != (D, D) or not 1 <= Ps.shape[0]:
         raise InputError("P", f"needs stacked (L, {D}, {D}) P and Q, got {Ps.shape}, {Qs.shape}")
+    if not (np.all(np.isfinite(Ps)) and np.all(np.isfinite(Qs))):
+        raise InputError("P", "has non-finite entries (NaN or inf)")
     why = applicable(setting, Ps.shape[0], mask=mask)
     if why is not None:
         raise InputError("exact two-layer loss", why)

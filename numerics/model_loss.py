@@ -154,8 +154,10 @@ def exact_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sig
         from iclcheck.numerics.exact_two_layer import applicable, two_layer_loss
 
         if applicable(setting, L, mask=mask) is None:
-            return (two_layer_loss(setting, Ps, Qs, readout_sign=readout_sign, mask=mask),
-                    f"{GENERAL_TWO_LAYER}{'; readout +[Z]' if readout_sign == 1 else ''}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                v = two_layer_loss(setting, Ps, Qs, readout_sign=readout_sign, mask=mask)
+            if np.isfinite(v):  # else weights at the edge of float64: the Monte Carlo says so
+                return v, f"{GENERAL_TWO_LAYER}{'; readout +[Z]' if readout_sign == 1 else ''}"
     return None
 
 

@@ -210,3 +210,14 @@ def test_routes_it_refuses():
     assert applicable(Setting.make(np.eye(5), 6), 2) is None  # d = 5 without noise: p = 5
     with pytest.raises(InputError, match="readout_sign"):
         two_layer_loss(st, Ps, Qs, readout_sign=0)
+
+
+def test_weights_that_overflow_float64_fall_back_to_the_monte_carlo_failure():
+    from iclcheck.theory.errors import NumericalFailure
+
+    st = Setting.make(np.eye(2), 6)
+    big = np.full((2, 3, 3), 1e60)
+    with pytest.raises(NumericalFailure, match="overflow"):
+        model_loss(st, big, big, samples=1_000)
+    with pytest.raises(InputError, match="non-finite"):
+        two_layer_loss(st, np.full((2, 3, 3), np.nan), big)
