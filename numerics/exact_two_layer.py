@@ -29,7 +29,7 @@ Cost and bound. With p = d + 1 (noise) or d, the residual has d * C(d+8, 8) * C(
 contraction costs d * C(d+8, 8) * sum_blocks N_b^2 flops. Measured on a shared 2-core machine (n = 20, first call
 including the moments): d = 3 with noise (p = 4: 165 x 1001 monomials) 0.1 s; d = 4 with noise (p = 5: 495 x 3876,
 moments over the 490k-term parity-zero degree-<=8 basis built once in ~1 s) ~1 s; d = 5 without noise (p = 5:
-1287 x 3876) ~2.5 s at 0.6 GB. p = 6 (d = 5 with noise, d = 6) would take 1287 x 12650 coefficients per row entry
+1287 x 3876) ~3 s at 0.6 GB. p = 6 (d = 5 with noise, d = 6) would take 1287 x 12650 coefficients per row entry
 (GBs) and exponent keys beyond int64, so the route stops at p <= ``MAX_EXACT_TWO_LAYER_P`` = 5: d <= 4, or d = 5
 without label noise. Above it ``numerics.model_loss`` keeps its Monte Carlo estimator and says why.
 """
