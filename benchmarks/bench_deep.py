@@ -1,7 +1,8 @@
 """The L-layer loss routes of numerics.deep against the literal forward pass (issue 18, "How we will know").
 
 Models: the condition-(8) optimum of the setting (w ~ N(0, Sigma^-1), Sigma = random_spd(d, 2), sigma2 = 0.05) with
-every entry of every P_l, Q_l perturbed by --scale x N(0, 1): general weights, no exact route.
+every entry of every P_l, Q_l perturbed by --scale x N(0, 1): general weights (exact at L = 2 when d + [sigma2 > 0]
+<= 5: numerics.exact_two_layer, benchmarks/bench_exact_two_layer.py; no exact route at L >= 3).
 
 Rows, per (d, n, L):
   agreement   the conditioned estimator (x_q integrated, the Gram from its Wishart law given w; with the control

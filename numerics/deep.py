@@ -27,10 +27,11 @@ Each draw is a conditional expectation of the squared error, so its mean is the 
 that of the literal squared error (Rao-Blackwell); the interval and the heavy-tail diagnostics are those of
 ``numerics.montecarlo`` (99.9% CLT interval clipped at 0, Hill index, variance-of-variance, largest-draw share).
 
-Exact routes for L >= 2 stay in ``numerics.model_loss`` (the (8) / (11) families). An exact loss for L = 2 with
-fully general (P_l, Q_l) is not provided: the prediction is of degree 4 in G_0 (degree 2 in w per G_0 entry), so
-its square needs Wishart moments of degree 8 - (2*8 - 1)!! = 2,027,025 Wick pairings for the top word alone - times
-the Gaussian moments of w up to degree 18, at every (P, Q); see docs/deep.md.
+Exact routes for L >= 2 stay in ``numerics.model_loss``: the (8) / (11) families, and at L = 2 fully general
+(P_l, Q_l) by ``numerics.exact_two_layer`` (the prediction is of degree 4 in G_0 and, through y = w^T x + eps,
+of degree 8 in w; the residual is expanded exactly over monomials of w and of the Wishart Gram, then integrated
+with Hermite and Wishart moments; d + [sigma2 > 0] <= 5). This estimator covers the rest (L >= 3, larger d,
+non-Gaussian covariates, the unmasked model); see docs/deep.md.
 """
 
 from __future__ import annotations

@@ -22,12 +22,16 @@ Exact routes, tried in this order (``ModelLoss.method`` names the one used):
    - A_l = a_l Sigma^-1, B_l = b_l I: the spectral quadrature of ``numerics.families.gd`` / ``families.gdpp``;
    - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.families.wick.full_gd_loss``) in the whitened frame.
    "A_l = a_l Sigma^-1" is tested to a relative 1e-12 (what a float map a -> a Sigma^-1 leaves).
+4. L = 2, masked, either readout, any (P_0, Q_0, P_1, Q_1), Gaussian covariates, any Sigma, Sigma_w, sigma2, with
+   d + [sigma2 > 0] <= 5 (d <= 4, or d = 5 without noise): ``numerics.exact_two_layer.two_layer_loss`` - the
+   residual as a polynomial in (w, Wishart Gram), its Hermite coefficients in w and the Wishart moments to degree 8
+   (~0.1 s at d = 3, ~1-3 s at d = 4-5). Outside that range the Monte Carlo below runs and ``method`` says why.
 
 Otherwise, with ``estimator="conditioned"`` (``iclcheck.loss``): the conditioned estimator of ``numerics.deep`` - the prediction
 is a matrix polynomial of the context Gram applied to x_q, so E[err^2 | w, Gram] = (t - w)^T Sigma (t - w) exactly and
 only w and the Gram are drawn (Gaussian data: the Gram from its Wishart law, O(d^3) per prompt, independent of n),
-with the same interval and tail diagnostics. No exact route is known for general (P_l, Q_l) at L >= 2
-(docs/deep.md). ``estimator="literal"`` (the default here, and check-weights'): Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts
+with the same interval and tail diagnostics. General (P_l, Q_l) have an exact route at L = 2 only (route 4; at
+L >= 3 the prediction has degree (3^L - 1)/2 = 13 in the Gram, docs/deep.md). ``estimator="literal"`` (the default here, and check-weights'): Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts
 (seeded; re-associated as P (K K^T / n) Q Z, the same function as the literal P Z M (Z^T Q Z) / n at O(D^2 n) per
 prompt). Both: a two-sided CLT interval at ``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.montecarlo`` (heavy tails: the
 interval is not trustworthy, and ``note`` says so with the median and quantiles).
@@ -142,8 +146,28 @@ def exact_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sig
         if not mask:
             how += "; the unmasked query term vanishes since P[d+1, :d] = 0"
         return OneLayer(setting).loss(P, Qs[0]), how
-    if not mask or readout_sign != -1:
-        return None
+    if mask and readout_sign == -1:
+        fam = _family_route(setting, Ps, Qs)
+        if fam is not None:
+            return fam
+    if L == 2:
+        from iclcheck.numerics.exact_two_layer import applicable, two_layer_loss
+
+        if applicable(setting, L, mask=mask) is None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                v = two_layer_loss(setting, Ps, Qs, readout_sign=readout_sign, mask=mask)
+            if np.isfinite(v):  # else weights at the edge of float64: the Monte Carlo says so
+                return v, f"{GENERAL_TWO_LAYER}{'; readout +[Z]' if readout_sign == 1 else ''}"
+    return None
+
+
+GENERAL_TWO_LAYER = ("L = 2, general P_l, Q_l: exact (numerics.exact_two_layer: Wishart moments to degree 8, "
+                     "Hermite expansion in w)")
+
+
+def _family_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray) -> tuple[float, str] | None:
+    """Route 3 of the module docstring (masked, readout -1), or None."""
+    d, L = setting.d, Ps.shape[0]
     form = _family_form(Ps, Qs, d)
     if form is None:
         return None
@@ -243,6 +267,12 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
                                "the weights make the forward pass overflow float64; check their scale")
     how = (f"{what} ({samples:,} prompts, seed {seed}, {level:.1%} CI clipped at 0"
            f"{'' if mask else ', unmasked'}{', readout +[Z]' if readout_sign == 1 else ''})")
+    if L == 2:  # say why the general L = 2 route did not apply
+        from iclcheck.numerics.exact_two_layer import applicable
+
+        why = applicable(setting, L, mask=mask)
+        if why is not None:
+            how += f"; no exact L = 2 route: {why}"
     return ModelLoss(value=est.mean, exact=False, method=how, interval=est.ci, L=L, estimate=est,
                      note=est.tail_note())
 

@@ -100,7 +100,8 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
          heads: int | None = None) -> ModelLoss:
     """The population loss E (TF - w^T x_q)^2 of the canonical LSA at P, Q: (d+1, d+1) for one layer, or stacked
     (L, d+1, d+1) for L layers. Exact where an exact route exists (one layer; stacked layers of the GD / GD++ form
-    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1)), otherwise a seeded conditioned Monte Carlo (x_q integrated
+    of Ahn et al. (8) / (11) under w ~ N(0, Sigma^-1); two layers with any weights, Gaussian data and
+    d + [sigma2 > 0] <= 5), otherwise a seeded conditioned Monte Carlo (x_q integrated
     exactly, w and the context Gram drawn; docs/deep.md) with an interval (``samples`` prompts). The result:
     ``.value``, ``.exact``, ``.method`` (the route used), ``.interval``.
 

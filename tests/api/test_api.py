@@ -89,7 +89,9 @@ def test_optimal_layers_families():
 def test_loss_of_stacked_layers_says_how_it_was_computed():
     st = iclcheck.setting(np.diag([1.0, 2.0]), 6)
     rng = np.random.default_rng(0)
-    Ps, Qs = rng.normal(size=(2, 3, 3)) * 0.2, rng.normal(size=(2, 3, 3)) * 0.2
+    Ps, Qs = rng.normal(size=(3, 3, 3)) * 0.2, rng.normal(size=(3, 3, 3)) * 0.2  # L = 3: no exact route
     r = iclcheck.loss(st, Ps, Qs, samples=5_000, seed=2)
     assert not r.exact and r.estimate.n_samples == 5_000 and r.interval[0] <= r.value <= r.interval[1]
     assert r.to_dict()["exact"] is False
+    r2 = iclcheck.loss(st, Ps[:2], Qs[:2], samples=5_000, seed=2)  # L = 2: exact for any weights (Gaussian data)
+    assert r2.exact and r2.method.startswith("L = 2, general P_l, Q_l: exact") and r2.interval == (r2.value,) * 2

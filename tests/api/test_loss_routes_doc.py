@@ -23,6 +23,17 @@ RNG = np.random.default_rng(5)
 A_FULL = [0.2 * (M + M.T) / 2 + 0.3 * np.eye(D) for M in RNG.standard_normal((2, D, D))]
 
 
+def _literal_mc(st, Ps, Qs, B, seed):
+    """A Monte Carlo of the literal forward pass (numerics.lsa) at st (Gaussian data), tails checked."""
+    from iclcheck.numerics.forward import sample_prompts
+    from iclcheck.numerics.lsa import LSA, forward
+    from iclcheck.numerics.montecarlo import estimate_from_values
+
+    pr = sample_prompts(st, B, np.random.default_rng(seed))
+    pred = -forward(LSA(L=len(Ps)), pr.Z0, list(Ps), list(Qs))[:, -1, -1]
+    return estimate_from_values((pred - pr.yq) ** 2, nonnegative=True)
+
+
 def test_two_layers_any_A_with_B_zero_is_exact_and_matches_monte_carlo():
     Ps, Qs = _layers(A_FULL, [np.zeros((D, D))] * 2, D)
     r = iclcheck.loss(ST, Ps, Qs)
@@ -43,17 +54,44 @@ def test_two_layers_any_A_with_B_zero_is_exact_and_matches_monte_carlo():
     assert est.estimable and est.contains(r.value), (r.value, est.describe())
 
 
-def test_B_not_a_multiple_of_identity_falls_back_to_monte_carlo():
+def _three(Ps, Qs):
+    """The two layers and a third copy of the first: L = 3."""
+    return np.concatenate([Ps, Ps[:1]]), np.concatenate([Qs, Qs[:1]])
+
+
+def test_B_not_a_multiple_of_identity_is_exact_at_L_2_and_falls_back_to_monte_carlo_at_L_3():
     B = np.diag([0.1, -0.2, 0.3])
     Ps, Qs = _layers([0.2 * np.linalg.inv(SIGMA)] * 2, [B, np.zeros((D, D))], D)
-    r = iclcheck.loss(ST, Ps, Qs, samples=4_000, seed=0)
-    assert not r.exact and "Monte Carlo" in r.method
+    r = iclcheck.loss(ST, Ps, Qs)
+    assert r.exact and r.method.startswith("L = 2, general P_l, Q_l: exact")
+    est = _literal_mc(ST, Ps, Qs, 60_000, seed=12)
+    assert est.estimable and est.contains(r.value), (r.value, est.describe())
+    r3 = iclcheck.loss(ST, *_three(Ps, Qs), samples=4_000, seed=0)
+    assert not r3.exact and "Monte Carlo" in r3.method
 
 
-def test_B_multiple_of_identity_with_a_general_A_falls_back_to_monte_carlo():
+def test_B_multiple_of_identity_with_a_general_A_is_exact_at_L_2_and_falls_back_to_monte_carlo_at_L_3():
     Ps, Qs = _layers(A_FULL, [0.1 * np.eye(D), np.zeros((D, D))], D)
-    r = iclcheck.loss(ST, Ps, Qs, samples=4_000, seed=0)
-    assert not r.exact and "Monte Carlo" in r.method
+    r = iclcheck.loss(ST, Ps, Qs)
+    assert r.exact and r.method.startswith("L = 2, general P_l, Q_l: exact")
+    est = _literal_mc(ST, Ps, Qs, 60_000, seed=13)
+    assert est.estimable and est.contains(r.value), (r.value, est.describe())
+    r3 = iclcheck.loss(ST, *_three(Ps, Qs), samples=4_000, seed=0)
+    assert not r3.exact and "Monte Carlo" in r3.method
+
+
+def test_general_weights_at_L_2_are_exact_within_the_bound_and_estimated_beyond_it():
+    rng = np.random.default_rng(6)
+    Ps, Qs = 0.1 * rng.standard_normal((2, 2, D + 1, D + 1))
+    st = iclcheck.setting(SIGMA, 10, sigma2=0.2)  # w ~ N(0, I), label noise: d + 1 = 4 <= 5
+    r = iclcheck.loss(st, Ps, Qs)
+    assert r.exact and r.method.startswith("L = 2, general P_l, Q_l: exact")
+    est = _literal_mc(st, Ps, Qs, 60_000, seed=14)
+    assert est.estimable and est.contains(r.value), (r.value, est.describe())
+    st5 = iclcheck.setting(np.eye(5), 10, sigma2=0.2)  # d + 1 = 6 > 5: no exact route
+    P5, Q5 = 0.05 * rng.standard_normal((2, 2, 6, 6))
+    r5 = iclcheck.loss(st5, P5, Q5, samples=4_000, seed=0)
+    assert not r5.exact and "Monte Carlo" in r5.method and "no exact L = 2 route" in r5.method
 
 
 def test_gdpp_family_is_exact():

@@ -126,7 +126,7 @@ def test_general_weights_conditioned_estimator_agrees_with_the_literal_model(L, 
 
 def test_model_loss_routes_and_bad_estimator():
     st = Setting.make(np.diag([1.0, 0.5]), 12, Sigma_w="inv")
-    Ps, Qs = _near_family(st, 2, 0.05, seed=11)
+    Ps, Qs = _near_family(st, 3, 0.05, seed=11)  # L = 3: general weights have no exact route
     ml = model_loss(st, Ps, Qs, samples=20_000, seed=1, estimator="conditioned")
     assert not ml.exact and ml.method.startswith("conditioned Monte Carlo: x_q integrated exactly")
     lit = model_loss(st, Ps, Qs, samples=20_000, seed=1)  # the default stays the literal forward pass

@@ -104,18 +104,37 @@ def test_two_layer_full_A_by_wick_matches_the_literal_model():
     _agree(ml, st, Ps, Qs)
 
 
-def test_general_weights_fall_back_to_monte_carlo_with_an_honest_interval():
-    st = Setting.make(np.diag([1.0, 0.5]), 6)
+def test_general_weights_at_L_2_are_exact_and_match_the_literal_model():
+    st = Setting.make(np.diag([1.0, 0.5]), 10)
     rng = np.random.default_rng(7)
-    Ps, Qs = rng.normal(size=(2, 3, 3)) * 0.3, rng.normal(size=(2, 3, 3)) * 0.3
+    Ps, Qs = rng.normal(size=(2, 3, 3)) * 0.1, rng.normal(size=(2, 3, 3)) * 0.1
+    ml = model_loss(st, Ps, Qs)
+    assert ml.method.startswith("L = 2, general P_l, Q_l: exact")
+    _agree(ml, st, Ps, Qs)
+
+
+def test_general_weights_at_L_3_fall_back_to_monte_carlo_with_an_honest_interval():
+    st = Setting.make(np.diag([1.0, 0.5]), 10)
+    rng = np.random.default_rng(7)
+    Ps, Qs = rng.normal(size=(3, 3, 3)) * 0.1, rng.normal(size=(3, 3, 3)) * 0.1
     ml = model_loss(st, Ps, Qs, samples=100_000, seed=3)
-    assert not ml.exact and "Monte Carlo" in ml.method and ml.estimate is not None
+    assert not ml.exact and "Monte Carlo" in ml.method and ml.estimate is not None and ml.estimable
     lo, hi = ml.interval
     assert 0.0 <= lo <= ml.value <= hi
     m, se = brute_loss(st, Ps, Qs, samples=100_000, seed=12)
     assert abs(ml.value - m) <= Z_CRIT * np.hypot(se, ml.estimate.stderr)
     again = model_loss(st, Ps, Qs, samples=100_000, seed=3)
     assert again.value == ml.value  # same seed, same answer
+
+
+def test_L_2_beyond_the_exact_bound_falls_back_and_says_why():
+    st = Setting.make(np.eye(5), 10, sigma2=0.1)  # d + [sigma2 > 0] = 6 > 5
+    rng = np.random.default_rng(8)
+    Ps, Qs = rng.normal(size=(2, 2, 6, 6)) * 0.05
+    ml = model_loss(st, Ps, Qs, samples=2_000, seed=0)
+    assert not ml.exact and "no exact L = 2 route: d = 5 with label noise" in ml.method
+    assert model_loss(st, Ps, Qs, samples=2_000, seed=0, mask=False).method.endswith(
+        "no exact L = 2 route: unmasked model: the query is a key, the prediction is not linear in x_q")
 
 
 def test_rescaling_P_and_Q_leaves_the_exact_loss_unchanged():

@@ -11,6 +11,7 @@ import pytest
 from iclcheck.numerics.forward import sample_prompts
 from iclcheck.numerics.lsa import LSA, forward
 from iclcheck.numerics.model_loss import model_loss
+from iclcheck.numerics.montecarlo import estimate_from_values
 from iclcheck.numerics.weights import CONVENTIONS, load_weights, read_arrays, save_weights, to_canonical
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
@@ -161,29 +162,31 @@ def test_every_convention_is_offered_by_the_cli():
     assert set(CONVENTION_NAMES) == set(CONVENTIONS)
 
 
-def test_two_layer_pytorch_loss_is_the_monte_carlo_of_their_model():
+def test_two_layer_pytorch_loss_is_exact_and_inside_the_monte_carlo_of_their_model():
     st = Setting.make(np.diag([1.0, 0.5]), 6)
     rng = np.random.default_rng(7)
     WK, WQ, WV = (rng.normal(size=(2, 3, 3)) * 0.3 for _ in range(3))
     w = to_canonical({"W_K": WK, "W_Q": WQ, "W_V": WV}, "pytorch", n=6)
     ml = model_loss(st, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, samples=60_000, seed=1)
-    assert not ml.exact
+    assert ml.exact and ml.method.startswith("L = 2, general P_l, Q_l: exact") and "readout +[Z]" in ml.method
     pr = sample_prompts(st, 60_000, np.random.default_rng(2))
-    v = (torch_layout_prediction(pr.Z0, WK, WQ, WV) - pr.yq) ** 2
-    assert abs(ml.value - v.mean()) <= 4.0 * np.hypot(ml.estimate.stderr, v.std() / np.sqrt(v.size))
+    est = estimate_from_values((torch_layout_prediction(pr.Z0, WK, WQ, WV) - pr.yq) ** 2, nonnegative=True)
+    assert est.estimable and est.contains(ml.value), (ml.value, est.describe())
+    lit = model_loss(st, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, samples=60_000, seed=1, exact_only=True)
+    assert lit is not None and lit.value == ml.value
 
 
 def test_flip_screen_draws_the_full_sample_only_for_a_variant_that_may_be_much_lower():
-    """A 2-layer model (the condition-(8) optimum, perturbed: no exact route) stored with P and Q swapped: read as
-    it is, the last rows of P are 0 so the prediction is 0 and the loss is E y^2 = tr(Sigma Sigma_w) = d = 2 (a
-    check of the Monte Carlo); every variant but the swap keeps that loss and stops at the screen, the swap (the
+    """A 3-layer model (the condition-(8) optimum, perturbed: no exact route at L = 3) stored with P and Q swapped:
+    read as it is, the last rows of P are 0 so the prediction is 0 and the loss is E y^2 = tr(Sigma Sigma_w) = d = 2
+    (a check of the Monte Carlo); every variant but the swap keeps that loss and stops at the screen, the swap (the
     model itself) gets FLIP_SAMPLES prompts and is named."""
     from iclcheck.numerics.families.gd import optimal_gd
     from iclcheck.numerics.families.gdpp import family_params
     from iclcheck.numerics.weights.check import FLIP_SAMPLES, SCREEN_SAMPLES, check_loaded_weights
 
     st = Setting.make(np.eye(2), 6, Sigma_w=np.eye(2))
-    Ps, Qs = (np.array(x) for x in family_params(np.eye(2), optimal_gd(st, 2).coefficients))
+    Ps, Qs = (np.array(x) for x in family_params(np.eye(2), optimal_gd(st, 3).coefficients))
     Ps = Ps + 0.02 * np.random.default_rng(2).standard_normal(Ps.shape)
     w = to_canonical({"P": Qs, "Q": Ps}, "canonical", n=6)
     res = check_loaded_weights(st, w, samples=50_000)
