@@ -84,4 +84,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 
 CLAIM = Claim(key=KEY, title="post-ICL validation: near-Bayes on noise mixtures", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="RECALLED")
+              notation=NOTATION, verify=verify, provenance="RECALLED",
+              fixed="its statement is about a per-prompt mixture of noise levels (sd 0.5 or 2), which one "
+                    "sigma2 cannot express")

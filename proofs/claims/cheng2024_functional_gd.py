@@ -137,4 +137,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 
 CLAIM = Claim(key=KEY, title="kernel attention = functional GD", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="RECALLED+3P")
+              notation=NOTATION, verify=verify, provenance="RECALLED+3P",
+              fixed="its statement is an identity for any prompt (checked exactly and on random prompts), "
+                    "with no data setting")

@@ -104,4 +104,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 
 CLAIM = Claim(key=KEY, title="functional GD -> kernel regression = Bayes", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, provenance="RECALLED+DERIVED")
+              notation=NOTATION, verify=verify, provenance="RECALLED+DERIVED",
+              fixed="its statement is about GP labels with the attention's kernel (checked at d = 5, n = 8), "
+                    "not linear regression")

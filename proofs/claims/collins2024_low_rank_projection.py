@@ -84,4 +84,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="softmax attention projects onto the subspace", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
-              locator="abstract (ar5iv 2402.11639)")
+              locator="abstract (ar5iv 2402.11639)",
+              fixed="its statement is about softmax attention on a low-rank task; its check is written for "
+                    "rank 1, d = 4, noise sd 0.3")

@@ -67,4 +67,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="softmax window adapts to Lipschitzness", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+3P",
-              locator="abstract and introduction (ar5iv 2402.11639)")
+              locator="abstract and introduction (ar5iv 2402.11639)",
+              fixed="its statement is how softmax's optimal window moves with n, noise and Lipschitz "
+                    "constant (a non-linear class, d = 2)")

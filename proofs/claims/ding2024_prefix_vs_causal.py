@@ -214,4 +214,6 @@ CLAIM = Claim(
     locator="abstract (arXiv 2308.06912); google-research/causallm_icl@f8ccc1e5998729e327986a5255371097d1593d7e:"
             "theory_plots.py (draw_autoregressive_stationary: noiseless, x ~ U(o, o+2)^16, o in {-1, 0, 1, 2}; "
             "draw_*_converge: eta = 0.04, no 1/n)",
+    fixed="its statement is about n growing (its check sweeps n = 20 to 320 or 640 at d = 3, sigma2 = 1/4), "
+          "not one (Sigma, n)",
 )

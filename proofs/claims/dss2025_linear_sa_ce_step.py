@@ -91,4 +91,6 @@ def verify(ctx: Context) -> Checker:
 
 CLAIM = Claim(key=KEY, title="linear SA = one GD step on cross-entropy", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
-              locator="abstract and the first 2,000 characters of the arXiv HTML (2510.10425)")
+              locator="abstract and the first 2,000 characters of the arXiv HTML (2510.10425)",
+              fixed="its statement is an identity on classification prompts (one-hot labels, cross-entropy), "
+                    "not regression data")

@@ -78,4 +78,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="softmax SA = kernel GD, adaptive step", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
-              locator="abstract and the first 2,000 characters of the arXiv HTML (2510.10425)")
+              locator="abstract and the first 2,000 characters of the arXiv HTML (2510.10425)",
+              fixed="its statement is an identity for softmax attention on classification prompts (one-hot "
+                    "labels), not regression data")

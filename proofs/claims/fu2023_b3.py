@@ -117,6 +117,7 @@ def poly_at(p: sp.Expr, s: sp.Symbol, S: sp.Matrix) -> sp.Matrix:
 
 CLAIM = Claim(key=KEY, title="Newton polynomials M_1, M_2, degree (B.3)", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, salt=6,
-              locator="camera-ready text, App. B.3 eqs. (37)-(40) (M_0 = (2/||S S^T||_2) S^T; (38) M_1; (39) M_2; (40))")
+              locator="camera-ready text, App. B.3 eqs. (37)-(40) (M_0 = (2/||S S^T||_2) S^T; (38) M_1; (39) M_2; (40))",
+              fixed="its statement is an identity in the symbol S, with no data setting")
 
 

@@ -307,4 +307,6 @@ def verify(ctx: Context) -> tuple[Checker, Finding | None]:
 
 
 CLAIM = Claim(key=KEY, title="Iterative Newton converges to OLS (eq. 5)", source=SOURCE, statement=STATEMENT,
-              notation=NOTATION, verify=verify, salt=5, locator=LOCATOR)
+              notation=NOTATION, verify=verify, salt=5, locator=LOCATOR,
+              fixed="its statement is Newton's convergence for every data matrix X (exact per eigenvalue of "
+                    "S), not about a data law")

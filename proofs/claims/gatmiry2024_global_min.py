@@ -78,4 +78,6 @@ CLAIM = Claim(
              "is 0 here and not checked.",
     verify=verify,
     provenance="3P+DERIVED",
+    fixed="its statement includes a limit n -> oo; its check is exact at one rational 2 x 2 Sigma with "
+          "symbolic n",
 )

@@ -114,4 +114,6 @@ CLAIM = Claim(
              "(I - a S)^{2L} un-halved; the flow a' = -f'(a) from a = 0; Gatmiry's u (label-row weight) is 0.",
     verify=verify,
     provenance="3P+RECALLED",
+    fixed="its check is written for the whitened noiseless tied family at d = 5, n = 20 (full A at d = 2, n "
+          "= 8)",
 )

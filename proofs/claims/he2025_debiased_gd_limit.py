@@ -125,4 +125,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="two softmax heads = debiased (centred) GD", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+READ-code+DERIVED",
-              locator="abstract (PMLR 267:22686-22742); XintianPan/ICL_linear@87ed34f:icl_linear.ipynb, src/models.py")
+              locator="abstract (PMLR 267:22686-22742); XintianPan/ICL_linear@87ed34f:icl_linear.ipynb, src/models.py",
+              fixed="its statement is about trained softmax heads at the authors' d = 5, n = 40, Sigma_w = "
+                    "I/5, sigma2 = 0.1 on y_q too")

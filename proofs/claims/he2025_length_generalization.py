@@ -80,4 +80,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="softmax generalizes to longer prompts", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+DERIVED",
-              locator="abstract (PMLR 267:22686-22742)")
+              locator="abstract (PMLR 267:22686-22742)",
+              fixed="its statement compares test lengths n' = 20..160 with training at n = 40 (He et al.'s d "
+                    "= 5 task), not one n")

@@ -93,4 +93,6 @@ def verify(ctx: Context):
 
 
 CLAIM = Claim(key="he2025.zero_sum_ov_dummy_heads", title="H > 2 heads: zero-sum OV, dummy heads",
-              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED")
+              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ-code+DERIVED",
+              fixed="its statement is about training H > 2 softmax heads, checked at the authors' d = 5, n = "
+                    "40, Sigma_w = I/5")

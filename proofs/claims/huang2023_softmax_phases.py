@@ -70,4 +70,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="softmax GD on discrete features: dominant first", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+RECALLED+DERIVED",
-              locator="abstract (arXiv 2310.05249)")
+              locator="abstract (arXiv 2310.05249)",
+              fixed="its statement is about softmax on discrete one-hot features (here p = (0.6, 0.2, 0.1, "
+                    "0.1), n = 10), not Gaussian x")

@@ -124,4 +124,6 @@ CLAIM = Claim(
              "numerics.gd_error (no 1/2); the CoT tokens carry w_0 = 0, w_1, ..., w_k; S = X^T X / n.",
     verify=verify,
     provenance="3P+RECALLED+DERIVED",
+    fixed="its statement is for x, w* ~ N(0, I), noiseless, eta = n/(n+d+1); its check is written for d = 10 "
+          "and 3, n = 20",
 )

@@ -129,4 +129,6 @@ CLAIM = Claim(
              "I_d), w* ~ N(0, I_d), noiseless; eta = n/(n+d+1) as the reviews report.",
     verify=verify,
     provenance="3P+RECALLED",
+    fixed="its statement is for x, w* ~ N(0, I), noiseless; its check (teacher-forced flow) is written for d "
+          "= 5, n = 20, k = 4",
 )

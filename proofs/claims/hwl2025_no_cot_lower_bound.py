@@ -105,4 +105,6 @@ CLAIM = Claim(
              "x ~ N(0, I_d), w* ~ N(0, I_d), noiseless; S = X^T X / n, h = X^T y / n.",
     verify=verify,
     provenance="3P+DERIVED",
+    fixed="its statement is an order d^2/n, checked with symbolic n, d (x, w* ~ N(0, I), noiseless): not one "
+          "(Sigma, n)",
 )

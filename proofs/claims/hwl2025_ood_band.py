@@ -93,4 +93,6 @@ CLAIM = Claim(
              "S = Sigma; finite prompts: S = X^T X / n.",
     verify=verify,
     provenance="3P+DERIVED",
+    fixed="its statement is about a band of test covariances (Sigma = c I swept at d = 10, n = 20), not one "
+          "Sigma",
 )

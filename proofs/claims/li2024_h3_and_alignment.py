@@ -117,4 +117,6 @@ CLAIM = Claim(key="li2024.h3_and_alignment", title="RAG alignment multiplier kap
               source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
               locator="abstract (arXiv 2407.10005); the multiplier: a third-party TL;DR (sciencestack); the reading "
                       "('an approximate expression ... related to the noiseless, i.i.d. case'): the public review at "
-                      "paperhub.cn/paper/lYPAYmfQqm; the model: notes/NEXT-CLAIMS.md §10.1")
+                      "paperhub.cn/paper/lYPAYmfQqm; the model: notes/NEXT-CLAIMS.md §10.1",
+              fixed="its statement is an asymptotic limit d -> oo (alpha^2 d, n/d fixed) with query-aligned "
+                    "context, not a finite setting")

@@ -168,4 +168,6 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="raventos2023.dmmse_ridge", title="dMMSE and Ridge are the two Bayes estimators", source=SOURCE,
-              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ")
+              statement=STATEMENT, notation=NOTATION, verify=verify, provenance="READ",
+              fixed="its statement is the paper's D = 8, K = 16, sigma^2 = 0.25 with a finite task pool as "
+                    "prior (not a Sigma_w)")

@@ -148,4 +148,6 @@ def verify(ctx: Context):
 
 
 CLAIM = Claim(key="sander2024.ar_augmented_gd", title="augmented-token AR layer vs one GD step",
-              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="RECALLED")
+              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="RECALLED",
+              fixed="its statement is about autoregressive sequences s_{t+1} = W s_t with rotation W, not "
+                    "regression prompts (x, y)")

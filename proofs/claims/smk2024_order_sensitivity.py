@@ -75,4 +75,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="ICL vs GD order sensitivity", source=SOURCE, statement=STATEMENT, notation=NOTATION,
               verify=verify, provenance="READ+DERIVED",
-              locator="abstract (ICML 2024 poster 33845)")
+              locator="abstract (ICML 2024 poster 33845)",
+              fixed="its statement is about reordering a given context (checked on random prompts and "
+                    "weights), with no data setting")

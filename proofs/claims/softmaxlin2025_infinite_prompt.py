@@ -87,4 +87,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="infinite-prompt softmax = linear attention", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+DERIVED",
-              locator="abstract (arXiv 2512.11784 HTML)")
+              locator="abstract (arXiv 2512.11784 HTML)",
+              fixed="its statement is the infinite-prompt limit n -> oo of softmax attention: there is no "
+                    "finite n to move to")

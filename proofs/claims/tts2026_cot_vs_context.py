@@ -111,4 +111,6 @@ CLAIM = Claim(
              "or S of a test prompt of length m.",
     verify=verify,
     provenance="3P+DERIVED",
+    fixed="its statement is a rate n^-2k in the training length n, checked with symbolic n at Lambda = "
+          "diag(1, 1/2, 1/4)",
 )

@@ -108,4 +108,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="linear transformers keep an implicit linear model", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+DERIVED",
-              locator="abstract (arXiv 2402.14180)")
+              locator="abstract (arXiv 2402.14180)",
+              fixed="its statement is an identity for any context and weights (checked on random prompts), "
+                    "with no data setting")

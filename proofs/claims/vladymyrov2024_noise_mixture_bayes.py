@@ -80,4 +80,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="noise-mixture baselines: oracle < Bayes < ridge", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ+3P+DERIVED",
-              locator="abstract (arXiv 2402.14180)")
+              locator="abstract (arXiv 2402.14180)",
+              fixed="its statement is about a per-prompt mixture of noise levels (sd 0.5 or 2), which one "
+                    "sigma2 cannot express")

@@ -136,4 +136,6 @@ def verify(ctx: Context):
 
 
 CLAIM = Claim(key="vonoswald2023b.ar_one_step", title="one causal LSA layer = one AR GD step",
-              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="RECALLED")
+              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="RECALLED",
+              fixed="its statement is about autoregressive sequences s_{t+1} = W* s_t + eps_t, not "
+                    "regression prompts (x, y)")

@@ -84,4 +84,6 @@ def verify(ctx: Context) -> Checker:
 
 
 CLAIM = Claim(key="vonoswald2023b.mesa_layer_rls", title="mesa-layer = causal ridge (Sherman-Morrison)",
-              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="RECALLED")
+              source=SOURCE, statement=STATEMENT, notation=NOTATION, verify=verify, provenance="RECALLED",
+              fixed="its statement is an identity of the mesa-layer for any keys and values, with no data "
+                    "setting")

@@ -72,4 +72,6 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 
 CLAIM = Claim(key=KEY, title="prior mean: GD from 0 < LSA < GD from mu", source=SOURCE, statement=STATEMENT,
               notation=NOTATION, verify=verify, provenance="READ-PARTIAL+DERIVED",
-              locator="beginning of the arXiv HTML (2512.04268) and a reproducibility page")
+              locator="beginning of the arXiv HTML (2512.04268) and a reproducibility page",
+              fixed="its statement needs a non-zero prior mean w ~ N(mu, I), which the canonical setting "
+                    "(zero-mean w) cannot express")

@@ -121,4 +121,6 @@ CLAIM = Claim(
              "on the flow's manifold W^PV_21 = 0.",
     verify=verify,
     provenance="3P+DERIVED",
+    fixed="its check integrates the full flow at Lambda = diag(2, 1, 1/2), N = 10 (zfb2024.thm4_1 checks the "
+          "limit at your setting)",
 )

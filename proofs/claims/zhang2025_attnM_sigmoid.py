@@ -85,4 +85,6 @@ CLAIM = Claim(
              "w_init are not pinned down in the notes: NEXT-CLAIMS §7.2); x ~ N(0, I), w ~ N(0, I), no noise.",
     verify=verify,
     provenance="3P+DERIVED",
+    fixed="its statement is for Lambda = I; its flow check is written for D = 4, N = 31 (the formula is "
+          "checked for symbolic D, N)",
 )

@@ -108,4 +108,6 @@ CLAIM = Claim(
              "w ~ N(0, I), no noise; v_0 = the common scale s0 of v, W_K, W_Q along the eigenvectors.",
     verify=verify,
     provenance="3P+DERIVED",
+    fixed="its statement includes Fig. 3's setting (D = 4, N = 31, Lambda = diag(0.4, 0.3, 0.2, 0.1)); the "
+          "check is written for it",
 )
