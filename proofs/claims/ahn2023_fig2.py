@@ -121,5 +121,5 @@ def verify(ctx: Context) -> tuple[Checker, str]:
 CLAIM_KEY = "ahn2023.fig2"
 CLAIM = Claim(key=CLAIM_KEY, title="3-layer learned coefficients vs exact optimum", source=SOURCE,
               statement=STATEMENT, notation=NOTATION, verify=verify, salt=1, streams={"sign_map": 2, "released": 777},
-              fixed="its statement is a figure: the learned 3-layer coefficients and loss of the "
-                    "paper's own run (d = 5, n = 20, Sigma of Sec. 4.3)")
+              fixed="its statement is a figure: the paper's learned 3-layer coefficients and loss (d = 5, "
+                    "n = 20, Sigma of Sec. 4.3)")

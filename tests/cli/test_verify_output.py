@@ -84,3 +84,17 @@ def test_list_shows_the_upgraded_provenance_with_locators(capsys):
     assert main(["list", "ding2024", "--format", "json"]) == 0
     [c] = json.loads(capsys.readouterr().out)["claims"]
     assert c["provenance"] == "READ+3P+READ-code" and "theory_plots.py" in c["locator"]
+
+
+def test_a_claim_that_cannot_move_says_why_in_list_and_in_verify(capsys):
+    import json
+
+    why = "its statement is an identity in the symbol S, with no data setting"
+    assert main(["list", "fu2023.b3"]) == 0
+    assert f"    fixed: {why}\n" in capsys.readouterr().out
+    assert main(["list", "fu2023.b3", "--format", "json"]) == 0
+    [c] = json.loads(capsys.readouterr().out)["claims"]
+    assert not c["movable"] and c["fixed"] == why
+    assert main(["verify", "fu2023.b3", "--cov", "eye:3", "-n", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"(fu2023.b3: {why})" in err

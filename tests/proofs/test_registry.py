@@ -387,3 +387,24 @@ def test_provenance_tags_are_validated_and_carried_into_the_result():
     assert set(c.provenance.split("+")) <= set(PROVENANCE_TAGS) and not c.as_printed and c.paper == "zz2099"
     res = c.run(Context())
     assert res.provenance == "3P+DERIVED" and res.to_dict()["provenance"] == "3P+DERIVED"
+
+
+def test_every_built_in_claim_moves_or_says_why_it_cannot_in_its_own_words():
+    """A built-in claim that declares no parameters gives its own one-line reason (fixed=), naming what ties its
+    statement or its check to its own setting; the registry's generic reason is a fallback for plugins only
+    (docs/plugins.md), and stays theirs."""
+    def noop(ctx):
+        return Checker()
+
+    generic = Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=noop).fixed_reason
+    plugin = Claim(key="x2000.y", title="t", source="s", statement="st", notation="no", verify=noop,
+                   origin="plugin x")
+    assert plugin.fixed_reason == generic and "declares no parameters" in generic
+    fixed = {k: c for k, c in all_claims(plugins=False).items() if not c.parameters}
+    assert fixed, "some built-in claims run at their own settings only"
+    missing = sorted(k for k, c in fixed.items() if not c.fixed.strip() or c.fixed_reason == generic)
+    assert not missing, f"built-in claims that cannot move and do not say why (give fixed=...): {missing}"
+    for key, c in fixed.items():
+        assert c.fixed == c.fixed_reason and c.origin == "built-in", key
+        assert len(c.fixed) <= 120 and "\n" not in c.fixed, f"{key}: fixed is one line of at most 120 characters"
+        assert c.fixed[0].islower() and not c.fixed.endswith("."), f"{key}: fixed continues 'cannot be moved: ...'"

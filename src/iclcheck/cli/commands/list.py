@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
     print("  ".join("-" * x for x in w))
     locators = {c.key: c.locator for c in claims}
+    fixed = {c.key: c.fixed_reason for c in claims if not c.parameters}  # why a claim runs at its own settings only
     papers: dict[str, list[tuple[str, ...]]] = {}
     for c, r in zip(claims, rows, strict=True):
         papers.setdefault(c.paper, []).append(r)
@@ -81,11 +82,13 @@ def run(args: argparse.Namespace) -> int:
             print("  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)).rstrip())
             if locators.get(r[0]):
                 print(f"    read: {locators[r[0]]}")
+            if r[0] in fixed:
+                print(f"    fixed: {fixed[r[0]]}")
     used = sorted({t for c in claims for t in c.provenance.split("+")})
     moving = sum(bool(c.parameters) for c in claims)
     print(f"\n{len(rows)} claims from {len(papers)} papers. Run them: iclcheck verify [KEY_OR_PREFIX ...]")
     print(f"{moving} of them run at your setting ('moves': the parameters they accept; iclcheck verify KEY "
-          "--cov SPEC -n N [--task-cov, --noise, -L]); '-': the paper's settings only")
+          "--cov SPEC -n N [--task-cov, --noise, -L]); '-': the paper's settings only ('fixed:' says why)")
     print("provenance: " + "; ".join(f"{t} = {PROVENANCE_TAGS[t]}" for t in used)
           + ". Only READ is the paper's own text; the others are checked 'as recorded'.")
     return 0
