@@ -319,7 +319,9 @@ class Claim:
     # run() instead of verify when ctx.setting is given (a claim with parameters and no hook: verify reads ctx.setting,
     # the old pattern)
     at_setting: Callable[[Context, UserSetting], Any] | None = field(default=None, repr=False, compare=False)
-    # why the claim cannot be moved (further), e.g. "its statement is about Sigma = I"; shown by check_movable
+    # why the claim cannot be moved (further), e.g. "its statement is about Sigma = I"; shown by check_movable and
+    # `iclcheck list`. A built-in claim with no parameters must give its own (tests/proofs/test_registry.py); a
+    # plugin's may leave it empty and gets fixed_reason's generic text
     fixed: str = ""
     # optional finer test of a user's setting: accepts(UserSetting) -> None if the claim can run there, else
     # (parameter name, why not), e.g. ("Sigma", "its statement is about Sigma = c I")
