@@ -41,6 +41,7 @@ _API = (
     "loss",
     "min_loss",
     "optimal_layers",
+    "precond",
     "save_weights",
     "setting",
     "verify",

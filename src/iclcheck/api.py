@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # result types, for the annotations only: each function impor
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.weights import Weights
     from iclcheck.proofs.registry import Claim
+    from iclcheck.results import Preconditioner
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
@@ -380,3 +381,98 @@ def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "cano
         raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
     return _implements(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=prompts,
                        max_steps=max_steps, seed=seed)
+
+
+BAYES_SAMPLES = 20_000  # Monte Carlo draws of X for precond's Bayes baseline (seed 0: the same answer every run)
+
+
+def precond(setting: Setting, *, exact: bool | str = False, test: Setting | None = None, bayes: bool = False
+            ) -> Preconditioner:
+    """The optimal one-layer preconditioner and what goes with it (a ``Preconditioner``): Gamma* and L* in floats
+    (numeric n), exactly too with ``exact=True`` (exact inputs; n may be symbolic) or ``exact="auto"`` (exact where
+    the inputs allow it, floats otherwise); Gamma* evaluated at a ``test`` setting (``.shift``: L_test(Gamma*),
+    L*_test, the excess; exact too when both settings are); with ``bayes``, the Bayes-optimal risk of the
+    posterior mean in the same units (``.bayes``; d <= 20, n <= 200). The twin of ``iclcheck precond``;
+    ``.to_dict()`` is its JSON body.
+
+    >>> S = [[1, 0, 0], [0, 2, 0], [0, 0, 3]]                    # integers: an exact setting
+    >>> r = precond(iclcheck.setting(S, 4), exact=True)          # Gamma*_ii = 1 / ((n+1)/n s_i + tr(Sigma)/n)
+    >>> [str(r.gamma_exact[i, i]) for i in range(3)], str(r.loss_exact), round(r.loss, 6)
+    (['4/11', '1/4', '4/21'], '225/77', 2.922078)
+    >>> r = precond(iclcheck.setting(S, 20), test=iclcheck.setting(S, 5))   # trained at n = 20, tested at n = 5
+    >>> round(r.shift.loss, 4), round(r.shift.excess, 4)
+    (3.4142, 0.8169)
+    """
+    from iclcheck.results import Preconditioner
+
+    _check(setting)
+    if exact not in (False, True, "auto"):
+        raise InputError("exact", f"must be False, True or 'auto', got {exact!r}")
+    if test is not None and not isinstance(test, Setting):
+        raise InputError("test", f"expected an iclcheck Setting, got {type(test).__name__}")
+    if exact is True and not setting.is_exact:
+        raise InputError("exact", "needs exact inputs: Sigma, Sigma_w and sigma2 as integers or fractions")
+    if setting.n_is_symbolic and not setting.is_exact:
+        raise InputError("setting", "a symbolic n needs exact inputs")
+    res = Preconditioner(setting, None, None, test=test)
+    if exact is True or (exact == "auto" and setting.is_exact) or setting.n_is_symbolic:
+        res.gamma_exact, res.loss_exact = _exact_optimum(setting, strict=exact is True)
+    if not setting.n_is_symbolic:
+        from iclcheck.numerics.one_layer import OneLayer
+
+        one = OneLayer(setting)  # caches Gamma*, which min_loss() reuses
+        res.gamma, res.loss = one.gamma_star(copy=False), one.min_loss()  # read-only: no 32 MB copy at d = 2000
+    if test is not None:
+        _evaluate_at_test(res, exact=exact is True)
+    if bayes:
+        from iclcheck.numerics.bayes import MAX_D, MAX_N, bayes_risk
+
+        if setting.n_is_symbolic or setting.d > MAX_D or setting.n > MAX_N:
+            raise InputError("bayes", f"needs a numeric n <= {MAX_N} and d <= {MAX_D} (got d = {setting.d}, "
+                             f"n = {setting.n})")
+        res.bayes = bayes_risk(setting, rng=np.random.default_rng(0), samples=BAYES_SAMPLES)
+    return res
+
+
+def _exact_optimum(setting: Setting, *, strict: bool) -> tuple[Any, Any]:
+    """(Gamma*, L*) exactly, or (None, None) when the law has no closed form and floats can stand in (not
+    ``strict``, numeric n)."""
+    from iclcheck.theory.one_layer import exact_optimum
+
+    try:
+        return exact_optimum(setting)
+    except InputError as exc:
+        if exc.what != "exact mode":
+            raise
+        if not strict and not setting.n_is_symbolic:
+            return None, None
+        raise InputError("exact", f"{setting.covariates} covariates need Sigma^(1/2) in closed form; exact output "
+                         "is available for a diagonal Sigma only with them") from None
+
+
+def _evaluate_at_test(res: Any, *, exact: bool) -> None:
+    """Gamma* of ``res.setting`` at ``res.test``: floats for numeric n, exactly when the training optimum was
+    exact and the test inputs are too (``exact``: they must be)."""
+    st, test = res.setting, res.test
+    if test.d != st.d:
+        raise InputError("test", f"is {test.d}x{test.d} but the setting is {st.d}x{st.d}")
+    if exact and not test.is_exact:
+        raise InputError("test", "needs exact inputs too (exact=True): Sigma, Sigma_w and sigma2 as integers or "
+                         "fractions")
+    want = res.gamma_exact is not None and test.is_exact
+    if (st.n_is_symbolic or test.n_is_symbolic) and not want:
+        raise InputError("test", "a symbolic n needs exact test inputs")
+    if not (st.n_is_symbolic or test.n_is_symbolic):
+        from iclcheck.numerics.shift import shifted_loss
+
+        res.shift = shifted_loss(st, test)
+    if want:
+        from iclcheck.theory.shift import shifted_loss_exact
+
+        try:
+            res.shift_exact = shifted_loss_exact(st, test)
+        except InputError as exc:
+            if exc.what != "exact mode":
+                raise
+            raise InputError("test", f"{test.covariates} test covariates need Sigma_test^(1/2) in closed form; "
+                             "exact output is available for a diagonal test Sigma only with them") from None

@@ -1,0 +1,106 @@
+"""Result objects of the public API functions that bundle several computations (``iclcheck.api``).
+
+Each is a dataclass with ``to_dict()``: the body of the matching command's JSON (``iclcheck <command> --format
+json``, docs/json.md), before the envelope. Results with matrices also give ``out_arrays(npy)``: the arrays the
+command's ``--out FILE.npy|.npz`` writes. Values are kept as computed (numpy arrays, sympy objects); the JSON
+writer converts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from iclcheck.theory.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from iclcheck.numerics.bayes import RiskEstimate
+    from iclcheck.numerics.shift import ShiftedLoss
+    from iclcheck.theory.setting import Setting
+
+__all__ = ["Preconditioner", "setting_summary"]
+
+
+def setting_summary(setting: Setting, cov: str | None) -> dict[str, Any]:
+    """The setting as a JSON-ready dict (``cov``: the covariance's spec as given, or None)."""
+    return {
+        "d": setting.d,
+        "n": str(setting.n) if setting.n_is_symbolic else int(setting.n),
+        "covariates": setting.covariates,
+        "sigma2": setting.sigma2,
+        **({"sigma2_exact": str(setting.sigma2_exact)} if setting.sigma2_exact is not None else {}),
+        "task_cov": setting.task_cov_kind,
+        "cov": cov,
+    }
+
+
+def _r10(v: float) -> float:
+    return float(f"{v:.10g}")  # a Monte Carlo mean: no BLAS-level digits
+
+
+@dataclass
+class Preconditioner:
+    """The optimal one-layer preconditioner of a setting (``iclcheck.precond``).
+
+    gamma, loss:              Gamma* (d x d floats) and L* = L(Gamma*); None for a symbolic n
+    gamma_exact, loss_exact:  the same exactly (sympy: rationals, or rational functions of n), or None
+    test, shift:              the test setting and Gamma* evaluated there (a ``ShiftedLoss``; None for symbolic n)
+    shift_exact:              (L_test(Gamma*), L*_test, excess) exactly, or None
+    bayes:                    the Bayes-optimal risk (a ``RiskEstimate``) in the units of L*, or None
+    cov, test_cov:            the covariances' specs as given on the command line (labels in ``to_dict``; None
+                              from the API)
+    """
+
+    setting: Setting
+    gamma: np.ndarray | None
+    loss: float | None
+    gamma_exact: Any = None
+    loss_exact: Any = None
+    test: Setting | None = None
+    shift: ShiftedLoss | None = None
+    shift_exact: tuple[Any, Any, Any] | None = None
+    bayes: RiskEstimate | None = None
+    cov: str | None = None
+    test_cov: str | None = field(default=None)
+
+    def test_dict(self) -> dict[str, Any] | None:
+        """The evaluation at the test setting: its summary, loss, test_optimum, excess, train_loss, gamma_test
+        (floats) and the ``*_exact`` strings."""
+        if self.test is None:
+            return None
+        out: dict[str, Any] = {"setting": setting_summary(self.test, self.test_cov)}
+        if self.shift is not None:
+            out.update(self.shift.to_dict())
+            out["gamma_test"] = self.shift.gamma_test
+        if self.shift_exact is not None:
+            loss, opt, exc = self.shift_exact
+            out.update(loss_exact=str(loss), test_optimum_exact=str(opt), excess_exact=str(exc))
+        return out
+
+    def bayes_dict(self) -> dict[str, Any] | None:
+        b = self.bayes
+        if b is None:
+            return None
+        assert self.loss is not None  # the baseline needs a numeric n, and then L* is computed
+        return {"risk": _r10(b.value), "interval": [_r10(v) for v in b.interval], "exact": b.exact,
+                "method": b.method, "lsa_excess": _r10(self.loss - b.value)}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"gamma": self.gamma, "loss": self.loss,
+                               "setting": setting_summary(self.setting, self.cov)}
+        if self.gamma_exact is not None:
+            G = self.gamma_exact
+            out["gamma_exact"] = [[str(G[i, j]) for j in range(G.shape[1])] for i in range(G.shape[0])]
+            out["loss_exact"] = str(self.loss_exact)
+        for key, value in (("test", self.test_dict()), ("bayes", self.bayes_dict())):
+            if value is not None:
+                out[key] = value
+        return out
+
+    def out_arrays(self, npy: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        """({"gamma": Gamma*}, {"loss": L*}) for a binary file."""
+        if self.gamma is None:
+            raise InputError("out", "symbolic n has no float matrix to write; give a numeric n")
+        return {"gamma": self.gamma}, {"loss": self.loss}
