@@ -44,6 +44,7 @@ _API = (
     "precond",
     "save_weights",
     "setting",
+    "train",
     "verify",
 )
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # result types, for the annotations only: each function impor
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.weights import Weights
     from iclcheck.proofs.registry import Claim
-    from iclcheck.results import Preconditioner
+    from iclcheck.results import Preconditioner, TrainReport
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
@@ -476,3 +476,131 @@ def _evaluate_at_test(res: Any, *, exact: bool) -> None:
                 raise
             raise InputError("test", f"{test.covariates} test covariates need Sigma_test^(1/2) in closed form; "
                              "exact output is available for a diagonal test Sigma only with them") from None
+
+
+TRAIN_MAX_SAMPLES = 20_000_000  # Monte Carlo prompts for the trained model's loss and its gap
+TRAIN_MC_BATCH = 20_000  # prompts per Monte Carlo batch (fewer when one batch would exceed the memory bound)
+
+
+def train(setting: Setting, L: int, *, family: str = "gd", steps: int = 5000, batch: int = 1024,
+          lr: float | None = None, clip: float | None = None, warmup: int | None = None, samples: int = 200_000,
+          seed: int = 0, callback: Any = None, save_weights: Any = None, metadata: dict[str, Any] | None = None
+          ) -> TrainReport:
+    """Train an L-layer linear self-attention with Adam on fresh prompts (numpy, seeded: same seed, same model)
+    and read out what it learned (a ``TrainReport``): per layer a_l = tr(Sigma^1/2 A_l Sigma^1/2)/d and Dist(A_l,
+    I) in the whitened frame, the loss with a 99.9% interval from ``samples`` prompts, and the paired gap to the
+    exact condition-(8) optimum when it exists (Gaussian x, w ~ N(0, Sigma^-1) or Sigma = I). ``family``: "gd"
+    (A_l only), "gdpp" (A_l, B_l) or "full" (every entry). lr / clip / warmup default to 0.1 / none / 0 for gd and
+    0.01 / 1.0 / 100 otherwise. ``callback(step, loss)`` after each step; ``save_weights``: a .npz / .safetensors
+    file for the learned P, Q (canonical, stacked) with the setting and ``metadata``. The twin of ``iclcheck
+    train``; ``.to_dict()`` is its JSON body. A run that diverges is a ``NumericalFailure``.
+
+    >>> r = train(iclcheck.setting(np.eye(2), 10, Sigma_w="inv"), 1, steps=300, samples=20_000, seed=1)
+    >>> a_opt, f_opt = r.optimum                     # one layer: the optimum is a = n/(n+d+1) on Sigma^-1
+    >>> round(float(a_opt[0]), 4), bool(abs(r.layers[0]["a"] - a_opt[0]) < 0.05), r.gap.ci[0] < 0.05 * f_opt
+    (0.7692, True, True)
+    """
+    from iclcheck.numerics.limits import MAX_LAYERS, MAX_MEMORY_BYTES
+    from iclcheck.numerics.training import check_budget, step_memory_bytes
+    from iclcheck.numerics.training import train as _train
+
+    _check(setting)
+    _check_train_options(setting, L, samples=samples, save_weights=save_weights, max_layers=MAX_LAYERS)
+    lr = lr if lr is not None else {"gd": 0.1, "gdpp": 0.01, "full": 0.01}.get(family, 0.01)
+    clip_ = clip if clip is not None else (None if family == "gd" else 1.0)
+    warmup_ = warmup if warmup is not None else (0 if family == "gd" else 100)
+    if clip_ is not None and not (np.isfinite(clip_) and clip_ > 0):
+        raise InputError("clip", f"must be a positive number, got {clip}")
+    if warmup_ < 0:
+        raise InputError("warmup", f"must be >= 0, got {warmup}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise InputError("lr", f"must be a positive number, got {lr}")
+    check_budget(setting, L, steps=steps, batch=batch)
+    budget = MAX_MEMORY_BYTES // 2**30 * 2**30  # whole GiB, as documented
+    mc_batch = max(1, min(TRAIN_MC_BATCH, budget // step_memory_bytes(setting.d, int(setting.n), L, 1)))
+    rng = np.random.default_rng(seed)
+    run = _train(setting, L, family_name=family, steps=steps, batch=batch, lr=lr, rng=rng, clip=clip_,
+                 warmup=warmup_, callback=callback)
+    options = {"family": family, "L": L, "steps": steps, "batch": batch, "lr": lr, "clip": clip_, "warmup": warmup_,
+               "seed": seed}
+    report = _read_out(setting, run, options, samples, rng, mc_batch)
+    if save_weights is not None:
+        _save_trained(report, save_weights, metadata)
+    return report
+
+
+def _check_train_options(setting: Setting, L: int, *, samples: int, save_weights: Any, max_layers: int) -> None:
+    """train's bounds and output file, checked before any work."""
+    if setting.n_is_symbolic:
+        raise InputError("n", "training needs a numeric n")
+    if L > max_layers:
+        raise InputError("L", f"at most {max_layers} layers for training, got {L:,}")
+    if samples > TRAIN_MAX_SAMPLES:
+        raise InputError("samples", f"at most {TRAIN_MAX_SAMPLES:,}, got {samples:,}")
+    save = None if save_weights is None else str(save_weights)
+    if save is not None and not save.endswith((".npz", ".safetensors")):
+        raise InputError("save_weights", f"{save}: the file name must end in .npz or .safetensors")
+    if save is not None:  # a regular file that can be written (never a FIFO or a device)
+        from iclcheck.numerics.outfiles import check_output_path
+
+        check_output_path(save, what="save_weights", suffixes=(".npz", ".safetensors"))
+    if save is not None and save.endswith(".safetensors"):  # before training, not after it
+        from iclcheck.theory.errors import import_optional
+
+        import_optional("safetensors.numpy", extra="weights", feature="writing .safetensors")
+
+
+def _read_out(st: Setting, run: Any, options: dict[str, Any], samples: int, rng: Any, mc_batch: int) -> TrainReport:
+    """The trained model's coefficients, loss and gap to the condition-(8) optimum (paired prompts)."""
+    from iclcheck.numerics.families import family_params, optimal_gd_coefficients
+    from iclcheck.numerics.training import paired_gap, summarize
+    from iclcheck.results import TrainReport
+
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused below
+        report = TrainReport(st, **options, run=run, layers=summarize(run, st)["layers"], loss=None)
+    try:
+        a_opt, f_opt = optimal_gd_coefficients(st, report.L)
+    except InputError as exc:
+        a_opt, report.optimum_note = None, str(exc)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if a_opt is not None:
+            Pb, Qb = family_params(st.Sigma, a_opt)
+            report.loss, report.gap = paired_gap(st, run.Ps, run.Qs, np.array(Pb), np.array(Qb), samples=samples,
+                                                 rng=rng, batch=mc_batch)
+            report.optimum = (a_opt, f_opt)
+        else:
+            from iclcheck.numerics.forward import sample_prompts
+            from iclcheck.numerics.montecarlo import mc_mean
+            from iclcheck.numerics.training import loss_on
+
+            report.loss = mc_mean(lambda r, k: loss_on(run.Ps, run.Qs, sample_prompts(st, k, r)), samples=samples,
+                                  rng=rng, batch=mc_batch)
+    _finite(report.to_dict(), ("coefficients", "dist_A", "b", "dist_B", "off_pattern", "loss", "loss_ci", "gap",
+                               "gap_ci"))
+    return report
+
+
+def _finite(out: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Never report nan: a non-finite result is a numerical failure, not an answer."""
+    import math
+
+    for k in keys:
+        v = out.get(k)
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        if any(x is not None and not math.isfinite(x) for x in vals):
+            raise NumericalFailure("training", f"the trained model's {k} is not finite ({v})",
+                                   "lower lr, set clip or warmup, or use fewer layers L")
+
+
+def _save_trained(report: Any, path: Any, metadata: dict[str, Any] | None) -> None:
+    from iclcheck.numerics.weights import save_weights as _save
+
+    st = report.setting
+    meta = {"convention": "canonical", "written_by": "iclcheck train", "setting": st.describe(), **(metadata or {}),
+            "n": int(st.n), "task_cov": st.task_cov_kind, "sigma2": st.sigma2, "covariates": st.covariates,
+            "family": report.family, "L": report.L, "steps": report.steps, "seed": report.seed}
+    try:
+        _save(path, report.run.Ps, report.run.Qs, metadata=meta)
+    except InputError as exc:
+        raise InputError("save_weights", exc.problem) from None
+    report.weights_file = str(path)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from iclcheck.numerics.shift import ShiftedLoss
     from iclcheck.theory.setting import Setting
 
-__all__ = ["Preconditioner", "setting_summary"]
+__all__ = ["Preconditioner", "TrainReport", "setting_summary"]
 
 
 def setting_summary(setting: Setting, cov: str | None) -> dict[str, Any]:
@@ -104,3 +104,73 @@ class Preconditioner:
         if self.gamma is None:
             raise InputError("out", "symbolic n has no float matrix to write; give a numeric n")
         return {"gamma": self.gamma}, {"loss": self.loss}
+
+
+@dataclass
+class TrainReport:
+    """An L-layer LSA trained with Adam on fresh prompts and read out (``iclcheck.train``).
+
+    setting, family, L, steps, batch, lr, clip, warmup, seed:  what was trained, and how
+    run:           the ``numerics.training.TrainResult`` (learned ``.Ps``, ``.Qs``; ``.history``; ``.seconds``)
+    layers:        per layer (``numerics.training.summarize``): a, dist_A (and b, dist_B, the whitened matrices)
+    loss:          the trained model's loss, a Monte Carlo estimate (``MCEstimate``: ``.mean``, ``.ci``)
+    optimum:       (coefficients, loss) of the exact condition-(8) optimum, or None (``optimum_note`` says why)
+    gap:           the paired Monte Carlo difference loss - optimum loss (an ``MCEstimate``), or None
+    weights_file:  where the learned P, Q were written, or None
+    """
+
+    setting: Setting
+    family: str
+    L: int
+    steps: int
+    batch: int
+    lr: float
+    clip: float | None
+    warmup: int
+    seed: int
+    run: Any
+    layers: list[dict[str, Any]]
+    loss: Any
+    optimum: tuple[np.ndarray, float] | None = None
+    optimum_note: str | None = None
+    gap: Any = None
+    weights_file: str | None = None
+
+    def _layer_keys(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"coefficients": [e["a"] for e in self.layers],
+                               "dist_A": [e["dist_A"] for e in self.layers]}
+        if self.family != "gd":
+            out["b"] = [e["b"] for e in self.layers]
+            out["dist_B"] = [e["dist_B"] for e in self.layers]
+        out["A_whitened"] = [e["A_whitened"].tolist() for e in self.layers]
+        if self.family != "gd":
+            out["B_whitened"] = [e["B_whitened"].tolist() for e in self.layers]
+        if self.family == "full":
+            out["off_pattern"] = [e["off_pattern"] for e in self.layers]
+        return out
+
+    def _loss_keys(self) -> dict[str, Any]:
+        la, gap = self.loss, self.gap
+        out: dict[str, Any] = {"loss": la.mean, "loss_ci": list(la.ci)}
+        if self.optimum is None:
+            return {**out, "optimum": None, "optimum_note": self.optimum_note}
+        a_opt, f_opt = self.optimum
+        out.update({"optimum": {"family": "gd (condition (8), A_i = a_i Sigma^-1)", "coefficients": a_opt.tolist(),
+                                "loss": f_opt},
+                    "gap": gap.mean, "gap_ci": list(gap.ci), "relative_gap": gap.mean / f_opt,
+                    "relative_gap_ci": [gap.ci[0] / f_opt, gap.ci[1] / f_opt]})
+        if not (la.estimable and gap.estimable):  # no gap, percentage or ratio of a mean that is not estimable
+            out.update({"gap": None, "gap_ci": None, "relative_gap": None, "relative_gap_ci": None,
+                        "gap_note": "not reported: the Monte Carlo mean is not estimable (heavy tails): "
+                                    + (la.tail_note() or gap.tail_note())})
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        hist = self.run.history
+        out = {"setting": self.setting.describe(), "family": self.family, "L": self.L, "steps": self.steps,
+               "batch": self.batch, "lr": self.lr, "clip": self.clip, "warmup": self.warmup, "seed": self.seed,
+               "seconds": round(self.run.seconds, 2), **self._layer_keys(), **self._loss_keys(),
+               "history": [[t, v] for t, v in hist[:: max(1, len(hist) // 20)]]}
+        if self.weights_file is not None:
+            out["weights_file"] = self.weights_file
+        return out
