@@ -32,6 +32,7 @@ _API = (
     "certify",
     "check_weights",
     "claims",
+    "compare",
     "critical_points",
     "gamma_star",
     "flow",

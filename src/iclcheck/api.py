@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # result types, for the annotations only: each function impor
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.weights import Weights
     from iclcheck.proofs.registry import Claim
-    from iclcheck.results import Preconditioner, TrainReport
+    from iclcheck.results import Comparison, Preconditioner, TrainReport
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
@@ -604,3 +604,41 @@ def _save_trained(report: Any, path: Any, metadata: dict[str, Any] | None) -> No
     except InputError as exc:
         raise InputError("save_weights", exc.problem) from None
     report.weights_file = str(path)
+
+
+def compare(setting: Setting, L: int, *, steps: int | None = None, samples: int = 4000, seed: int = 0,
+            train_steps: int = 1500, callback: Any = None, plot: Any = None) -> Comparison:
+    """Per-step errors E (yhat_k - w^T x_q)^2 of in-context regression algorithms on the same fresh prompts (a
+    ``Comparison``): GD with its optimal step, preconditioned GD, the optimal L-step polynomial of condition (8),
+    GD++, Iterative Newton, OLS / Bayes ridge and an L-layer LSA trained for ``train_steps`` Adam steps (0: none;
+    ``callback(step, loss)`` after each), each with a 99.9% interval or its exact value where the restricted
+    families give one; ``steps`` iterations (default max(L, 10)) from ``samples`` prompts of ``seed``. ``plot``: a
+    .png / .pdf / .svg file for the error curves. The twin of ``iclcheck compare``; ``.to_dict()`` is its JSON body.
+
+    >>> r = compare(iclcheck.setting(np.eye(2), 8, Sigma_w="inv"), 2, samples=500, train_steps=0)
+    >>> c = {c.name: c for c in r.curves}
+    >>> [round(c[k].exact[2], 4) for k in ("pgd", "opt-poly", "gdpp")]   # exact: each family beats the one before
+    [0.2884, 0.2227, 0.0613]
+    """
+    from iclcheck.numerics.compare import compare as _compare
+    from iclcheck.numerics.limits import MAX_STEPS
+    from iclcheck.results import Comparison
+
+    _check(setting)
+    if setting.n_is_symbolic:
+        raise InputError("n", "the comparison needs a numeric n")
+    if not 0 <= train_steps <= MAX_STEPS:
+        raise InputError("train_steps", f"must be between 0 and {MAX_STEPS:,}, got {train_steps:,}")
+    if plot is not None:  # before the expensive part: a regular file that can be written
+        from iclcheck.numerics.outfiles import check_output_path
+        from iclcheck.numerics.plots import PLOT_SUFFIXES
+
+        check_output_path(plot, what="plot", suffixes=PLOT_SUFFIXES)
+    res = _compare(setting, L, steps=steps, samples=samples, rng=np.random.default_rng(seed), train_steps=train_steps,
+                   train_lr=0.01, train_callback=callback)
+    if plot is not None:
+        from iclcheck.numerics.plots import error_curves
+
+        error_curves(res["curves"], plot, title=f"{setting.describe()}, L={L}")
+    return Comparison(res["setting"], res["L"], res["steps"], res["samples"], res["curves"], res["similarity"], seed,
+                      None if plot is None else str(plot))

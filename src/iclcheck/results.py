@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from iclcheck.numerics.shift import ShiftedLoss
     from iclcheck.theory.setting import Setting
 
-__all__ = ["Preconditioner", "TrainReport", "setting_summary"]
+__all__ = ["Comparison", "Preconditioner", "TrainReport", "setting_summary"]
 
 
 def setting_summary(setting: Setting, cov: str | None) -> dict[str, Any]:
@@ -174,3 +174,43 @@ class TrainReport:
         if self.weights_file is not None:
             out["weights_file"] = self.weights_file
         return out
+
+
+@dataclass
+class Comparison:
+    """Per-step errors of in-context regression algorithms side by side (``iclcheck.compare``).
+
+    setting, L, steps, samples:  the numerics' description of the run (``setting``: a text)
+    curves:      one ``numerics.compare`` curve per algorithm: ``.name``, ``.label``, ``.steps``, ``.errors``
+                 (``MCEstimate`` per step), ``.exact`` (the exact error or None), ``.params``
+    similarity:  best-matching step per layer and its SimE, per pair of algorithms
+    seed, plot:  the seed of the prompts; the plot file written, or None
+    """
+
+    setting: str
+    L: int
+    steps: int
+    samples: int
+    curves: list[Any]
+    similarity: dict[str, Any]
+    seed: int
+    plot: str | None = None
+
+    @staticmethod
+    def _per_step(c: Any) -> list[dict[str, Any]]:
+        return [{"step": int(k), "mc_mean": e.mean, "ci": list(e.ci) if e.estimable else None,
+                 "estimable": e.estimable, "median": e.median, "tail_index": e.tail_index,
+                 "note": e.tail_note() or None, "exact": x, "beyond_L": bool(bz)}
+                for k, e, x, bz in zip(c.steps, c.errors, c.exact, c.beyond(), strict=True)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "setting": self.setting, "L": self.L, "steps": self.steps, "samples": self.samples, "seed": self.seed,
+            "plot": self.plot,
+            "algorithms": {c.name: {"label": c.label, "steps": [int(s) for s in c.steps],
+                                    "errors": [e.mean for e in c.errors],
+                                    "ci": [list(e.ci) if e.estimable else None for e in c.errors],
+                                    "tuned_for_steps": c.tuned_steps, "per_step": self._per_step(c),
+                                    "params": c.params} for c in self.curves},
+            "similarity": {k: {"best_step": v["best_step"], "sim_e": v["sim_e"]} for k, v in self.similarity.items()},
+        }
