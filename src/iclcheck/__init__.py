@@ -45,6 +45,7 @@ _API = (
     "precond",
     "save_weights",
     "setting",
+    "sweep",
     "train",
     "verify",
 )

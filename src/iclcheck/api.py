@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # result types, for the annotations only: each function impor
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.weights import Weights
     from iclcheck.proofs.registry import Claim
-    from iclcheck.results import Comparison, Preconditioner, TrainReport
+    from iclcheck.results import Comparison, Preconditioner, SweepReport, TrainReport
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
 
@@ -642,3 +642,46 @@ def compare(setting: Setting, L: int, *, steps: int | None = None, samples: int 
         error_curves(res["curves"], plot, title=f"{setting.describe()}, L={L}")
     return Comparison(res["setting"], res["L"], res["steps"], res["samples"], res["curves"], res["similarity"], seed,
                       None if plot is None else str(plot))
+
+
+def sweep(settings: Any, out: Any, *, starts: int = 32, seed: int = 0, certify: bool = True, jobs: int | None = None,
+          scheduler: str | None = None, progress: Any = None, plot: Any = None) -> SweepReport:
+    """The critical-point census of the one-layer loss at every setting of a grid, on Dask (a ``SweepReport``):
+    per setting the distinct minimum levels found by ``starts`` seeded descent runs, their basins, the gap of the
+    lowest spurious one and (``certify``, d <= 6) a certificate that the lowest is global. ``settings``: a list of
+    ``numerics.sweep.SweepPoint`` or a dict of value lists (keys d, cond, n, noise, law, cov_seed: their Cartesian
+    product; Sigma = random:d=D,cond=K,seed=COV_SEED, Sigma_w = I). Rows go to the Parquet dataset ``out`` (one
+    part per finished setting; a rerun skips them). ``jobs``: local worker processes (default 1), or a running
+    ``scheduler``'s address; ``progress(done, total, point, row)`` after each setting; ``plot``: the atlas figure.
+    Settings that fail are listed in ``.summary.failed`` (the others are kept). The twin of ``iclcheck sweep``;
+    ``.to_dict()`` is its JSON body.
+
+    >>> import tempfile
+    >>> r = sweep({"d": [2], "cond": [1.0], "n": [3]}, tempfile.mkdtemp(), starts=4)
+    >>> r.summary.computed, r.rows[0]["n_minima"], r.rows[0]["global_certified"]
+    (1, 2, True)
+    """
+    from iclcheck.numerics.sweep import SweepPoint, grid, keys_of, plot_atlas, read_sweep, run_sweep
+    from iclcheck.results import SweepReport
+
+    if isinstance(settings, dict):
+        points = grid(**settings)
+    elif isinstance(settings, (list, tuple)) and all(isinstance(p, SweepPoint) for p in settings):
+        points = sorted(set(settings))
+    else:
+        raise InputError("settings", "must be a list of SweepPoint or a dict of value lists (d, cond, n, ...)")
+    if scheduler is not None and jobs is not None:
+        raise InputError("jobs", "sets the size of a local cluster; a scheduler's own workers run the tasks")
+    if plot is not None:
+        from iclcheck.numerics.landscape_plot import check_plot_path
+
+        check_plot_path(plot)  # before the sweep, not after it
+    summary = run_sweep(points, out, starts=starts, seed=seed, certify=certify, jobs=1 if jobs is None else jobs,
+                        scheduler=scheduler, progress=progress)
+    table = read_sweep(out, keys=keys_of(points, starts=starts, seed=seed, certify=certify))
+    if plot is not None:
+        try:
+            plot_atlas(table, plot)
+        except OSError as exc:
+            raise InputError("plot file", f"cannot write {str(plot)!r}: {exc.strerror or exc}") from None
+    return SweepReport(points, out, table, summary, starts, seed, certify, None if plot is None else str(plot))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from iclcheck.numerics.shift import ShiftedLoss
     from iclcheck.theory.setting import Setting
 
-__all__ = ["Comparison", "Preconditioner", "TrainReport", "setting_summary"]
+__all__ = ["Comparison", "Preconditioner", "SweepReport", "TrainReport", "setting_summary"]
 
 
 def setting_summary(setting: Setting, cov: str | None) -> dict[str, Any]:
@@ -214,3 +214,34 @@ class Comparison:
                                     "params": c.params} for c in self.curves},
             "similarity": {k: {"best_step": v["best_step"], "sim_e": v["sim_e"]} for k, v in self.similarity.items()},
         }
+
+
+@dataclass
+class SweepReport:
+    """The critical-point census over a grid of settings (``iclcheck.sweep``).
+
+    points:   the settings asked for (``numerics.sweep.SweepPoint``), sorted
+    out:      the Parquet dataset's directory; ``table``: its rows for these points (a pyarrow Table)
+    summary:  the run (``numerics.sweep.SweepSummary``: computed, skipped, failed, recomputed, cleaned)
+    starts, seed, certify:  the census options
+    plot:     the atlas file written, or None
+    """
+
+    points: list[Any]
+    out: Any
+    table: Any
+    summary: Any
+    starts: int
+    seed: int
+    certify: bool
+    plot: str | None = None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.summary
+        return {"settings": self.rows, "computed": s.computed, "skipped": s.skipped,
+                "recomputed": [{"file": f, "reason": why} for f, why in s.recomputed],
+                "failed": [{"setting": p.as_dict(), "error": e} for p, e in s.failed]}

@@ -68,12 +68,13 @@ def _json_body(result: Any, written: dict[str, Any] | None, dropped: set[str], o
 
 def emit(command: str, result: Any, args: argparse.Namespace, *, setting: Any = None,
          text: TextFormat | None = None, latex: TextFormat | None = None, markdown: TextFormat | None = None,
-         out_after: str | None = None) -> int:
+         out_after: str | None = None, binary_out: bool = True) -> int:
     """Render ``result`` in ``args.format`` (json, table, latex, markdown; default table) after writing its
     arrays to ``args.out`` when given. JSON: ``result.to_dict()`` in the one envelope (``json_envelope``: the
     setting object from ``setting``), the arrays written to --out set to null, a note on stderr when the JSON
-    carries more than ``BIG_JSON_ENTRIES`` matrix entries. Returns the exit status (0)."""
-    path = getattr(args, "out", None)
+    carries more than ``BIG_JSON_ENTRIES`` matrix entries. ``binary_out=False``: the command's --out is not a
+    binary file of arrays (sweep's dataset directory, written by the API). Returns the exit status (0)."""
+    path = getattr(args, "out", None) if binary_out else None
     written, dropped = _write_out(result, path) if path is not None else (None, set())
     fmt = getattr(args, "format", "table")
     if fmt == "json":
