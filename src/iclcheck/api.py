@@ -124,9 +124,13 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
     return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
-def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0) -> Landscape:
+def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0, methods: Any = None, progress: Any = None,
+                    plot: Any = None) -> Landscape:
     """Critical points of the one-layer loss over all (P, Q) by a seeded multistart, deduplicated and classified
-    (a ``Landscape``: ``.points`` with ``.loss``, ``.kind``, ``.gamma``; ``.predicted_loss``).
+    (a ``Landscape``: ``.points`` with ``.loss``, ``.kind``, ``.gamma``; ``.predicted_loss``; ``.to_dict()``, the
+    JSON body of ``iclcheck critical``). ``methods``: the runs per start, ("descent",) or ("descent", "newton")
+    (None: both for d <= 10, descent beyond); ``progress(done, starts)`` after each start; ``plot``: a .png / .pdf
+    / .svg file for the loss along the path global min -> lowest saddle and the Hessian spectra.
 
     >>> ls = critical_points(iclcheck.setting([[1, 0], [0, 2]], 5), starts=4)
     >>> ls.points[0].kind, abs(ls.points[0].loss - ls.predicted_loss) < 1e-8
@@ -134,7 +138,17 @@ def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0) -> Lan
     """
     from iclcheck.numerics.critical import find_critical_points
 
-    return find_critical_points(_one_layer(setting), starts=starts, seed=seed)
+    if plot is not None:  # before any work
+        from iclcheck.numerics.landscape_plot import check_plot_path
+
+        check_plot_path(plot)
+    ol = _one_layer(setting)
+    land = find_critical_points(ol, starts=starts, seed=seed, methods=methods, progress=progress)
+    if plot is not None:
+        from iclcheck.numerics.landscape_plot import plot_landscape
+
+        plot_landscape(ol, land, plot)
+    return land
 
 
 def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, exact: bool = False

@@ -8,8 +8,8 @@ writer converts them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from iclcheck.theory.errors import InputError
 
@@ -63,7 +63,9 @@ class Preconditioner:
     shift_exact: tuple[Any, Any, Any] | None = None
     bayes: RiskEstimate | None = None
     cov: str | None = None
-    test_cov: str | None = field(default=None)
+    test_cov: str | None = None
+
+    OUT_REPLACES: ClassVar[tuple[str, ...]] = ("gamma",)  # --out FILE carries Gamma* instead of the JSON
 
     def test_dict(self) -> dict[str, Any] | None:
         """The evaluation at the test setting: its summary, loss, test_optimum, excess, train_loss, gamma_test

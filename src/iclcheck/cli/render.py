@@ -3,7 +3,7 @@
 A command parses its flags, makes one call of the public API (``iclcheck.api``) and hands the result to ``emit``.
 The result is any object with ``to_dict()`` (the command's JSON body); for ``--out`` it also has
 ``out_arrays(npy)`` -> (arrays, scalars), the matrices written in binary (.npy: exactly one array; .npz: every
-array and scalar). The text formats are the command's own functions ``(result, args, written) -> lines``;
+array and scalar), and ``OUT_REPLACES``, the JSON keys of those arrays that the file replaces (null in the JSON). The text formats are the command's own functions ``(result, args, written) -> lines``;
 everything else (the JSON envelope, --out, the note on big JSON) is done here, once for every command.
 """
 
@@ -48,13 +48,13 @@ def _write_out(result: Any, path: str) -> tuple[dict[str, Any], set[str]]:
         arrays, scalars = result.out_arrays(str(path).lower().endswith(".npy"))
     except InputError as exc:  # the result names its parameter "out"
         raise InputError("--out", exc.problem) from None
-    return write_arrays(path, arrays, scalars=scalars), set(arrays)
+    return write_arrays(path, arrays, scalars=scalars), set(getattr(result, "OUT_REPLACES", ())) & set(arrays)
 
 
 def _json_body(result: Any, written: dict[str, Any] | None, dropped: set[str], out_after: str | None
                ) -> dict[str, Any]:
-    """The result's dict; with ``--out``, the matrices written there are null in the JSON and ``out`` names the
-    file (after the key ``out_after``, else last)."""
+    """The result's dict; with ``--out``, the matrices the file replaces are null in the JSON and ``out`` names
+    the file (after the key ``out_after``, else last)."""
     body = result.to_dict()
     if written is None:
         return body
