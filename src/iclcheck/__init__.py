@@ -38,6 +38,7 @@ _API = (
     "flow",
     "gd_error",
     "implements",
+    "layer_loss",
     "load_weights",
     "loss",
     "min_loss",

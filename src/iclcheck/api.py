@@ -23,9 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 
 from iclcheck import _API
-from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
-from iclcheck.numerics.weights.check import WeightsCheck
-from iclcheck.proofs.verdict import ClaimResult
+from iclcheck.numerics.limits import DEFAULT_SAMPLES
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: F401 (NumericalFailure: re-exported)
 from iclcheck.theory.setting import COVARIATE_LAWS, Setting
 
@@ -39,12 +37,31 @@ if TYPE_CHECKING:  # result types, for the annotations only: each function impor
     from iclcheck.numerics.flow import FlowResult
     from iclcheck.numerics.gd_error import GDError
     from iclcheck.numerics.implements import Implements
+    from iclcheck.numerics.model_loss import ModelLoss
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.weights import Weights
+    from iclcheck.numerics.weights.check import WeightsCheck
+    from iclcheck.one_layer_loss import LayerLoss
     from iclcheck.proofs.registry import Claim
+    from iclcheck.proofs.verdict import ClaimResult
     from iclcheck.results import Comparison, Preconditioner, SweepReport, TrainReport
 
 __all__ = list(_API)  # the one list of the public names lives in iclcheck/__init__.py (light import)
+
+# result classes that are public names, imported on first access: importing this module stays light (the CLI's
+# commands call it; scipy.stats and sympy load only when a function needs them)
+_LAZY = {"ModelLoss": "iclcheck.numerics.model_loss", "WeightsCheck": "iclcheck.numerics.weights.check",
+         "ClaimResult": "iclcheck.proofs.verdict"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'iclcheck.api' has no attribute {name!r}")
 
 
 def setting(Sigma: Any, n: int, *, Sigma_w: Any = None, sigma2: Any = 0, law: str = "gaussian") -> Setting:
@@ -121,6 +138,8 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
         from iclcheck.numerics.kernel_attention import attention_loss
 
         return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
+    from iclcheck.numerics.model_loss import model_loss
+
     return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
 
@@ -699,3 +718,27 @@ def sweep(settings: Any, out: Any, *, starts: int = 32, seed: int = 0, certify: 
         except OSError as exc:
             raise InputError("plot file", f"cannot write {str(plot)!r}: {exc.strerror or exc}") from None
     return SweepReport(points, out, table, summary, starts, seed, certify, None if plot is None else str(plot))
+
+
+def layer_loss(setting: Setting, *, P: Any = None, Q: Any = None, exact: bool = False, symbolic: bool = False,
+               test: Setting | None = None) -> LayerLoss:
+    """The exact population loss f(P, Q) = E (TF - w^T x_q)^2 of one LSA layer (a ``LayerLoss``): at P, Q
+    ((d+1) x (d+1) each; ``.loss``), also in rational arithmetic at the stored binary floats (``exact``;
+    ``.loss_exact``), and/or as a polynomial in p_k = P[d+1, k] and q_{i,j} = Q[i, j], j <= d (``symbolic``, exact
+    inputs, d <= 10, n may be a sympy Symbol; ``.loss_symbolic``); with ``test``, the same at a test setting. The
+    twin of ``iclcheck loss``; ``.to_dict()`` is its JSON body.
+
+    >>> import numpy as np
+    >>> st = iclcheck.setting([[1, 0], [0, 2]], 4)
+    >>> P, Q = np.zeros((3, 3)), np.zeros((3, 3))
+    >>> P[2, 2] = 1.0; Q[:2, :2] = -gamma_star(st).T           # the Gamma* point: f = L*
+    >>> r = layer_loss(st, P=P, Q=Q, symbolic=True)
+    >>> round(r.loss, 6) == round(min_loss(st), 6), len(r.loss_symbolic.free_symbols)
+    (True, 9)
+    """
+    from iclcheck.one_layer_loss import layer_loss as _layer_loss
+
+    _check(setting)
+    if test is not None and not isinstance(test, Setting):
+        raise InputError("test", f"expected an iclcheck Setting, got {type(test).__name__}")
+    return _layer_loss(setting, P=P, Q=Q, exact=exact, symbolic=symbolic, test=test)
