@@ -11,17 +11,43 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from iclcheck.cli.formatting import big_json_note, check_out_path, dump_json, json_envelope, write_arrays
 
-__all__ = ["Result", "TextFormat", "check_out", "emit", "print_lines"]
+__all__ = ["Body", "Labelled", "Result", "TextFormat", "check_out", "emit", "print_lines"]
 
 
 class Result(Protocol):
     """What ``emit`` renders: the command's JSON body as a dict."""
 
     def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class Labelled:
+    """A result whose JSON body is its own ``to_dict()`` with the command's keys around it: ``before`` first (labels
+    of how it was asked for), ``after`` last (a section the command adds)."""
+
+    result: Any
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.before, **self.result.to_dict(), **self.after}
+
+
+@dataclass
+class Body:
+    """A JSON body the command assembles from a result without a ``to_dict`` of that shape; ``result`` is what
+    the text formats read."""
+
+    body: dict[str, Any]
+    result: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.body
 
 
 # a text format: (result, parsed args, the --out description or None) -> the lines to print
@@ -68,19 +94,20 @@ def _json_body(result: Any, written: dict[str, Any] | None, dropped: set[str], o
 
 def emit(command: str, result: Any, args: argparse.Namespace, *, setting: Any = None,
          text: TextFormat | None = None, latex: TextFormat | None = None, markdown: TextFormat | None = None,
-         out_after: str | None = None, binary_out: bool = True) -> int:
+         out_after: str | None = None, binary_out: bool = True, indent: bool = False) -> int:
     """Render ``result`` in ``args.format`` (json, table, latex, markdown; default table) after writing its
     arrays to ``args.out`` when given. JSON: ``result.to_dict()`` in the one envelope (``json_envelope``: the
     setting object from ``setting``), the arrays written to --out set to null, a note on stderr when the JSON
     carries more than ``BIG_JSON_ENTRIES`` matrix entries. ``binary_out=False``: the command's --out is not a
-    binary file of arrays (sweep's dataset directory, written by the API). Returns the exit status (0)."""
+    binary file of arrays (sweep's dataset directory, written by the API); ``indent``: indented JSON. Returns the
+    exit status (0)."""
     path = getattr(args, "out", None) if binary_out else None
     written, dropped = _write_out(result, path) if path is not None else (None, set())
     fmt = getattr(args, "format", "table")
     if fmt == "json":
         body = _json_body(result, written, dropped, out_after)
         big_json_note(*(v for v in body.values() if getattr(v, "ndim", 0) >= 1))  # matrices, not scalars
-        dump_json(json_envelope(command, body, setting=setting, args=args))
+        dump_json(json_envelope(command, body, setting=setting, args=args), indent=indent)
         return 0
     render = {"latex": latex, "markdown": markdown}.get(fmt) or text
     if render is None:  # pragma: no cover - argparse's choices keep a command to the formats it renders
