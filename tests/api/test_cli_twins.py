@@ -44,3 +44,24 @@ def test_flow_is_flow(cli_json):
                    "--init", "0.1", "--t-max", "30")
     assert got["final_loss"] == pytest.approx(float(res.loss[-1]), rel=1e-6)
     assert got["classification"] == res.classification
+
+
+def test_check_weights_is_check_weights(tmp_path, cli_json, api_json):
+    from iclcheck.cli.inputs import setting_from_args
+    from iclcheck.cli.main import build_parser
+
+    P, Q = np.zeros((2, 3, 3)), np.zeros((2, 3, 3))
+    P[:, 2, 2] = 1.0
+    Q[:, :2, :2] = -0.3 * np.eye(2)
+    f = tmp_path / "w.npz"
+    np.savez(f, P=P, Q=Q)
+    argv = (str(f), "--cov", "diag:1,2", "-n", "5", "--samples", "1000", "--no-implements")
+    st = setting_from_args(build_parser().parse_args(["check-weights", *argv]), exact=False)
+    res = iclcheck.check_weights(f, st, samples=1000)
+    assert cli_json("check-weights", *argv) == api_json("check-weights", res, setting=st, cov="diag:1,2", task_cov=None)
+
+
+def test_list_is_claims(cli_json):
+    got = cli_json("list")
+    keys = [c.key for c in iclcheck.claims()]
+    assert [c["key"] for c in got["claims"]] == keys and got["papers"] == len({c.paper for c in iclcheck.claims()})
