@@ -31,6 +31,7 @@ MAX_GDPP_STARTS = 1_000  # multistart runs of the GD++ optimum: ~0.4 s each at d
 #                          machine), so 1000 starts ~7 min; the default 24 finds the best minimum at that size
 
 # stacked weights (numerics.model_loss, numerics.weights.check; iclcheck check-weights, loss --params)
+DEFAULT_SAMPLES = 200_000  # Monte Carlo prompts of a model's loss (numerics.model_loss, the API's default)
 MAX_MODEL_LAYERS = MAX_LAYERS  # the models iclcheck train writes; 64 zero layers check in ~30 s here (d = 2)
 
 # compare (numerics.compare; iclcheck compare)

@@ -44,14 +44,13 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from iclcheck.numerics.limits import MAX_MODEL_LAYERS, MAX_SEED
+from iclcheck.numerics.limits import DEFAULT_SAMPLES, MAX_MODEL_LAYERS, MAX_SEED
 from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
 __all__ = ["DEFAULT_SAMPLES", "ESTIMATORS", "MAX_SAMPLES", "ModelLoss", "as_stack", "exact_route", "model_loss"]
 
-DEFAULT_SAMPLES = 200_000
 MAX_SAMPLES = 20_000_000
 SCALAR_RTOL = 1e-12  # A_l = a_l Sigma^-1 up to this relative Frobenius residual (float rounding of a map)
 MAX_WICK_LAYERS = 2  # full_gd_loss grows like 4^L (2L-1)!!: L = 3 takes minutes

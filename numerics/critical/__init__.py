@@ -65,7 +65,7 @@ Landscape, ``find_critical_points`` and ``assemble_landscape``, and re-exports t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -132,10 +132,56 @@ class Landscape:
     dedup_tol: float
     eig_tol: float | None  # None: the rounding tolerance of critical.classify.flat_tolerance
     loss_tol: float
+    methods: tuple[str, ...] = ()  # the runs made from each start (find_critical_points)
 
     @property
     def nonconverged(self) -> list[RunResult]:
         return [r for r in self.runs if not r.converged]
+
+    def to_dict(self) -> dict:
+        """The points (loss, kind, index, gamma, Hessian spectrum, runs), the prediction and the non-converged
+        runs, JSON-ready (``iclcheck critical --format json``)."""
+        return {
+            "points": [
+                {
+                    "loss": p.loss,
+                    "kind": p.kind,
+                    "index": p.index,
+                    "degenerate_directions": p.n_zero,
+                    "grad_norm": p.grad_norm,
+                    "count": p.count,
+                    "gamma": np.asarray(p.gamma, dtype=float).tolist(),
+                    "gamma_definition": "-c Q11^T",
+                    "reduced_form_residual": p.reduced_form_residual,
+                    "distance_to_predicted": p.distance_to_predicted,
+                    "hessian_eigenvalues": [float(x) for x in p.eigenvalues],
+                    "P_last_row": [float(x) for x in p.theta[: len(p.gamma) + 1]],
+                    "runs": [list(r) for r in p.runs],
+                }
+                for p in self.points
+            ],
+            "predicted_loss": self.predicted_loss,
+            "gamma_star": np.asarray(self.gamma_star, dtype=float).tolist(),
+            "starts": self.starts,
+            "runs": len(self.runs),
+            "seed": self.seed,
+            "grad_tol": self.grad_tol,
+            "nonconverged": [
+                {"start": r.start, "method": r.method, "grad_norm": r.grad_norm, "loss": r.loss, "message": r.message}
+                for r in self.nonconverged
+            ],
+        }
+
+    def out_arrays(self, npy: bool) -> tuple[dict, dict]:
+        """The points in binary: their gammas stacked (k, d, d); with ``npy`` False also the packed parameters
+        (thetas), gamma_star and the losses."""
+        d = len(self.gamma_star)
+        gammas = np.array([p.gamma for p in self.points]).reshape(len(self.points), d, d)
+        if npy:
+            return {"gammas": gammas}, {}
+        thetas = np.array([p.theta for p in self.points]).reshape(len(self.points), -1)
+        return {"gammas": gammas, "thetas": thetas, "gamma_star": self.gamma_star,
+                "losses": np.array([p.loss for p in self.points])}, {}
 
 
 def find_critical_points(
@@ -169,8 +215,9 @@ def find_critical_points(
         runs += run_start(be, seed, k, methods=methods, grad_tol=grad_tol, maxiter=maxiter)
         if progress is not None:
             progress(k + 1, starts)
-    return assemble_landscape(be, runs, starts=starts, seed=seed, grad_tol=grad_tol, dedup_tol=dedup_tol,
+    land = assemble_landscape(be, runs, starts=starts, seed=seed, grad_tol=grad_tol, dedup_tol=dedup_tol,
                               eig_tol=eig_tol, loss_tol=loss_tol)
+    return replace(land, methods=tuple(methods))
 
 
 def assemble_landscape(setting, runs: list[RunResult], *, starts: int, seed: int, grad_tol: float | None = None,

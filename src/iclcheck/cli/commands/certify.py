@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from functools import partial
 from typing import Any
 
 from iclcheck.cli.commands.critical import spec_dimension
@@ -62,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if d is not None and d > limit:
         raise InputError("--cov", f"certify supports d <= {limit}{' with --exact' if args.exact else ''} "
                          f"(the lifted QP grows like d^3), got d = {d}")
-    from iclcheck.cli.formatting import dump_json, fmt_number, json_envelope, print_table
     from iclcheck.cli.inputs import setting_from_args
+    from iclcheck.cli.render import Body, emit
 
     setting = setting_from_args(args, exact=bool(args.exact))
     if setting.d > limit:
@@ -74,46 +75,51 @@ def run(args: argparse.Namespace) -> int:
 
     if args.solver not in cp.installed_solvers():
         raise InputError("--solver", f"{args.solver} is not installed (installed: {', '.join(cp.installed_solvers())})")
-    from iclcheck.numerics.certificate import certify
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck import api
 
     try:
-        c = certify(OneLayer(setting), solver=args.solver, gap_tol=args.gap_tol, exact=bool(args.exact))
+        c = api.certify(setting, solver=args.solver, gap_tol=args.gap_tol, exact=bool(args.exact))
     except InputError as exc:
         flag = {"Sigma": "--cov", "solver": "--solver", "gap_tol": "--gap-tol"}.get(exc.what, exc.what)
         raise InputError(flag, exc.problem) from None
-    if args.format == "json":
-        out = {
-            "lower_bound": c.lower_bound, "predicted_loss": c.predicted_loss, "predicted_upper": c.predicted_upper,
-            "gap": c.gap, "certified": bool(c.certified), "exact": c.exact, "solver": c.solver, "status": c.status,
-            "primal": c.primal, "dual": c.dual, "solver_gap": c.solver_gap, "gap_tolerance": c.gap_tol,
-            "dual_residual": c.dual_residual, "lambda_min_lower": c.lambda_lower,
-            "rounding_margin": c.rounding_margin, "minimiser_distance": c.minimiser_distance,
-            "reason": c.reason, "statement": c.statement,
-        }
-        if c.exact:
-            out["exact_bound"] = None if c.exact_bound is None else str(c.exact_bound)
-            out["exact_loss"] = None if c.exact_loss is None else str(c.exact_loss)
-        dump_json(json_envelope("certify", out, setting=setting, args=args))
-    else:
-        print(f"setting: {setting.describe()}")
-        rows = [
-            ["lower bound (proven)" if c.certified else "lower bound (not proven)", fmt_number(c.lower_bound, digits=12)],
-            ["predicted loss (Gamma*)", fmt_number(c.predicted_loss, digits=12)],
-            ["upper bound of f at Gamma*", fmt_number(c.predicted_upper, digits=12)],
-            ["gap (upper - lower)", f"{c.gap:.2e}  (tolerance {c.gap_tol:.1e})"],
-            ["solver / status", f"{c.solver} / {c.status}"],
-        ]
-        if c.exact:
-            rows.append(["exact bound / exact loss", f"{c.exact_bound} / {c.exact_loss}"])
-        else:
-            rows += [["lambda_min(A) lower bound", f"{c.lambda_lower:.3e}"],
-                     ["rounding margin", f"{c.rounding_margin:.1e}"],
-                     ["dual point stationarity residual", f"{c.dual_residual:.1e}"]]
-        rows.append(["certified", "yes" if c.certified else "NO"])
-        print_table(rows, headers=["quantity", "value"])
-        print(c.statement)
+    emit("certify", Body(_body(c), c), args, setting=setting, text=partial(_table, setting=setting))
     return 0 if c.certified else 1
+
+
+def _body(c: Any) -> dict[str, Any]:
+    out = {
+        "lower_bound": c.lower_bound, "predicted_loss": c.predicted_loss, "predicted_upper": c.predicted_upper,
+        "gap": c.gap, "certified": bool(c.certified), "exact": c.exact, "solver": c.solver, "status": c.status,
+        "primal": c.primal, "dual": c.dual, "solver_gap": c.solver_gap, "gap_tolerance": c.gap_tol,
+        "dual_residual": c.dual_residual, "lambda_min_lower": c.lambda_lower,
+        "rounding_margin": c.rounding_margin, "minimiser_distance": c.minimiser_distance,
+        "reason": c.reason, "statement": c.statement,
+    }
+    if c.exact:
+        out["exact_bound"] = None if c.exact_bound is None else str(c.exact_bound)
+        out["exact_loss"] = None if c.exact_loss is None else str(c.exact_loss)
+    return out
+
+
+def _table(view: Any, args: argparse.Namespace, written: Any, *, setting: Any) -> list[str]:
+    from iclcheck.cli.formatting import fmt_number, format_table
+
+    c = view.result
+    rows = [
+        ["lower bound (proven)" if c.certified else "lower bound (not proven)", fmt_number(c.lower_bound, digits=12)],
+        ["predicted loss (Gamma*)", fmt_number(c.predicted_loss, digits=12)],
+        ["upper bound of f at Gamma*", fmt_number(c.predicted_upper, digits=12)],
+        ["gap (upper - lower)", f"{c.gap:.2e}  (tolerance {c.gap_tol:.1e})"],
+        ["solver / status", f"{c.solver} / {c.status}"],
+    ]
+    if c.exact:
+        rows.append(["exact bound / exact loss", f"{c.exact_bound} / {c.exact_loss}"])
+    else:
+        rows += [["lambda_min(A) lower bound", f"{c.lambda_lower:.3e}"],
+                 ["rounding margin", f"{c.rounding_margin:.1e}"],
+                 ["dual point stationarity residual", f"{c.dual_residual:.1e}"]]
+    rows.append(["certified", "yes" if c.certified else "NO"])
+    return [f"setting: {setting.describe()}", format_table(rows, headers=["quantity", "value"]), c.statement]
 
 
 def register(subparsers: Any) -> None:

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     st = setting_from_args(args, exact=False)
     if st.n_is_symbolic:
         raise InputError("-n", "check-weights needs a numeric n")
-    from iclcheck.cli.formatting import dump_json, json_envelope
+    from iclcheck.cli.render import Labelled, emit
     from iclcheck.numerics.weights import load_weights
     from iclcheck.numerics.weights.check import check_loaded_weights
 
@@ -84,15 +84,8 @@ def run(args: argparse.Namespace) -> int:
                          "models iclcheck train writes)")
     res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed)
     impl_lines, impl = implements_section.section(args, st, w)
-    if args.format == "json":  # the one envelope of docs/json.md (schema, version, command, the setting object)
-        body = res.to_dict()
-        if impl is not None:
-            body["implements"] = impl
-        dump_json(json_envelope("check-weights", body, setting=st, args=args))
-        return 0
-    for line in report_lines(res, st) + impl_lines:
-        print(line)
-    return 0
+    view = Labelled(res, after={} if impl is None else {"implements": impl})
+    return emit("check-weights", view, args, setting=st, text=lambda v, a, _: report_lines(res, st) + impl_lines)
 
 
 def report_lines(res, st) -> list[str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of
 from iclcheck.cli.main import COMMANDS
 from iclcheck.cli.progress import add_progress_flag, progress_bar, train_callback
@@ -81,7 +79,13 @@ def _check_sizes(args: argparse.Namespace, d: int, n: int) -> None:
                          f"than the {MAX_BYTES // 2**30} GiB bound: lower --samples, -n or --steps")
 
 
+_FLAGS = {"L": "-L", "n": "-n", "steps": "--steps", "samples": "--samples", "train_steps": "--train-steps",
+          "plot": "--plot"}
+
+
 def run(args: argparse.Namespace) -> int:
+    from iclcheck import api
+    from iclcheck.cli.render import emit
     from iclcheck.theory.errors import InputError
 
     if args.L > MAX_COMPARE_LAYERS:  # before the setting is even parsed
@@ -93,69 +97,44 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--train-steps", f"at most {MAX_TRAIN_STEPS:,}, got {args.train_steps:,}")
     st = setting_of(args)
     _check_sizes(args, st.d, int(st.n))
-    if args.plot is not None:  # validate the path before the expensive part: a regular file that can be written
-        from iclcheck.numerics.outfiles import check_output_path
-        from iclcheck.numerics.plots import PLOT_SUFFIXES
+    try:
+        with progress_bar(args, args.train_steps, desc="train", unit="step") as bar:
+            res = api.compare(st, args.L, steps=args.steps, samples=args.samples, seed=args.seed,
+                              train_steps=args.train_steps, callback=None if bar is None else train_callback(bar),
+                              plot=args.plot or None)
+    except InputError as exc:
+        raise InputError(_FLAGS.get(exc.what, exc.what), exc.problem) from None
+    res.plot = args.plot  # as given (the JSON has always named it so)
+    return emit("compare", res, args, setting=st, text=_table)
 
-        check_output_path(args.plot, what="--plot", suffixes=PLOT_SUFFIXES)
-    from iclcheck.cli.formatting import dump_json, json_envelope
-    from iclcheck.numerics.compare import compare
 
-    with progress_bar(args, args.train_steps, desc="train", unit="step") as bar:
-        res = compare(st, args.L, steps=args.steps, samples=args.samples, rng=np.random.default_rng(args.seed),
-                      train_steps=args.train_steps, train_lr=0.01,
-                      train_callback=None if bar is None else train_callback(bar))
-    curves = res["curves"]
-    if args.plot:
-        from iclcheck.numerics.plots import error_curves
+def _cell(e, x, bz) -> str:
+    v, mark = (x, "=") if x is not None else (e.mean, "" if e.estimable else "?")
+    return f"{f'{v:.4g}{mark}{chr(43) if bz else chr(32)}':>13}"
 
-        error_curves(curves, args.plot, title=f"{st.describe()}, L={args.L}")
-    if args.format == "json":
-        def per_step(c):
-            return [{"step": int(k), "mc_mean": e.mean, "ci": list(e.ci) if e.estimable else None,
-                     "estimable": e.estimable, "median": e.median, "tail_index": e.tail_index,
-                     "note": e.tail_note() or None, "exact": x, "beyond_L": bool(bz)}
-                    for k, e, x, bz in zip(c.steps, c.errors, c.exact, c.beyond(), strict=True)]
 
-        dump_json(json_envelope("compare", {
-            "setting": res["setting"], "L": res["L"], "steps": res["steps"], "samples": res["samples"],
-            "seed": args.seed, "plot": args.plot,
-            "algorithms": {c.name: {"label": c.label, "steps": [int(s) for s in c.steps],
-                                    "errors": [e.mean for e in c.errors],
-                                    "ci": [list(e.ci) if e.estimable else None for e in c.errors],
-                                    "tuned_for_steps": c.tuned_steps, "per_step": per_step(c),
-                                    "params": c.params} for c in curves},
-            "similarity": {k: {"best_step": v["best_step"], "sim_e": v["sim_e"]} for k, v in res["similarity"].items()},
-        }, setting=st, args=args))
-        return 0
-    print(f"per-step error E(yhat_k - w^T x_q)^2, {res['samples']} prompts, {st.describe()}, L={args.L}")
-    print("  = exact   + beyond the L steps the step size is optimal for   ? Monte Carlo mean not estimable "
-          "(heavy tail; see --format json for median/quantiles)")
-    K = res["steps"]
+def _table(res, args: argparse.Namespace, written) -> list[str]:
+    lines = [f"per-step error E(yhat_k - w^T x_q)^2, {res.samples} prompts, {res.setting}, L={res.L}",
+             "  = exact   + beyond the L steps the step size is optimal for   ? Monte Carlo mean not estimable "
+             "(heavy tail; see --format json for median/quantiles)"]
+    K, curves = res.steps, res.curves
     width = max(len(c.label) for c in curves)
     head = "".join(f"{k:>13}" for k in range(K + 1))
-    print(f"{'algorithm':<{width}}  {head}")
-
-    def cell(e, x, bz) -> str:
-        v, mark = (x, "=") if x is not None else (e.mean, "" if e.estimable else "?")
-        return f"{f'{v:.4g}{mark}{chr(43) if bz else chr(32)}':>13}"
-
+    lines.append(f"{'algorithm':<{width}}  {head}")
     for c in curves:
-        row = {int(s): cell(e, x, bz) for s, e, x, bz in zip(c.steps, c.errors, c.exact, c.beyond(), strict=True)}
+        row = {int(s): _cell(e, x, bz) for s, e, x, bz in zip(c.steps, c.errors, c.exact, c.beyond(), strict=True)}
         if len(c.errors) == 1:
             cells = "".join(next(iter(row.values())) if k == K else f"{'':>13}" for k in range(K + 1))
         else:
             cells = "".join(row.get(k, f"{'':>13}") for k in range(K + 1))
-        print(f"{c.label:<{width}}  {cells}")
-        if c.params.get("skipped"):
-            print(f"{'':<{width}}  ({c.params['skipped']})")
-        if c.params.get("method"):
-            print(f"{'':<{width}}  ({c.params['method']})")
-    if res["similarity"]:
-        print("best-matching step per layer l = 1..L (argmax_k SimE on prefix prompts, Fu et al.), SimE in brackets:")
-        for k, v in res["similarity"].items():
+        lines.append(f"{c.label:<{width}}  {cells}")
+        lines += [f"{'':<{width}}  ({c.params[key]})" for key in ("skipped", "method") if c.params.get(key)]
+    if res.similarity:
+        lines.append("best-matching step per layer l = 1..L (argmax_k SimE on prefix prompts, Fu et al.), SimE in "
+                     "brackets:")
+        for k, v in res.similarity.items():
             cells = ", ".join(f"{s} [{e:.3f}]" for s, e in zip(v["best_step"], v["sim_e"], strict=True))
-            print(f"  {k:<16} {cells}")
+            lines.append(f"  {k:<16} {cells}")
     if args.plot:
-        print(f"plot written to {args.plot}")
-    return 0
+        lines.append(f"plot written to {args.plot}")
+    return lines

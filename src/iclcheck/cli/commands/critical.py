@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from functools import partial
 from typing import Any
 
 from iclcheck.cli.formatting import add_out_argument
@@ -63,41 +64,12 @@ peak memory < 0.1 GB; one descent start takes ~1 s at d = 20 and ~2 s at d = 50 
 
 
 def landscape_json(land: Any) -> dict[str, Any]:
-    from iclcheck.cli.formatting import float_rows
-
-    return {
-        "points": [
-            {
-                "loss": p.loss,
-                "kind": p.kind,
-                "index": p.index,
-                "degenerate_directions": p.n_zero,
-                "grad_norm": p.grad_norm,
-                "count": p.count,
-                "gamma": float_rows(p.gamma),
-                "gamma_definition": "-c Q11^T",
-                "reduced_form_residual": p.reduced_form_residual,
-                "distance_to_predicted": p.distance_to_predicted,
-                "hessian_eigenvalues": [float(x) for x in p.eigenvalues],
-                "P_last_row": [float(x) for x in p.theta[: len(p.gamma) + 1]],
-                "runs": [list(r) for r in p.runs],
-            }
-            for p in land.points
-        ],
-        "predicted_loss": land.predicted_loss,
-        "gamma_star": float_rows(land.gamma_star),
-        "starts": land.starts,
-        "runs": len(land.runs),
-        "seed": land.seed,
-        "grad_tol": land.grad_tol,
-        "nonconverged": [
-            {"start": r.start, "method": r.method, "grad_norm": r.grad_norm, "loss": r.loss, "message": r.message}
-            for r in land.nonconverged
-        ],
-    }
+    """The JSON body of a Landscape (``Landscape.to_dict``)."""
+    return land.to_dict()
 
 
-def run(args: argparse.Namespace) -> int:
+def _check_flags(args: argparse.Namespace) -> None:
+    """Bounds checked from the flags alone, before the setting is built."""
     if not 1 <= args.starts <= MAX_STARTS:
         raise InputError("--starts", f"must be between 1 and {MAX_STARTS}, got {args.starts}")
     if not 0 <= args.seed <= MAX_SEED:
@@ -105,20 +77,16 @@ def run(args: argparse.Namespace) -> int:
     d = spec_dimension(args.cov, what="--cov")
     if d is not None and d > MAX_CRITICAL_DIM:
         raise InputError("--cov", f"critical supports d <= {MAX_CRITICAL_DIM} ((d+1)^2 parameters per run), got d = {d}")
-    from iclcheck.cli.formatting import (
-        dump_json,
-        fmt_number,
-        format_matrix,
-        json_envelope,
-        print_table,
-        write_arrays,
-    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from iclcheck import api
     from iclcheck.cli.inputs import setting_from_args
+    from iclcheck.cli.progress import progress_bar
+    from iclcheck.cli.render import check_out, emit
 
-    if args.out is not None:  # before any work: a regular file that can be written
-        from iclcheck.cli.formatting import check_out_path
-
-        check_out_path(args.out)
+    _check_flags(args)
+    check_out(args)  # before any work: a regular file that can be written
     if args.plot is not None:
         from iclcheck.numerics.landscape_plot import check_plot_path
 
@@ -126,59 +94,39 @@ def run(args: argparse.Namespace) -> int:
     setting = setting_from_args(args, exact=False)
     if setting.d > MAX_CRITICAL_DIM:
         raise InputError("--cov", f"critical supports d <= {MAX_CRITICAL_DIM}, got d = {setting.d}")
-    from iclcheck.numerics.critical import find_critical_points
-    from iclcheck.numerics.one_layer import OneLayer
-
-    ol = OneLayer(setting)
-    from iclcheck.cli.progress import progress_bar
-    from iclcheck.numerics.critical import default_methods
-
-    methods = default_methods(ol.d) if args.methods == "auto" else tuple(args.methods.split(","))
     with progress_bar(args, args.starts, desc="critical", unit="start") as bar:
-        land = find_critical_points(ol, starts=args.starts, seed=args.seed, methods=methods,
-                                    progress=None if bar is None else lambda k, total: bar.update(k - bar.n))
-    if args.plot:
-        from iclcheck.numerics.landscape_plot import plot_landscape
+        land = api.critical_points(setting, starts=args.starts, seed=args.seed,
+                                   methods=None if args.methods == "auto" else tuple(args.methods.split(",")),
+                                   progress=None if bar is None else lambda k, total: bar.update(k - bar.n),
+                                   plot=args.plot or None)
+    return emit("critical", land, args, setting=setting, text=partial(_table, setting=setting))
 
-        plot_landscape(ol, land, args.plot)
-    written = None
-    if args.out is not None:
-        import numpy as np
 
-        gammas = np.array([p.gamma for p in land.points]).reshape(len(land.points), setting.d, setting.d)
-        thetas = np.array([p.theta for p in land.points]).reshape(len(land.points), -1)
-        written = write_arrays(args.out, {"gammas": gammas} if args.out.lower().endswith(".npy") else
-                               {"gammas": gammas, "thetas": thetas, "gamma_star": land.gamma_star,
-                                "losses": np.array([p.loss for p in land.points])})
-    if args.format == "json":
-        body = landscape_json(land)
-        if written is not None:
-            body["out"] = written
-        dump_json(json_envelope("critical", body, setting=setting, args=args))
-        return 0
-    print(f"setting: {setting.describe()}")
+def _table(land: Any, args: argparse.Namespace, written: Any, *, setting: Any) -> list[str]:
+    from iclcheck.cli.formatting import fmt_number, format_matrix, format_table
+
+    methods, d = land.methods, len(land.gamma_star)
     runs = f"{len(methods)} runs ({', '.join(methods)})" if len(methods) > 1 else f"1 run ({methods[0]})"
-    print(f"{args.starts} starts x {runs}, seed {args.seed}, |grad f| <= {land.grad_tol:.2g}")
-    print(f"predicted (reduced-family) loss L* = {fmt_number(land.predicted_loss, digits=10)}")
     rows = [
         [i, p.kind, p.index, fmt_number(p.loss, digits=10), f"{p.grad_norm:.1e}", p.count,
          fmt_number(p.distance_to_predicted, digits=4), fmt_number(p.reduced_form_residual, digits=3),
          p.n_zero]
         for i, p in enumerate(land.points)
     ]
-    print_table(rows, headers=["#", "kind", "index", "loss", "|grad|", "count", "distance", "reduced", "flat"])
-    best = land.points[0] if land.points else None
+    lines = [f"setting: {setting.describe()}",
+             f"{land.starts} starts x {runs}, seed {land.seed}, |grad f| <= {land.grad_tol:.2g}",
+             f"predicted (reduced-family) loss L* = {fmt_number(land.predicted_loss, digits=10)}",
+             format_table(rows, headers=["#", "kind", "index", "loss", "|grad|", "count", "distance", "reduced",
+                                         "flat"])]
     if written is not None:
-        print(f"the points' gamma ({len(land.points)} x {setting.d}x{setting.d}) written to {written['file']}")
-    elif best is not None:
-        print(f"gamma of point 0 (-c Q11^T):\n{format_matrix(best.gamma)}")
-    non = land.nonconverged
-    print(f"non-converged runs: {len(non)} of {len(land.runs)}")
-    for r in non:
-        print(f"  start {r.start} ({r.method}): {r.message}")
+        lines.append(f"the points' gamma ({len(land.points)} x {d}x{d}) written to {written['file']}")
+    elif land.points:
+        lines.append(f"gamma of point 0 (-c Q11^T):\n{format_matrix(land.points[0].gamma)}")
+    lines.append(f"non-converged runs: {len(land.nonconverged)} of {len(land.runs)}")
+    lines += [f"  start {r.start} ({r.method}): {r.message}" for r in land.nonconverged]
     if args.plot:
-        print(f"plot written to {args.plot}")
-    return 0
+        lines.append(f"plot written to {args.plot}")
+    return lines
 
 
 def register(subparsers: Any) -> None:

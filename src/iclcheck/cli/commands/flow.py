@@ -8,11 +8,10 @@ fitted tail rates; --plot writes the loss against time with the plateaus shaded.
 from __future__ import annotations
 
 import argparse
-import sys
+from functools import partial
 from typing import Any
 
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
-from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.inputs import add_setting_arguments, positive_number, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
@@ -32,7 +31,9 @@ MAX_PARAMS = 20_000
 
 
 def run(args: argparse.Namespace) -> int:
-    from iclcheck.numerics.flow import flow, model
+    from iclcheck import api
+    from iclcheck.cli.render import Body, emit
+    from iclcheck.numerics.flow import model
 
     st = setting_from_args(args, exact=False)
     if st.n_is_symbolic:
@@ -46,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--heads/--rank/--cov", f"{m.size} parameters: at most {MAX_PARAMS} for this command")
     if args.samples < 3:
         raise InputError("--samples", f"must be at least 3, got {args.samples}")
-    res = flow(st, args.model, init=init, t_max=t_max, samples=args.samples, rtol=rtol, atol=rtol * 1e-4,
-               heads=args.heads, rank=rank, L=args.L, seed=args.seed, hessian=m.size <= 200)
+    res = api.flow(st, args.model, init=init, t_max=t_max, samples=args.samples, rtol=rtol, atol=rtol * 1e-4,
+                   heads=args.heads, rank=rank, L=args.L, seed=args.seed, hessian=m.size <= 200)
     if args.plot:
         from iclcheck.numerics.many_steps_plots import flow_plot
 
@@ -58,25 +59,26 @@ def run(args: argparse.Namespace) -> int:
                            "final_loss": float(res.loss[-1]), "final_grad_norm": float(res.grad_norm[-1]),
                            "classification": res.classification, "invariant_drift": res.invariant_drift,
                            "rates": dict(res.rates), "nfev": res.nfev}
-    if args.format == "json":
-        dump_json(json_envelope("flow", out, setting=st, args=args))
-        return 0
-    w = sys.stdout.write
-    w(f"gradient flow of the exact population loss: {res.model}, {m.size} parameters, d={st.d}, n={st.n}, "
-      f"t in [0, {t_max:g}], LSODA rtol {rtol:g}\n\n")
+    return emit("flow", Body(out, res), args, setting=st, text=partial(_table, setting=st))
+
+
+def _table(view: Any, args: argparse.Namespace, written: Any, *, setting: Any) -> list[str]:
+    res, out = view.result, view.body
+    lines = [f"gradient flow of the exact population loss: {res.model}, {out['parameters']} parameters, "
+             f"d={setting.d}, n={setting.n}, t in [0, {out['t_max']:g}], LSODA rtol {out['rtol']:g}", ""]
     if res.plateaus:
-        w("plateau  entry        exit         loss\n")
-        for i, p in enumerate(res.plateaus):
-            w(f"{i:7d}  {p.entry:<11.5g}  {p.exit:<11.5g}  {p.loss:.8g}\n")
+        lines.append("plateau  entry        exit         loss")
+        lines += [f"{i:7d}  {p.entry:<11.5g}  {p.exit:<11.5g}  {p.loss:.8g}" for i, p in enumerate(res.plateaus)]
     else:
-        w("no plateau detected\n")
-    w(f"\nfinal loss {res.loss[-1]:.10g}, |grad| {res.grad_norm[-1]:.3g}: {res.classification}\n")
-    w(f"conserved quantities: max drift {res.invariant_drift:.3g}\n")
+        lines.append("no plateau detected")
+    lines += ["", f"final loss {res.loss[-1]:.10g}, |grad| {res.grad_norm[-1]:.3g}: {res.classification}",
+              f"conserved quantities: max drift {res.invariant_drift:.3g}"]
     if res.rates:
-        w(f"tail: exponential rate {res.rates['exp_rate']:.4g}, gradient-dominance exponent p = {res.rates['p']:.3f}\n")
+        lines.append(f"tail: exponential rate {res.rates['exp_rate']:.4g}, gradient-dominance exponent p = "
+                     f"{res.rates['p']:.3f}")
     if args.plot:
-        w(f"plot: {args.plot}\n")
-    return 0
+        lines.append(f"plot: {args.plot}")
+    return lines
 
 
 def register(sub: Any) -> None:

@@ -8,11 +8,10 @@ Sigma), any task prior and noise, Gaussian covariates. --eta opt: the step that 
 from __future__ import annotations
 
 import argparse
-import sys
+from functools import partial
 from typing import Any
 
 from iclcheck.cli.commands._lsa_common import positive_int
-from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.inputs import add_setting_arguments, positive_number, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
@@ -36,29 +35,30 @@ def _eta(text: str) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from iclcheck.numerics.gd_error import gd_error
+    from iclcheck import api
+    from iclcheck.cli.render import Labelled, emit
 
     st = setting_from_args(args, exact=False)
     if st.n_is_symbolic:
         raise InputError("-n", "this command needs a numeric n")
     eta = _eta(args.eta)
-    pre = None if args.precondition == "none" else "inverse"
-    res = gd_error(st, args.steps, eta=eta, target=args.target, precondition=pre)
-    out: dict[str, Any] = {"precondition": args.precondition, **res.to_dict()}
-    if args.format == "json":
-        dump_json(json_envelope("gd-error", out, setting=st, args=args))
-        return 0
-    w = sys.stdout.write
-    w(f"GD from w_0 = 0, target {res.target}, d={res.d}, n={res.n}, sigma2={st.sigma2:g}, precondition "
-      f"{args.precondition}, step {'optimal per k' if res.optimal_step else 'fixed'}\n\n")
-    w("    k  eta          E error         edge mass  edge share\n")
+    res = api.gd_error(st, args.steps, eta=eta, target=args.target,
+                       precondition=None if args.precondition == "none" else "inverse")
+    return emit("gd-error", Labelled(res, before={"precondition": args.precondition}), args, setting=st,
+                text=partial(_table, setting=st))
+
+
+def _table(view: Any, args: argparse.Namespace, written: Any, *, setting: Any) -> list[str]:
+    res = view.result
+    lines = [f"GD from w_0 = 0, target {res.target}, d={res.d}, n={res.n}, sigma2={setting.sigma2:g}, precondition "
+             f"{args.precondition}, step {'optimal per k' if res.optimal_step else 'fixed'}", "",
+             "    k  eta          E error         edge mass  edge share"]
     for k in range(res.error.size):
         flag = " !" if res.heavy_tail[k] else ""
-        w(f"{k + 1:5d}  {res.eta[k]:<11.6g}  {res.error[k]:<14.8g}  {res.edge_mass[k]:<9.3g}  "
-          f"{res.edge_share[k]:.3g}{flag}\n")
+        lines.append(f"{k + 1:5d}  {res.eta[k]:<11.6g}  {res.error[k]:<14.8g}  {res.edge_mass[k]:<9.3g}  "
+                     f"{res.edge_share[k]:.3g}{flag}")
     worse = "never" if res.first_worse is None else f"k = {res.first_worse}"
-    w(f"\nleast error at k = {res.argmin}; first k with error above k = 1: {worse}\n")
-    return 0
+    return [*lines, "", f"least error at k = {res.argmin}; first k with error above k = 1: {worse}"]
 
 
 def register(sub: Any) -> None:

@@ -13,13 +13,12 @@ and the output then says so and gives that filter's loss as a lower bound). gdpp
 from __future__ import annotations
 
 import argparse
-import sys
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
-from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.inputs import COVARIATE_LAWS, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.numerics.limits import MAX_GD_LAYERS, MAX_GDPP_LAYERS, MAX_GDPP_STARTS
@@ -58,8 +57,8 @@ def _setting(args: argparse.Namespace) -> Setting:
     return st
 
 
-def run(args: argparse.Namespace) -> int:
-    # every bound before any work (numerics.limits; also checked by the library)
+def _check_flags(args: argparse.Namespace) -> None:
+    """Every bound before any work (numerics.limits; also checked by the library)."""
     if args.L < 1:
         raise InputError("-L", f"must be a positive integer, got {args.L}")
     if args.family == "gdpp" and args.L > MAX_GDPP_LAYERS:
@@ -69,56 +68,77 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-L", f"at most {MAX_GD_LAYERS} layers (exact moments of degree 2L+2), got {args.L:,}")
     if args.starts > MAX_GDPP_STARTS:
         raise InputError("--starts", f"at most {MAX_GDPP_STARTS:,} multistart runs, got {args.starts:,}")
-    from iclcheck.numerics.families.gd import optimal_gd
-    from iclcheck.numerics.families.gdpp import optimal_gdpp
 
+
+@dataclass
+class LayersView:
+    """The optimum of a restricted family (``iclcheck.optimal_layers``: a GDOptimum or GDPPOptimum) with the
+    setting and family it belongs to: the command's JSON body (``to_dict``) and table."""
+
+    setting: Setting
+    family: str
+    L: int
+    opt: Any
+
+    @property
+    def note(self) -> str:
+        st = self.setting
+        family_text = ("A_l = a_l Sigma^-1 (P_l = [[0,0],[0,1]], Q_l = -[[A_l,0],[0,0]])" if self.family == "gd"
+                       else "A_l = a_l Sigma^-1, B_l = b_l I (P_l = [[B_l,0],[0,1]], Q_l = -[[A_l,0],[0,0]])")
+        iso = bool(np.allclose(st.Sigma, np.eye(st.d), atol=1e-14))
+        return (f"family: {family_text}; data x ~ N(0, Sigma), w ~ N(0, Sigma^-1) (Ahn et al. Thm 3/4 setting)"
+                + ("" if iso else "; the coefficients multiply Sigma^-1 and the loss does not depend on Sigma "
+                   "(whitening)"))
+
+    def to_dict(self) -> dict[str, Any]:
+        st, opt = self.setting, self.opt
+        out: dict[str, Any] = {"family": self.family, "d": st.d, "n": int(st.n), "L": self.L, "sigma2": st.sigma2,
+                               "note": self.note}
+        if self.family == "gd":
+            out.update(coefficients=[float(v) for v in opt.coefficients], loss=opt.loss,
+                       certified_global_min=opt.certified, gradient_norm=opt.gradient_norm,
+                       lower_bound=opt.lower_bound, method=opt.method,
+                       order="any permutation of the coefficients is equally optimal (loss symmetric); ascending")
+        else:
+            out.update(coefficients=[float(v) for v in opt.a], b_coefficients=[float(v) for v in opt.b],
+                       loss=opt.loss, certified_global_min=False, gradient_norm=opt.gradient_norm,
+                       stationary=opt.attained, starts=opt.starts, seed=opt.seed, hits=opt.hits,
+                       local_minima=list(opt.local_minima[:5]), method=opt.method,
+                       order=f"layer order 0..L-1; b_{self.L - 1} does not enter the loss (reported 0)")
+        out["loss_zero_predictor"] = float(st.d)
+        return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from iclcheck import api
+    from iclcheck.cli.render import emit
+
+    _check_flags(args)
     st = _setting(args)
-    iso = bool(np.allclose(st.Sigma, np.eye(st.d), atol=1e-14))
-    family_text = ("A_l = a_l Sigma^-1 (P_l = [[0,0],[0,1]], Q_l = -[[A_l,0],[0,0]])" if args.family == "gd"
-                   else "A_l = a_l Sigma^-1, B_l = b_l I (P_l = [[B_l,0],[0,1]], Q_l = -[[A_l,0],[0,0]])")
-    note = (f"family: {family_text}; data x ~ N(0, Sigma), w ~ N(0, Sigma^-1) (Ahn et al. Thm 3/4 setting)"
-            + ("" if iso else "; the coefficients multiply Sigma^-1 and the loss does not depend on Sigma "
-               "(whitening)"))
-    out: dict[str, Any] = {"family": args.family, "d": st.d, "n": int(st.n), "L": args.L, "sigma2": st.sigma2,
-                           "note": note}
-    if args.family == "gd":
-        opt = optimal_gd(st, args.L)
-        out.update(coefficients=[float(v) for v in opt.coefficients], loss=opt.loss,
-                   certified_global_min=opt.certified, gradient_norm=opt.gradient_norm,
-                   lower_bound=opt.lower_bound, method=opt.method,
-                   order="any permutation of the coefficients is equally optimal (loss symmetric); ascending")
-    else:
-        pp = optimal_gdpp(st, args.L, starts=args.starts, seed=args.seed)  # (a GDPPOptimum, not a GDOptimum)
-        out.update(coefficients=[float(v) for v in pp.a], b_coefficients=[float(v) for v in pp.b],
-                   loss=pp.loss, certified_global_min=False, gradient_norm=pp.gradient_norm,
-                   stationary=pp.attained, starts=pp.starts, seed=pp.seed, hits=pp.hits,
-                   local_minima=list(pp.local_minima[:5]), method=pp.method,
-                   order=f"layer order 0..L-1; b_{args.L - 1} does not enter the loss (reported 0)")
-    out["loss_zero_predictor"] = float(st.d)
-    if args.format == "json":
-        dump_json(json_envelope("layers", out, setting=st, args=args))
-        return 0
-    w = sys.stdout.write
-    w(f"{args.family} family, d={st.d}, n={st.n}, L={args.L}, sigma2={st.sigma2:g}\n")
-    w(f"{note}\n\n")
-    head = "layer  a_l" + ("            b_l" if args.family == "gdpp" else "")
-    w(head + "\n")
+    opt = api.optimal_layers(st, args.L, family=args.family, starts=args.starts if args.family == "gdpp" else None,
+                             seed=args.seed)
+    return emit("layers", LayersView(st, args.family, args.L, opt), args, setting=st, text=_table)
+
+
+def _table(view: LayersView, args: argparse.Namespace, written: Any) -> list[str]:
+    st, out, gdpp = view.setting, view.to_dict(), view.family == "gdpp"
+    lines = [f"{view.family} family, d={st.d}, n={st.n}, L={view.L}, sigma2={st.sigma2:g}", f"{view.note}", "",
+             "layer  a_l" + ("            b_l" if gdpp else "")]
     for l, a in enumerate(out["coefficients"]):
-        row = f"{l:5d}  {a:<13.8g}" + (f"  {out['b_coefficients'][l]:<13.8g}" if args.family == "gdpp" else "")
-        w(row.rstrip() + "\n")
-    what = "minimal loss" if args.family == "gd" else "best loss found"
-    w(f"\n{what} E(TF - y_q)^2 = {out['loss']:.10g}   (log loss {np.log(out['loss']):.4f}; "
-      f"zero predictor {st.d})\n")
+        row = f"{l:5d}  {a:<13.8g}" + (f"  {out['b_coefficients'][l]:<13.8g}" if gdpp else "")
+        lines.append(row.rstrip())
+    what = "best loss found" if gdpp else "minimal loss"
+    lines += ["", f"{what} E(TF - y_q)^2 = {out['loss']:.10g}   (log loss {np.log(out['loss']):.4f}; "
+              f"zero predictor {st.d})"]
     if out["certified_global_min"]:
         cert = "global minimum certified (convex in the coefficients of prod (1 - a_l x), minimiser real-rooted)"
-    elif args.family == "gd":
-        cert = (f"not certified: the best degree-{args.L} filter has complex roots (its loss {out['lower_bound']:.8g} "
+    elif not gdpp:
+        cert = (f"not certified: the best degree-{view.L} filter has complex roots (its loss {out['lower_bound']:.8g} "
                 "is a lower bound no real steps attain); best real coefficients by multistart")
     else:
-        cert = (f"{pp.method}; lowest local minima found "
-                + ", ".join(f"{v:.6g}" for v in pp.local_minima[:3]))
-    w(f"{cert}; |gradient| = {out['gradient_norm']:.2e}\n{out['order']}\n")
-    return 0
+        cert = f"{view.opt.method}; lowest local minima found " + ", ".join(f"{v:.6g}" for v in view.opt.local_minima[:3])
+    lines += [f"{cert}; |gradient| = {out['gradient_norm']:.2e}", out["order"]]
+    return lines
 
 
 def register(sub: Any) -> None:

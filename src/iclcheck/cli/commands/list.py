@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from iclcheck.cli.formatting import dump_json, json_envelope
 from iclcheck.cli.main import COMMANDS
 
 __all__ = ["register", "run"]
@@ -43,7 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _claim_json(c: Any) -> dict[str, Any]:
+    return {"key": c.key, "paper": c.paper, "title": c.title, "source": c.source, "provenance": c.provenance,
+            "locator": c.locator, "origin": c.origin, "parameters": list(c.parameters), "movable": bool(c.parameters),
+            "fixed": c.fixed_reason if not c.parameters else c.fixed, "statement": c.statement,
+            "notation": c.notation}
+
+
 def run(args: argparse.Namespace) -> int:
+    from iclcheck.cli.render import Body, emit
     from iclcheck.proofs.registry import select
 
     problems: list[str] = []
@@ -53,42 +61,35 @@ def run(args: argparse.Namespace) -> int:
     if args.keys:
         print("\n".join(c.key for c in claims))
         return 0
-    if args.format == "json":
-        dump_json(json_envelope("list", {"claims": [{"key": c.key, "paper": c.paper, "title": c.title, "source": c.source,
-                                      "provenance": c.provenance, "locator": c.locator, "origin": c.origin,
-                                      "parameters": list(c.parameters), "movable": bool(c.parameters),
-                                      "fixed": c.fixed_reason if not c.parameters else c.fixed,
-                                      "statement": c.statement,
-                                      "notation": c.notation} for c in claims],
-                          "papers": len({c.paper for c in claims})}), indent=True)
-        return 0
+    body = {"claims": [_claim_json(c) for c in claims], "papers": len({c.paper for c in claims})}
+    return emit("list", Body(body, claims), args, text=_table, indent=True)
+
+
+def _table(view: Any, args: argparse.Namespace, written: Any) -> list[str]:
     from iclcheck.proofs.registry import PROVENANCE_TAGS
 
+    claims = view.result
     heads = ("key", "claim", "provenance", "moves", "origin", "source")
-    rows: list[tuple[str, ...]] = [(c.key, c.title, c.provenance, ",".join(c.parameters) or "-", c.origin, c.source) for c in claims]
+    rows: list[tuple[str, ...]] = [(c.key, c.title, c.provenance, ",".join(c.parameters) or "-", c.origin, c.source)
+                                   for c in claims]
     w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
-    print("  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip())
-    print("  ".join("-" * x for x in w))
+    lines = ["  ".join(h.ljust(x) for h, x in zip(heads, w, strict=True)).rstrip(), "  ".join("-" * x for x in w)]
     locators = {c.key: c.locator for c in claims}
     fixed = {c.key: c.fixed_reason for c in claims if not c.parameters}  # why a claim runs at its own settings only
     papers: dict[str, list[tuple[str, ...]]] = {}
     for c, r in zip(claims, rows, strict=True):
         papers.setdefault(c.paper, []).append(r)
     for i, (paper, group) in enumerate(papers.items()):
-        if i:
-            print()
-        print(f"{paper} ({len(group)} claim{'s' if len(group) != 1 else ''})")
+        lines += [""] if i else []
+        lines.append(f"{paper} ({len(group)} claim{'s' if len(group) != 1 else ''})")
         for r in group:
-            print("  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)).rstrip())
-            if locators.get(r[0]):
-                print(f"    read: {locators[r[0]]}")
-            if r[0] in fixed:
-                print(f"    fixed: {fixed[r[0]]}")
+            lines.append("  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)).rstrip())
+            lines += [f"    read: {locators[r[0]]}"] if locators.get(r[0]) else []
+            lines += [f"    fixed: {fixed[r[0]]}"] if r[0] in fixed else []
     used = sorted({t for c in claims for t in c.provenance.split("+")})
     moving = sum(bool(c.parameters) for c in claims)
-    print(f"\n{len(rows)} claims from {len(papers)} papers. Run them: iclcheck verify [KEY_OR_PREFIX ...]")
-    print(f"{moving} of them run at your setting ('moves': the parameters they accept; iclcheck verify KEY "
-          "--cov SPEC -n N [--task-cov, --noise, -L]); '-': the paper's settings only ('fixed:' says why)")
-    print("provenance: " + "; ".join(f"{t} = {PROVENANCE_TAGS[t]}" for t in used)
-          + ". Only READ is the paper's own text; the others are checked 'as recorded'.")
-    return 0
+    return [*lines, "", f"{len(rows)} claims from {len(papers)} papers. Run them: iclcheck verify [KEY_OR_PREFIX ...]",
+            f"{moving} of them run at your setting ('moves': the parameters they accept; iclcheck verify KEY "
+            "--cov SPEC -n N [--task-cov, --noise, -L]); '-': the paper's settings only ('fixed:' says why)",
+            "provenance: " + "; ".join(f"{t} = {PROVENANCE_TAGS[t]}" for t in used)
+            + ". Only READ is the paper's own text; the others are checked 'as recorded'."]

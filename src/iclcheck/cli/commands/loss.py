@@ -11,19 +11,14 @@ import argparse
 import io
 import zipfile
 import zlib
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iclcheck.cli.commands.precond import (
-    add_test_setting_arguments,
-    setting_summary,
-    test_setting_from_args,
-    test_summary,
-)
-from iclcheck.cli.formatting import dump_json, fmt_number, json_envelope
+from iclcheck.cli.commands.precond import add_test_setting_arguments, test_setting_from_args
+from iclcheck.cli.formatting import fmt_number
 from iclcheck.cli.inputs import add_setting_arguments, read_npy_bytes, read_regular_file, setting_from_args
 from iclcheck.cli.main import COMMANDS
+from iclcheck.one_layer_loss import MAX_SYMBOLIC_DIM, VARIABLES, loss_symbols, symbolic_loss  # noqa: F401 (re-exported)
 from iclcheck.theory.errors import InputError
 
 if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-up)
@@ -33,9 +28,6 @@ if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-u
 
 __all__ = ["MAX_PARAMS_BYTES", "MAX_SYMBOLIC_DIM", "load_params", "loss_symbols", "register", "run", "symbolic_loss"]
 
-# --symbolic: the expanded polynomial has O(d^4) terms; d = 8 takes ~5 s, d = 12 ~16 s, d = 16 ~28 s
-# (symbolic n, this machine), so the closed form is printed up to d = 10.
-MAX_SYMBOLIC_DIM = 10
 MAX_PARAMS_BYTES = 1 << 30  # the .npz file (P and Q are (d+1)x(d+1) each, d <= 10000)
 
 EPILOG = """examples:
@@ -52,54 +44,6 @@ EPILOG = """examples:
 exit status: 0 success; 2 bad input (one line on stderr); 3 valid input whose answer cannot be
 computed to the promised accuracy (one line saying why, with the figure).
 """
-
-
-def loss_symbols(d: int) -> tuple[Any, Any]:
-    """(p, q): p = [p_1..p_{d+1}] (last row of P), q = [[q_{i,j}]] (d+1) x d (first d columns of Q)."""
-    import sympy as sp
-
-    p = sp.Matrix([sp.Symbol(f"p_{k}") for k in range(1, d + 2)])  # (d+1, 1)
-    q = sp.Matrix(d + 1, d, lambda i, j: sp.Symbol(f"q_{{{i + 1},{j + 1}}}"))  # (d+1, d)
-    return p, q
-
-
-def symbolic_loss(setting: Setting) -> Any:
-    """The expanded closed form f(p, q) for the setting's exact Sigma, Sigma_w, sigma2 (n may be a Symbol)."""
-    import sympy as sp
-
-    from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
-
-    d = setting.d
-    S, W, Sh, km3, s2, n = exact_inputs(setting)  # an int n becomes a sympy Integer there
-    p, q = loss_symbols(d)
-    b, c = p[:d, :], p[d, 0]  # (d, 1), scalar
-    Q11, q21 = q[:d, :], q[d, :].T  # (d, d), (d, 1)
-    f = full_loss_formula(S, W, Sh, km3, s2, n, b, c, Q11, q21, SYMPY_OPS)
-    return sp.expand(f)
-
-
-def _identifier(name: str) -> str:
-    """'q_{1,2}' -> 'q_1_2' (a Python identifier that sympy.parse_expr reads as one Symbol)."""
-    return name.replace("{", "").replace("}", "").replace(",", "_")
-
-
-def symbolic_json(expr: Any) -> dict[str, Any]:
-    """The closed form in JSON, readable back by sympy (docs/json.md): ``loss_symbolic`` (str, as before, with the
-    names p_k and q_{i,j}); ``loss_symbolic_parseable`` (the same with identifier names q_i_j) for
-    ``sympy.parse_expr(text, local_dict=...)`` with ``symbols`` (identifier -> {"name": printed name,
-    "assumptions": sympy assumptions}); ``loss_symbolic_srepr`` (``sympy.srepr``: parse_expr rebuilds it exactly)."""
-    import sympy as sp
-
-    syms = sorted(expr.free_symbols, key=lambda s: s.name)
-    rename = {s: sp.Symbol(_identifier(s.name), **s.assumptions0) for s in syms}
-    return {
-        "loss_symbolic": str(expr),
-        "loss_symbolic_parseable": str(expr.xreplace(rename)),
-        "symbols": {rename[s].name: {"name": s.name, "assumptions": {k: bool(v) for k, v in
-                                                                      sorted(s.assumptions0.items())}}
-                    for s in syms},
-        "loss_symbolic_srepr": sp.srepr(expr),
-    }
 
 
 def load_params(path: str, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -142,124 +86,104 @@ def load_params(path: str, d: int) -> tuple[np.ndarray, np.ndarray]:
     return P, Q
 
 
-def _exact_loss_at(setting: Setting, P: np.ndarray, Q: np.ndarray) -> Any:
-    """f at the exact binary values of the stored floats (rational arithmetic throughout)."""
-    import sympy as sp
-
-    from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
-
-    d = setting.d
-    S, W, Sh, km3, s2, n = exact_inputs(setting, n=sp.Integer(setting.n))
-
-    def ex(A: np.ndarray) -> sp.Matrix:  # exact value of each stored double
-        return sp.Matrix(A.shape[0], A.shape[1], [sp.Rational(*Fraction(float(v)).as_integer_ratio())
-                                                  for v in A.ravel()])
-
-    b = ex(P[d:, :d]).T  # (d, 1)
-    c = ex(P[d:, d:])[0, 0]
-    Q11 = ex(Q[:d, :d])  # (d, d)
-    q21 = ex(Q[d:, :d]).T  # (d, 1)
-    val = sp.Integer(0) + full_loss_formula(S, W, Sh, km3, s2, n, b, c, Q11, q21, SYMPY_OPS)
-    if not val.is_Rational:
-        raise InputError("--exact", f"the exact loss is not rational here ({val}); drop --exact")
-    return val
-
-
-def _symbolic_or_flag(setting: Any, flag: str, problem: str) -> Any:
-    """symbolic_loss(setting), its 'exact mode' refusal restated for the flag that asked for it."""
-    try:
-        return symbolic_loss(setting)
-    except InputError as exc:
-        if exc.what != "exact mode":
-            raise
-        raise InputError(flag, problem) from None
-
-
-def run(args: argparse.Namespace) -> int:
-    if not args.symbolic and args.params is None:
-        raise InputError("--params", "give an .npz file with arrays P and Q, or use --symbolic for the closed form")
-    setting = setting_from_args(args)
+def _check_flags(args: argparse.Namespace, setting: Setting) -> None:
     if args.symbolic and setting.d > MAX_SYMBOLIC_DIM:
         raise InputError("--symbolic", f"the closed form is printed for d <= {MAX_SYMBOLIC_DIM} (it has O(d^4) terms; "
                          f"d = 16 takes ~30 s), got d = {setting.d}; evaluate it at --params instead")
     if (args.exact or args.symbolic) and not setting.is_exact:
         raise InputError("--exact" if args.exact else "--symbolic",
                          "needs exact inputs: eye/diag/csv/json covariances and a rational --noise")
-    out: dict[str, Any] = {"setting": setting_summary(setting, args.cov)}
-    if args.params is not None:
-        P, Q = load_params(args.params, setting.d)
-        if setting.n_is_symbolic:
-            raise InputError("-n", "evaluating at --params needs a numeric n")
-        from iclcheck.numerics.one_layer import OneLayer
 
-        out["params"] = args.params
-        out["loss"] = OneLayer(setting).loss(P, Q)
-        if args.exact:
-            out["loss_exact"] = str(_exact_loss_at(setting, P, Q))
+
+def _params(args: argparse.Namespace, setting: Setting) -> tuple[Any, Any]:
+    if args.params is None:
+        return None, None
+    P, Q = load_params(args.params, setting.d)
+    if setting.n_is_symbolic:
+        raise InputError("-n", "evaluating at --params needs a numeric n")
+    return P, Q
+
+
+def _flagged(exc: InputError, args: argparse.Namespace, setting: Setting, test: Setting | None) -> InputError:
+    """The API's refusal restated under the flag that asked for it."""
+    closed_form = "closed form" in exc.problem  # the covariate law has no exact answer at this Sigma
+    if exc.what == "exact":
+        return InputError("--exact", f"{exc.problem}; drop --exact")
+    if exc.what == "test" and closed_form and test is not None:
+        return InputError("--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in closed "
+                          "form: available for a diagonal --test-cov only with them")
+    if exc.what == "symbolic" and closed_form:
+        return InputError("--symbolic", f"{setting.covariates} covariates need Sigma^(1/2) in closed form; the closed "
+                          "form is available for a diagonal Sigma only with them")
+    return InputError({"symbolic": "--symbolic", "test": "--test-cov"}.get(exc.what, exc.what), exc.problem)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from iclcheck import api
+    from iclcheck.cli.render import emit
+
+    if not args.symbolic and args.params is None:
+        raise InputError("--params", "give an .npz file with arrays P and Q, or use --symbolic for the closed form")
+    setting = setting_from_args(args)
+    _check_flags(args, setting)
+    P, Q = _params(args, setting)
     test = test_setting_from_args(args, setting, exact=bool(args.exact or args.symbolic))
-    if test is not None:
-        if (args.exact or args.symbolic) and not test.is_exact:
-            raise InputError("--exact" if args.exact else "--symbolic", "needs exact test inputs too: eye/diag/csv/json "
-                             "--test-cov and a rational --test-noise")
-        test_out: dict[str, Any] = {"setting": test_summary(test, args)}
-        if args.params is not None:
-            from iclcheck.numerics.shift import shifted_loss_at_params
+    if test is not None and (args.exact or args.symbolic) and not test.is_exact:
+        raise InputError("--exact" if args.exact else "--symbolic", "needs exact test inputs too: eye/diag/csv/json "
+                         "--test-cov and a rational --test-noise")
+    try:
+        res = api.layer_loss(setting, P=P, Q=Q, exact=args.exact, symbolic=args.symbolic, test=test)
+    except InputError as exc:
+        raise _flagged(exc, args, setting, test) from None
+    res = replace(res, params=args.params, cov=args.cov,
+                  test_cov=args.test_cov if args.test_cov is not None else "train")
+    return emit("loss", res, args, setting=setting, text=_table, latex=_latex)
 
-            test_out["loss"] = shifted_loss_at_params(test, P, Q)
-            if args.exact:
-                test_out["loss_exact"] = str(_exact_loss_at(test, P, Q))
-        if args.symbolic:
-            test_out["loss_symbolic"] = _symbolic_or_flag(
-                test, "--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in closed form: "
-                "available for a diagonal --test-cov only with them")
-        out["test"] = test_out
-    if args.symbolic:
-        out["loss_symbolic"] = _symbolic_or_flag(
-            setting, "--symbolic", f"{setting.covariates} covariates need Sigma^(1/2) in closed form; the closed "
-            "form is available for a diagonal Sigma only with them")
-        out["variables"] = ("p_k = P[d+1, k] (last row of P), q_{i,j} = Q[i, j] for j <= d (1-based); "
-                            "f = E(TF - w^T x_q)^2")
 
-    if args.format == "json":
-        if "loss_symbolic" in out:
-            out.update(symbolic_json(out["loss_symbolic"]))
-        if "loss_symbolic" in out.get("test", {}):
-            out["test"]["loss_symbolic"] = str(out["test"]["loss_symbolic"])
-        dump_json(json_envelope("loss", out, setting=setting, args=args))
-    elif args.format == "latex":
-        import sympy as sp
+def _latex_value(exact: Any, value: float) -> str:
+    import sympy as sp
 
-        if "loss_symbolic" in out:
-            print(f"f(P, Q) = {sp.latex(out['loss_symbolic'])}")
-        if "loss" in out:
-            val = sp.latex(sp.Rational(out["loss_exact"])) if "loss_exact" in out else sp.latex(sp.Float(out["loss"], 15))
-            print(f"f(P, Q) \\big|_{{\\mathrm{{params}}}} = {val}")
-        t = out.get("test", {})
-        if "loss_symbolic" in t:
-            print(f"f_{{\\mathrm{{test}}}}(P, Q) = {sp.latex(t['loss_symbolic'])}")
-        if "loss" in t:
-            val = sp.latex(sp.Rational(t["loss_exact"])) if "loss_exact" in t else sp.latex(sp.Float(t["loss"], 15))
-            print(f"f_{{\\mathrm{{test}}}}(P, Q) \\big|_{{\\mathrm{{params}}}} = {val}")
-    else:
-        print(f"One-layer LSA loss f(P, Q) ({setting.describe()})")
-        if "loss_symbolic" in out:
-            print("  variables: " + out["variables"])
-            print(f"f = {out['loss_symbolic']}")
-        if "loss" in out:
-            print(f"f at {args.params} = {fmt_number(out['loss'], digits=15)}")
-            if "loss_exact" in out:
-                print(f"  exactly (at the stored binary floats) = {out['loss_exact']}")
-        if "test" in out:
-            t = out["test"]
-            assert test is not None  # out["test"] is computed from it
-            print(f"At the test setting ({test.describe()})")
-            if "loss_symbolic" in t:
-                print(f"f_test = {t['loss_symbolic']}")
-            if "loss" in t:
-                print(f"f_test at {args.params} = {fmt_number(t['loss'], digits=15)}")
-                if "loss_exact" in t:
-                    print(f"  exactly (at the stored binary floats) = {t['loss_exact']}")
-    return 0
+    return sp.latex(sp.Rational(exact)) if exact is not None else sp.latex(sp.Float(value, 15))
+
+
+def _latex(res: Any, args: argparse.Namespace, written: Any) -> list[str]:
+    import sympy as sp
+
+    lines = []
+    if res.loss_symbolic is not None:
+        lines.append(f"f(P, Q) = {sp.latex(res.loss_symbolic)}")
+    if res.evaluated:
+        lines.append(f"f(P, Q) \\big|_{{\\mathrm{{params}}}} = {_latex_value(res.loss_exact, res.loss)}")
+    if res.test_loss_symbolic is not None:
+        lines.append(f"f_{{\\mathrm{{test}}}}(P, Q) = {sp.latex(res.test_loss_symbolic)}")
+    if res.evaluated and res.test is not None:
+        lines.append(f"f_{{\\mathrm{{test}}}}(P, Q) \\big|_{{\\mathrm{{params}}}} = "
+                     f"{_latex_value(res.test_loss_exact, res.test_loss)}")
+    return lines
+
+
+def _at_params(name: str, value: float, exact: Any, params: str) -> list[str]:
+    lines = [f"{name} at {params} = {fmt_number(value, digits=15)}"]
+    if exact is not None:
+        lines.append(f"  exactly (at the stored binary floats) = {exact}")
+    return lines
+
+
+def _table(res: Any, args: argparse.Namespace, written: Any) -> list[str]:
+    lines = [f"One-layer LSA loss f(P, Q) ({res.setting.describe()})"]
+    if res.loss_symbolic is not None:
+        lines += ["  variables: " + VARIABLES, f"f = {res.loss_symbolic}"]
+    if res.evaluated:
+        lines += _at_params("f", res.loss, res.loss_exact, args.params)
+    if res.test is not None:
+        lines.append(f"At the test setting ({res.test.describe()})")
+        if res.test_loss_symbolic is not None:
+            lines.append(f"f_test = {res.test_loss_symbolic}")
+        if res.evaluated:
+            lines += _at_params("f_test", res.test_loss, res.test_loss_exact, args.params)
+    return lines
 
 
 def register(subparsers: Any) -> None:

@@ -14,17 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from iclcheck.cli.formatting import (
-    add_out_argument,
-    big_json_note,
-    check_out_path,
-    dump_json,
-    exact_rows,
-    fmt_number,
-    format_matrix,
-    json_envelope,
-    write_arrays,
-)
+from iclcheck.cli.formatting import add_out_argument, fmt_number, format_matrix
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
 from iclcheck.theory.errors import InputError
@@ -75,17 +65,11 @@ def float_preconditioner(setting: Setting) -> tuple[np.ndarray, float]:
     return G, one.min_loss()
 
 
-def setting_summary(setting: Setting, cov: str) -> dict[str, Any]:
-    """The setting as a JSON-ready dict."""
-    return {
-        "d": setting.d,
-        "n": str(setting.n) if setting.n_is_symbolic else int(setting.n),
-        "covariates": setting.covariates,
-        "sigma2": setting.sigma2,
-        **({"sigma2_exact": str(setting.sigma2_exact)} if setting.sigma2_exact is not None else {}),
-        "task_cov": setting.task_cov_kind,
-        "cov": cov,
-    }
+def setting_summary(setting: Setting, cov: str | None) -> dict[str, Any]:
+    """The setting as a JSON-ready dict (``iclcheck.results.setting_summary``)."""
+    from iclcheck.results import setting_summary as summary
+
+    return summary(setting, cov)
 
 
 TEST_FLAGS = ("--test-cov", "--test-n", "--test-task-cov", "--test-noise", "--test-covariates")
@@ -165,156 +149,110 @@ def test_summary(test: Setting, args: argparse.Namespace) -> dict[str, Any]:
     return setting_summary(test, args.test_cov if args.test_cov is not None else "train")
 
 
-def test_payload(setting: Setting, test: Setting, args: argparse.Namespace, *, exact: bool) -> dict[str, Any]:
-    """'test' of the payload: Gamma*_train at the test setting (floats; exact values too when asked for)."""
-    out: dict[str, Any] = {"setting": test_summary(test, args)}
-    if (setting.n_is_symbolic or test.n_is_symbolic) and not exact:
-        raise InputError("--test-cov", "symbolic n needs exact test inputs (eye/diag/csv/json, a rational --test-noise)")
-    if not (setting.n_is_symbolic or test.n_is_symbolic):
-        from iclcheck.numerics.shift import shifted_loss
-
-        r = shifted_loss(setting, test)
-        out.update(r.to_dict())
-        out["gamma_test"] = r.gamma_test
-    if exact:
-        from iclcheck.theory.shift import shifted_loss_exact
-
-        loss, opt, exc = shifted_loss_exact(setting, test)
-        out.update(loss_exact=str(loss), test_optimum_exact=str(opt), excess_exact=str(exc))
-    return out
-
-
 def _latex_float_matrix(G: np.ndarray) -> str:
     import sympy as sp
 
     return sp.latex(sp.Matrix(G.shape[0], G.shape[1], [sp.Float(float(v), 6) for v in G.ravel()]))
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.out is not None:  # before any work: a regular file that can be written
-        check_out_path(args.out)
-    setting = setting_from_args(args)
-    want_exact = args.exact or (args.format == "latex" and setting.is_exact)
+def _check_exact(args: argparse.Namespace, setting: Setting) -> None:
     if args.exact and not setting.is_exact:
         raise InputError("--exact", "needs exact inputs: eye/diag/csv/json covariances and a rational --noise "
                          "(random: and float .npy are floats; drop --exact)")
-    G_ex = L_ex = None
-    if want_exact:
-        try:
-            G_ex, L_ex = exact_preconditioner(setting)
-        except InputError as exc:
-            if exc.what != "exact mode":
-                raise
-            if not args.exact and not setting.n_is_symbolic:  # LaTeX without --exact: floats are the answer
-                G_ex = L_ex = None
-            else:
-                hint = "drop --exact for floats" if args.exact else "symbolic n needs it; give a numeric n"
-                raise InputError("--exact" if args.exact else "-n",
-                                 f"{setting.covariates} covariates need Sigma^(1/2) in closed form; exact output "
-                                 f"is available for a diagonal Sigma only with them ({hint})") from None
-    G = L = None
-    if not setting.n_is_symbolic:
-        G, L = float_preconditioner(setting)
-    test = test_setting_from_args(args, setting, exact=want_exact)
-    test_out = None
-    if test is not None:
-        if args.exact and not test.is_exact:
-            raise InputError("--exact", "needs exact test inputs too: eye/diag/csv/json --test-cov and a rational "
-                             "--test-noise (drop --exact for floats)")
-        try:
-            test_out = test_payload(setting, test, args, exact=want_exact and test.is_exact and G_ex is not None)
-        except InputError as exc:
-            if exc.what != "exact mode":
-                raise
-            raise InputError("--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in "
-                             "closed form; exact output is available for a diagonal --test-cov only with them "
-                             "(drop --exact for floats)") from None
+
+
+def _check_test(args: argparse.Namespace, setting: Setting, test: Setting | None) -> None:
+    """Requests that have no answer, refused before any work (the messages name the flags)."""
+    if test is not None and args.exact and not test.is_exact:
+        raise InputError("--exact", "needs exact test inputs too: eye/diag/csv/json --test-cov and a rational "
+                         "--test-noise (drop --exact for floats)")
+    if test is not None and setting.n_is_symbolic and not test.is_exact:
+        raise InputError("--test-cov", "symbolic n needs exact test inputs (eye/diag/csv/json, a rational --test-noise)")
     if args.bayes and args.format == "latex":
         raise InputError("--bayes", "is printed in the table and json formats only")
-    bayes = _bayes_baseline(setting) if args.bayes else None
 
-    written = None
-    if args.out is not None:
-        if G is None:
-            raise InputError("--out", "symbolic n has no float matrix to write; give a numeric n")
-        written = write_arrays(args.out, {"gamma": G}, scalars={"loss": L})
-    if args.format == "json":
-        out: dict[str, Any] = {
-            "gamma": G if G is not None and written is None else None,
-            "loss": L,
-            "setting": setting_summary(setting, args.cov),
-        }
-        if written is not None:
-            out["out"] = written
-        if G_ex is not None:
-            out["gamma_exact"] = exact_rows(G_ex)
-            out["loss_exact"] = str(L_ex)
-        if test_out is not None:
-            out["test"] = test_out
-        if bayes is not None:
-            r10 = lambda v: float(f"{v:.10g}")  # noqa: E731  (a Monte Carlo mean: no BLAS-level digits)
-            out["bayes"] = {"risk": r10(bayes.value), "interval": [r10(v) for v in bayes.interval],
-                            "exact": bayes.exact, "method": bayes.method, "lsa_excess": r10(L - bayes.value)}
-        big_json_note(G if written is None else None)
-        dump_json(json_envelope("precond", out, setting=setting, args=args))
-    elif args.format == "latex":
-        import sympy as sp
 
-        if G_ex is not None:
-            print(f"\\Gamma^* = {sp.latex(G_ex)}")
-            print(f"L^* = {sp.latex(L_ex)}")
-        else:  # no exact answer: n is numeric (a symbolic n without one raised above), so G is set
-            assert G is not None
-            print(f"\\Gamma^* = {_latex_float_matrix(G)}")
-            print(f"L^* = {sp.latex(sp.Float(L, 15))}")
-        if test_out is not None:
-            for key, name in (("loss", "L_{\\mathrm{test}}(\\Gamma^*)"), ("test_optimum", "L^*_{\\mathrm{test}}"),
-                              ("excess", "L_{\\mathrm{test}}(\\Gamma^*) - L^*_{\\mathrm{test}}")):
-                val = (sp.latex(sp.sympify(test_out[key + "_exact"])) if key + "_exact" in test_out
-                       else sp.latex(sp.Float(test_out[key], 15)))
-                print(f"{name} = {val}")
+def _flagged(exc: InputError, args: argparse.Namespace, test: Setting | None) -> InputError:
+    """The API's refusal restated under the flag that asked for it."""
+    closed_form = "closed form" in exc.problem  # the covariate law has no exact answer at this Sigma
+    if exc.what == "exact" and closed_form:
+        hint = "drop --exact for floats" if args.exact else "symbolic n needs it; give a numeric n"
+        return InputError("--exact" if args.exact else "-n", f"{exc.problem} ({hint})")
+    if exc.what == "test" and closed_form and test is not None:
+        return InputError("--test-covariates", f"{test.covariates} test covariates need Sigma_test^(1/2) in closed "
+                          "form; exact output is available for a diagonal --test-cov only with them (drop --exact "
+                          "for floats)")
+    return InputError({"bayes": "--bayes", "exact": "--exact", "test": "--test-cov"}.get(exc.what, exc.what),
+                      exc.problem)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from iclcheck import api
+    from iclcheck.cli.render import check_out, emit
+
+    check_out(args)  # before any work: a regular file that can be written
+    setting = setting_from_args(args)
+    _check_exact(args, setting)
+    want_exact = args.exact or (args.format == "latex" and setting.is_exact)
+    test = test_setting_from_args(args, setting, exact=want_exact)
+    _check_test(args, setting, test)
+    try:
+        res = api.precond(setting, exact=True if args.exact else "auto" if want_exact else False, test=test,
+                          bayes=args.bayes)
+    except InputError as exc:
+        raise _flagged(exc, args, test) from None
+    res = replace(res, cov=args.cov, test_cov=args.test_cov if args.test_cov is not None else "train")
+    return emit("precond", res, args, setting=setting, text=_table, latex=_latex, out_after="setting")
+
+
+_TEST_ROWS = (("loss", "test loss L_test(Gamma*)", "L_{\\mathrm{test}}(\\Gamma^*)"),
+              ("test_optimum", "test optimum L*_test", "L^*_{\\mathrm{test}}"),
+              ("excess", "excess L_test(Gamma*) - L*_test", "L_{\\mathrm{test}}(\\Gamma^*) - L^*_{\\mathrm{test}}"))
+
+
+def _latex(res: Any, args: argparse.Namespace, written: Any) -> list[str]:
+    import sympy as sp
+
+    if res.gamma_exact is not None:
+        lines = [f"\\Gamma^* = {sp.latex(res.gamma_exact)}", f"L^* = {sp.latex(res.loss_exact)}"]
+    else:  # no exact answer: n is numeric (a symbolic n without one was refused), so Gamma* is set
+        lines = [f"\\Gamma^* = {_latex_float_matrix(res.gamma)}", f"L^* = {sp.latex(sp.Float(res.loss, 15))}"]
+    t = res.test_dict()
+    for key, _, name in _TEST_ROWS if t is not None else ():
+        val = (sp.latex(sp.sympify(t[key + "_exact"])) if key + "_exact" in t else sp.latex(sp.Float(t[key], 15)))
+        lines.append(f"{name} = {val}")
+    return lines
+
+
+def _table(res: Any, args: argparse.Namespace, written: Any) -> list[str]:
+    G, L, setting = res.gamma, res.loss, res.setting
+    lines = [f"Optimal preconditioner Gamma* ({setting.describe()})",
+             "  predictor x_q^T Gamma (1/n) sum_i y_i x_i; LSA layer P = e e^T, Q[:d,:d] = -Gamma*^T"]
+    if written is not None:
+        lines.append(f"  Gamma* ({G.shape[0]}x{G.shape[1]}) written to {written['file']} ({written['format']})")
     else:
-        print(f"Optimal preconditioner Gamma* ({setting.describe()})")
-        print("  predictor x_q^T Gamma (1/n) sum_i y_i x_i; LSA layer P = e e^T, Q[:d,:d] = -Gamma*^T")
-        if written is not None:
-            assert G is not None  # written only from G (--out raised above without it)
-            print(f"  Gamma* ({G.shape[0]}x{G.shape[1]}) written to {written['file']} ({written['format']})")
-        else:
-            print(format_matrix(G_ex if G_ex is not None else G))
-        if L_ex is not None:
-            approx = f"  (= {fmt_number(L, digits=12)})" if L is not None else ""
-            print(f"minimal loss L* = {L_ex}{approx}")
-        else:
-            print(f"minimal loss L* = {fmt_number(L, digits=12)}")
-        if test_out is not None:
-            assert test is not None  # test_out is computed from test
-            print(f"Gamma* at the test setting ({test.describe()})")
-            for key, name in (("loss", "test loss L_test(Gamma*)"), ("test_optimum", "test optimum L*_test"),
-                              ("excess", "excess L_test(Gamma*) - L*_test")):
-                ex = test_out.get(key + "_exact")
-                fl = f"{fmt_number(test_out[key], digits=12)}" if key in test_out else None
-                shown = f"{ex}  (= {fl})" if ex is not None and fl is not None else (ex or fl)
-                print(f"  {name} = {shown}")
-        if bayes is not None:
-            print(f"Bayes risk (posterior mean) = {bayes.describe('.5g')}; LSA excess L* - Bayes = "
-                  f"{L - bayes.value:.5g} (L* / Bayes = {L / bayes.value:.4g})" if bayes.value > 0 else
-                  f"Bayes risk (posterior mean) = {bayes.describe('.5g')}; LSA excess L* - Bayes = {L:.5g}")
-    return 0
-
-
-BAYES_SAMPLES = 20_000  # Monte Carlo draws of X for the --bayes baseline (seed 0: same report on every run)
-
-
-def _bayes_baseline(setting: Setting):
-    """The Bayes-optimal (posterior-mean, generalized ridge) risk in the same units as L* (noiseless query)."""
-    import numpy as np
-
-    from iclcheck.numerics.bayes import MAX_D, MAX_N, bayes_risk
-
-    if setting.n_is_symbolic or setting.d > MAX_D or setting.n > MAX_N:
-        raise InputError("--bayes", f"needs a numeric n <= {MAX_N} and d <= {MAX_D} (got d = {setting.d}, "
-                         f"n = {setting.n})")
-    return bayes_risk(setting, rng=np.random.default_rng(0), samples=BAYES_SAMPLES)
+        lines.append(format_matrix(res.gamma_exact if res.gamma_exact is not None else G))
+    if res.loss_exact is not None:
+        approx = f"  (= {fmt_number(L, digits=12)})" if L is not None else ""
+        lines.append(f"minimal loss L* = {res.loss_exact}{approx}")
+    else:
+        lines.append(f"minimal loss L* = {fmt_number(L, digits=12)}")
+    t = res.test_dict()
+    if t is not None:
+        lines.append(f"Gamma* at the test setting ({res.test.describe()})")
+        for key, name, _ in _TEST_ROWS:
+            ex = t.get(key + "_exact")
+            fl = f"{fmt_number(t[key], digits=12)}" if key in t else None
+            shown = f"{ex}  (= {fl})" if ex is not None and fl is not None else (ex or fl)
+            lines.append(f"  {name} = {shown}")
+    b = res.bayes
+    if b is not None:
+        lines.append(f"Bayes risk (posterior mean) = {b.describe('.5g')}; LSA excess L* - Bayes = "
+                     f"{L - b.value:.5g} (L* / Bayes = {L / b.value:.4g})" if b.value > 0 else
+                     f"Bayes risk (posterior mean) = {b.describe('.5g')}; LSA excess L* - Bayes = {L:.5g}")
+    return lines
 
 
 def register(subparsers: Any) -> None:

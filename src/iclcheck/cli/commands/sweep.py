@@ -107,8 +107,8 @@ def _file_value(v: Any, kind: str, *, where: str) -> Any:
     return float(v) if kind == "number" else v
 
 
-def parse_grid_file(path: str) -> tuple[dict[str, list[Any]] | None, list[dict[str, Any]]]:
-    """(grid lists or None, explicit settings) from a .toml or .json file."""
+def _read_grid_doc(path: str) -> Any:
+    """The parsed .toml / .json document (at most 1 MB; decoding and syntax errors are one line)."""
     from iclcheck.cli.inputs import read_regular_file
 
     suffix = Path(path).suffix.lower()
@@ -118,34 +118,36 @@ def parse_grid_file(path: str) -> tuple[dict[str, list[Any]] | None, list[dict[s
     try:
         text = data.decode("utf-8")
         if suffix == ".json":
-            doc = json.loads(text)
-        else:
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # tomllib is new in 3.11; tomli is the same parser (a dependency on 3.10)
-                import tomli as tomllib
+            return json.loads(text)
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # tomllib is new in 3.11; tomli is the same parser (a dependency on 3.10)
+            import tomli as tomllib
 
-            doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError("--grid", f"{_show(path)} is not valid {suffix[1:].upper()}: {first[:120]}") from None
-    if not isinstance(doc, dict) or not set(doc) <= {"grid", "settings"} or not doc:
-        raise InputError("--grid", "the file must hold a 'grid' table and/or a 'settings' list, nothing else")
-    lists = None
-    if "grid" in doc:
-        g = doc["grid"]
-        if not isinstance(g, dict) or not set(g) <= set(_FIELDS):
-            raise InputError("--grid", f"'grid' must be a table with keys among {', '.join(_FIELDS)}")
-        for k in ("d", "cond", "n"):
-            if k not in g:
-                raise InputError("--grid", f"'grid' needs the key {k!r}")
-        lists = {}
-        for k, vals in g.items():
-            vals = vals if isinstance(vals, list) else [vals]
-            if not vals or len(vals) > MAX_LIST:
-                raise InputError("--grid", f"grid.{k}: needs 1 to {MAX_LIST} values")
-            lists[k] = [_file_value(v, _FIELDS[k], where=f"grid.{k}[{i}]") for i, v in enumerate(vals)]
-    settings = doc.get("settings", [])
+
+
+def _grid_lists(g: Any) -> dict[str, list[Any]]:
+    """The file's [grid] table: a list of values per key."""
+    if not isinstance(g, dict) or not set(g) <= set(_FIELDS):
+        raise InputError("--grid", f"'grid' must be a table with keys among {', '.join(_FIELDS)}")
+    for k in ("d", "cond", "n"):
+        if k not in g:
+            raise InputError("--grid", f"'grid' needs the key {k!r}")
+    lists = {}
+    for k, vals in g.items():
+        vals = vals if isinstance(vals, list) else [vals]
+        if not vals or len(vals) > MAX_LIST:
+            raise InputError("--grid", f"grid.{k}: needs 1 to {MAX_LIST} values")
+        lists[k] = [_file_value(v, _FIELDS[k], where=f"grid.{k}[{i}]") for i, v in enumerate(vals)]
+    return lists
+
+
+def _grid_settings(settings: Any) -> list[dict[str, Any]]:
+    """The file's list of explicit settings."""
     if not isinstance(settings, list) or len(settings) > 100_000:
         raise InputError("--grid", "'settings' must be a list of at most 100000 tables")
     out = []
@@ -154,7 +156,16 @@ def parse_grid_file(path: str) -> tuple[dict[str, list[Any]] | None, list[dict[s
             raise InputError("--grid", f"settings[{i}] must be a table with d, cond, n (and optionally noise, "
                              "law, cov_seed)")
         out.append({k: _file_value(v, _FIELDS[k], where=f"settings[{i}].{k}") for k, v in s.items()})
-    return lists, out
+    return out
+
+
+def parse_grid_file(path: str) -> tuple[dict[str, list[Any]] | None, list[dict[str, Any]]]:
+    """(grid lists or None, explicit settings) from a .toml or .json file."""
+    doc = _read_grid_doc(path)
+    if not isinstance(doc, dict) or not set(doc) <= {"grid", "settings"} or not doc:
+        raise InputError("--grid", "the file must hold a 'grid' table and/or a 'settings' list, nothing else")
+    lists = _grid_lists(doc["grid"]) if "grid" in doc else None
+    return lists, _grid_settings(doc.get("settings", []))
 
 
 def _relabel(exc: InputError, where: str | None = None) -> InputError:
@@ -222,7 +233,8 @@ def _probe_plot(path: str) -> None:
             os.unlink(path)
 
 
-def run(args: argparse.Namespace) -> int:
+def _check_flags(args: argparse.Namespace) -> None:
+    """The flags that can be judged alone, before any work."""
     if not 1 <= args.starts <= MAX_STARTS:
         raise InputError("--starts", f"must be between 1 and {MAX_STARTS}, got {args.starts}")
     if args.scheduler is not None and args.jobs is not None:
@@ -240,78 +252,77 @@ def run(args: argparse.Namespace) -> int:
         except InputError as exc:
             raise _relabel(exc) from None
         _probe_plot(args.plot)
-    out = Path(args.out)
-    points = _points(args)
-    from iclcheck.numerics.sweep import keys_of, plot_atlas, read_sweep, run_sweep
 
-    certify = not args.no_certify
+
+def _progress(args: argparse.Namespace) -> Any:
+    """One line per finished setting on stderr (none with --quiet)."""
+    if args.quiet:
+        return None
 
     def progress(i: int, total: int, p: Any, row: dict[str, Any]) -> None:
-        if not args.quiet:
-            reached = "" if row["global_reached"] else " (global basin not reached)"
-            print(f"[{i}/{total}] d={p.d} cond={p.cond:g} n={p.n} noise={p.noise:g} {p.law} seed={p.cov_seed}: "
-                  f"{row['n_minima']} minima, spurious basin {_pct(row['spurious_fraction'])}{reached}",
-                  file=sys.stderr, flush=True)
+        reached = "" if row["global_reached"] else " (global basin not reached)"
+        print(f"[{i}/{total}] d={p.d} cond={p.cond:g} n={p.n} noise={p.noise:g} {p.law} seed={p.cov_seed}: "
+              f"{row['n_minima']} minima, spurious basin {_pct(row['spurious_fraction'])}{reached}",
+              file=sys.stderr, flush=True)
 
+    return progress
+
+
+def run(args: argparse.Namespace) -> int:
+    from iclcheck import api
+    from iclcheck.cli.render import emit
+
+    _check_flags(args)
+    points = _points(args)
     try:
-        summary = run_sweep(points, out, starts=args.starts, seed=args.seed, certify=certify,
-                            jobs=1 if args.jobs is None else args.jobs, scheduler=args.scheduler,
-                            progress=progress)
+        res = api.sweep(points, Path(args.out), starts=args.starts, seed=args.seed, certify=not args.no_certify,
+                        jobs=args.jobs, scheduler=args.scheduler, progress=_progress(args), plot=args.plot)
     except InputError as exc:
         raise _relabel(exc) from None
     except KeyboardInterrupt:
         print(f"iclcheck sweep: interrupted; the finished settings are kept in {args.out} (rerun the same "
               "command to resume)", file=sys.stderr)
         raise
+    _notes(res.summary)
+    emit("sweep", res, args, text=_table, binary_out=False)  # --out: the dataset, written by the API
+    if res.summary.failed:
+        p, err = res.summary.failed[0]
+        raise NumericalFailure("sweep", f"{len(res.summary.failed)} of {len(points)} settings failed (first: "
+                               f"{p.as_dict()}: {err[:200]})",
+                               "the finished settings are kept; rerun the same command to retry the others")
+    return 0
+
+
+def _notes(summary: Any) -> None:
     for f, why in summary.recomputed:
         print(f"iclcheck sweep: note: {f} was corrupt ({why}); computed again", file=sys.stderr)
     if summary.cleaned:
         print(f"iclcheck sweep: note: removed {summary.cleaned} temporary file(s) left by an earlier, killed run",
               file=sys.stderr)
-    try:
-        table = read_sweep(out, keys=keys_of(points, starts=args.starts, seed=args.seed, certify=certify))
-    except InputError as exc:
-        raise _relabel(exc) from None
-    rows = table.to_pylist()
-    if args.format == "json":
-        from iclcheck.cli.formatting import dump_json, json_envelope
 
-        dump_json(json_envelope("sweep", {
-            "settings": rows, "computed": summary.computed, "skipped": summary.skipped,
-            "recomputed": [{"file": f, "reason": why} for f, why in summary.recomputed],
-            "failed": [{"setting": p.as_dict(), "error": e} for p, e in summary.failed]}))
-    else:
-        from iclcheck.cli.formatting import print_table
 
-        print(f"{len(points)} settings, {args.starts} descent starts each (seed {args.seed}): computed "
-              f"{summary.computed}, read back {summary.skipped} from {out}")
-        body = []
-        for r in rows:
-            cert = "-" if r["global_certified"] is None else ("yes" if r["global_certified"] else "no")
-            body.append([r["d"], f"{r['cond']:g}", r["n"], f"{r['noise']:g}", r["law"], r["cov_seed"], r["n_minima"],
-                         f"{r['best_loss']:.8g}" + ("" if r["global_reached"] else "*"), _pct(r["spurious_gap"]),
-                         _pct(r["spurious_fraction"]), _pct(r["saddle_fraction"] + r["nonconverged_fraction"]),
-                         cert])
-        print_table(body, headers=["d", "cond", "n", "noise", "law", "cov_seed", "minima", "global loss", "gap",
-                                   "spurious", "other", "cert"])
-        print("gap: (lowest spurious minimum level - global) / global; spurious: starts in minima above the global "
-              "one; other: starts ending at a saddle or not converging")
-        if any(not r["global_reached"] for r in rows):
-            print("*: no start reached the global basin: every minimum found lies above the predicted point "
-                  "(Gamma*, loss L*), whose loss is shown; more --starts may find it")
-    if args.plot is not None:
-        try:
-            plot_atlas(table, args.plot)
-        except OSError as exc:
-            raise InputError("--plot", f"cannot write {args.plot!r}: {exc.strerror or exc}") from None
-        if args.format != "json":
-            print(f"atlas written to {args.plot}")
-    if summary.failed:
-        p, err = summary.failed[0]
-        raise NumericalFailure("sweep", f"{len(summary.failed)} of {len(points)} settings failed (first: "
-                               f"{p.as_dict()}: {err[:200]})",
-                               "the finished settings are kept; rerun the same command to retry the others")
-    return 0
+def _table(res: Any, args: argparse.Namespace, written: Any) -> list[str]:
+    from iclcheck.cli.formatting import format_table
+
+    rows = res.rows
+    body = []
+    for r in rows:
+        cert = "-" if r["global_certified"] is None else ("yes" if r["global_certified"] else "no")
+        body.append([r["d"], f"{r['cond']:g}", r["n"], f"{r['noise']:g}", r["law"], r["cov_seed"], r["n_minima"],
+                     f"{r['best_loss']:.8g}" + ("" if r["global_reached"] else "*"), _pct(r["spurious_gap"]),
+                     _pct(r["spurious_fraction"]), _pct(r["saddle_fraction"] + r["nonconverged_fraction"]), cert])
+    lines = [f"{len(res.points)} settings, {res.starts} descent starts each (seed {res.seed}): computed "
+             f"{res.summary.computed}, read back {res.summary.skipped} from {res.out}",
+             format_table(body, headers=["d", "cond", "n", "noise", "law", "cov_seed", "minima", "global loss", "gap",
+                                         "spurious", "other", "cert"]),
+             "gap: (lowest spurious minimum level - global) / global; spurious: starts in minima above the global "
+             "one; other: starts ending at a saddle or not converging"]
+    if any(not r["global_reached"] for r in rows):
+        lines.append("*: no start reached the global basin: every minimum found lies above the predicted point "
+                     "(Gamma*, loss L*), whose loss is shown; more --starts may find it")
+    if res.plot is not None:
+        lines.append(f"atlas written to {res.plot}")
+    return lines
 
 
 def register(subparsers: Any) -> None:

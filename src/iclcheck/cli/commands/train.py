@@ -5,25 +5,24 @@ gap to the exact optimum of the restricted family (Ahn et al. Thm 3 / condition 
 from __future__ import annotations
 
 import argparse
-import math
 import re
+from typing import Any
 
 from iclcheck.cli.commands._lsa_common import add_common, positive_int, setting_of
 from iclcheck.cli.main import COMMANDS
 from iclcheck.cli.progress import add_progress_flag, progress_bar, train_callback
-from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS
+from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS  # noqa: F401 (the bounds, named here)
 from iclcheck.theory.errors import InputError, NumericalFailure
 
 __all__ = ["register", "run"]
 
 
 MAX_MEMORY_GIB = MAX_MEMORY_BYTES // 2**30
-MAX_SAMPLES = 20_000_000  # Monte Carlo prompts for the final loss and the gap
-MC_BATCH = 20_000  # prompts per Monte Carlo batch (fewer when one batch would exceed the memory bound)
+MAX_SAMPLES = 20_000_000  # Monte Carlo prompts for the final loss and the gap (iclcheck.api.TRAIN_MAX_SAMPLES)
 
 # library parameter -> flag
 FLAGS = {"L": "-L", "steps": "--steps", "batch": "--batch", "lr": "--lr", "clip": "--clip", "warmup": "--warmup",
-         "samples": "--samples"}
+         "samples": "--samples", "save_weights": "--save-weights"}
 _HINT_WORDS = re.compile(r"\b(lr|clip|warmup|L)\b")
 
 EPILOG = """examples:
@@ -76,139 +75,49 @@ def _flagged(exc: InputError | NumericalFailure) -> Exception:
     return InputError(FLAGS.get(exc.what, exc.what), exc.problem)
 
 
-def _finite(out: dict, keys: tuple[str, ...]) -> None:
-    """Never print nan: a non-finite result is a numerical failure, not an answer."""
-    for k in keys:
-        v = out.get(k)
-        vals = v if isinstance(v, (list, tuple)) else [v]
-        if any(x is not None and not math.isfinite(x) for x in vals):
-            raise NumericalFailure("training", f"the trained model's {k} is not finite ({v})",
-                                   "lower --lr, set --clip or --warmup, or use fewer layers -L")
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.L > MAX_LAYERS:  # before the setting is even parsed: no work beyond the bound
-        raise InputError("-L", f"at most {MAX_LAYERS} layers for training, got {args.L:,}")
-    if args.samples > MAX_SAMPLES:
-        raise InputError("--samples", f"at most {MAX_SAMPLES:,}, got {args.samples:,}")
-    save = getattr(args, "save_weights", None)
-    if save is not None and not save.endswith((".npz", ".safetensors")):
-        raise InputError("--save-weights", f"{save}: the file name must end in .npz or .safetensors")
-    if save is not None:  # before training: a regular file that can be written (never a FIFO or a device)
-        from iclcheck.numerics.outfiles import check_output_path
-
-        check_output_path(save, what="--save-weights", suffixes=(".npz", ".safetensors"))
-    if save is not None and save.endswith(".safetensors"):  # before training, not after it
-        from iclcheck.theory.errors import import_optional
-
-        import_optional("safetensors.numpy", extra="weights", feature="writing .safetensors")
-    import numpy as np
-
-    from iclcheck.cli.formatting import dump_json, json_envelope
-    from iclcheck.numerics.families import family_params, optimal_gd_coefficients
-    from iclcheck.numerics.training import check_budget, paired_gap, step_memory_bytes, summarize, train
+    from iclcheck import api
+    from iclcheck.cli.render import emit
 
     st = setting_of(args)
-    lr = args.lr if args.lr is not None else {"gd": 0.1, "gdpp": 0.01, "full": 0.01}[args.family]
-    clip = args.clip if args.clip is not None else (None if args.family == "gd" else 1.0)
-    warmup = args.warmup if args.warmup is not None else (0 if args.family == "gd" else 100)
-    if clip is not None and not (np.isfinite(clip) and clip > 0):
-        raise InputError("--clip", f"must be a positive number, got {args.clip}")
-    if warmup < 0:
-        raise InputError("--warmup", f"must be >= 0, got {args.warmup}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise InputError("--lr", f"must be a positive number, got {args.lr}")
     try:
-        check_budget(st, args.L, steps=args.steps, batch=args.batch)
-        mc_batch = max(1, min(MC_BATCH, (MAX_MEMORY_GIB * 2**30) // step_memory_bytes(st.d, int(st.n), args.L, 1)))
-        rng = np.random.default_rng(args.seed)
         with progress_bar(args, args.steps, desc="train", unit="step") as bar:
-            res = train(st, args.L, family_name=args.family, steps=args.steps, batch=args.batch, lr=lr, rng=rng,
-                        clip=clip, warmup=warmup, callback=None if bar is None else train_callback(bar))
+            res = api.train(st, args.L, family=args.family, steps=args.steps, batch=args.batch, lr=args.lr,
+                            clip=args.clip, warmup=args.warmup, samples=args.samples, seed=args.seed,
+                            callback=None if bar is None else train_callback(bar),
+                            save_weights=getattr(args, "save_weights", None), metadata={"cov": args.cov})
     except (InputError, NumericalFailure) as exc:
         raise _flagged(exc) from None
-    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused below
-        info = summarize(res, st)
-    out = {
-        "setting": st.describe(), "family": args.family, "L": args.L, "steps": args.steps, "batch": args.batch,
-        "lr": lr, "clip": clip, "warmup": warmup, "seed": args.seed, "seconds": round(res.seconds, 2),
-        "coefficients": [e["a"] for e in info["layers"]],
-        "dist_A": [e["dist_A"] for e in info["layers"]],
-    }
-    if args.family != "gd":
-        out["b"] = [e["b"] for e in info["layers"]]
-        out["dist_B"] = [e["dist_B"] for e in info["layers"]]
-    out["A_whitened"] = [e["A_whitened"].tolist() for e in info["layers"]]
-    if args.family != "gd":
-        out["B_whitened"] = [e["B_whitened"].tolist() for e in info["layers"]]
-    if args.family == "full":
-        out["off_pattern"] = [e["off_pattern"] for e in info["layers"]]
-    try:
-        a_opt, f_opt = optimal_gd_coefficients(st, args.L)
-    except InputError as exc:
-        a_opt, f_opt, why = None, None, str(exc)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if a_opt is not None:
-            assert f_opt is not None  # set with a_opt
-            Pb, Qb = family_params(st.Sigma, a_opt)
-            la, gap = paired_gap(st, res.Ps, res.Qs, np.array(Pb), np.array(Qb), samples=args.samples, rng=rng,
-                                 batch=mc_batch)
-            out.update({"loss": la.mean, "loss_ci": list(la.ci),
-                        "optimum": {"family": "gd (condition (8), A_i = a_i Sigma^-1)", "coefficients": a_opt.tolist(),
-                                    "loss": f_opt},
-                        "gap": gap.mean, "gap_ci": list(gap.ci), "relative_gap": gap.mean / f_opt,
-                        "relative_gap_ci": [gap.ci[0] / f_opt, gap.ci[1] / f_opt]})
-            if not (la.estimable and gap.estimable):  # no gap, percentage or ratio of a mean that is not estimable
-                out.update({"gap": None, "gap_ci": None, "relative_gap": None, "relative_gap_ci": None,
-                            "gap_note": "not reported: the Monte Carlo mean is not estimable (heavy tails): "
-                                        + (la.tail_note() or gap.tail_note())})
-        else:
-            from iclcheck.numerics.forward import sample_prompts
-            from iclcheck.numerics.montecarlo import mc_mean
-            from iclcheck.numerics.training import loss_on
+    return emit("train", res, args, setting=st, text=_table)
 
-            la = mc_mean(lambda r, k: loss_on(res.Ps, res.Qs, sample_prompts(st, k, r)), samples=args.samples,
-                         rng=rng, batch=mc_batch)
-            out.update({"loss": la.mean, "loss_ci": list(la.ci), "optimum": None, "optimum_note": why})
-    _finite(out, ("coefficients", "dist_A", "b", "dist_B", "off_pattern", "loss", "loss_ci", "gap", "gap_ci"))
-    out["history"] = [[t, v] for t, v in res.history[:: max(1, len(res.history) // 20)]]
-    if save is not None:
-        from iclcheck.numerics.weights import save_weights
 
-        meta = {"convention": "canonical", "written_by": "iclcheck train", "setting": st.describe(), "cov": args.cov,
-                "n": int(st.n), "task_cov": st.task_cov_kind, "sigma2": st.sigma2, "covariates": st.covariates,
-                "family": args.family, "L": args.L, "steps": args.steps, "seed": args.seed}
-        try:
-            save_weights(save, res.Ps, res.Qs, metadata=meta)
-        except InputError as exc:
-            raise InputError("--save-weights", exc.problem) from None
-        out["weights_file"] = save
-    if args.format == "json":
-        dump_json(json_envelope("train", out, setting=st, args=args))
-        return 0
-    print(f"trained {args.L}-layer LSA, family {args.family}: {st.describe()}")
-    print(f"  {args.steps} Adam steps x {args.batch} fresh prompts, lr {lr:g}, seed {args.seed}: {res.seconds:.1f} s")
-    print(f"  {'layer':>5}  {'a_l (learned)':>13}  {'Dist(A,I)':>9}" + ("  {:>8}  {:>9}".format("b_l", "Dist(B,I)")
-                                                                          if args.family != "gd" else ""))
-    for l, e in enumerate(info["layers"]):
-        extra = f"  {e['b']:8.4f}  {e['dist_B']:9.4f}" if args.family != "gd" else ""
-        print(f"  {l:>5}  {e['a']:13.4f}  {e['dist_A']:9.4f}{extra}")
-    if la.estimable:
-        print(f"  loss {out['loss']:.5g}  (99.9% CI [{out['loss_ci'][0]:.5g}, {out['loss_ci'][1]:.5g}])")
+def _table(res: Any, args: argparse.Namespace, written: Any) -> list[str]:
+    import numpy as np
+
+    gdpp = res.family != "gd"
+    lines = [f"trained {res.L}-layer LSA, family {res.family}: {res.setting.describe()}",
+             f"  {res.steps} Adam steps x {res.batch} fresh prompts, lr {res.lr:g}, seed {res.seed}: "
+             f"{res.run.seconds:.1f} s",
+             f"  {'layer':>5}  {'a_l (learned)':>13}  {'Dist(A,I)':>9}" + ("  {:>8}  {:>9}".format("b_l", "Dist(B,I)")
+                                                                           if gdpp else "")]
+    for l, e in enumerate(res.layers):
+        extra = f"  {e['b']:8.4f}  {e['dist_B']:9.4f}" if gdpp else ""
+        lines.append(f"  {l:>5}  {e['a']:13.4f}  {e['dist_A']:9.4f}{extra}")
+    la = res.loss
+    lines.append(f"  loss {la.mean:.5g}  (99.9% CI [{la.ci[0]:.5g}, {la.ci[1]:.5g}])" if la.estimable
+                 else f"  loss {la.describe('.5g')}")
+    if res.optimum is None:
+        lines.append(f"  (no exact optimum: {res.optimum_note})")
     else:
-        print(f"  loss {la.describe('.5g')}")
-    if a_opt is not None:
-        print(f"  exact condition-(8) optimum: a = {np.round(a_opt, 4).tolist()} (any order), loss {f_opt:.5g}")
-        if args.family != "gd":
-            print("  (the reference is the condition-(8) optimum; GD++ / full parameters can go below it: see "
-                  "'iclcheck layers --family gdpp' and the claim ahn2023.fig4)")
-        if out["gap"] is None:
-            print(f"  gap to optimum: {out['gap_note']}")
-        else:
-            print(f"  gap to optimum {out['gap']:+.4g} = {100 * out['relative_gap']:+.2f}% (paired 99.9% CI "
-                  f"[{100 * out['relative_gap_ci'][0]:+.2f}%, {100 * out['relative_gap_ci'][1]:+.2f}%])")
-    else:
-        print(f"  (no exact optimum: {why})")
-    if save is not None:
-        print(f"  learned P, Q (canonical, stacked) written to {save}")
-    return 0
+        lines.append(f"  exact condition-(8) optimum: a = {np.round(res.optimum[0], 4).tolist()} (any order), loss "
+                     f"{res.optimum[1]:.5g}")
+        if gdpp:
+            lines.append("  (the reference is the condition-(8) optimum; GD++ / full parameters can go below it: see "
+                         "'iclcheck layers --family gdpp' and the claim ahn2023.fig4)")
+        out = res.to_dict()
+        lines.append(f"  gap to optimum: {out['gap_note']}" if out["gap"] is None else
+                     f"  gap to optimum {out['gap']:+.4g} = {100 * out['relative_gap']:+.2f}% (paired 99.9% CI "
+                     f"[{100 * out['relative_gap_ci'][0]:+.2f}%, {100 * out['relative_gap_ci'][1]:+.2f}%])")
+    if res.weights_file is not None:
+        lines.append(f"  learned P, Q (canonical, stacked) written to {res.weights_file}")
+    return lines
