@@ -2,6 +2,7 @@
 ``iclcheck.loss`` (``.exact`` and ``.method``), and the exact routes against a Monte Carlo of the forward pass."""
 
 import numpy as np
+import pytest
 
 import iclcheck
 
@@ -59,22 +60,15 @@ def _three(Ps, Qs):
     return np.concatenate([Ps, Ps[:1]]), np.concatenate([Qs, Qs[:1]])
 
 
-def test_B_not_a_multiple_of_identity_is_exact_at_L_2_and_falls_back_to_monte_carlo_at_L_3():
-    B = np.diag([0.1, -0.2, 0.3])
-    Ps, Qs = _layers([0.2 * np.linalg.inv(SIGMA)] * 2, [B, np.zeros((D, D))], D)
+@pytest.mark.parametrize("case, seed", [("B not a multiple of I", 12), ("B = 0.1 I with a general A", 13)])
+def test_B_outside_the_families_is_exact_at_L_2_and_falls_back_to_monte_carlo_at_L_3(case, seed):
+    if case == "B not a multiple of I":
+        Ps, Qs = _layers([0.2 * np.linalg.inv(SIGMA)] * 2, [np.diag([0.1, -0.2, 0.3]), np.zeros((D, D))], D)
+    else:
+        Ps, Qs = _layers(A_FULL, [0.1 * np.eye(D), np.zeros((D, D))], D)
     r = iclcheck.loss(ST, Ps, Qs)
     assert r.exact and r.method.startswith("L = 2, general P_l, Q_l: exact")
-    est = _literal_mc(ST, Ps, Qs, 60_000, seed=12)
-    assert est.estimable and est.contains(r.value), (r.value, est.describe())
-    r3 = iclcheck.loss(ST, *_three(Ps, Qs), samples=4_000, seed=0)
-    assert not r3.exact and "Monte Carlo" in r3.method
-
-
-def test_B_multiple_of_identity_with_a_general_A_is_exact_at_L_2_and_falls_back_to_monte_carlo_at_L_3():
-    Ps, Qs = _layers(A_FULL, [0.1 * np.eye(D), np.zeros((D, D))], D)
-    r = iclcheck.loss(ST, Ps, Qs)
-    assert r.exact and r.method.startswith("L = 2, general P_l, Q_l: exact")
-    est = _literal_mc(ST, Ps, Qs, 60_000, seed=13)
+    est = _literal_mc(ST, Ps, Qs, 60_000, seed=seed)
     assert est.estimable and est.contains(r.value), (r.value, est.describe())
     r3 = iclcheck.loss(ST, *_three(Ps, Qs), samples=4_000, seed=0)
     assert not r3.exact and "Monte Carlo" in r3.method
