@@ -24,10 +24,15 @@ __version__ = "0.2.0"
 # the names of iclcheck.api (tests/api/test_exports.py checks that the two lists agree)
 _API = (
     "ClaimResult",
+    "Comparison",
     "InputError",
+    "LayerLoss",
     "ModelLoss",
     "NumericalFailure",
+    "Preconditioner",
     "Setting",
+    "SweepReport",
+    "TrainReport",
     "WeightsCheck",
     "certify",
     "check_weights",

@@ -51,7 +51,8 @@ __all__ = list(_API)  # the one list of the public names lives in iclcheck/__ini
 # result classes that are public names, imported on first access: importing this module stays light (the CLI's
 # commands call it; scipy.stats and sympy load only when a function needs them)
 _LAZY = {"ModelLoss": "iclcheck.numerics.model_loss", "WeightsCheck": "iclcheck.numerics.weights.check",
-         "ClaimResult": "iclcheck.proofs.verdict"}
+         "ClaimResult": "iclcheck.proofs.verdict", "Preconditioner": "iclcheck.results", "TrainReport": "iclcheck.results",
+         "Comparison": "iclcheck.results", "SweepReport": "iclcheck.results", "LayerLoss": "iclcheck.one_layer_loss"}
 
 
 def __getattr__(name: str) -> Any:
