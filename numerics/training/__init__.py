@@ -1,11 +1,11 @@
 """Training the L-layer linear self-attention as the papers do: minibatch Adam on fresh prompts.
 
-The model is the one of ``numerics.lsa`` (canonical model, docs/model.md): the masked
+The model is the one of ``numerics.model.lsa`` (canonical model, docs/model.md): the masked
 linear LSA, re-associated without changing the function,
 
     (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T   (d+1 x d+1),   loss = mean_b (TF - y_q)^2,
 
-and its gradient is ``numerics.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
+and its gradient is ``numerics.model.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
 
 Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection; the maps live in
 ``numerics.training.families`` and are re-exported here):
@@ -31,11 +31,11 @@ from typing import Literal, overload
 import numpy as np
 from scipy import optimize
 
-from iclcheck.numerics.forward import Prompts, sample_prompts
 from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS  # noqa: F401 (re-exported)
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.lsa import LSA, loss_and_grads
-from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.numerics.model.forward import Prompts, sample_prompts
+from iclcheck.numerics.model.lsa import LSA, loss_and_grads
+from iclcheck.numerics.model.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.training.families import FAMILIES, Family, family  # noqa: F401 (re-exported)
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
@@ -91,7 +91,7 @@ def check_budget(setting: Setting, L: int, *, steps: int, batch: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# the model (numerics.lsa) on a batch: loss and gradient
+# the model (numerics.model.lsa) on a batch: loss and gradient
 # ---------------------------------------------------------------------------------------------
 def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
     return pr.Z0, pr.yq  # (B, d+1, n+1), (B,)
@@ -113,7 +113,7 @@ def forward_backward(
     Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool = True
 ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Mean squared error of the L-layer LSA on a batch and its exact gradient in every P_l, Q_l
-    (``numerics.lsa``, canonical masked linear model, re-associated).
+    (``numerics.model.lsa``, canonical masked linear model, re-associated).
 
     Ps, Qs: (L, D, D) with D = d+1; Z0: (B, D, n+1); yq: (B,). Returns (loss, residuals (B,),
     dloss/dPs (L, D, D), dloss/dQs (L, D, D)); residual = TF - y_q = -[Z_L]_{d+1,n+1} - y_q."""
