@@ -4,10 +4,10 @@ Every algorithm maps a prompt (X, y, x_q) to a sequence of predictions yhat_k, k
 an iterative method, or layer k of an attention model: yhat_0 = 0 for all of them, being w_0 = 0),
 and the per-step error is the population loss of the canonical model, E (yhat_k - w^T x_q)^2, exact where
 the restricted families give it (opt-poly, pgd, gdpp in the family setting), otherwise estimated by Monte Carlo
-over fresh prompts with an interval clipped at 0 and tail diagnostics (``numerics.model.montecarlo``): a heavy-tailed
+over fresh prompts with an interval clipped at 0 and tail diagnostics (``numerics.montecarlo``): a heavy-tailed
 step is reported as "mean not estimable at this sample size" with its median, never as an interval.
 
-Conventions (as in ``numerics.algorithms.reference``): R(w) = (1/2n)||Xw - y||^2, grad R = (1/n) X^T (Xw - y).
+Conventions (as in ``numerics.algorithms``): R(w) = (1/2n)||Xw - y||^2, grad R = (1/n) X^T (Xw - y).
 
 - ``gd``        w_{k+1} = w_k - eta grad R(w_k), eta minimising the loss after L steps (the attention models'
                 depth; 1-D search on common pilot prompts); steps k > L are run with that eta and flagged
@@ -93,7 +93,7 @@ PathFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (X, y, xq
 
 
 def estimate(sq: np.ndarray, *, level: float = 0.999, nonnegative: bool = False) -> MCEstimate:
-    """Sample mean of iid values with a CLT interval and tail diagnostics (``numerics.model.montecarlo``)."""
+    """Sample mean of iid values with a CLT interval and tail diagnostics (``numerics.montecarlo``)."""
     return estimate_from_values(sq, level=level, nonnegative=nonnegative)
 
 

@@ -1,11 +1,11 @@
 """Training the L-layer linear self-attention as the papers do: minibatch Adam on fresh prompts.
 
-The model is the one of ``numerics.model.lsa`` (canonical model, docs/model.md): the masked
+The model is the one of ``numerics.lsa`` (canonical model, docs/model.md): the masked
 linear LSA, re-associated without changing the function,
 
     (1/n) P Z M (Z^T Q Z) = P K Q Z,   K = (1/n) Z M Z^T   (d+1 x d+1),   loss = mean_b (TF - y_q)^2,
 
-and its gradient is ``numerics.model.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
+and its gradient is ``numerics.lsa.vjp`` (finite-difference checked in tests/numerics/test_lsa.py).
 
 Parameter families (Ahn et al. 2023; every map is linear, so the chain rule is a projection; the maps live in
 ``numerics.training.families`` and are re-exported here):
@@ -91,7 +91,7 @@ def check_budget(setting: Setting, L: int, *, steps: int, batch: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# the model (numerics.model.lsa) on a batch: loss and gradient
+# the model (numerics.lsa) on a batch: loss and gradient
 # ---------------------------------------------------------------------------------------------
 def _prompt_arrays(pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
     return pr.Z0, pr.yq  # (B, d+1, n+1), (B,)
@@ -113,7 +113,7 @@ def forward_backward(
     Ps: np.ndarray, Qs: np.ndarray, Z0: np.ndarray, yq: np.ndarray, *, grad: bool = True
 ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Mean squared error of the L-layer LSA on a batch and its exact gradient in every P_l, Q_l
-    (``numerics.model.lsa``, canonical masked linear model, re-associated).
+    (``numerics.lsa``, canonical masked linear model, re-associated).
 
     Ps, Qs: (L, D, D) with D = d+1; Z0: (B, D, n+1); yq: (B,). Returns (loss, residuals (B,),
     dloss/dPs (L, D, D), dloss/dQs (L, D, D)); residual = TF - y_q = -[Z_L]_{d+1,n+1} - y_q."""
