@@ -72,8 +72,9 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__spec__ = self._specs.pop(alias.name)
 
 
-if not any(isinstance(f, _Alias) for f in sys.meta_path):
-    sys.meta_path.insert(0, _Alias())
+# one finder per process, also when this module is reloaded (a reload defines a new _Alias class)
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__qualname__ != "_Alias" or type(f).__module__ != __name__]
+sys.meta_path.insert(0, _Alias())
 
 
 def __getattr__(name: str) -> ModuleType:
