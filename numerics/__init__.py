@@ -50,14 +50,15 @@ MOVED: dict[str, str] = {
 class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds ``iclcheck.numerics.<old>`` for each old name of ``MOVED`` and loads it as the moved module itself."""
 
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
+    def __init__(self) -> None:
+        self._specs: dict[str, importlib.machinery.ModuleSpec | None] = {}  # alias name -> the module's own spec
+
+    def find_spec(self, fullname: str, path: object = None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
         prefix, _, old = fullname.rpartition(".")
         if prefix != __name__ or old not in MOVED:
             return None
         return importlib.util.spec_from_loader(fullname, self)
-
-    def __init__(self) -> None:
-        self._specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         module = importlib.import_module(f"{__name__}.{MOVED[spec.name.rpartition('.')[2]]}")
