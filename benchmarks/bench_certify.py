@@ -24,10 +24,10 @@ import numpy as np
 
 import iclcheck.numerics.certificate.bound as cb
 import iclcheck.numerics.certificate.qp as cq
-import iclcheck.numerics.lift as lift
+import iclcheck.numerics.one_layer.lift as lift
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics.certificate import certify
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.setting import Setting
 
 

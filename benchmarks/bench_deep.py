@@ -1,8 +1,8 @@
-"""The L-layer loss routes of numerics.deep against the literal forward pass (issue 18, "How we will know").
+"""The L-layer loss routes of numerics.deep.conditioned against the literal forward pass (issue 18, "How we will know").
 
 Models: the condition-(8) optimum of the setting (w ~ N(0, Sigma^-1), Sigma = random_spd(d, 2), sigma2 = 0.05) with
 every entry of every P_l, Q_l perturbed by --scale x N(0, 1): general weights (exact at L = 2 when d + [sigma2 > 0]
-<= 5: numerics.exact_two_layer, benchmarks/bench_exact_two_layer.py; no exact route at L >= 3).
+<= 5: numerics.deep.exact_two_layer, benchmarks/bench_exact_two_layer.py; no exact route at L >= 3).
 
 Rows, per (d, n, L):
   agreement   the conditioned estimator (x_q integrated, the Gram from its Wishart law given w; with the control
@@ -48,10 +48,10 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="rows 'd,n,L;d,n,L' instead of the grid")
     args = ap.parse_args()
 
-    from iclcheck.numerics.deep import controlled_loss
+    from iclcheck.numerics.deep.conditioned import controlled_loss
+    from iclcheck.numerics.deep.model_loss import family_control, mc_literal
     from iclcheck.numerics.families.gd import optimal_gd
     from iclcheck.numerics.families.gdpp import family_params
-    from iclcheck.numerics.model_loss import family_control, mc_literal
     from iclcheck.numerics.random_matrices import random_spd
     from iclcheck.theory.setting import Setting
 

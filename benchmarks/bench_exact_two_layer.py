@@ -1,4 +1,4 @@
-"""The exact L = 2 loss with general weights (numerics.exact_two_layer) against the literal Monte Carlo at equal time.
+"""The exact L = 2 loss with general weights (numerics.deep.exact_two_layer) against the literal Monte Carlo at equal time.
 
 Models: Sigma = random_spd(d, 2), w ~ N(0, Sigma^-1), n = 20; the (8) model at a = (0.3, 0.5) with random x-blocks
 added to every P_l, Q_l (0.2 N(0, 1)) and every entry perturbed (0.02 N(0, 1)) - general weights.
@@ -42,7 +42,7 @@ def _model(d: int, n: int, sigma2: float, seed: int):
 
 
 def _clear() -> None:
-    from iclcheck.numerics import exact_two_layer as E
+    from iclcheck.numerics.deep import exact_two_layer as E
 
     for f in (E._basis, E.wishart_moments, E.moment_blocks, E._hermite_transform):
         f.cache_clear()
@@ -55,8 +55,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="d = 2, 3 only")
     args = ap.parse_args()
 
-    from iclcheck.numerics.exact_two_layer import two_layer_loss
-    from iclcheck.numerics.model_loss import mc_literal
+    from iclcheck.numerics.deep.exact_two_layer import two_layer_loss
+    from iclcheck.numerics.deep.model_loss import mc_literal
 
     grid = [(2, 0.0), (2, 0.05), (3, 0.0), (3, 0.05)]
     if not args.quick:

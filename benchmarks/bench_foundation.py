@@ -8,7 +8,7 @@
       CLI from .npy      'iclcheck precond --cov FILE.npy -n 50' in-process (load, checks, table output)
       iclcheck process   the same as a new Python process (start-up and imports included)
 (b) exact population loss f(P, Q) at random P, Q, d = 500 (closed form, float), and its gradient when
-    numerics/derivatives.py provides one. Target: loss + gradient < 1 s.
+    numerics/one_layer/derivatives.py provides one. Target: loss + gradient < 1 s.
 (c) the symbolic one-layer closed form for d = 3, symbolic n (rational tridiagonal Sigma, sigma2 = 1/3):
     theory.one_layer.full_loss_formula over sympy symbols + sp.expand (what 'iclcheck loss --symbolic'
     runs), and the independent brute-force derivation theory.derive when present. Target: < 10 s.
@@ -46,7 +46,7 @@ from iclcheck.cli import main as cli_main
 from iclcheck.cli.commands.loss import symbolic_loss
 from iclcheck.cli.commands.precond import float_preconditioner
 from iclcheck.cli.inputs import N_SYMBOL, parse_cov_spec
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.setting import Setting
 
 __all__ = ["bench_loss", "bench_precond", "bench_startup", "bench_symbolic", "main"]
@@ -141,9 +141,9 @@ def bench_startup(*, repeat: int) -> list[dict[str, Any]]:
 
 
 def _gradient_fn() -> tuple[str, Callable[..., Any]] | None:
-    """The gradient routine of numerics.derivatives, if that module exists yet."""
+    """The gradient routine of numerics.one_layer.derivatives, if that module exists yet."""
     try:
-        mod = importlib.import_module("iclcheck.numerics.derivatives")
+        mod = importlib.import_module("iclcheck.numerics.one_layer.derivatives")
     except ImportError:
         return None
     for name in ("loss_and_grad", "loss_and_gradient", "value_and_grad"):

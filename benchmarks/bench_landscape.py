@@ -19,7 +19,7 @@ import numpy as np
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics.certificate import certify
 from iclcheck.numerics.critical import find_critical_points, run_start, start_point
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.setting import Setting
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     theta, ok, gn, it, msg = run_start(ol, start_point(50, seed=0, start=0, scale=scale), method="descent",
                                        grad_tol=grad_tol)
     dt = time.perf_counter() - t
-    from iclcheck.numerics.derivatives import loss_flat
+    from iclcheck.numerics.one_layer.derivatives import loss_flat
 
     rows.append({"case": "one descent start d=50 (2601 parameters)", "seconds": dt, "target": 30.0,
                  "detail": f"converged={ok} |grad|={gn:.1e} iters={it} loss-L*={loss_flat(ol, theta) - ol.min_loss():.1e}"})

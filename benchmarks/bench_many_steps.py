@@ -36,8 +36,8 @@ def _time(fn, repeat: int) -> list[float]:
 
 
 def bench(repeat: int = 3) -> dict[str, dict[str, float]]:
-    from iclcheck.numerics.flow import flow
-    from iclcheck.numerics.gd_error import gd_error
+    from iclcheck.numerics.dynamics.flow import flow
+    from iclcheck.numerics.dynamics.gd_error import gd_error
     from iclcheck.proofs.registry import Context, all_claims
     from iclcheck.theory.setting import Setting
 

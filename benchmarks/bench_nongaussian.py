@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-import iclcheck.numerics.one_layer as one_layer
-from iclcheck.numerics.derivatives import loss_and_grad
+import iclcheck.numerics.one_layer.closed_form as one_layer
+from iclcheck.numerics.one_layer.derivatives import loss_and_grad
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.setting import Setting
 

@@ -53,7 +53,7 @@ def stage_times(d: int) -> dict[str, float]:
     """One run's stages, each timed alone (after a pause)."""
     import orjson
 
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.one_layer.closed_form import OneLayer
     from iclcheck.numerics.random_matrices import random_spd
     from iclcheck.theory.setting import Setting
 
@@ -85,7 +85,7 @@ def main() -> int:
     import scipy.linalg  # noqa: F401
 
     import iclcheck.cli.commands.precond  # noqa: F401
-    import iclcheck.numerics.one_layer  # noqa: F401
+    import iclcheck.numerics.one_layer.closed_form  # noqa: F401
     import iclcheck.theory.setting  # noqa: F401
 
     rng = np.random.default_rng(0)

@@ -23,8 +23,8 @@ from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics import certificate as cert
 from iclcheck.numerics.certificate.qp import _solve_qp_dense
 from iclcheck.numerics.critical import find_critical_points
-from iclcheck.numerics.lift import LiftedLoss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.lift import LiftedLoss
 from iclcheck.theory.setting import Setting
 
 

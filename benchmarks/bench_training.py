@@ -4,7 +4,7 @@ d = 5, n = 20, Sigma = U^T D U (D = diag(1, 1, 0.25, 0.0625, 1), U Haar from see
 condition (8), Adam (5000 steps x 1024 fresh prompts, lr 0.1 cosine-decayed). Target: within 2% of the
 exact optimal loss (numerics.families) in under 5 minutes on 2 cores.
 
-The model and its gradient are numerics.lsa (masked linear score, re-associated as P K Q Z); ``step_seconds``
+The model and its gradient are numerics.model.lsa (masked linear score, re-associated as P K Q Z); ``step_seconds``
 times one minibatch gradient of the literal and the re-associated layer at this size.
 
 Run: OMP_NUM_THREADS=1 python benchmarks/bench_training.py   (also: pytest -m slow benchmarks/bench_training.py)
@@ -43,8 +43,8 @@ def reproduce(seed: int = 0, steps: int = 5000, batch: int = 1024, lr: float = 0
 
 def step_seconds(batch: int = 1024, reps: int = 20) -> dict:
     """Seconds per minibatch loss + gradient (d = 5, n = 20, L = 3), literal vs re-associated layer."""
-    from iclcheck.numerics.forward import sample_prompts
-    from iclcheck.numerics.lsa import LSA, loss_and_grads
+    from iclcheck.numerics.model.forward import sample_prompts
+    from iclcheck.numerics.model.lsa import LSA, loss_and_grads
 
     st = Setting.make(np.eye(5), 20, Sigma_w="inv")
     rng = np.random.default_rng(0)

@@ -88,7 +88,7 @@ def ridge_direct(K: np.ndarray, V: np.ndarray, Q: np.ndarray, lam: float) -> np.
 
 
 def ar_tokens(S: np.ndarray) -> np.ndarray:
-    """Z (B, 3d, T+1) for ``numerics.lsa.forward``: column t is (s_t, s_{t-1}, 0) with s_{-1} = 0, the last column
+    """Z (B, 3d, T+1) for ``numerics.model.lsa.forward``: column t is (s_t, s_{t-1}, 0) with s_{-1} = 0, the last column
     (t = T) the query position. Three blocks: current element, previous element, an empty output slot."""
     S = np.asarray(S, float)
     B, T1, d = S.shape

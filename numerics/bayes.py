@@ -35,10 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special, stats
 
-from iclcheck.numerics.forward import standardized
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import standardized
+from iclcheck.numerics.model.montecarlo import MCEstimate, estimate_from_values
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from iclcheck.numerics.algorithms import newton_w, ols
+from iclcheck.numerics.algorithms.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
+from iclcheck.numerics.algorithms.reference import newton_w, ols
 from iclcheck.numerics.bayes import posterior_mean
 from iclcheck.numerics.families.gd import gd_loss, optimal_gd
 from iclcheck.numerics.families.gdpp import family_params, gdpp_loss, optimal_gdpp
@@ -54,12 +55,11 @@ from iclcheck.numerics.families.gdpp_recurrent import (  # noqa: F401 (re-export
     gdpp_two_layer_terms,
 )
 from iclcheck.numerics.families.quadrature import problem_from
-from iclcheck.numerics.forward import Prompts, lsa_forward, sample_prompts
-from iclcheck.numerics.iteration_counts import gd_counts, gd_unnormalised_errors, newton_counts  # noqa: F401
 from iclcheck.numerics.limits import MAX_COMPARE_LAYERS, MAX_COMPARE_SAMPLES, MAX_COMPARE_STEPS, MAX_GD_LAYERS
-from iclcheck.numerics.lsa import build_prompts
-from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import Prompts, lsa_forward, sample_prompts
+from iclcheck.numerics.model.lsa import build_prompts
+from iclcheck.numerics.model.montecarlo import MCEstimate, estimate_from_values
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import split_spectrum_sigma  # noqa: F401 (re-exported)
 from iclcheck.numerics.training import restricted_optimum, train
 from iclcheck.theory.errors import InputError, NumericalFailure

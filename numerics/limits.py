@@ -30,8 +30,8 @@ MAX_GDPP_LAYERS = 3  # condition (11): the exact loss needs moments up to degree
 MAX_GDPP_STARTS = 1_000  # multistart runs of the GD++ optimum: ~0.4 s each at d = 5, n = 20, L = 3 here (shared
 #                          machine), so 1000 starts ~7 min; the default 24 finds the best minimum at that size
 
-# stacked weights (numerics.model_loss, numerics.weights.check; iclcheck check-weights, loss --params)
-DEFAULT_SAMPLES = 200_000  # Monte Carlo prompts of a model's loss (numerics.model_loss, the API's default)
+# stacked weights (numerics.deep.model_loss, numerics.weights.check; iclcheck check-weights, loss --params)
+DEFAULT_SAMPLES = 200_000  # Monte Carlo prompts of a model's loss (numerics.deep.model_loss, the API's default)
 MAX_MODEL_LAYERS = MAX_LAYERS  # the models iclcheck train writes; 64 zero layers check in ~30 s here (d = 2)
 
 # compare (numerics.compare; iclcheck compare)
@@ -41,5 +41,5 @@ MAX_COMPARE_SAMPLES = 1_000_000  # test prompts
 MAX_COMPARE_STEPS = 10_000  # GD / Newton iterations
 MAX_COMPARE_BYTES = 2 * 2**30  # the prompts and per-step predictions held at once
 
-# output paths and folders (numerics.outfiles; iclcheck new-claim)
+# output paths and folders (numerics.files.write; iclcheck new-claim)
 MAX_PATH_DEPTH = 256  # folders created for --dir / --tests-dir: deeper paths are refused before any is made

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.proportional import alignment_error_from_pieces
 from iclcheck.theory.setting import Setting
@@ -151,7 +151,7 @@ def fit_gamma(rng: np.random.Generator, W: np.ndarray, n: int, ell: int, rho: fl
 
 def pool_master_error(W: np.ndarray, ell: int, rho: float, test_cov: np.ndarray | None = None) -> float:
     """Test error on w ~ N(0, test_cov) (default I_d), noisy query, of the master optimum Gamma*(Sigma = I/d,
-    Sigma_w = W^T W / k, n = ell, sigma2 = rho): reduced loss at Sigma_w = test_cov plus rho (numerics.one_layer)."""
+    Sigma_w = W^T W / k, n = ell, sigma2 = rho): reduced loss at Sigma_w = test_cov plus rho (numerics.one_layer.closed_form)."""
     k, d = W.shape
     S = np.eye(d) / d
     R = W.T @ W / k

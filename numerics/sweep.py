@@ -228,7 +228,7 @@ def census_row(point: dict[str, Any], starts: int, seed: int, certify: bool = Tr
     p = SweepPoint(**point)
     _check_options(starts, seed, certify)
     from iclcheck.numerics.critical import find_critical_points
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.one_layer.closed_form import OneLayer
 
     desc = describe(p, starts=starts, seed=seed, certify=certify)
     s = point_seed(desc)
@@ -613,7 +613,7 @@ def run_sweep(points: Sequence[SweepPoint], out: str | Path, *, starts: int = 64
 # -- the atlas ------------------------------------------------------------------------------------------
 def plot_atlas(table, path: str | Path) -> Path:
     """Spurious-minimum gap and basin fraction against the condition number, one line per (d, n, noise, law)."""
-    from iclcheck.numerics.landscape_plot import check_plot_path
+    from iclcheck.numerics.plots.landscape import check_plot_path
 
     path = check_plot_path(path)
     import matplotlib

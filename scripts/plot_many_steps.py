@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from iclcheck.numerics.dynamics.flow import flow
+from iclcheck.numerics.dynamics.gd_error import gd_error, mc_gd_error
 from iclcheck.numerics.families.restricted import plateau_losses
-from iclcheck.numerics.flow import flow
-from iclcheck.numerics.gd_error import gd_error, mc_gd_error
-from iclcheck.numerics.many_steps_plots import flow_plot, gd_error_plot
+from iclcheck.numerics.plots.many_steps import flow_plot, gd_error_plot
 from iclcheck.theory.setting import Setting
 
 

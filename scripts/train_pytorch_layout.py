@@ -1,6 +1,6 @@
 """Train an L-layer LSA in the PyTorch layout (attention W_V Z M (Z^T W_K^T W_Q Z) / n, prediction +[Z_L]_{d+1,n+1})
 with minibatch Adam on fresh prompts, and write it as a state_dict-style .safetensors file (layers.l.k_proj.weight,
-q_proj, v_proj; W_K = I, W_Q = Q, W_V = P). PyTorch itself is not needed: the model is numerics.lsa's with the
+q_proj, v_proj; W_K = I, W_Q = Q, W_V = P). PyTorch itself is not needed: the model is numerics.model.lsa's with the
 readout sign +1 (the canonical prediction -[Z_L] trained towards -y_q is +[Z_L] trained towards y_q).
 
     python scripts/train_pytorch_layout.py out.safetensors --d 3 -n 20 -L 3 --steps 1500
@@ -17,8 +17,8 @@ import numpy as np
 def train_pytorch_layout(setting, L: int, *, steps: int, batch: int = 512, lr: float = 0.01, seed: int = 0,
                          init_scale: float = 0.1):
     """(Ps, Qs) (L, d+1, d+1) of the PyTorch-layout model: P = W_V, Q = W_K^T W_Q, readout +1, trained by Adam."""
-    from iclcheck.numerics.forward import sample_prompts
-    from iclcheck.numerics.lsa import LSA, loss_and_grads
+    from iclcheck.numerics.model.forward import sample_prompts
+    from iclcheck.numerics.model.lsa import LSA, loss_and_grads
 
     rng = np.random.default_rng(seed)
     D = setting.d + 1

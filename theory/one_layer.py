@@ -39,7 +39,7 @@ a convex quadratic (M > 0) with unique minimiser Gamma* = W S M^{-1} and minimum
 L* = tr(S W) - tr(M^{-1} S W S W S).
 
 Everything is written once, over an ``ops`` namespace, so the same code runs exactly in sympy (this
-module, ``SYMPY_OPS``) and fast in numpy (``numerics.one_layer``). Vectors are column matrices.
+module, ``SYMPY_OPS``) and fast in numpy (``numerics.one_layer.closed_form``). Vectors are column matrices.
 The formula is checked against an independent brute-force moment expansion of the literal model
 (``theory.derive``), the literal forward pass by Monte Carlo, and the papers' special cases.
 """
@@ -53,7 +53,7 @@ from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
 # sympy is imported inside the functions that need it (and ``SYMPY_OPS`` is built on first use), so the
-# float path (numerics.one_layer, the CLI without --exact) never imports it.
+# float path (numerics.one_layer.closed_form, the CLI without --exact) never imports it.
 
 __all__ = [
     "SYMPY_OPS",  # noqa: F822 (built on first use)

@@ -1,4 +1,4 @@
-"""Exact twin of ``numerics.shift``: the training optimum Gamma*_train evaluated at a test setting, in sympy.
+"""Exact twin of ``numerics.one_layer.shift``: the training optimum Gamma*_train evaluated at a test setting, in sympy.
 
 Both prompt lengths may be symbols (ZFB 2024's Thm 4.2 is a formula in the training length N and the test length
 M): the training optimum is ``theory.one_layer.gamma_star_exact(train)`` and the test loss is

@@ -1,6 +1,6 @@
 """A proven global lower bound for the one-layer loss, through the lift in which it is a convex quadratic.
 
-The lift (``numerics.lift``): f(P, Q) = F(m) with m = p (x) vec(Qd) and, on the (k, i)-symmetric part,
+The lift (``numerics.one_layer.lift``): f(P, Q) = F(m) with m = p (x) vec(Qd) and, on the (k, i)-symmetric part,
 
     F(Y) = <Y, G_s Y S> / n^2 + 2 <a_mat, Y> + c0,        A_s = (G_s (x) S) / n^2 positive semidefinite.
 
@@ -65,9 +65,9 @@ from iclcheck.numerics.certificate.qp import (  # noqa: F401 (re-exported)
     kron_factor,
     y_from_dual,
 )
-from iclcheck.numerics.lift import LiftedLoss, invariant, sym_coords
 from iclcheck.numerics.limits import MAX_CERT_DIM, MAX_EXACT_CERT_DIM, MAX_GAP_TOL, QP_SOLVERS
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.lift import LiftedLoss, invariant, sym_coords
 from iclcheck.theory.errors import InputError
 
 __all__ = ["Certificate", "MAX_CERT_DIM", "MAX_EXACT_CERT_DIM", "QP_SOLVERS", "certify", "float_bound",
@@ -103,7 +103,7 @@ def certify(ol: OneLayer, *, solver: str = "CLARABEL", gap_tol: float = 1e-6, ex
 
 
 def _predicted_theta(ol: OneLayer) -> np.ndarray:
-    from iclcheck.numerics.derivatives import pack
+    from iclcheck.numerics.one_layer.derivatives import pack
 
     P, Q = ol.params_from_gamma(ol.gamma_star())
     return pack(P, Q)

@@ -1,6 +1,6 @@
 """The rigorous float bound of ``numerics.certificate``: rounding margins, lambda_min, the bound from a point.
 
-For ANY point Y [P, d] of the reduced lift (``numerics.lift``), with r = A_s y + a_s and
+For ANY point Y [P, d] of the reduced lift (``numerics.one_layer.lift``), with r = A_s y + a_s and
 lambda_lo <= lambda_min(A_s), F(m) >= F(y) - |r|^2 / lambda_lo for every m. ``float_bound`` evaluates the
 right-hand side with explicit float64 rounding margins (gamma_K |terms|, the moment formulas run on
 entrywise absolute values as majorants, Weyl's theorem for the eigenvalues), so whatever produced Y the
@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from iclcheck.numerics.lift import LiftedLoss, lift_moments, pair_basis, reduced
+from iclcheck.numerics.one_layer.lift import LiftedLoss, lift_moments, pair_basis, reduced
 
 __all__ = ["Certificate", "float_bound"]
 

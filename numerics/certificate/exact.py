@@ -10,8 +10,8 @@ import numpy as np
 
 from iclcheck.numerics.certificate.bound import Certificate
 from iclcheck.numerics.certificate.qp import _solve_qp, y_from_dual
-from iclcheck.numerics.lift import LiftedLoss, invariant, lift_moments, pairs, reduced, sym_coords
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.lift import LiftedLoss, invariant, lift_moments, pairs, reduced, sym_coords
 from iclcheck.theory.errors import InputError
 
 __all__: list[str] = []

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iclcheck.numerics.certificate.bound import gs_eigh
-from iclcheck.numerics.lift import LiftedLoss
+from iclcheck.numerics.one_layer.lift import LiftedLoss
 
 __all__ = ["KronFactor", "kron_factor", "y_from_dual"]
 

@@ -1,7 +1,7 @@
 """Critical points of the full-parameter one-layer loss: multi-start search, deduplication, classification.
 
 Parameters theta = (p, Qd) with p = P[d, :] (b, c) and Qd = Q[:, :d] (Q11 over q21), as in
-``numerics.derivatives``; the other entries of P, Q do not affect the output and are not searched.
+``numerics.one_layer.derivatives``; the other entries of P, Q do not affect the output and are not searched.
 
 Symmetries and the invariant. The output is o = (1/n) p^T G Qd x_q with G = sum_i z_i z_i^T symmetric,
 so it depends on theta only through the tensor m_{kij} = p_k Qd_{ij} symmetrised in (k, i):
@@ -97,9 +97,9 @@ from iclcheck.numerics.critical.search import (  # noqa: F401 (re-exported)
     single_threaded_blas,
     start_point,
 )
-from iclcheck.numerics.lift import invariant
 from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED, MAX_STARTS  # noqa: F401 (re-exported)
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.lift import invariant
 from iclcheck.theory.errors import InputError
 
 __all__ = [

@@ -3,7 +3,7 @@ one-layer loss f(theta) (``_Backend``), and the symmetry helpers (scaling orbit,
 
 For d <= LIFTED_BACKEND_MAX_DIM the backend works through the lift f = m^T A m + 2 a^T m + c0 (an
 independent derivation, A small); beyond, through the O(d^3) closed-form gradient of
-``numerics.derivatives`` with the forward-mode Hessian-vector products of ``numerics.hessian`` (no D x D
+``numerics.one_layer.derivatives`` with the forward-mode Hessian-vector products of ``numerics.one_layer.hessian`` (no D x D
 matrix; the dense Hessian is built from HVPs only when asked, i.e. for small d).
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.derivatives import n_params, pack, unpack_parts, value_and_grad_flat
-from iclcheck.numerics.hessian import hessian_flat, hvp_flat, hvp_operator
-from iclcheck.numerics.lift import LiftedLoss, invariant
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import n_params, pack, unpack_parts, value_and_grad_flat
+from iclcheck.numerics.one_layer.hessian import hessian_flat, hvp_flat, hvp_operator
+from iclcheck.numerics.one_layer.lift import LiftedLoss, invariant
 
 __all__ = ["balance", "distance_to_predicted", "effective_gamma"]
 
@@ -25,7 +25,7 @@ class _Backend:
     """Value, gradient, Hessian of f(theta). For d <= LIFTED_BACKEND_MAX_DIM through the lift f = m^T A m + 2 a^T m
     + c0, m = p (x) q (q = theta[d+1:] = row-major Qd), whose derivatives are a few small tensor
     contractions (the lift is an independent derivation; tests check both backends agree); otherwise the
-    O(d^3) closed-form gradient of ``numerics.derivatives`` with exact HVPs."""
+    O(d^3) closed-form gradient of ``numerics.one_layer.derivatives`` with exact HVPs."""
 
     def __init__(self, ol: OneLayer):
         self.ol, self.d = ol, ol.d

@@ -10,8 +10,8 @@ import numpy as np
 
 from iclcheck.numerics.critical.backend import _Backend, _reduced_form_residual, balance, effective_gamma
 from iclcheck.numerics.critical.search import DENSE_MAX, RunResult
-from iclcheck.numerics.derivatives import loss_flat
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import loss_flat
 
 __all__ = ["CriticalPoint", "classify", "cluster_runs", "critical_points", "flat_tolerance"]
 

@@ -22,9 +22,9 @@ import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
 from iclcheck.numerics.critical.backend import _Backend, _scaling_direction, balance
-from iclcheck.numerics.derivatives import n_params
 from iclcheck.numerics.limits import MAX_CRITICAL_DIM, MAX_SEED
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import n_params
 from iclcheck.theory.errors import InputError
 
 __all__ = ["METHODS", "RunResult", "default_methods", "default_tolerances", "run_from", "run_start",

@@ -11,8 +11,10 @@ import numpy as np
 
 from iclcheck.numerics.families.gdpp import family_params
 from iclcheck.numerics.families.quadrature import problem_from
-from iclcheck.numerics.forward import lsa_forward
-from iclcheck.numerics.lsa import lsa_loss_and_grads  # the one LSA model (re-exported under its old name)
+from iclcheck.numerics.model.forward import lsa_forward
+from iclcheck.numerics.model.lsa import (
+    lsa_loss_and_grads,  # the one LSA model (re-exported under its old name)
+)
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -48,8 +50,8 @@ def _integrated_prompts(setting: Setting, k: int, rng: np.random.Generator) -> t
     Without label noise the literal model's error is bilinear in (x_q, w) for fixed X (y = X w, and the
     query column and label evolve linearly in x_q because the query is masked out of keys and values),
     so E_{x_q, w}[err^2 | X] = sum_{i,j} err(Sigma^{1/2} e_i, Sigma_w^{1/2} e_j)^2 exactly."""
-    from iclcheck.numerics.forward import sample_prompts
     from iclcheck.numerics.linalg import sqrtm_psd
+    from iclcheck.numerics.model.forward import sample_prompts
 
     d, n = setting.d, int(setting.n)
     X = sample_prompts(setting, k, rng).X  # (k, n, d)
@@ -69,7 +71,7 @@ def mc_full_gradient(setting: Setting, Ps, Qs, *, samples: int, rng: np.random.G
 
     integrate_query_task=True (noiseless only): each sample is one X, and the expectation over x_q and w
     is done exactly by summing the d^2 prompts of ``_integrated_prompts`` (much lighter tails)."""
-    from iclcheck.numerics.forward import sample_prompts
+    from iclcheck.numerics.model.forward import sample_prompts
 
     if samples < 2:
         raise InputError("samples", f"need at least 2 Monte Carlo samples, got {samples}")
@@ -114,7 +116,7 @@ def mc_full_gradient(setting: Setting, Ps, Qs, *, samples: int, rng: np.random.G
 
 
 def literal_loss(Z0: np.ndarray, yq: np.ndarray, Ps, Qs) -> np.ndarray:
-    """Per-prompt (TF - y_q)^2 via the literal forward pass of ``numerics.lsa`` (for finite-difference checks)."""
+    """Per-prompt (TF - y_q)^2 via the literal forward pass of ``numerics.model.lsa`` (for finite-difference checks)."""
     return (lsa_forward(Z0, Ps, Qs)[:, -1, -1] + yq) ** 2
 
 
@@ -128,7 +130,7 @@ def bonferroni_z(m: int, level: float = 0.999) -> float:
 def gdpp_loss_mc(problem: Any, a: Any, b: Any, *, samples: int, rng: np.random.Generator):
     """Monte Carlo (literal forward pass, whitened frame, CI) of the (11)-family loss for any L, in particular
     L >= 4 where the exact loss would need moments of degree 2 * 40 (too many mixed moments for the recursion)."""
-    from iclcheck.numerics.montecarlo import mc_loss
+    from iclcheck.numerics.model.montecarlo import mc_loss
 
     pr = problem_from(problem)
     a = np.asarray(a, dtype=float).ravel()

@@ -1,5 +1,5 @@
 """Restricted families of linear attention: tied (looped) layers, separate key/query of rank R, causal masks,
-a GD step from a learned start (GD-beta), and a two-layer Newton step. Every forward pass is ``numerics.lsa``;
+a GD step from a learned start (GD-beta), and a two-layer Newton step. Every forward pass is ``numerics.model.lsa``;
 every multi-layer GD-family loss is ``numerics.families.gd`` / ``theory.multilayer`` (nothing is re-derived here).
 
 Tied (looped) GD family (Gatmiry et al. 2024). L loops of one layer with P = e e^T, Q = -[[A, 0], [0, 0]] are L
@@ -38,8 +38,8 @@ import numpy as np
 from iclcheck.numerics.families.gd import gd_loss, optimal_gd
 from iclcheck.numerics.families.quadrature import problem_from
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.lsa import LSA, forward
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

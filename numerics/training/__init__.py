@@ -31,11 +31,11 @@ from typing import Literal, overload
 import numpy as np
 from scipy import optimize
 
-from iclcheck.numerics.forward import Prompts, sample_prompts
 from iclcheck.numerics.limits import MAX_BATCH, MAX_LAYERS, MAX_MEMORY_BYTES, MAX_STEPS  # noqa: F401 (re-exported)
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.lsa import LSA, loss_and_grads
-from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.numerics.model.forward import Prompts, sample_prompts
+from iclcheck.numerics.model.lsa import LSA, loss_and_grads
+from iclcheck.numerics.model.montecarlo import MCEstimate, mc_mean
 from iclcheck.numerics.training.families import FAMILIES, Family, family  # noqa: F401 (re-exported)
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting

@@ -20,8 +20,8 @@ computes x W^T on row tokens, the same map). Code computing Z @ W on row tokens 
 re-reads the arrays transposed (and with the convention's two arrays swapped) for the flip warning.
 
 Numbers: float16, bfloat16, float32, float64, read as float64 (exact); complex, integer, boolean, 8-bit float,
-object, sparse and quantized data are refused in every format (``weight_array``, ``numerics.files``). The file is
-read by the hardened reader of ``numerics.files`` (regular files only, 1 GiB); .npz member headers and safetensors
+object, sparse and quantized data are refused in every format (``weight_array``, ``numerics.files.read``). The file is
+read by the hardened reader of ``numerics.files.read`` (regular files only, 1 GiB); .npz member headers and safetensors
 offsets are checked against the sizes before anything is allocated.
 
 Array names (``read_arrays``): stacked ``NAME`` of shape (L, D, D) (or (D, D) for one layer), or one array per
@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from iclcheck.numerics.files import (
+from iclcheck.numerics.files.read import (
     READABLE_FLOATS,
     as_path,
     read_regular_file,
@@ -122,7 +122,7 @@ def _torch_sparse(A: Any) -> str | None:
 def weight_array(A: Any, what: str, *, allow_int: bool = False) -> np.ndarray:
     """``A`` (a numpy array, a torch tensor, nested lists) as a dense float64 numpy array, or an ``InputError``
     naming ``what``: sparse data (scipy.sparse, torch sparse layouts), quantized tensors, complex, boolean, object
-    and (unless ``allow_int``) integer data are refused (``numerics.files.weight_dtype_problem``); float16 and
+    and (unless ``allow_int``) integer data are refused (``numerics.files.read.weight_dtype_problem``); float16 and
     bfloat16 are upcast exactly."""
     mod = type(A).__module__ or ""
     if mod.startswith(("scipy.sparse", "sparse")):

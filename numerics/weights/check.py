@@ -1,4 +1,4 @@
-"""Check trained weights against the theory: their loss (exact or an interval, ``numerics.model_loss``), the gap
+"""Check trained weights against the theory: their loss (exact or an interval, ``numerics.deep.model_loss``), the gap
 to the theory's optimum for the setting, each layer's distance to the predicted matrix in the whitened frame, and
 a warning when a sign or scale flip of the convention gives a much lower loss.
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from iclcheck.numerics.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
+from iclcheck.numerics.deep.model_loss import DEFAULT_SAMPLES, ModelLoss, model_loss
 from iclcheck.numerics.weights import Weights
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
@@ -91,7 +91,7 @@ class WeightsCheck:
 
 def _reference(setting: Setting, L: int) -> tuple[float | None, str, np.ndarray | None]:
     if L == 1:
-        from iclcheck.numerics.one_layer import OneLayer
+        from iclcheck.numerics.one_layer.closed_form import OneLayer
 
         ol = OneLayer(setting)
         return ol.min_loss(), "one-layer optimum L(Gamma*) (global minimum of one layer)", ol.gamma_star().T

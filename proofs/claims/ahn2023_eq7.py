@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import predict, sample_prompts
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.moved import gamma_at, isotropic_scale
 from iclcheck.proofs.verdict import Checker, Tolerance

@@ -20,7 +20,7 @@ import sympy as sp
 
 from iclcheck.numerics.families import ahn_sigma, gd_loss, optimal_gd
 from iclcheck.numerics.families.gdpp import family_params
-from iclcheck.numerics.forward import lsa_forward, sample_prompts
+from iclcheck.numerics.model.forward import lsa_forward, sample_prompts
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.verdict import Checker, Tolerance

@@ -20,7 +20,7 @@ from iclcheck.numerics.families import family_params, gdpp_loss, optimal_gdpp
 from iclcheck.numerics.families.gdpp import gdpp_conditional_loss, gdpp_loss_rational
 from iclcheck.numerics.families.mc_gradient import conditional_literal_loss
 from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
-from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.model.montecarlo import mc_loss
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.verdict import Checker, Tolerance

@@ -10,7 +10,7 @@ By induction y_i^l = y_i - x_i^T w_l and y_q^l = -x_q^T w_l with
 the forward pass implements the recursion with A_l^T. It coincides with the printed one iff A_l is symmetric
 (every use in the paper: Thm 2 symmetric A_i, Thms 3-4 A_i = a_i Sigma^{-1}, GD with gamma_l I).
 
-Steps: exact (sympy rationals, literal forward pass written out in sympy) and float (numerics.forward.lsa_forward)
+Steps: exact (sympy rationals, literal forward pass written out in sympy) and float (numerics.model.forward.lsa_forward)
 comparisons of [Z_l]_{d+1,n+1} with -<x_q, w_l> for every l = 0..L (the printed range l = 1..L-1 is contained
 after the index shift), with symmetric and non-symmetric A_l; the smallest counterexample; the corrected form.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import lsa_forward, sample_prompts
+from iclcheck.numerics.model.forward import lsa_forward, sample_prompts
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.ahn import NOTATION as AHN_NOTATION

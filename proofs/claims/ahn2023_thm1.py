@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 from scipy.linalg import null_space
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
 from iclcheck.proofs.steps.moved import full_space_at, solve_tolerance, use_exact
@@ -76,15 +76,15 @@ def _stationary(f: float) -> Tolerance:
 
 def _second_order(chk: Checker, setting: Setting, P: np.ndarray, Q: np.ndarray) -> None:
     """Stationarity and a PSD Hessian at the printed point in the full (b, c, Q11, q21) space, from the exact
-    gradient / Hessian of numerics.derivatives (imported lazily: a missing module makes the step inconclusive).
+    gradient / Hessian of numerics.one_layer.derivatives (imported lazily: a missing module makes the step inconclusive).
 
     The rescaling (gamma P, Q/gamma) is a curve of minimisers, so its tangent v = (P, -Q) is a null direction of the
     Hessian: its eigenvalue there is rounding (1e-14 of either sign, depending on the BLAS kernel) and is never
     printed. It is checked as H v = 0 at rounding level; PSD is then decided by the eigenvalues on v's orthogonal
     complement (an invariant subspace of the symmetric H), which are O(1) and print the same on every machine."""
     try:
-        from iclcheck.numerics.derivatives import loss_and_grad, pack
-        from iclcheck.numerics.hessian import hessian_flat, hvp_flat
+        from iclcheck.numerics.one_layer.derivatives import loss_and_grad, pack
+        from iclcheck.numerics.one_layer.hessian import hessian_flat, hvp_flat
     except ImportError:  # pragma: no cover - the module ships with the toolkit
         chk.undecided("stationary with PSD Hessian in the full space", "iclcheck.numerics.derivatives or .hessian is not available")
         return

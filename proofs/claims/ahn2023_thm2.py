@@ -19,7 +19,7 @@ from scipy import optimize
 
 from iclcheck.numerics.families import full_gd_loss
 from iclcheck.numerics.finite_diff import central_gradient, hessian_from_values
-from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.model.montecarlo import mc_loss
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.multilayer import optimal_gd_exact

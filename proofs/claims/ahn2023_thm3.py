@@ -35,9 +35,9 @@ from iclcheck.numerics.families import (
     whitening_matrix,
 )
 from iclcheck.numerics.finite_diff import central_gradient, directional_derivative
-from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.montecarlo import mc_loss
+from iclcheck.numerics.model.forward import predict, sample_prompts
+from iclcheck.numerics.model.montecarlo import mc_loss
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.steps.moved import solve_tolerance

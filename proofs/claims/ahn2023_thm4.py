@@ -40,8 +40,8 @@ from iclcheck.numerics.families.gdpp import (
     spectral_draws,
 )
 from iclcheck.numerics.families.mc_gradient import conditional_literal_loss
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.montecarlo import mc_loss, mc_mean
+from iclcheck.numerics.model.forward import predict, sample_prompts
+from iclcheck.numerics.model.montecarlo import mc_loss, mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import check_released_attention
 from iclcheck.proofs.steps.moved import solve_tolerance

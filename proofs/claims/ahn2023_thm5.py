@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.numerics.montecarlo import mc_loss, mc_mean
+from iclcheck.numerics.model.forward import sample_prompts
+from iclcheck.numerics.model.lsa import LSA, forward
+from iclcheck.numerics.model.montecarlo import mc_loss, mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.moved import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker
@@ -50,7 +50,7 @@ SIZES = Profiles(quick=dict(moved_samples=100_000, samples=100_000, random_cases
                  thorough=dict(moved_samples=200_000, samples=400_000, random_cases=3, directions=4))
 
 
-RELU_LAYER = LSA(L=1, score="relu")  # the one model (numerics.lsa) with ReLU scores, query masked
+RELU_LAYER = LSA(L=1, score="relu")  # the one model (numerics.model.lsa) with ReLU scores, query masked
 
 
 def tf(Z0: np.ndarray, P: np.ndarray, Q: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ Steps. (1) (X^T X + lambda I)^{-1} X^T y zeroes the gradient 2 X^T (X w - y) + 2
 lambda |w|^2 (exact rationals). (2) Thm 1's update is one gradient step of the single-example un-halved objective with
 step alpha (sympy, symbolic x, y, w, lambda, alpha); with the 1/2-loss of von Oswald et al. the same update has
 eta = 2 alpha (exact); one GD step from w = 0 on (1/n) sum (w^T x_i - y_i)^2 is the canonical one-layer LSA with
-Gamma = 2 alpha I (literal forward pass, numerics.lsa). (3) Thm 2's Sherman-Morrison formula equals
+Gamma = 2 alpha I (literal forward pass, numerics.model.lsa). (3) Thm 2's Sherman-Morrison formula equals
 (lambda I + x x^T)^{-1} x y (sympy, symbolic x, lambda, y), and n successive rank-one updates from I/lambda give
 (X^T X + lambda I)^{-1}, hence ridge (exact rationals). (4) Bayes: ridge with lambda = sigma^2/tau^2 is the posterior
 mean (exact, completing the square). (5) Exact risks at d = 8 (the paper's dimension): the OLS risk sigma^2 d/(n-d-1)
@@ -21,8 +21,8 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.bayes import bayes_risk, ridge_risk
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import predict, sample_prompts
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.bayes import (
     check_bayes_within_bracket,

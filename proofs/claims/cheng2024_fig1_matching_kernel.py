@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.kernels import kernel_matrix, psd_part, sphere_covariates
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.attention.kernels import kernel_matrix, psd_part, sphere_covariates
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 

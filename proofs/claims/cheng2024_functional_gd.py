@@ -5,7 +5,7 @@ Setting: prompts Z = [[x_1 .. x_n x_q], [y_1 .. y_n 0]]; layer l adds r_l Y h~(B
 attention kernel with the query masked as a key (row-normalised for softmax). Claim: with A_l = 0 and
 B_l = C_l = b_l I the query's label slot after L layers is -f_L(x_q), f_L functional GD from f_0 = 0 on
 (1/2n) sum_i (y_i - f(x_i))^2 with kernel h(b_l x, b_l x'). The check: the canonical literal forward pass
-(numerics.lsa, weights numerics.kernel_attention.functional_gd_weights) against the iterates computed from kernel
+(numerics.model.lsa, weights numerics.attention.kernel_attention.functional_gd_weights) against the iterates computed from kernel
 matrices, for the linear, ReLU, exponential and softmax kernels -- exactly (sympy, symbolic steps) on a small
 prompt and in floats on random prompts; the linear kernel is von Oswald et al.'s Prop. 1 / Ahn et al.'s Lemma 1
 (the same weights, and plain GD). Softmax: the identity holds with the query-dependent normalised kernel
@@ -17,9 +17,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.algorithms import gd
-from iclcheck.numerics.kernel_attention import ATTENTION, functional_gd, functional_gd_weights, predict
-from iclcheck.numerics.lsa import build_prompts
+from iclcheck.numerics.algorithms.reference import gd
+from iclcheck.numerics.attention.kernel_attention import (
+    ATTENTION,
+    functional_gd,
+    functional_gd_weights,
+    predict,
+)
+from iclcheck.numerics.model.lsa import build_prompts
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo

@@ -6,7 +6,7 @@ the recorded statement): for 0 < eta lambda_max(K) / n < 2, f_L(x_q) = k_q^T K^{
 k_q^T K^{-1} y (ridgeless kernel regression); if y ~ GP(0, K) with K = h (matching kernel) this is the posterior mean,
 whose risk is the posterior variance K_qq - k^T K^{-1} k, and the layer-L risk given X is K_qq - 2 k^T G_L k +
 k^T G_L K G_L k with G_L = K^{-1} (I - (I - eta K / n)^L) >= the posterior variance. Checked on Cheng et al.'s sphere
-covariates (numerics.kernels.sphere_covariates) with the exponential kernel exp(<x, x'> / d) by exact linear algebra
+covariates (numerics.attention.kernels.sphere_covariates) with the exponential kernel exp(<x, x'> / d) by exact linear algebra
 and Monte Carlo over GP labels; the ReLU kernel, whose labels Cheng et al.'s code draws from K_+ (absolute
 eigenvalues), is reported separately.
 """
@@ -16,9 +16,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.kernel_attention import functional_gd, functional_gd_closed_form
-from iclcheck.numerics.kernels import kernel_matrix, kernel_regression, sample_gp_labels, sphere_covariates
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.attention.kernel_attention import functional_gd, functional_gd_closed_form
+from iclcheck.numerics.attention.kernels import (
+    kernel_matrix,
+    kernel_regression,
+    sample_gp_labels,
+    sphere_covariates,
+)
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.crn import Bracket, bracket_optimum
-from iclcheck.numerics.kernel_attention import head_outputs
+from iclcheck.numerics.attention.kernel_attention import head_outputs
+from iclcheck.numerics.model.crn import Bracket, bracket_optimum
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 
@@ -37,7 +37,7 @@ SIZES = Profiles(quick=dict(B=2_000), thorough=dict(B=10_000))
 
 
 def near_optimal(rng: np.random.Generator, B: int, n: int, sigma: float, lip: float, d: int = 2) -> Bracket:
-    """The bracket of the optimal omega (numerics.crn.bracket_optimum) from B fresh prompts shared by the grid."""
+    """The bracket of the optimal omega (numerics.model.crn.bracket_optimum) from B fresh prompts shared by the grid."""
     x = rng.standard_normal((B, n + 1, d))
     x /= np.linalg.norm(x, axis=-1, keepdims=True)
     w = rng.standard_normal((B, d))

@@ -4,7 +4,7 @@ point that is not least squares, and stays suboptimal as the number of examples 
 
 Model: the GD layer (P = e e^T, Q = -[[eta I, 0], [0, 0]]) looped; token j carries its own iterate u_j (its
 label slot holds y_j - x_j^T u_j). prefixLM (the canonical query mask): every token sees every context token,
-so all u_j are one GD iterate u_l on (1/2n)|X u - y|^2. causalLM (numerics.lsa mask="causal" with c = 1/n, or
+so all u_j are one GD iterate u_l on (1/2n)|X u - y|^2. causalLM (numerics.model.lsa mask="causal" with c = 1/n, or
 "causal-mean" with c = 1/j): token j sees tokens i <= j; the query sees every context token.
 
 Steps of the argument:
@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.families.restricted import causal_limit, gd_layer
-from iclcheck.numerics.lsa import LSA, build_prompts, causal_weights, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, causal_weights, forward
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 

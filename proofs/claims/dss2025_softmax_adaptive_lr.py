@@ -3,7 +3,7 @@ context-adaptive learning rate (arXiv 2510.10425).
 
 Setting: one softmax head, scores beta x_i^T W x_q, values the one-hot labels y_i. Derived identity: sum_i p_i y_i with
 p_i = k(x_i, x_q) / sum_j k(x_j, x_q), k(x, x') = exp(beta x^T W x'), is one functional-GD step from f_0 = 0 on the
-square loss with kernel k and the query-dependent step eta(x_q) = n / sum_j k(x_j, x_q) (numerics.kernel_attention.
+square loss with kernel k and the query-dependent step eta(x_q) = n / sum_j k(x_j, x_q) (numerics.attention.kernel_attention.
 functional_gd, literal forward pass per class). Small temperature: sum_i p_i y_i = ybar + (beta/n) sum_i y_i (a_i - abar)
 + O(beta^2) (theory.softmax): linear SA on *centred* scores plus the context class frequencies, so softmax SA does not
 contain linear SA as its beta -> 0 limit and 'softmax >= linear' is an empirical statement, not a family inclusion.
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.attention.kernel_attention import functional_gd, predict
 from iclcheck.numerics.classification import sample_classes, softmax_sa_output
-from iclcheck.numerics.kernel_attention import functional_gd, predict
-from iclcheck.numerics.lsa import build_prompts
+from iclcheck.numerics.model.lsa import build_prompts
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.softmax import small_beta_series

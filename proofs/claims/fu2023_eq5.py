@@ -19,8 +19,8 @@ import math
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, ols
-from iclcheck.numerics.iteration_counts import error_path, iterations_to, predicted_count, regrowth
+from iclcheck.numerics.algorithms.iteration_counts import error_path, iterations_to, predicted_count, regrowth
+from iclcheck.numerics.algorithms.reference import newton_alpha, newton_iterates, ols
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach
 from iclcheck.theory import newton as nt

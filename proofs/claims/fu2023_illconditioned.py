@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.algorithms import gram, newton_w
+from iclcheck.numerics.algorithms.reference import gram, newton_w
 from iclcheck.numerics.compare import estimate, gd_unnormalised_errors, split_spectrum_sigma
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker

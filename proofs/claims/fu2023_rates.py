@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.algorithms import gram, newton_alpha, ols
+from iclcheck.numerics.algorithms.reference import gram, newton_alpha, ols
 from iclcheck.numerics.compare import gd_counts, newton_counts
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach

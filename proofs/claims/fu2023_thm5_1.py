@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.algorithms import newton_alpha, newton_iterates, newton_w
-from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.lsa import LSA, forward
+from iclcheck.numerics.algorithms.reference import newton_alpha, newton_iterates, newton_w
+from iclcheck.numerics.model.forward import sample_prompts
+from iclcheck.numerics.model.lsa import LSA, forward
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.notation import fu
@@ -51,7 +51,7 @@ SIZES = Profiles(quick=dict(random_cases=5), thorough=dict(random_cases=30))
 
 def float_model(d: int, n: int, *, variant: str, rng: np.random.Generator | None = None, layers: int = 1,
                 mlp: bool = True) -> tuple[LSA, dict]:
-    """The Newton layer as the toolkit's one model (numerics.lsa): ReLU scores with the query masked out of keys
+    """The Newton layer as the toolkit's one model (numerics.model.lsa): ReLU scores with the query masked out of keys
     and values, 1/n-normalised, two heads with P_m = V_m and Q_m^LSA = K_m^T Q_m (so that
     z_j^T Q^LSA z_i = <Q_m h_i, K_m h_j>), the MLP of fu.mlp_weights; ``layers`` > 1 ties the weights.
     With ``rng``, random free factors Qt (Kt = Qt^{-T})."""

@@ -4,7 +4,7 @@ f(A) - f* <= C ||grad f(A)||^p with a non-standard power p, so gradient flow fro
 converges (at a polynomial rate).
 
 Steps of the argument (whitened tied family A = a Sigma^{-1}, x ~ N(0, Sigma), w ~ N(0, Sigma^{-1}), noiseless;
-numerics.flow model "tied"):
+numerics.dynamics.flow model "tied"):
 
 1. Gradient flow of the exact tied loss E tr (I - a S)^{2L} from a = 0 converges to the exact tied optimum a*_L
    (numerics.families.restricted.optimal_tied_gd) for L = 2, 4 (quick; thorough also L = 3) at d = 5, n = 20.
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from iclcheck.numerics.dynamics.flow import flow
 from iclcheck.numerics.families.restricted import optimal_tied_gd
 from iclcheck.numerics.families.wick import full_gd_loss
-from iclcheck.numerics.flow import flow
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
@@ -96,7 +96,7 @@ def verify(ctx: Context):
 
 def _tied_poly(L: int, n: int, d: int) -> np.ndarray:
     """E tr (I - a S)^{2L} as numpy polynomial coefficients (highest first), from the exact Wishart moments."""
-    from iclcheck.numerics.gd_error import _U
+    from iclcheck.numerics.dynamics.gd_error import _U
 
     return np.array([float(c) for c in reversed(_U(L, n, d))])
 

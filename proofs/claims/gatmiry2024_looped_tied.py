@@ -27,8 +27,8 @@ from scipy import optimize
 
 from iclcheck.numerics.families.restricted import gd_layer, optimal_tied_gd, tied_gd_loss
 from iclcheck.numerics.families.wick import full_gd_loss
-from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.forward import sample_prompts
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance

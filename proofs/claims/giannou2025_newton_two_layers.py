@@ -12,7 +12,7 @@ Steps of the argument:
 1. Exact (sympy): the literal layer Z + (1/c) P Z diag(I, 0) Z^T Q Z, with the construction's weights made
    rational, maps B to 2M - M S M for a symbolic, non-symmetric M and integer inputs X (n = 3, d = 2;
    symbolic X in the thorough profile).
-2. Float: the same weights through numerics.lsa's forward pass, random X, M (d = 3, n = 8).
+2. Float: the same weights through numerics.model.lsa's forward pass, random X, M (d = 3, n = 8).
 3. k stacked pairs of layers from M_0 = alpha S reproduce Newton's closed form
    M_k = (I - (I - alpha S^2)^(2^k)) S^{-1} (k = 1..4, alpha = 1/|S|_F^2, inside the convergence range).
 4. The fu2023.eq5 boundary carries over: with alpha = 2/lambda_max(S)^2 the constructed layers annihilate the
@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.families.restricted import newton_layers, newton_step
-from iclcheck.numerics.forward import sample_prompts
+from iclcheck.numerics.model.forward import sample_prompts
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 
@@ -94,7 +94,7 @@ def verify(ctx: Context):
               "symbolic M; d = 2, n = 3)",
               (Z[d:2 * d, n:n + d] - (2 * T - T * S * T)).applyfunc(sp.expand), sp.zeros(d, d))
 
-    # 2. float through numerics.lsa
+    # 2. float through numerics.model.lsa
     for d, n in SIZES.at(ctx).sizes:
         Xf = rng.standard_normal((n, d))
         Tf = rng.standard_normal((d, d))

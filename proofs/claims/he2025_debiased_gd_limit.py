@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.kernel_attention import head_outputs, paired_heads, predict
-from iclcheck.numerics.kernels import ridge_oracle
-from iclcheck.numerics.lsa import build_prompts
-from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.attention.kernel_attention import head_outputs, paired_heads, predict
+from iclcheck.numerics.attention.kernels import ridge_oracle
+from iclcheck.numerics.model.lsa import build_prompts
+from iclcheck.numerics.model.montecarlo import estimate_from_values
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
@@ -71,7 +71,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     master = OneLayer(Setting.make(np.eye(D), NCTX - 1, Sigma_w=np.eye(D) * float(V), sigma2=float(S2))).min_loss()
     chk.close(f"centred one-step GD optimum at n = 40 ({r_c} = {float(r_c):.5f}) = the one-layer master formula at "
               "n = 39 (+ query noise)", float(r_c), master + float(S2), MASTER)
-    # (iii) Monte Carlo with common random numbers: the head read-outs from the scores (numerics.kernel_attention.
+    # (iii) Monte Carlo with common random numbers: the head read-outs from the scores (numerics.attention.kernel_attention.
     # head_outputs), first tied to the literal two-head forward pass on a few prompts
     B = SIZES.at(ctx).B
     X, y, xq, yq = _sample(rng, B)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.kernel_attention import head_outputs
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.attention.kernel_attention import head_outputs
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.softmax import one_step_gd_risk, one_step_gd_risk_at

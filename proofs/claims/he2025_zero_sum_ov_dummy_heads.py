@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.head_flow import integrate_head_flow
+from iclcheck.numerics.dynamics.head_flow import integrate_head_flow
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.head_flow import leading_order_loss, leading_order_prediction, pair_invariants

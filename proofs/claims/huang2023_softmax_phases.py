@@ -4,8 +4,8 @@ are learned first (arXiv 2310.05249).
 
 Setting: K orthonormal features with probabilities p (here p = (0.6, 0.2, 0.1, 0.1), n = 10), x_i = v_{c_i},
 w ~ N(0, I_K), y = w^T x, query x_q = v_k, one softmax head with KQ = diag(q). The population loss is an exact finite
-sum over binomial counts (numerics.softmax_discrete), checked against a Monte Carlo of the literal forward pass
-(numerics.lsa); its coordinates decouple, so gradient flow from q = 0 reaches any level after a time given by one
+sum over binomial counts (numerics.attention.softmax_discrete), checked against a Monte Carlo of the literal forward pass
+(numerics.model.lsa); its coordinates decouple, so gradient flow from q = 0 reaches any level after a time given by one
 quadrature per feature. The check: the dominant feature halves its loss first, then the next, in the order of p.
 The phase counts (two / four) need the paper's definitions and are not checked.
 """
@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from iclcheck.numerics import softmax_discrete as sd
-from iclcheck.numerics.kernel_attention import predict
-from iclcheck.numerics.lsa import build_prompts
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.attention import softmax_discrete as sd
+from iclcheck.numerics.attention.kernel_attention import predict
+from iclcheck.numerics.model.lsa import build_prompts
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 

@@ -4,7 +4,7 @@ runs w_{i+1} = w_i - (eta/n) X^T (X w_i - y) autoregressively from w_0 = 0, whic
 Steps of the argument (weight target, x ~ N(0, I_d), w* ~ N(0, I_d), noiseless, the fixed step eta = n/(n+d+1)):
 
 1. The literal iteration on random prompts equals -(I - eta S)^k w* + w* (S = X^T X / n), so
-   E||w_k - w*||^2 = E tr (I - eta S)^{2k}: exact from the Wishart moments (numerics.gd_error). At k = 1 it is
+   E||w_k - w*||^2 = E tr (I - eta S)^{2k}: exact from the Wishart moments (numerics.dynamics.gd_error). At k = 1 it is
    d - 2 eta d + eta^2 d (n+d+1)/n by hand (= d(d+1)/(n+d+1) = 110/31 at d = 10, n = 20), exactly.
 2. Monte Carlo of the literal iteration agrees with the exact values at k = 1..3 (99.9% CI; where the tails allow).
 3. The recorded statement read as "more CoT steps, smaller expected error": at the reviews' illustration (d = 10,
@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from iclcheck.numerics.gd_error import _U, gd_error, mc_gd_error
+from iclcheck.numerics.dynamics.gd_error import _U, gd_error, mc_gd_error
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Finding, Reach, Tolerance
 from iclcheck.theory.setting import Setting

@@ -3,16 +3,16 @@ from a small structured initialisation (Assumption 4.1: the value and key-query 
 two stages to a global minimum that implements multi-step GD with step eta.
 
 Steps of the argument (x ~ N(0, I_d), w* ~ N(0, I_d), noiseless, k = 4 CoT steps, teacher forcing on the GD iterates
-w_{i+1} = w_i - eta (S w_i - h), eta = n/(n+d+1); numerics.cot's tokens and the diagonal ansatz P[w, x] = -v I,
+w_{i+1} = w_i - eta (S w_i - h), eta = n/(n+d+1); numerics.dynamics.cot's tokens and the diagonal ansatz P[w, x] = -v I,
 Q[x, w] = omega I, Q[y, f] = q, the shared-eigenvalue structure of Assumption 4.1):
 
 1. The population teacher-forced loss on the ansatz is A alpha^2 + 2 B alpha beta + C beta^2 with alpha = v omega - eta,
-   beta = v q + eta and exact A, B, C from the Wishart moments (numerics.cot.teacher_forced_coefficients): Monte Carlo
+   beta = v q + eta and exact A, B, C from the Wishart moments (numerics.dynamics.cot.teacher_forced_coefficients): Monte Carlo
    of the literal layer on teacher-forced prompts at random (v, omega, q) agrees (99.9% CI).
 2. A C - B^2 > 0, so the global minimum (loss 0) is exactly v omega = eta, v q = -eta: the GD step.
-3. The flow from v = omega = 1e-3, q = 0 (numerics.flow, LSODA) conserves v^2 - omega^2 - q^2 and runs in two stages:
+3. The flow from v = omega = 1e-3, q = 0 (numerics.dynamics.flow, LSODA) conserves v^2 - omega^2 - q^2 and runs in two stages:
    a plateau at the initial loss while the weights grow, then one drop to the global minimum (plateau detection).
-4. The CoT rollout of the limit (numerics.cot.rollout, autoregressive) reproduces k GD steps on fresh prompts.
+4. The CoT rollout of the limit (numerics.dynamics.cot.rollout, autoregressive) reproduces k GD steps on fresh prompts.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from iclcheck.numerics.cot import (
+from iclcheck.numerics.dynamics.cot import (
     blocks,
     layer_output,
     rollout,
@@ -29,8 +29,8 @@ from iclcheck.numerics.cot import (
     teacher_forced_inputs,
     teacher_forced_model,
 )
-from iclcheck.numerics.flow import flow
-from iclcheck.numerics.montecarlo import mc_mean
+from iclcheck.numerics.dynamics.flow import flow
+from iclcheck.numerics.model.montecarlo import mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting

@@ -1,7 +1,7 @@
 """[Huang, Wang, Lee 2025, Thm 3.1 as restated by reviews] Without chain of thought a one-layer LSA cannot recover w*:
 its weight error is of order d^2/n.
 
-Steps of the argument (x ~ N(0, I_d), w* ~ N(0, I_d), noiseless; numerics.cot's token layout):
+Steps of the argument (x ~ N(0, I_d), w* ~ N(0, I_d), noiseless; numerics.dynamics.cot's token layout):
 
 1. Without CoT the output's w-block is (1/n) sum_i (A x_i + a y_i)(x_i^T u + y_i c): its part odd in w* is Gamma h,
    Gamma = c A + a u^T, h = S w*, and the rest is even, so E||w_hat - w*||^2 = E||Gamma h - w*||^2 + E||even||^2
@@ -9,7 +9,7 @@ Steps of the argument (x ~ N(0, I_d), w* ~ N(0, I_d), noiseless; numerics.cot's 
 2. Over all Gamma the quadratic is minimised at Gamma* = E[w h^T] (E[h h^T])^{-1} = (E S^2)^{-1} = n/(n+d+1) I, with
    minimum d - tr Gamma* = d(d+1)/(n+d+1) (sympy, symbolic n and d, E tr S^2 = d n (n+d+1) / n^2 from the Wishart
    moments). It is attained (c = 1, A = Gamma*, a = u = 0; Monte Carlo) and equals one GD step with the best step
-   (numerics.gd_error, k = 1, an independent minimisation over the step).
+   (numerics.dynamics.gd_error, k = 1, an independent minimisation over the step).
 3. "Of order d^2/n": for n >= d, d^2/(2n) <= d(d+1)/(n+d+1) <= 2 d^2/n (exact polynomial inequalities).
 """
 
@@ -18,9 +18,15 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.cot import blocks, context_tokens, layer_output, no_cot_gamma, weight_class_optimum
-from iclcheck.numerics.gd_error import gd_error
-from iclcheck.numerics.montecarlo import mc_mean
+from iclcheck.numerics.dynamics.cot import (
+    blocks,
+    context_tokens,
+    layer_output,
+    no_cot_gamma,
+    weight_class_optimum,
+)
+from iclcheck.numerics.dynamics.gd_error import gd_error
+from iclcheck.numerics.model.montecarlo import mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.sample_moments import wishart_moment

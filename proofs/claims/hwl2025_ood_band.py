@@ -6,7 +6,7 @@ Steps of the argument (weight target, noiseless, w* ~ N(0, I); the learned itera
 1. Population test prompts (S = Sigma): ||w_k - w*||^2 averages to tr (I - eta Sigma)^{2k}, which falls to 0 with k iff
    every eigenvalue of Sigma lies in (0, 2/eta); it stays put at the edge 2/eta and grows beyond it (exact, rational
    examples at eta = n/(n+d+1)).
-2. Finite test prompts, Sigma = c I (exact, numerics.gd_error): the expected error falls for all k <= 8 only for c below
+2. Finite test prompts, Sigma = c I (exact, numerics.dynamics.gd_error): the expected error falls for all k <= 8 only for c below
    an edge c_n that lies strictly inside the population band: the spread of S's spectrum (its top near
    (1 + sqrt(d/n))^2) and its tail shrink the band (the edge located by bisection on exact values).
 3. Monte Carlo of the literal iteration agrees with the exact values inside the band (c = 1/2, k = 1..3).
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.gd_error import gd_error, mc_gd_error
+from iclcheck.numerics.dynamics.gd_error import gd_error, mc_gd_error
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.setting import Setting

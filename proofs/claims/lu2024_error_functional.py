@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.proportional import sample_pool
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles

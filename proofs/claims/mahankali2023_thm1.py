@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.montecarlo import mc_loss
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, check_full_space_global, gamma_star_symbolic
 from iclcheck.proofs.steps.moved import MC_MAX_ND, full_space_at, gamma_at, isotropic_scale

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import S2, N, cayley, check_full_space_global, gamma_star_symbolic
 from iclcheck.proofs.steps.moved import full_space_at, gamma_at, solve_tolerance

@@ -27,8 +27,8 @@ import numpy as np
 import sympy as sp
 from scipy import integrate, stats
 
-from iclcheck.numerics.forward import predict
-from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.numerics.model.forward import predict
+from iclcheck.numerics.model.montecarlo import MCEstimate, mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.moved import MC_MAX_ND
 from iclcheck.proofs.verdict import Checker

@@ -29,8 +29,8 @@ from iclcheck.numerics.bayes import (
     dmmse_risk,
     ridge_risk,
 )
-from iclcheck.numerics.montecarlo import MCEstimate
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.montecarlo import MCEstimate
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.steps.bayes import check_ridge_is_posterior_mean
 from iclcheck.proofs.verdict import Checker, Tolerance

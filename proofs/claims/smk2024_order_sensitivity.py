@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.algorithms import gd
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.algorithms.reference import gd
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 

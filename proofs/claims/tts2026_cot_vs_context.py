@@ -4,16 +4,16 @@ prediction, run with k CoT steps at test time (a pseudo-Newton iteration), has a
 n^{-2k} in the training context length n: at a fixed test error, more test-time steps allow shorter training prompts.
 
 Steps of the argument (x ~ N(0, Lambda), w* ~ N(0, I), noiseless; the trained layer's preconditioner is the no-CoT
-weight-target optimum of numerics.cot, Gamma_n = E[w h^T] (E[h h^T])^{-1}):
+weight-target optimum of numerics.dynamics.cot, Gamma_n = E[w h^T] (E[h h^T])^{-1}):
 
-1. Gamma_n = ((n+1)/n Lambda + tr(Lambda)/n I)^{-1} (closed form vs numerics.cot.weight_class_optimum, float).
+1. Gamma_n = ((n+1)/n Lambda + tr(Lambda)/n I)^{-1} (closed form vs numerics.dynamics.cot.weight_class_optimum, float).
 2. Test prompts with the population covariance (S = Lambda: a long test prompt): w_k - w* = -(I - Gamma_n Lambda)^k w*,
    so the error is sum_i r_i^{2k}, r_i = (lambda_i + tr Lambda)/((n+1) lambda_i + tr Lambda): n^{2k} x error -> sum_i
    (1 + tr Lambda / lambda_i)^{2k}, finite and non-zero (sympy, symbolic n; k = 1, 2, 3): the exponent -2k, with the
    hardness tr(Lambda)/lambda_min in the constant.
 3. At a fixed test error the training length it needs decreases with k (exactly solvable at Lambda = I:
    n_k = (d+1) (d/eps)^{1/(2k)} - d - 1).
-4. The exact finite-test-prompt error (numerics.gd_error, test length m) tends to the population value like 1/m.
+4. The exact finite-test-prompt error (numerics.dynamics.gd_error, test length m) tends to the population value like 1/m.
 5. The other reading, test prompts as short as the training ones (m = n): the exact E tr (I - Gamma_n S)^{2k} decays
    like n^{-k}, not n^{-2k} (exact rationals at n = 1e4..1e6, d = 2): the paraphrase's exponent needs long test prompts.
 """
@@ -25,8 +25,8 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.cot import weight_class_optimum
-from iclcheck.numerics.gd_error import gd_error
+from iclcheck.numerics.dynamics.cot import weight_class_optimum
+from iclcheck.numerics.dynamics.gd_error import gd_error
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting
@@ -36,8 +36,8 @@ SOLVE = Tolerance(rtol=1e-12, reason="a d x d solve with condition <= ~20: round
 
 
 def _exact_error(k: int, n: int, d: int, eta: Fraction) -> Fraction:
-    """E tr (I - eta S)^{2k} as an exact rational (numerics.gd_error's polynomial in eta)."""
-    from iclcheck.numerics.gd_error import _U
+    """E tr (I - eta S)^{2k} as an exact rational (numerics.dynamics.gd_error's polynomial in eta)."""
+    from iclcheck.numerics.dynamics.gd_error import _U
 
     return sum((c * eta**j for j, c in enumerate(_U(k, n, d))), Fraction(0))
 

@@ -3,7 +3,7 @@ baselines they are measured against (arXiv 2402.14180).
 
 Setting: x ~ N(0, I_d), w ~ N(0, I_d), y = w^T x + sigma_tau eps with sigma_tau drawn per prompt from a mixture
 (here {0.5, 2} with probability 1/2 each), query label noiseless. The Bayes predictor is a posterior mixture of ridge
-predictors (numerics.kernels.noise_mixture_bayes: weights from the Gaussian marginal likelihood of y under each noise
+predictors (numerics.attention.kernels.noise_mixture_bayes: weights from the Gaussian marginal likelihood of y under each noise
 level). The check orders the baselines by Monte Carlo with common random numbers: ridge with the prompt's own noise
 level (lambda = sigma_tau^2, what a per-noise-level tuned ridge reaches; it knows sigma_tau) <= the Bayes mixture
 (it does not) < the best single fixed lambda (chosen on half of the prompts, scored on the other half). The trained
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.kernels import noise_mixture_bayes, ridge_weights
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.attention.kernels import noise_mixture_bayes, ridge_weights
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.algorithms import gdpp_transform
-from iclcheck.numerics.forward import lsa_forward, sample_prompts
+from iclcheck.numerics.algorithms.reference import gdpp_transform
+from iclcheck.numerics.model.forward import lsa_forward, sample_prompts
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo

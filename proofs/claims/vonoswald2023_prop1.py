@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.algorithms import gd
-from iclcheck.numerics.forward import lsa_forward, sample_prompts
+from iclcheck.numerics.algorithms.reference import gd
+from iclcheck.numerics.model.forward import lsa_forward, sample_prompts
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo
@@ -76,7 +76,7 @@ def vonoswald_predictions(inst: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def canonical_predictions(inst: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The canonical literal forward pass (numerics.forward.lsa_forward) with the mapped weights (N_y = 1)."""
+    """The canonical literal forward pass (numerics.model.forward.lsa_forward) with the mapped weights (N_y = 1)."""
     N, Nx = inst["X"].shape
     w = vo.prop1_weights(inst["W0"], inst["eta"], N)
     P_can, Q_can = vo.to_canonical(N=N, **w)
@@ -129,7 +129,7 @@ def _float_steps(ck: Checker, ctx: Context) -> None:
              PREDICTION)
 
     # The canonical parameterisation: same prediction through the canonical literal forward pass, and with
-    # W_0 = 0 the same as one GD step from 0 computed by numerics.algorithms.gd (eta on (1/2N)||Xw - y||^2).
+    # W_0 = 0 the same as one GD step from 0 computed by numerics.algorithms.reference.gd (eta on (1/2N)||Xw - y||^2).
     worst_can = worst_gd = 0.0
     for k in range(SIZES.at(ctx).canonical_cases):
         Nx, N = (10, 10) if k == 0 else (int(rng.integers(1, 7)), int(rng.integers(1, 12)))

@@ -20,9 +20,9 @@ import numpy as np
 import sympy as sp
 from scipy import stats
 
-from iclcheck.numerics.algorithms import gd
-from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.algorithms.reference import gd
+from iclcheck.numerics.model.montecarlo import mc_mean
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation import vonoswald as vo

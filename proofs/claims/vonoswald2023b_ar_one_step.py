@@ -5,7 +5,7 @@ approach the mesa / recursive-least-squares solution.
 
 Steps. (1) Algebra (sympy, symbolic d = 2, t = 3): the gradient of L_t at W = 0 is -sum_{t'<t} s_{t'+1} s_{t'}^T, so
 one step of size eta gives the recalled predictor (exact). (2) The construction: one causal linear-attention layer of
-numerics.lsa (mask "causal", c = 1/n) on tokens (s_t, s_{t-1}, 0), value block s_t, key block s_{t-1}, query block
+numerics.model.lsa (mask "causal", c = 1/n) on tokens (s_t, s_{t-1}, 0), value block s_t, key block s_{t-1}, query block
 s_t, written into the empty block, outputs eta/n sum_{t'<t} s_{t'+1} s_{t'}^T s_t at every context position (literal
 forward pass, d = 3, T = 8); with mask "causal-mean" (c = 1/(t+1)) the same weights give the step eta/(t+1).
 (3) The step a trained layer needs (exact rationals, d = 1, W* = +-1 (the Haar law on O(1)), sigma2 = 1/10,
@@ -26,8 +26,8 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.autoregressive import ar_tokens, gd_one_step, mesa_layer, sample_ar
-from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.lsa import LSA, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.autoregressive import ar1_cov, one_step_moments

@@ -6,7 +6,7 @@ Checked (notes/NEXT-CLAIMS.md §4.3, the reviews' sentence; the paper's theorem 
     so Gamma*_n is the test optimum only at k = n; the excess R(Gamma*_n; k) - R(Gamma*_k; k) = tr(D^T H D M_k) is
     > 0 for k != n (H, M_k positive definite) and, for the diagonal H below, factors as (k - n)^2 times a positive
     rational function (exact);
-(2) the reduction to the master formula (numerics.shift, OneLayer at the test length) reproduces the derived table
+(2) the reduction to the master formula (numerics.one_layer.shift, OneLayer at the test length) reproduces the derived table
     of NEXT-CLAIMS §4.3 (d = 5, n = 20, H = I, psi^2 = 1, sigma^2 = 0.25) to its printed 4 decimals;
 (3) exact limit k -> oo: R(Gamma*_n; k) -> sigma^2 + psi^2 tr(H (I - Gamma*_n H)^2), O(1/n^2) above sigma^2 (the
     same 1/N^2 floor as ZFB Thm 4.2), while R(Gamma*_k; k) -> sigma^2.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.shift import shifted_loss
+from iclcheck.numerics.one_layer.shift import shifted_loss
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.moved import prior_scale, solve_tolerance, where
 from iclcheck.proofs.steps.shift import WU_NOTATION, limit_at_infinity, wu_gamma_star
@@ -113,7 +113,7 @@ def verify(ctx: Context) -> tuple[Checker, str]:
     lim2 = limit_at_infinity(NS ** 2 * floor, NS)
     chk.decided("the floor is exactly of order 1/n^2: n^2 psi^2 tr(H (I - Gamma*_n H)^2) has a finite nonzero limit",
                 bool(lim2.is_finite) and lim2 != 0, f"lim n^2 * floor = {lim2} (exact limit)", exact=True)
-    # the derived table of NEXT-CLAIMS §4.3, by numerics.shift (the master formula at the test length)
+    # the derived table of NEXT-CLAIMS §4.3, by numerics.one_layer.shift (the master formula at the test length)
     tr = Setting.make(np.eye(5), 20, sigma2=0.25)
     ks = list(SIZES.at(ctx).ks)
     got, want = [], []

@@ -7,7 +7,7 @@ Checked (statement as recorded in notes/NEXT-CLAIMS.md §4.1, tag RECALLED + DER
 (2) exact: the recorded risk sigma^2 + psi^2 [tr H - tr(Gamma* H^2)] equals the master L* + sigma^2 (noisy query);
 (3) exact: Gamma* is the unique minimiser (gradient of the master loss vanishes, Hessian form 2 tr(D^T H D M) > 0);
 (4) metamorphic, exact: H -> U H U^T (rational rotation U) gives Gamma* -> U Gamma* U^T;
-(5) floats at random H: the recorded formula vs numerics.one_layer.OneLayer (Sigma_w = psi^2 I).
+(5) floats at random H: the recorded formula vs numerics.one_layer.closed_form.OneLayer (Sigma_w = psi^2 I).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley

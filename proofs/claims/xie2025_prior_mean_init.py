@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker
 from iclcheck.theory.notation.xie import risks

@@ -5,7 +5,7 @@ tolerates task and query shifts but not covariate shifts: with test covariates s
 Checked (notes/NEXT-CLAIMS.md §1.3, tag 3P + DERIVED), for the predictor trained at (Lambda, N), w ~ N(0, I):
 (1) exact, symbolic N, M and a symbolic diagonal test covariance Lambda': the derived finite-M error
     tr L' - 2 tr(G L'^2) + tr(G^T L' G [(M+1)/M L'^2 + tr(L')/M L']) is the master loss at the test setting
-    (numerics.shift / theory.shift), G = Gamma_ZFB^{-1};
+    (numerics.one_layer.shift / theory.shift), G = Gamma_ZFB^{-1};
 (2) exact limits N, M -> oo with L' = c^2 L (symbolic c): the error tends to (c^2 - 1)^2 c^2 tr L, which is the
     error of the predictor c^2 x_q^T w (E(c^2 - 1)^2 (x_q^T w)^2), > 0 for c^2 != 1;
 (3) OLS on the same scaled prompts (M > d, noiseless) recovers w to rounding (numpy, random prompts);
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.shift import shifted_loss
+from iclcheck.numerics.one_layer.shift import shifted_loss
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.steps.moved import solve_tolerance
 from iclcheck.proofs.steps.shift import (

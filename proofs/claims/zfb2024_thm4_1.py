@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import predict, sample_prompts
+from iclcheck.numerics.model.montecarlo import mc_mean
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps import cayley, check_full_space_global
 from iclcheck.proofs.steps.moved import MC_MAX_ND, full_space_at, solve_tolerance, use_exact

@@ -3,7 +3,7 @@ over ALL the parameters (W^PV, W^KQ), from their initialisation, converges to a 
 W^PV_22 W^KQ_11 = Gamma^{-1}.
 
 zfb2024.thm4_1 checks the limit point, zfb2024.thm4_1.balanced_limit the recorded reduced ODE. Here the flow is the
-exact population gradient flow of all 2 (d+1)^2 parameters (numerics.flow, model "one_layer", LSODA), not the
+exact population gradient flow of all 2 (d+1)^2 parameters (numerics.dynamics.flow, model "one_layer", LSODA), not the
 reduced ODE, with their loss (1/2) E (y_hat - y)^2 = (1/2) x the canonical loss on the flow's manifold (the
 unmasked query term of their model vanishes while W^PV_21 = 0, and its gradient there too). Checked:
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.flow import flow
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.dynamics.flow import flow
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.steps.shift import ZFB_NOTATION
 from iclcheck.proofs.verdict import Checker, Tolerance

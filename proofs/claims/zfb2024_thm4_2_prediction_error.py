@@ -4,7 +4,7 @@ of the trained LSA at test prompt length M (training length N), for any test law
 Checked (notes/NEXT-CLAIMS.md §1.2, tag 3P + DERIVED):
 (1) exact, symbolic N, M, sigma^2 and a symbolic symmetric Sigma_w: for linear-plus-noise targets y = w^T x + eps,
     the theorem's right-hand side averaged over w ~ N(0, Sigma_w) equals the master loss of Gamma_ZFB^{-1} at the
-    test setting (numerics.shift's formula, theory.one_layer.reduced_loss_formula at n = M) plus sigma^2. Both sides
+    test setting (numerics.one_layer.shift's formula, theory.one_layer.reduced_loss_formula at n = M) plus sigma^2. Both sides
     are c_0 + w^T B w for a fixed w and affine in Sigma_w after averaging; Sigma_w ranges over all symmetric matrices,
     so the identity holds for every fixed w (the theorem's form) - the §13 row "ZFB Thm 4.2 = master";
 (2) the derived Monte Carlo example of NEXT-CLAIMS (d=3, N=10, M=7, fixed w, noise 0.3) evaluates to 1.24734;
@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import predict
-from iclcheck.numerics.lsa import build_prompts
-from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import predict
+from iclcheck.numerics.model.lsa import build_prompts
+from iclcheck.numerics.model.montecarlo import mc_mean
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.moved import solve_tolerance, use_exact
 from iclcheck.proofs.steps.shift import (

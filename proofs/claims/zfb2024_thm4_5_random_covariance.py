@@ -25,9 +25,9 @@ from math import factorial
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import predict
-from iclcheck.numerics.lsa import build_prompts
-from iclcheck.numerics.montecarlo import mc_mean
+from iclcheck.numerics.model.forward import predict
+from iclcheck.numerics.model.lsa import build_prompts
+from iclcheck.numerics.model.montecarlo import mc_mean
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.steps.shift import NT, ZFB_NOTATION, limit_at_infinity, master_loss_symbolic
 from iclcheck.proofs.verdict import Checker

@@ -2,7 +2,7 @@
 one abrupt sigmoidal drop: for Lambda = I, y_hat(t) = sigma(t) beta^T x_q with
 sigma(t) = e^{2 sqrt(D) t/tau} / ((1 + (1+D)/N)(e^{2 sqrt(D) t/tau} - 1) + sqrt(D)/w_init^2).
 
-Steps of the argument (one merged head: value scalar v, merged key-query W (D x D), Gamma = -v W; numerics.flow
+Steps of the argument (one merged head: value scalar v, merged key-query W (D x D), Gamma = -v W; numerics.dynamics.flow
 "attnM"; Lambda = I, w ~ N(0, I), noiseless):
 
 1. Reduced dynamics (exact): from a balanced isotropic start W = a I, v = -sqrt(D) a, the flow keeps Gamma = sigma I
@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.flow import flow
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.dynamics.flow import flow
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.notation.zhang2025 import sigma_formula

@@ -10,7 +10,7 @@ Steps of the argument (Fig. 3 setting: D = 4, N = 31, Lambda = diag(0.4, 0.3, 0.
    lambda / N: the recorded ODE with tau = 1/2 (our loss is un-halved), lambda m = lambda^3 (1 + (1 + tr L/lambda)/N).
 2. Its v^2 part blows up at t* = 1/(2 lambda^2 s0): escape times in the ratios (lambda_m / lambda_{m+1})^2 = 16/9, 9/4,
    4 (exact).
-3. The full flow (36 parameters, numerics.flow, LSODA) from that start passes through the plateau losses of
+3. The full flow (36 parameters, numerics.dynamics.flow, LSODA) from that start passes through the plateau losses of
    zhang2025.attnS.plateau_losses (1e-6), in order; each escape (the loss crossing the midpoint between two
    plateaus) happens at 1/(2 lambda^2 s0) and in the predicted ratios (2%); the conserved quantities of the heads
    stay put to integrator tolerance.
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from iclcheck.numerics.dynamics.flow import flow
 from iclcheck.numerics.families.restricted import kq_loss_and_grad, plateau_losses
-from iclcheck.numerics.flow import flow
 from iclcheck.proofs.registry import Claim, Context, Profiles
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.setting import Setting

@@ -15,7 +15,7 @@ Steps of the argument:
 4. The separate-K/Q parametrisation (rank-1 heads Gamma = -sum_h v_h q_h k_h^T) has a stationary point for
    every subset of eigenvectors (2^D of them, exact gradient <= 1e-12), and each M_m with m < D is not a local
    minimum: an idle head along the next eigenvector lowers the loss (a descent direction, decided).
-5. The heads as lsa parameters reproduce x_q^T Gamma h on random prompts (the forward pass of numerics.lsa).
+5. The heads as lsa parameters reproduce x_q^T Gamma h on random prompts (the forward pass of numerics.model.lsa).
 6. Thorough: gradient flow from a small start visits M_0, M_1, ..., M_D in order (loss within 0.2% of each
    plateau value), principal-component regression with more components over time.
 """
@@ -35,7 +35,7 @@ from iclcheck.numerics.families.restricted import (
     rank_restricted_optimum,
     saddle_flow,
 )
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.numerics.random_matrices import haar_orthogonal
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.moved import solve_tolerance

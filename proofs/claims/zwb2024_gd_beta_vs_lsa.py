@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from iclcheck.numerics.families.restricted import gd_beta_loss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.proofs.registry import Claim, Context, Profiles, UserSetting
 from iclcheck.proofs.steps.moved import solve_tolerance, where

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import predict, sample_prompts
-from iclcheck.numerics.montecarlo import mc_mean
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import predict, sample_prompts
+from iclcheck.numerics.model.montecarlo import mc_mean
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.newton import cayley_orthogonal as cayley
 from iclcheck.theory.notation.ahn import odd_part_gamma

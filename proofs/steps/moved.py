@@ -103,7 +103,7 @@ def gamma_at(chk: Checker, st: Setting, label: str, where: str, *, exact: Callab
     """The two Gamma* steps of a moved claim: ``exact()`` -> (derived, printed) sympy matrices compared exactly
     when ``use_exact(st)`` (called only then), and the float Gamma* against ``expected`` within ``tol``. Returns the
     canonical (P, Q) implementing ``expected`` (OneLayer.params_from_gamma), for the steps that follow."""
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.one_layer.closed_form import OneLayer
 
     if use_exact(st):
         derived, printed = exact()

@@ -32,12 +32,12 @@ if TYPE_CHECKING:  # result types, for the annotations only: each function impor
 
     from iclcheck.numerics.certificate import Certificate
     from iclcheck.numerics.critical import Landscape
+    from iclcheck.numerics.deep.implements import Implements
+    from iclcheck.numerics.deep.model_loss import ModelLoss
+    from iclcheck.numerics.dynamics.flow import FlowResult
+    from iclcheck.numerics.dynamics.gd_error import GDError
     from iclcheck.numerics.families.gd import GDOptimum
     from iclcheck.numerics.families.gdpp import GDPPOptimum
-    from iclcheck.numerics.flow import FlowResult
-    from iclcheck.numerics.gd_error import GDError
-    from iclcheck.numerics.implements import Implements
-    from iclcheck.numerics.model_loss import ModelLoss
     from iclcheck.numerics.one_layer import OneLayer
     from iclcheck.numerics.weights import Weights
     from iclcheck.numerics.weights.check import WeightsCheck
@@ -50,7 +50,7 @@ __all__ = list(_API)  # the one list of the public names lives in iclcheck/__ini
 
 # result classes that are public names, imported on first access: importing this module stays light (the CLI's
 # commands call it; scipy.stats and sympy load only when a function needs them)
-_LAZY = {"ModelLoss": "iclcheck.numerics.model_loss", "WeightsCheck": "iclcheck.numerics.weights.check",
+_LAZY = {"ModelLoss": "iclcheck.numerics.deep.model_loss", "WeightsCheck": "iclcheck.numerics.weights.check",
          "ClaimResult": "iclcheck.proofs.verdict", "Preconditioner": "iclcheck.results", "TrainReport": "iclcheck.results",
          "Comparison": "iclcheck.results", "SweepReport": "iclcheck.results", "LayerLoss": "iclcheck.one_layer_loss"}
 
@@ -137,10 +137,10 @@ def loss(setting: Setting, P: Any, Q: Any, *, samples: int = DEFAULT_SAMPLES, se
     no exact route at finite n, and ``.method`` says so.
     """
     if attention != "linear" or heads is not None:
-        from iclcheck.numerics.kernel_attention import attention_loss
+        from iclcheck.numerics.attention.kernel_attention import attention_loss
 
         return attention_loss(_check(setting), P, Q, attention=attention, heads=heads, samples=samples, seed=seed)
-    from iclcheck.numerics.model_loss import model_loss
+    from iclcheck.numerics.deep.model_loss import model_loss
 
     return model_loss(_check(setting), P, Q, samples=samples, seed=seed, estimator="conditioned")
 
@@ -160,13 +160,13 @@ def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0, method
     from iclcheck.numerics.critical import find_critical_points
 
     if plot is not None:  # before any work
-        from iclcheck.numerics.landscape_plot import check_plot_path
+        from iclcheck.numerics.plots.landscape import check_plot_path
 
         check_plot_path(plot)
     ol = _one_layer(setting)
     land = find_critical_points(ol, starts=starts, seed=seed, methods=methods, progress=progress)
     if plot is not None:
-        from iclcheck.numerics.landscape_plot import plot_landscape
+        from iclcheck.numerics.plots.landscape import plot_landscape
 
         plot_landscape(ol, land, plot)
     return land
@@ -367,7 +367,7 @@ def gd_error(setting: Setting, steps: int, *, eta: float | None = None, target: 
     >>> round(float(r.error[0]), 4), r.argmin, round(float(r.error[9]), 1), bool(r.heavy_tail[9])
     (3.5484, 5, 71.0, True)
     """
-    from iclcheck.numerics.gd_error import gd_error as _gd_error
+    from iclcheck.numerics.dynamics.gd_error import gd_error as _gd_error
 
     return _gd_error(_check(setting), steps, eta=eta, target=target, precondition=precondition)
 
@@ -384,7 +384,7 @@ def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: An
     >>> [round(p.loss, 4) for p in r.plateaus], r.classification   # plateaus: L(M_0), L(M_1); zero modes: symmetries
     ([0.7, 0.3326], 'degenerate')
     """
-    from iclcheck.numerics.flow import flow as _flow
+    from iclcheck.numerics.dynamics.flow import flow as _flow
 
     return _flow(_check(setting), model, init=init, t_max=t_max, **options)
 
@@ -406,7 +406,7 @@ def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "cano
     >>> r.family, [round(a, 3) for a in r.a], r.best[0].algorithm, r.best[0].k
     ('8', [0.5, 0.9], 'pgd', 1)
     """
-    from iclcheck.numerics.implements import implements as _implements
+    from iclcheck.numerics.deep.implements import implements as _implements
     from iclcheck.numerics.weights import Weights
 
     _check(setting)
@@ -498,7 +498,7 @@ def _evaluate_at_test(res: Any, *, exact: bool) -> None:
     if (st.n_is_symbolic or test.n_is_symbolic) and not want:
         raise InputError("test", "a symbolic n needs exact test inputs")
     if not (st.n_is_symbolic or test.n_is_symbolic):
-        from iclcheck.numerics.shift import shifted_loss
+        from iclcheck.numerics.one_layer.shift import shifted_loss
 
         res.shift = shifted_loss(st, test)
     if want:
@@ -576,7 +576,7 @@ def _check_train_options(setting: Setting, L: int, *, samples: int, save_weights
     if save is not None and not save.endswith((".npz", ".safetensors")):
         raise InputError("save_weights", f"{save}: the file name must end in .npz or .safetensors")
     if save is not None:  # a regular file that can be written (never a FIFO or a device)
-        from iclcheck.numerics.outfiles import check_output_path
+        from iclcheck.numerics.files.write import check_output_path
 
         check_output_path(save, what="save_weights", suffixes=(".npz", ".safetensors"))
     if save is not None and save.endswith(".safetensors"):  # before training, not after it
@@ -604,8 +604,8 @@ def _read_out(st: Setting, run: Any, options: dict[str, Any], samples: int, rng:
                                                  rng=rng, batch=mc_batch)
             report.optimum = (a_opt, f_opt)
         else:
-            from iclcheck.numerics.forward import sample_prompts
-            from iclcheck.numerics.montecarlo import mc_mean
+            from iclcheck.numerics.model.forward import sample_prompts
+            from iclcheck.numerics.model.montecarlo import mc_mean
             from iclcheck.numerics.training import loss_on
 
             report.loss = mc_mean(lambda r, k: loss_on(run.Ps, run.Qs, sample_prompts(st, k, r)), samples=samples,
@@ -665,7 +665,7 @@ def compare(setting: Setting, L: int, *, steps: int | None = None, samples: int 
     if not 0 <= train_steps <= MAX_STEPS:
         raise InputError("train_steps", f"must be between 0 and {MAX_STEPS:,}, got {train_steps:,}")
     if plot is not None:  # before the expensive part: a regular file that can be written
-        from iclcheck.numerics.outfiles import check_output_path
+        from iclcheck.numerics.files.write import check_output_path
         from iclcheck.numerics.plots import PLOT_SUFFIXES
 
         check_output_path(plot, what="plot", suffixes=PLOT_SUFFIXES)
@@ -708,7 +708,7 @@ def sweep(settings: Any, out: Any, *, starts: int = 32, seed: int = 0, certify: 
     if scheduler is not None and jobs is not None:
         raise InputError("jobs", "sets the size of a local cluster; a scheduler's own workers run the tasks")
     if plot is not None:
-        from iclcheck.numerics.landscape_plot import check_plot_path
+        from iclcheck.numerics.plots.landscape import check_plot_path
 
         check_plot_path(plot)  # before the sweep, not after it
     summary = run_sweep(points, out, starts=starts, seed=seed, certify=certify, jobs=1 if jobs is None else jobs,

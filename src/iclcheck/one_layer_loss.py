@@ -179,7 +179,7 @@ def layer_loss(setting: Setting, *, P: Any = None, Q: Any = None, exact: bool = 
         res.loss_exact = exact_loss_at(setting, P, Q) if exact else None
     if test is not None:
         if P is not None:
-            from iclcheck.numerics.shift import shifted_loss_at_params
+            from iclcheck.numerics.one_layer.shift import shifted_loss_at_params
 
             res.test_loss = shifted_loss_at_params(test, P, Q)
             res.test_loss_exact = exact_loss_at(test, P, Q) if exact else None

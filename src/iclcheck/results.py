@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from iclcheck.numerics.bayes import RiskEstimate
-    from iclcheck.numerics.shift import ShiftedLoss
+    from iclcheck.numerics.one_layer.shift import ShiftedLoss
     from iclcheck.theory.setting import Setting
 
 __all__ = ["Comparison", "Preconditioner", "SweepReport", "TrainReport", "setting_summary"]

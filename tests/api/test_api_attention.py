@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import iclcheck
-from iclcheck.numerics.kernel_attention import head_outputs
+from iclcheck.numerics.attention.kernel_attention import head_outputs
 from iclcheck.theory.errors import InputError
 
 

@@ -53,7 +53,7 @@ def test_symbolic_n_is_exact_only():
 
 
 def test_test_setting_matches_numerics_shift():
-    from iclcheck.numerics.shift import shifted_loss
+    from iclcheck.numerics.one_layer.shift import shifted_loss
 
     train, test = iclcheck.setting(np.diag([1.0, 2.0, 3.0]), 20), iclcheck.setting(np.diag([4.0, 8.0, 12.0]), 5)
     r = iclcheck.precond(train, test=test)

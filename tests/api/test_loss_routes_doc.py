@@ -25,10 +25,10 @@ A_FULL = [0.2 * (M + M.T) / 2 + 0.3 * np.eye(D) for M in RNG.standard_normal((2,
 
 
 def _literal_mc(st, Ps, Qs, B, seed):
-    """A Monte Carlo of the literal forward pass (numerics.lsa) at st (Gaussian data), tails checked."""
-    from iclcheck.numerics.forward import sample_prompts
-    from iclcheck.numerics.lsa import LSA, forward
-    from iclcheck.numerics.montecarlo import estimate_from_values
+    """A Monte Carlo of the literal forward pass (numerics.model.lsa) at st (Gaussian data), tails checked."""
+    from iclcheck.numerics.model.forward import sample_prompts
+    from iclcheck.numerics.model.lsa import LSA, forward
+    from iclcheck.numerics.model.montecarlo import estimate_from_values
 
     pr = sample_prompts(st, B, np.random.default_rng(seed))
     pred = -forward(LSA(L=len(Ps)), pr.Z0, list(Ps), list(Qs))[:, -1, -1]
@@ -39,9 +39,9 @@ def test_two_layers_any_A_with_B_zero_is_exact_and_matches_monte_carlo():
     Ps, Qs = _layers(A_FULL, [np.zeros((D, D))] * 2, D)
     r = iclcheck.loss(ST, Ps, Qs)
     assert r.exact and "Wick" in r.method
-    # another route: a Monte Carlo of the literal forward pass (numerics.lsa), its 99.9% interval holds the value
-    from iclcheck.numerics.lsa import LSA, build_prompts, forward
-    from iclcheck.numerics.montecarlo import estimate_from_values
+    # another route: a Monte Carlo of the literal forward pass (numerics.model.lsa), its 99.9% interval holds the value
+    from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+    from iclcheck.numerics.model.montecarlo import estimate_from_values
 
     rng = np.random.default_rng(11)
     B, n = 60_000, 10

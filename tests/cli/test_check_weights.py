@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iclcheck.cli import main
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.setting import Setting
 
 S_DIAG, N = (1.0, 2.0, 3.0), 10  # --cov diag:1,2,3 -n 10, Sigma_w = I

@@ -12,7 +12,7 @@ import pytest
 from iclcheck.cli import main
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.setting import Setting
 
 SPEC = "random:d=3,cond=10,seed=1"

@@ -24,7 +24,7 @@ from iclcheck.cli import main
 from iclcheck.cli.commands.loss import load_params, loss_symbols
 from iclcheck.cli.commands.precond import exact_preconditioner, float_preconditioner
 from iclcheck.cli.inputs import parse_cov_spec
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.derive import derive_reduced_loss
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting

@@ -217,7 +217,7 @@ def test_api_bad_arguments_raise_input_error_naming_them(k):
 # --- 12. the compare plot's range comes from the data ---------------------------------------------------------
 
 def test_plot_range_log_linear_and_outliers():
-    from iclcheck.numerics.plots import plot_range
+    from iclcheck.numerics.plots.curves import plot_range
 
     scale, lo, hi = plot_range([5.0, 2.0, 1.0, 0.5, 1e-3])  # 3.7 decades: log, every value inside
     assert scale == "log" and lo <= 1e-3 and hi >= 5.0
@@ -236,8 +236,8 @@ def test_compare_plot_written_and_refused(where):
     refuses a FIFO before drawing."""
     from types import SimpleNamespace
 
-    from iclcheck.numerics.montecarlo import estimate_from_values
-    from iclcheck.numerics.plots import error_curves
+    from iclcheck.numerics.model.montecarlo import estimate_from_values
+    from iclcheck.numerics.plots.curves import error_curves
     from iclcheck.theory.errors import InputError
 
     rng = np.random.default_rng(0)

@@ -291,7 +291,7 @@ def test_census_does_not_call_a_spurious_minimum_global():
     """The issue's setting and starts (sweep --d 2 --cond 100000 -n 1000 --noise 10 --starts 16): every start that
     converged ended in a minimum above the predicted point, so the global basin was not reached."""
     from iclcheck.numerics.critical.backend import _Backend, _predicted_theta
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.one_layer.closed_form import OneLayer
     from iclcheck.numerics.sweep import SweepPoint, census_row
 
     pt = SweepPoint(d=2, cond=1e5, n=1000, noise=10.0)

@@ -425,7 +425,7 @@ def test_train_prints_no_gap_of_a_heavy_tailed_mean(capsys, monkeypatch):
     """The same rule in ``iclcheck train``: its paired gap estimate replaced by heavy-tailed draws (Pareto, tail
     index 0.8: no finite mean), the table says why and prints no percentage; the JSON gap is null."""
     import iclcheck.numerics.training as training
-    from iclcheck.numerics.montecarlo import estimate_from_values
+    from iclcheck.numerics.model.montecarlo import estimate_from_values
 
     draws = np.random.default_rng(0).pareto(0.8, size=20_000)
     heavy = estimate_from_values(draws, nonnegative=True)

@@ -1,11 +1,11 @@
-"""iclcheck.numerics.algorithms against independent closed forms (normal equations, spectral formulas, KKT)."""
+"""iclcheck.numerics.algorithms.reference against independent closed forms (normal equations, spectral formulas, KKT)."""
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iclcheck.numerics.algorithms import (
+from iclcheck.numerics.algorithms.reference import (
     gd,
     gdpp_transform,
     gram,

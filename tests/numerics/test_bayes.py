@@ -1,5 +1,5 @@
 """numerics.bayes against independent routes: direct simulation of the estimators, the d x d ridge formula,
-brute-force pool weights, and the literal LSA forward pass (numerics.lsa) for the pool optimum."""
+brute-force pool weights, and the literal LSA forward pass (numerics.model.lsa) for the pool optimum."""
 
 import json
 
@@ -16,8 +16,8 @@ from iclcheck.numerics.bayes import (
     posterior_mean,
     ridge_risk,
 )
-from iclcheck.numerics.lsa import build_prompts, lsa_loss_and_grads
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.lsa import build_prompts, lsa_loss_and_grads
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting

@@ -15,10 +15,10 @@ import pytest
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics import certificate as cert
 from iclcheck.numerics.certificate import QP_SOLVERS, certify, float_bound, y_from_dual
-from iclcheck.numerics.derivatives import loss_flat, n_params
-from iclcheck.numerics.lift import LiftedLoss, invariant, sym_coords
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import loss_flat, n_params
+from iclcheck.numerics.one_layer.lift import LiftedLoss, invariant, sym_coords
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.one_layer import min_loss_exact
 from iclcheck.theory.setting import Setting
@@ -290,7 +290,7 @@ def test_the_predicted_point_coordinates_reproduce_its_loss():
     """sym_coords/invariant of the Gamma* point reproduce f there (the upper value the certificate uses)."""
     ol = OneLayer(_setting(*CASES[2][1:]))
     L = LiftedLoss(ol)
-    from iclcheck.numerics.derivatives import pack
+    from iclcheck.numerics.one_layer.derivatives import pack
 
     th = pack(*ol.params_from_gamma(ol.gamma_star()))
     Y = sym_coords(invariant(th, ol.d), ol.d)

@@ -9,8 +9,8 @@ import pytest
 import iclcheck.numerics.certificate.bound as cb
 import iclcheck.numerics.certificate.qp as cq
 from iclcheck.numerics.certificate import certify
-from iclcheck.numerics.lift import LiftedLoss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.lift import LiftedLoss
 from iclcheck.theory.setting import Setting
 
 CASES = [("gaussian", np.diag([1.0, 2.0, 0.5, 3.0]), 6), ("uniform", np.diag([1.0, 0.25, 2.0]), 5),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from iclcheck.numerics.compare import best_match, gd_path, gdpp_recurrent_predict, prefix_errors, sim_e
-from iclcheck.numerics.forward import sample_prompts
+from iclcheck.numerics.model.forward import sample_prompts
 from iclcheck.theory.setting import Setting
 
 

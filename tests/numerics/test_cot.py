@@ -1,10 +1,16 @@
-"""numerics.cot: the GD construction rolled out = GD (a loop written here), the teacher-forced gradient against central
+"""numerics.dynamics.cot: the GD construction rolled out = GD (a loop written here), the teacher-forced gradient against central
 differences, and Adam on the full (P, Q) teacher-forced on GD iterates learning a layer whose free rollout is GD."""
 
 import numpy as np
 import pytest
 
-from iclcheck.numerics.cot import gd_iterates, gd_params, rollout, teacher_forced_loss_grad, train_cot
+from iclcheck.numerics.dynamics.cot import (
+    gd_iterates,
+    gd_params,
+    rollout,
+    teacher_forced_loss_grad,
+    train_cot,
+)
 from iclcheck.theory.errors import InputError
 
 

@@ -17,10 +17,10 @@ from iclcheck.numerics.critical import (
     run_start,
     start_point,
 )
-from iclcheck.numerics.derivatives import n_params, pack, value_and_grad_flat
-from iclcheck.numerics.hessian import hessian_flat
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import n_params, pack, value_and_grad_flat
+from iclcheck.numerics.one_layer.hessian import hessian_flat
 from iclcheck.theory.setting import Setting
 
 
@@ -163,4 +163,4 @@ def test_critical_and_certificate_share_the_lift_without_importing_each_other():
         names = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
         names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert not [m for m in names if m.endswith(f"numerics.{other}")], (mod.__name__, names)
-        assert "iclcheck.numerics.lift" in names
+        assert "iclcheck.numerics.one_layer.lift" in names

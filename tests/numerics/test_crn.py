@@ -1,10 +1,10 @@
-"""numerics.crn: the bracket holds the true minimiser of a known noisy risk (coverage over repetitions), flags the
+"""numerics.model.crn: the bracket holds the true minimiser of a known noisy risk (coverage over repetitions), flags the
 grid's edges, orders brackets, rejects bad input."""
 
 import numpy as np
 import pytest
 
-from iclcheck.numerics.crn import bracket_optimum
+from iclcheck.numerics.model.crn import bracket_optimum
 from iclcheck.theory.errors import InputError
 
 GRID = np.linspace(-2.0, 2.0, 17)

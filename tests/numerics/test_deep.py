@@ -1,4 +1,4 @@
-"""numerics.deep: the Gram recursion against the literal forward pass draw by draw, and the conditioned estimator
+"""numerics.deep.conditioned: the Gram recursion against the literal forward pass draw by draw, and the conditioned estimator
 against exact routes and against a literal-forward-pass Monte Carlo written out here (plain einsum of
 Z + (1/n) P Z M Z^T Q Z), at L = 1..4, Gaussian and non-Gaussian covariates, masked and unmasked."""
 
@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from iclcheck.numerics.deep import conditioned_loss, context_gram, controlled_loss, gram_forward
+from iclcheck.numerics.deep.conditioned import conditioned_loss, context_gram, controlled_loss, gram_forward
+from iclcheck.numerics.deep.model_loss import model_loss
 from iclcheck.numerics.families.gd import optimal_gd
 from iclcheck.numerics.families.gdpp import family_params
-from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.numerics.model_loss import model_loss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import sample_prompts
+from iclcheck.numerics.model.lsa import LSA, forward
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
@@ -163,7 +163,7 @@ def test_slow_conditioned_interval_holds_the_literal_mean_at_L_3_4(L):
 
 
 def test_the_control_variate_is_unbiased_and_pays_near_the_family():
-    from iclcheck.numerics.model_loss import family_control
+    from iclcheck.numerics.deep.model_loss import family_control
 
     st = Setting.make(random_spd(3, 2.0, np.random.default_rng(17)), 40, Sigma_w="inv", sigma2=0.05)
     Ps, Qs = _near_family(st, 3, 0.005, seed=18)

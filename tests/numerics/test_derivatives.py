@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from iclcheck.numerics.derivatives import (
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import (
     grad_flat,
     loss_and_grad,
     loss_flat,
@@ -25,8 +26,7 @@ from iclcheck.numerics.derivatives import (
     pack,
     unpack,
 )
-from iclcheck.numerics.hessian import hessian_flat, hvp_flat
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.hessian import hessian_flat, hvp_flat
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.one_layer import SYMPY_OPS, exact_inputs, full_loss_formula
 from iclcheck.theory.setting import Setting
@@ -48,7 +48,7 @@ def _sym_theta(d: int):
     c = sp.Symbol("c")
     Q11 = sp.Matrix(d, d, sp.symbols(f"q0:{d * d}"))
     q21 = sp.Matrix(sp.symbols(f"r0:{d}"))
-    flat = list(b) + [c] + list(Q11) + list(q21)  # Q11 row-major, as numerics.derivatives packs it
+    flat = list(b) + [c] + list(Q11) + list(q21)  # Q11 row-major, as numerics.one_layer.derivatives packs it
     return b, c, Q11, q21, flat
 
 
@@ -160,7 +160,7 @@ def test_forward_mode_hvp_equals_polarisation_and_gradient_stencil(cov, d):
     """hvp_flat (forward mode) against two routes that only call the gradient: the polarisation identity
     (hvp_polarised) and the exact 4-point stencil of the cubic t -> grad f(theta + t v); and the operator
     form (intermediates cached) equals the one-shot form at several vectors."""
-    from iclcheck.numerics.hessian import hvp_operator, hvp_polarised
+    from iclcheck.numerics.one_layer.hessian import hvp_operator, hvp_polarised
 
     rng = np.random.default_rng(zlib.crc32(f"{cov}-{d}".encode()))
     ol = OneLayer(_float_setting(cov, "given", 0.2, 6, rng, d=d))
@@ -181,7 +181,7 @@ def test_forward_mode_hvp_equals_polarisation_and_gradient_stencil(cov, d):
 def test_diag_of_product_blas_route_equals_the_plain_diagonal():
     """diag(A B C) and diag(A B C^T): the einsum loop (small d) and the BLAS route (d >= BLAS_DIAG_MIN_D) against
     np.diag of the full product, formed independently."""
-    from iclcheck.numerics.one_layer import BLAS_DIAG_MIN_D, diag_of_product
+    from iclcheck.numerics.one_layer.closed_form import BLAS_DIAG_MIN_D, diag_of_product
 
     rng = np.random.default_rng(31)
     for d in (3, BLAS_DIAG_MIN_D - 1, BLAS_DIAG_MIN_D, 2 * BLAS_DIAG_MIN_D + 5):
@@ -198,7 +198,7 @@ def test_non_gaussian_loss_and_gradient_above_the_blas_size_equal_the_einsum_rou
     the einsum loop (the route the small-d tests check against sympy), and the gradient matches central
     differences of the closed-form loss along random directions (the loss is a quartic in t: the 4-point
     stencil is exact up to rounding)."""
-    import iclcheck.numerics.one_layer as one_layer
+    import iclcheck.numerics.one_layer.closed_form as one_layer
 
     d = one_layer.BLAS_DIAG_MIN_D + 8
     rng = np.random.default_rng(zlib.crc32(cov.encode()))

@@ -1,7 +1,7 @@
-"""numerics.exact_two_layer: the exact L = 2 loss with general weights against independent routes - the Wishart
+"""numerics.deep.exact_two_layer: the exact L = 2 loss with general weights against independent routes - the Wishart
 moments against exact Gaussian moments (rational arithmetic) and sampled Grams; the (8) / (11) families against
 Wick's theorem and the spectral quadrature; L = 1 against the one-layer closed form; general weights against a
-Monte Carlo of the literal forward pass (model_loss.mc_literal, numerics.lsa) - plus the layer-rescaling
+Monte Carlo of the literal forward pass (model_loss.mc_literal, numerics.model.lsa) - plus the layer-rescaling
 invariance and the inputs it refuses."""
 
 from __future__ import annotations
@@ -12,10 +12,16 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from iclcheck.numerics.exact_two_layer import _graded, _pairs, applicable, two_layer_loss, wishart_moments
+from iclcheck.numerics.deep.exact_two_layer import (
+    _graded,
+    _pairs,
+    applicable,
+    two_layer_loss,
+    wishart_moments,
+)
+from iclcheck.numerics.deep.model_loss import exact_route, mc_literal, model_loss
 from iclcheck.numerics.families.gdpp import family_params
-from iclcheck.numerics.model_loss import exact_route, mc_literal, model_loss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
@@ -120,9 +126,9 @@ def test_one_layer_equals_the_closed_form(d, sigma2, prior):
 @pytest.mark.parametrize("d, sigma2, prior, sign", [(2, 0.0, None, -1), (3, 0.3, "given", 1), (4, 0.2, "inv", -1)])
 def test_the_residual_polynomial_is_the_gram_recursion_at_any_point(d, sigma2, prior, sign):
     """Steps 1-3 without any expectation: the (xi, Delta) coefficients evaluated at a drawn (w, H) equal
-    sign e^T A_1 A_0 E_x S - w^T S from numerics.deep.gram_forward at G_0 = F_w H F_w^T, for general weights."""
-    from iclcheck.numerics.deep import gram_forward
-    from iclcheck.numerics.exact_two_layer import _residual
+    sign e^T A_1 A_0 E_x S - w^T S from numerics.deep.conditioned.gram_forward at G_0 = F_w H F_w^T, for general weights."""
+    from iclcheck.numerics.deep.conditioned import gram_forward
+    from iclcheck.numerics.deep.exact_two_layer import _residual
     from iclcheck.numerics.linalg import sqrtm_psd
 
     rng = np.random.default_rng(d)

@@ -13,7 +13,7 @@ import pytest
 from iclcheck.numerics.critical import balance, find_critical_points
 from iclcheck.numerics.critical.backend import _Backend, _predicted_theta
 from iclcheck.numerics.critical.classify import classify, flat_tolerance
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.sweep import SweepPoint, describe, point_seed
 
 DPS = 50

@@ -1,12 +1,12 @@
-"""numerics.flow: the exact gradient flow against independent routes (explicit Euler of the same gradient, the
+"""numerics.dynamics.flow: the exact gradient flow against independent routes (explicit Euler of the same gradient, the
 encoded plateau values, the closed-form limit, conserved quantities)."""
 
 import numpy as np
 import pytest
 
+from iclcheck.numerics.dynamics.flow import flow, model
 from iclcheck.numerics.families.restricted import plateau_losses, saddle_flow
-from iclcheck.numerics.flow import flow, model
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

@@ -1,4 +1,4 @@
-"""numerics.gd_error: the exact many-step GD error against the literal iteration (Monte Carlo), the one-layer optimum
+"""numerics.dynamics.gd_error: the exact many-step GD error against the literal iteration (Monte Carlo), the one-layer optimum
 at k = 1, and closed forms derived by hand."""
 
 from fractions import Fraction
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iclcheck.numerics.gd_error import MAX_STEPS, error_polynomials, gd_error, mc_gd_error
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.dynamics.gd_error import MAX_STEPS, error_polynomials, gd_error, mc_gd_error
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

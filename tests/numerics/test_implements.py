@@ -1,5 +1,5 @@
-"""numerics.implements: the spectral algorithm predictions against the literal layer maps and against
-numerics.algorithms on explicit prompts (independent routes), the family fits and readings of models built from
+"""numerics.deep.implements: the spectral algorithm predictions against the literal layer maps and against
+numerics.algorithms.reference on explicit prompts (independent routes), the family fits and readings of models built from
 (8) / (11) coefficients, and the PyTorch layout."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import itertools
 import numpy as np
 import pytest
 
-from iclcheck.numerics import algorithms
+from iclcheck.numerics.algorithms import reference as algorithms
+from iclcheck.numerics.deep.implements import _family_path, _Prompts, _Spectral, family_fit, implements
 from iclcheck.numerics.families.gdpp import family_params
-from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.implements import _family_path, _Prompts, _Spectral, family_fit, implements
 from iclcheck.numerics.linalg import sqrtm_psd
+from iclcheck.numerics.model.forward import sample_prompts
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.numerics.weights import load_weights
 from iclcheck.theory.errors import InputError
@@ -39,7 +39,7 @@ def test_spectral_predictions_are_the_layer_maps_and_the_reference_algorithms():
                                    atol=1e-9)
         np.testing.assert_allclose(plain.gdpp(a, b, k), _family_path(np.eye(3), a, b, P, k)[-1], rtol=1e-9,
                                    atol=1e-9)
-        if b == 0.0:  # preconditioned GD and GD from 0, k steps, by numerics.algorithms on the explicit prompts
+        if b == 0.0:  # preconditioned GD and GD from 0, k steps, by numerics.algorithms.reference on the explicit prompts
             wk = algorithms.preconditioned_gd(pr.X, pr.y, Gamma=a * Si, steps=k)
             np.testing.assert_allclose(white.gdpp(a, 0.0, k), np.einsum("bd,bd->b", pr.xq, wk), rtol=1e-9,
                                        atol=1e-9)

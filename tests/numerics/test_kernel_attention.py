@@ -1,14 +1,14 @@
-"""numerics.kernel_attention: the literal forward pass of numerics.lsa with functional-GD weights equals the
+"""numerics.attention.kernel_attention: the literal forward pass of numerics.model.lsa with functional-GD weights equals the
 functional-GD iterates computed from kernel matrices (every kernel, random data, 1e-12); the linear kernel is
-plain GD (numerics.algorithms.gd); the closed form and its ridgeless limit; heads with their own maps."""
+plain GD (numerics.algorithms.reference.gd); the closed form and its ridgeless limit; heads with their own maps."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iclcheck.numerics.algorithms import gd
-from iclcheck.numerics.kernel_attention import (
+from iclcheck.numerics.algorithms.reference import gd
+from iclcheck.numerics.attention.kernel_attention import (
     ATTENTION,
     functional_gd,
     functional_gd_closed_form,
@@ -17,8 +17,8 @@ from iclcheck.numerics.kernel_attention import (
     paired_heads,
     predict,
 )
-from iclcheck.numerics.kernels import kernel_matrix, kernel_regression
-from iclcheck.numerics.lsa import build_prompts
+from iclcheck.numerics.attention.kernels import kernel_matrix, kernel_regression
+from iclcheck.numerics.model.lsa import build_prompts
 from iclcheck.theory.errors import InputError
 
 
@@ -41,7 +41,7 @@ def test_forward_pass_is_functional_gd(seed, kind, n, d, L):
 
 
 def test_linear_kernel_is_plain_gd():
-    # f_l(x) = w_l^T x with w_l the GD iterates on (1/2n)||Xw - y||^2 from 0 (numerics.algorithms.gd)
+    # f_l(x) = w_l^T x with w_l the GD iterates on (1/2n)||Xw - y||^2 from 0 (numerics.algorithms.reference.gd)
     rng = np.random.default_rng(1)
     X, y, xq = _data(rng, 5, 6, 3)
     for L in (1, 3):

@@ -1,10 +1,10 @@
-"""numerics.kernels: K_+ conventions, the GP sampler's covariance (Monte Carlo interval), GP posterior = kernel
+"""numerics.attention.kernels: K_+ conventions, the GP sampler's covariance (Monte Carlo interval), GP posterior = kernel
 ridge regression, the Bayes predictors against independent formulas (conditioning of the joint Gaussian)."""
 
 import numpy as np
 import pytest
 
-from iclcheck.numerics.kernels import (
+from iclcheck.numerics.attention.kernels import (
     bayes_prior_mean,
     gp_posterior,
     kernel_matrix,

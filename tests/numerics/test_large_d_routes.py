@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iclcheck.numerics.linalg import _spd_inverse, mirror_upper
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import CHOLQR_MIN_D, haar_orthogonal, random_spd
 from iclcheck.theory import Setting
 from iclcheck.theory.errors import InputError

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from iclcheck.numerics.lift import Moments, pair_basis, pairs, reduced
+from iclcheck.numerics.one_layer.lift import Moments, pair_basis, pairs, reduced
 
 
 def _moments(d: int, seed: int) -> Moments:

@@ -1,12 +1,12 @@
-"""numerics.lsa: every variant's VJP against central finite differences (one row per variant, its own
+"""numerics.model.lsa: every variant's VJP against central finite differences (one row per variant, its own
 tolerance and seed), the linear variant against the exact one-layer loss, the multilayer signature."""
 
 import numpy as np
 import pytest
 
-from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.lsa import LSA, SCORES, forward, loss_and_grads, lsa_loss_and_grads, vjp
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.forward import sample_prompts
+from iclcheck.numerics.model.lsa import LSA, SCORES, forward, loss_and_grads, lsa_loss_and_grads, vjp
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -95,7 +95,7 @@ def test_per_prompt_gradients_sum_to_the_batch_gradient():
 
 def test_linear_variant_matches_the_exact_one_layer_loss():
     # Monte Carlo mean of (TF - y_q)^2 through lsa.forward at a random (P, Q) must hold the closed form
-    # numerics.one_layer.OneLayer.loss in its 99.9% interval (non-isotropic Sigma, noise, uniform law).
+    # numerics.one_layer.closed_form.OneLayer.loss in its 99.9% interval (non-isotropic Sigma, noise, uniform law).
     rng = np.random.default_rng(21)
     A = rng.standard_normal((3, 3))
     st = Setting.make(A @ A.T / 3 + np.eye(3), 6, sigma2=0.3, covariates="uniform")

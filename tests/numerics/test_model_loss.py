@@ -1,13 +1,13 @@
-"""numerics.model_loss: every exact route against a brute-force Monte Carlo of the layer formula written out here
-(an independent forward pass: plain einsum of Z + (1/n) P Z M Z^T Q Z, not numerics.lsa), plus metamorphic checks."""
+"""numerics.deep.model_loss: every exact route against a brute-force Monte Carlo of the layer formula written out here
+(an independent forward pass: plain einsum of Z + (1/n) P Z M Z^T Q Z, not numerics.model.lsa), plus metamorphic checks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from iclcheck.numerics.deep.model_loss import model_loss
 from iclcheck.numerics.families.gdpp import family_params
-from iclcheck.numerics.model_loss import model_loss
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting

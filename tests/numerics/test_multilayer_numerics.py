@@ -23,9 +23,9 @@ from iclcheck.numerics.families import (
     problem_from,
     spectral_quadrature,
 )
-from iclcheck.numerics.forward import predict, sample_prompts
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.montecarlo import HILL_MIN, mc_loss
+from iclcheck.numerics.model.forward import predict, sample_prompts
+from iclcheck.numerics.model.montecarlo import HILL_MIN, mc_loss
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.multilayer import gd_loss as gd_loss_exact
 from iclcheck.theory.multilayer import gdpp_loss_at

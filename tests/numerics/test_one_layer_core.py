@@ -4,8 +4,8 @@ the reduced minimiser against the published Ahn et al. Thm 1 block (an independe
 import numpy as np
 import pytest
 
-from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.montecarlo import mc_loss
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory import Setting
 
 
@@ -54,7 +54,7 @@ from fractions import Fraction  # noqa: E402
 import mpmath as mp  # noqa: E402
 
 from iclcheck.numerics.linalg import _residual_dot2, refined_spd_inverse, sqrtm_psd  # noqa: E402
-from iclcheck.numerics.one_layer import check_params  # noqa: E402
+from iclcheck.numerics.one_layer.closed_form import check_params  # noqa: E402
 from iclcheck.numerics.random_matrices import random_spd  # noqa: E402
 from iclcheck.theory.errors import InputError, NumericalFailure  # noqa: E402
 

@@ -19,7 +19,7 @@ from iclcheck.numerics.families.restricted import (
     tied_gd_loss,
     tied_gd_loss_exact,
 )
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.random_matrices import random_spd
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.sample_moments import wishart_moments

@@ -12,9 +12,9 @@ import pytest
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics import certificate as cert
 from iclcheck.numerics.certificate.qp import _solve_qp_dense, y_from_dual
-from iclcheck.numerics.derivatives import loss_flat, n_params
-from iclcheck.numerics.lift import LiftedLoss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import loss_flat, n_params
+from iclcheck.numerics.one_layer.lift import LiftedLoss
 from iclcheck.theory.setting import Setting
 
 
@@ -57,7 +57,7 @@ def test_certify_at_von_oswald_and_fu_sizes(d, cov):
     c = cert.certify(ol)
     elapsed = time.perf_counter() - t
     assert c.certified, c.reason
-    # the closed-form optimum (numerics.one_layer, no lift) lies between the proven bound and the upper value
+    # the closed-form optimum (numerics.one_layer.closed_form, no lift) lies between the proven bound and the upper value
     assert c.lower_bound <= ol.min_loss() <= c.predicted_upper
     assert c.gap <= 1e-6 * c.predicted_upper
     rng = np.random.default_rng(d)
@@ -79,7 +79,7 @@ def test_dual_point_in_the_eigenbasis_is_the_exact_stationary_point():
 
 # -- critical points at scale -----------------------------------------------------------------------------
 def _dense_hessian_by_polarisation(ol, theta):
-    from iclcheck.numerics.hessian import hvp_polarised
+    from iclcheck.numerics.one_layer.hessian import hvp_polarised
 
     N = theta.size
     H = np.column_stack([hvp_polarised(ol, theta, e) for e in np.eye(N)])

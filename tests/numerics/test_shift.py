@@ -1,6 +1,6 @@
-"""numerics.shift / theory.shift: a predictor trained at one setting, evaluated at another.
+"""numerics.one_layer.shift / theory.shift: a predictor trained at one setting, evaluated at another.
 
-Independent route: the literal forward pass ``iclcheck.numerics.lsa.forward`` on prompts drawn here with plain numpy
+Independent route: the literal forward pass ``iclcheck.numerics.model.lsa.forward`` on prompts drawn here with plain numpy
 from the TEST law (x = Sigma_test^{1/2} s, w ~ N(0, Sigma_w_test), eps ~ N(0, sigma2_test), length n_test), the
 mean squared error against w^T x_q with a 99.9% CLT interval."""
 
@@ -12,10 +12,10 @@ import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
+from iclcheck.numerics.one_layer.shift import shifted_loss, shifted_loss_at_params
 from iclcheck.numerics.random_matrices import haar_orthogonal, random_spd
-from iclcheck.numerics.shift import shifted_loss, shifted_loss_at_params
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.shift import shifted_loss_exact

@@ -1,4 +1,4 @@
-"""numerics.softmax_discrete: the binomial-sum loss against brute-force enumeration of every context (independent of
+"""numerics.attention.softmax_discrete: the binomial-sum loss against brute-force enumeration of every context (independent of
 the multinomial moment formula), its derivative against central differences, input errors."""
 
 import itertools
@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from iclcheck.numerics import softmax_discrete as sd
+from iclcheck.numerics.attention import softmax_discrete as sd
 from iclcheck.theory.errors import InputError
 
 

@@ -97,7 +97,7 @@ def test_the_point_sigma_is_the_documented_random_matrix():
 
 # -- the census of one point --------------------------------------------------------------------------------
 def test_census_accounts_for_every_start_and_finds_the_closed_form_minimum():
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.one_layer.closed_form import OneLayer
 
     p = SweepPoint(d=2, cond=10, n=3)
     row = census_row(p.as_dict(), 12, 0)

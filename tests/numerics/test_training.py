@@ -4,7 +4,7 @@ against the literal one, and a tiny training run that lowers the loss."""
 import numpy as np
 import pytest
 
-from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.model.forward import predict, sample_prompts
 from iclcheck.numerics.training import dist_to_identity, family, forward_backward, train
 from iclcheck.theory.setting import Setting
 

@@ -8,10 +8,10 @@ import pickle
 import numpy as np
 import pytest
 
-from iclcheck.numerics.forward import sample_prompts
-from iclcheck.numerics.lsa import LSA, forward
-from iclcheck.numerics.model_loss import model_loss
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.deep.model_loss import model_loss
+from iclcheck.numerics.model.forward import sample_prompts
+from iclcheck.numerics.model.lsa import LSA, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.numerics.weights import CONVENTIONS, load_weights, read_arrays, save_weights, to_canonical
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting

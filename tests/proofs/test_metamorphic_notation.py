@@ -6,7 +6,7 @@ import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.model.forward import predict, sample_prompts
 from iclcheck.proofs.claims import ahn2023_thm1, zfb2024_thm4_1
 from iclcheck.proofs.steps import cayley
 from iclcheck.proofs.verdict import Checker, Verdict

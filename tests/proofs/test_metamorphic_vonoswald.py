@@ -5,8 +5,8 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.numerics.algorithms import one_step_predict
-from iclcheck.numerics.forward import lsa_forward
+from iclcheck.numerics.algorithms.reference import one_step_predict
+from iclcheck.numerics.model.forward import lsa_forward
 from iclcheck.proofs.claims.vonoswald2023_prop1 import (
     canonical_predictions,
     float_instance,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Checker, Status
 
 

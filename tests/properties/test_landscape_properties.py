@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from iclcheck.numerics.certificate import certify
 from iclcheck.numerics.critical import _Backend, classify, find_critical_points
-from iclcheck.numerics.derivatives import grad_flat, loss_flat, pack_parts, unpack_parts
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import grad_flat, loss_flat, pack_parts, unpack_parts
 from iclcheck.theory.setting import Setting
 
 

@@ -1,4 +1,4 @@
-"""Hypothesis properties of the one-layer theory (numerics.one_layer / theory.one_layer).
+"""Hypothesis properties of the one-layer theory (numerics.one_layer.closed_form / theory.one_layer).
 
 Every expected value comes from another route: finite differences of the loss, a transformation of
 the data whose effect is derived by hand below, or a paper's printed formula. Tolerances are tied to
@@ -30,7 +30,7 @@ import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory import Setting
 from iclcheck.theory.one_layer import gamma_star_exact
 from iclcheck.theory.setting import KURTOSIS

@@ -129,7 +129,7 @@ def test_brute_force_non_diagonal_sigma_non_gaussian(law, R):
 
 def test_float_backend_matches_brute_force_non_diagonal_uniform():
     """iclcheck.numerics.OneLayer (float Sigma^{1/2} by eigendecomposition) against the exact derivation at numeric n, P, Q."""
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.one_layer.closed_form import OneLayer
 
     R = sp.Matrix([[2, 1], [1, 3]])
     st = Setting.make(R @ R, 4, Sigma_w=[[1, sp.Rational(1, 3)], [sp.Rational(1, 3), 2]], sigma2=sp.Rational(1, 5),
@@ -234,7 +234,7 @@ def test_fully_literal_expansion_at_two_samples():
 
 def test_brute_force_inside_monte_carlo_interval():
     """The derived loss at numeric P, Q lies in a 99.9% CI of the literal forward pass (uniform covariates)."""
-    from iclcheck.numerics.montecarlo import mc_loss
+    from iclcheck.numerics.model.montecarlo import mc_loss
 
     rng = np.random.default_rng(40)
     st = Setting.make([[2, 0], [0, sp.Rational(1, 2)]], 3, Sigma_w=[[1, sp.Rational(1, 3)], [sp.Rational(1, 3), 1]],

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.multilayer import (
     a_symbols,

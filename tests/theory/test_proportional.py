@@ -7,7 +7,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.numerics.proportional import (
     alignment_error,
     features,

@@ -1,11 +1,11 @@
 """theory.softmax against independent routes: direct Gaussian integration (d = 1), Monte Carlo of the literal
-softmax read-out, the one-layer master formula (numerics.one_layer) and a Monte Carlo of centred GD."""
+softmax read-out, the one-layer master formula (numerics.one_layer.closed_form) and a Monte Carlo of centred GD."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.setting import Setting
 from iclcheck.theory.softmax import (
     one_step_gd_risk,

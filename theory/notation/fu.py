@@ -1,7 +1,7 @@
 """Fu, Chen, Jia, Sharan (NeurIPS 2024), arXiv 2310.17086, mapped to the toolkit's conventions.
 
 Data: X is n x d (rows x_i^T), S := X^T X (unnormalised), w* ~ N(0, I), noiseless. OLS w = S^+ X^T y.
-Their GD w_{k+1} = w_k - eta (S w_k - X^T y) is numerics.algorithms.gd with step n * eta on
+Their GD w_{k+1} = w_k - eta (S w_k - X^T y) is numerics.algorithms.reference.gd with step n * eta on
 R(w) = (1/2n)||Xw - y||^2. Iterative Newton (eq. 5): M_0 = alpha S, M_{k+1} = 2 M_k - M_k S M_k,
 w_k = M_k X^T y with alpha = 2 / ||S S^T||_2 as printed (the released code uses 1 / ||S S^T||_F).
 
@@ -16,7 +16,7 @@ V_1 = V_2 = [[I, 0], [0, 0]] (as printed). Then <Q_1 h_i, K_1 h_j> = -(n/2) x_i^
 <Q_2 h_i, K_2 h_j> = -a_ij. The canonical model has no counterpart of this block (it is a construction
 about a ReLU-attention transformer, not the LSA of STATEMENTS.md section 0); nothing is re-scaled.
 The weights and hidden states are generic (sympy matrices exact, numpy arrays floats); the layer maps here are
-exact (sympy) only: theory imports no numerics, and the float layer is numerics.lsa (used by the claim).
+exact (sympy) only: theory imports no numerics, and the float layer is numerics.model.lsa (used by the claim).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def relu_attention(H: sp.MatrixBase, heads: list[tuple[Any, Any, Any]], *, n: in
 
         h_i <- h_i + c sum_m sum_{j <= n} ReLU(<Q_m h_i, K_m h_j>) V_m h_j,   c = 1/n or 1.
 
-    The float layer is numerics.lsa (ReLU score, query mask, P_m = V_m, Q = K_m^T Q_m: see the claim)."""
+    The float layer is numerics.model.lsa (ReLU score, query mask, P_m = V_m, Q = K_m^T Q_m: see the claim)."""
     if normalise not in ("1/n", "sum"):
         raise InputError("normalise", f"must be '1/n' or 'sum', got {normalise!r}")
     if not isinstance(H, sp.MatrixBase):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.montecarlo import mc_loss
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.montecarlo import mc_loss
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.registry import Claim, Context, UserSetting
 from iclcheck.proofs.verdict import Checker, Tolerance
 from iclcheck.theory.one_layer import min_loss_exact

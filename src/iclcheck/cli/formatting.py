@@ -282,7 +282,7 @@ OUT_SUFFIXES = (".npy", ".npz")
 def check_out_path(path: Any) -> None:
     """``--out`` validated before any work: a .npy/.npz name whose target is (or can be created as) a regular file;
     FIFOs, devices, directories, symlinks to them and unwritable folders are refused (``numerics.outfiles``)."""
-    from iclcheck.numerics.outfiles import check_output_path
+    from iclcheck.numerics.files.write import check_output_path
 
     check_output_path(path, what="--out", suffixes=OUT_SUFFIXES)
 
@@ -293,7 +293,7 @@ def write_arrays(path: str, arrays: dict[str, Any], *, scalars: dict[str, Any] |
     with O_NONBLOCK and must be a regular file (``numerics.outfiles.open_output``: never blocks on a FIFO)."""
     import numpy as np
 
-    from iclcheck.numerics.outfiles import open_output
+    from iclcheck.numerics.files.write import open_output
     from iclcheck.theory.errors import InputError
 
     low = str(path).lower()

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from iclcheck.numerics.forward import lsa_forward
+from iclcheck.numerics.model.forward import lsa_forward
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -23,7 +23,7 @@ def test_verdict_and_paper_block(claim_result):
 
 def test_global_step_rejects_a_worse_point():
     """The decomposition step's Monte Carlo must be able to fail: at a wrong gap value it does."""
-    from iclcheck.numerics.montecarlo import MCEstimate
+    from iclcheck.numerics.model.montecarlo import MCEstimate
     from iclcheck.proofs.verdict import Checker
 
     chk = Checker()
@@ -54,7 +54,7 @@ def _exact_hessian(Sigma: sp.Matrix, n: int, P: sp.Matrix, Q: sp.Matrix) -> tupl
     Pv, Qv = sp.zeros(d + 1, d + 1), sp.zeros(d + 1, d + 1)
     Pv[d, :d], Pv[d, d] = sp.Matrix([b]), c
     Qv[:d, :d], Qv[d, :d] = sp.Matrix(d, d, Qs), sp.Matrix([q])
-    xs = [*b, c, *Qs, *q]  # the order of numerics.derivatives.pack
+    xs = [*b, c, *Qs, *q]  # the order of numerics.one_layer.derivatives.pack
     at = dict(zip(xs, [*P[d, :d], P[d, d], *Q[:d, :d], *Q[d, :d]], strict=True))
     H = sp.hessian(sp.expand(full_loss_exact(Setting.make(Sigma, n), Pv, Qv)), xs).subs(at)
     v = sp.Matrix([*P[d, :d], P[d, d], *(-Q[:d, :d]), *(-Q[d, :d])])

@@ -3,7 +3,7 @@ ReLU forward pass (no closed form), and must contain the printed 2n/(2(d+2)+(n-1
 
 import numpy as np
 
-from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.model.forward import predict, sample_prompts
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

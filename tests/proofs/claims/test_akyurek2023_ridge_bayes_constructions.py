@@ -1,10 +1,10 @@
 """akyurek2023.ridge_bayes_constructions: confirmed as recorded. Independent routes in plain numpy: Sherman-Morrison
 against np.linalg.inv, Thm 1's gradient by central differences, lambda = sigma^2/tau^2 as the risk-minimising ridge by
-direct simulation with common random numbers, and the LSA/Bayes gap by the literal forward pass (numerics.lsa)."""
+direct simulation with common random numbers, and the LSA/Bayes gap by the literal forward pass (numerics.model.lsa)."""
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -1,11 +1,11 @@
 """cheng2024.fig1_matching_kernel: confirmed at seed 0 and never refuted at others; the label-exact risk of one grid
-cell against a Monte Carlo over GP labels through numerics.kernel_attention.functional_gd."""
+cell against a Monte Carlo over GP labels through numerics.attention.kernel_attention.functional_gd."""
 
 import numpy as np
 import pytest
 
-from iclcheck.numerics.kernel_attention import functional_gd
-from iclcheck.numerics.kernels import kernel_matrix, psd_part, sample_gp_labels, sphere_covariates
+from iclcheck.numerics.attention.kernel_attention import functional_gd
+from iclcheck.numerics.attention.kernels import kernel_matrix, psd_part, sample_gp_labels, sphere_covariates
 from iclcheck.proofs.claims import cheng2024_fig1_matching_kernel as m
 from iclcheck.proofs.verdict import Verdict
 

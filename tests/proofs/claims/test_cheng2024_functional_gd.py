@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
-from iclcheck.numerics.kernel_attention import functional_gd, functional_gd_weights, predict
-from iclcheck.numerics.lsa import build_prompts
+from iclcheck.numerics.attention.kernel_attention import functional_gd, functional_gd_weights, predict
+from iclcheck.numerics.model.lsa import build_prompts
 from iclcheck.proofs.verdict import Verdict
 
 

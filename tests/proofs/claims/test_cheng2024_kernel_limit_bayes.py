@@ -3,8 +3,13 @@ the posterior mean by gp_posterior (a linear solve); ReLU divergence along a neg
 
 import numpy as np
 
-from iclcheck.numerics.kernel_attention import functional_gd
-from iclcheck.numerics.kernels import gp_posterior, kernel_matrix, kernel_regression, sphere_covariates
+from iclcheck.numerics.attention.kernel_attention import functional_gd
+from iclcheck.numerics.attention.kernels import (
+    gp_posterior,
+    kernel_matrix,
+    kernel_regression,
+    sphere_covariates,
+)
 from iclcheck.proofs.verdict import Verdict
 
 

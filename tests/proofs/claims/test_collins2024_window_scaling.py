@@ -4,8 +4,8 @@ its two window limits (omega = 0: the context mean; omega large: the nearest nei
 import numpy as np
 import pytest
 
-from iclcheck.numerics.kernel_attention import head_outputs, predict
-from iclcheck.numerics.lsa import build_prompts
+from iclcheck.numerics.attention.kernel_attention import head_outputs, predict
+from iclcheck.numerics.model.lsa import build_prompts
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -1,5 +1,5 @@
 """ding2024.prefix_vs_causal: the causal and prefix limits against an independent route, a per-token loop of the
-GD construction's updates (u_j <- u_j + eta c_j sum_{i <= j} (y_i - x_i^T u_i) x_i), without numerics.lsa."""
+GD construction's updates (u_j <- u_j + eta c_j sum_{i <= j} (y_i - x_i^T u_i) x_i), without numerics.model.lsa."""
 
 import numpy as np
 import pytest

@@ -7,7 +7,7 @@ import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.numerics.algorithms import newton_iterates
+from iclcheck.numerics.algorithms.reference import newton_iterates
 from iclcheck.proofs.claims.fu2023_b3 import correct_b3
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory import newton as nt
@@ -30,7 +30,7 @@ def test_correct_polynomials_by_hand():
 
 
 def test_float_matrix_recursion_agrees_with_correct_not_printed():
-    # Independent route: numerics.algorithms.newton_iterates on a random float S.
+    # Independent route: numerics.algorithms.reference.newton_iterates on a random float S.
     rng = np.random.default_rng(0)
     X = rng.standard_normal((5, 3))
     S = X.T @ X

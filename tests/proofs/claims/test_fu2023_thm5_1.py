@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.numerics.algorithms import newton_iterates
+from iclcheck.numerics.algorithms.reference import newton_iterates
 from iclcheck.proofs.claims.fu2023_thm5_1 import float_layer
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation import fu
@@ -23,14 +23,14 @@ def test_layer_by_hand_one_dimensional():
     # d = n = 1, x_1 = 2, x_q = 1, T = t: a_1j = -(1/2) x_i t x_j; corrected update (1/1) * a * t * x_j
     t = 0.25
     H = fu.hidden_state(np.array([[2.0]]), np.array([[t]]), np.array([1.0]))
-    out = float_layer(H, 1, 1, variant="corrected", mlp=False)  # attention only, through numerics.lsa
+    out = float_layer(H, 1, 1, variant="corrected", mlp=False)  # attention only, through numerics.model.lsa
     # token 1 (x = 2): a = -(1/2)*2*t*2 = -2t, top = 2t + a*t*2 = 2t - 4t^2; query (x = 1): a = -t, top = t - 2t^2
     np.testing.assert_allclose(out[0], [2 * t - 4 * t * t, t - 2 * t * t], rtol=1e-12)
     np.testing.assert_allclose(out[0], (t - 0.5 * t * 4 * t) * np.array([2.0, 1.0]), rtol=1e-12)
 
 
 def test_float_model_equals_the_exact_sympy_layer():
-    # numerics.lsa with the mapped weights (P_m = V_m, Q = K_m^T Q_m) against theory.notation.fu's literal
+    # numerics.model.lsa with the mapped weights (P_m = V_m, Q = K_m^T Q_m) against theory.notation.fu's literal
     # exact layer (sympy, rationals), both head variants, attention alone and with the MLP.
     import sympy as sp
 

@@ -1,10 +1,10 @@
 """gatmiry2024.global_min: the L = 1 rate against its closed form n (1 - n/(n+d+1)) -> d + 1, and the identity-prior
-deviation from Sigma^-1 by the float one-layer optimum (numerics.one_layer) with a fitted slope -1 in n."""
+deviation from Sigma^-1 by the float one-layer optimum (numerics.one_layer.closed_form) with a fitted slope -1 in n."""
 
 import numpy as np
 
 from iclcheck.numerics.families.restricted import optimal_tied_gd
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

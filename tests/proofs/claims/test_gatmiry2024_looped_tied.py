@@ -1,9 +1,9 @@
 """gatmiry2024.looped_tied: the exact tied and untied losses against Monte Carlo of the literal forward pass
-(numerics.lsa, tied and untied GD layers built here by hand), paired on the same prompts."""
+(numerics.model.lsa, tied and untied GD layers built here by hand), paired on the same prompts."""
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 
 

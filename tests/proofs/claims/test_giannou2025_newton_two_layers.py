@@ -1,5 +1,5 @@
 """giannou2025.newton_two_layers: the constructed layers checked by an independent route, a plain numpy loop over
-tokens (z_i + (1/c) sum_{keys j} P z_j (z_j^T Q z_i)) instead of numerics.lsa, and the Newton iterates against
+tokens (z_i + (1/c) sum_{keys j} P z_j (z_j^T Q z_i)) instead of numerics.model.lsa, and the Newton iterates against
 numpy's inverse (they converge to S^{-1} quadratically)."""
 
 import numpy as np

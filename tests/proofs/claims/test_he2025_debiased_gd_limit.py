@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from iclcheck.numerics.kernel_attention import paired_heads, predict
-from iclcheck.numerics.lsa import build_prompts
+from iclcheck.numerics.attention.kernel_attention import paired_heads, predict
+from iclcheck.numerics.model.lsa import build_prompts
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.softmax import one_step_gd_risk
 

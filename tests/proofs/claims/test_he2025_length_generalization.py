@@ -1,10 +1,10 @@
 """he2025.length_generalization: confirmed; the canonical (1/n') linear risk at n' = 80 by Monte Carlo of the literal
-forward pass of numerics.lsa, and the folded-1/n risk by Monte Carlo of its explicit formula."""
+forward pass of numerics.model.lsa, and the folded-1/n risk by Monte Carlo of its explicit formula."""
 
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.softmax import one_step_gd_risk, one_step_gd_risk_at
 

@@ -5,9 +5,9 @@ omega; the common-gain law by an explicit Euler integration (not the claim's DOP
 import numpy as np
 import pytest
 
-from iclcheck.numerics.head_flow import integrate_head_flow
-from iclcheck.numerics.kernel_attention import head_outputs
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.attention.kernel_attention import head_outputs
+from iclcheck.numerics.dynamics.head_flow import integrate_head_flow
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.head_flow import leading_order_loss
 

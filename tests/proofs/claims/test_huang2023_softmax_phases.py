@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from iclcheck.numerics import softmax_discrete as sd
+from iclcheck.numerics.attention import softmax_discrete as sd
 from iclcheck.proofs.verdict import Verdict
 
 

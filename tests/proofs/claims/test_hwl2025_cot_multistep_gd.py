@@ -5,7 +5,7 @@ from math import comb, prod
 
 import numpy as np
 
-from iclcheck.numerics.gd_error import gd_error
+from iclcheck.numerics.dynamics.gd_error import gd_error
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 
@@ -31,7 +31,7 @@ def test_monte_carlo_tails_agree_with_the_exact_flag():
     error keeps falling (the typical prompt improves, the mean rests on rare ones); wherever the exact flag is up,
     the Monte Carlo's own tail diagnostics (montecarlo.py) also refuse an interval; where they allow one, it holds
     the exact value."""
-    from iclcheck.numerics.gd_error import mc_gd_error
+    from iclcheck.numerics.dynamics.gd_error import mc_gd_error
 
     st = Setting.make(np.eye(3), 20)
     ex = gd_error(st, 6, eta=20 / 24, target="weights")

@@ -1,5 +1,5 @@
 """hwl2025.gf_two_stage: the exact teacher-forced coefficients against chi-square moments at d = 1 (an independent
-closed form), and a stochastic-gradient run of the literal teacher-forced loss (sampled prompts, numerics.cot's layer,
+closed form), and a stochastic-gradient run of the literal teacher-forced loss (sampled prompts, numerics.dynamics.cot's layer,
 gradients by central differences in the three ansatz weights) reaching the GD step."""
 
 from fractions import Fraction
@@ -7,7 +7,12 @@ from math import comb, prod
 
 import numpy as np
 
-from iclcheck.numerics.cot import blocks, layer_output, teacher_forced_coefficients, teacher_forced_inputs
+from iclcheck.numerics.dynamics.cot import (
+    blocks,
+    layer_output,
+    teacher_forced_coefficients,
+    teacher_forced_inputs,
+)
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -4,7 +4,7 @@ the closed form's own float route."""
 
 import numpy as np
 
-from iclcheck.numerics.cot import weight_class_optimum
+from iclcheck.numerics.dynamics.cot import weight_class_optimum
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

@@ -4,7 +4,7 @@ finite-n error (long test prompts)."""
 
 import numpy as np
 
-from iclcheck.numerics.gd_error import gd_error, mc_gd_error
+from iclcheck.numerics.dynamics.gd_error import gd_error, mc_gd_error
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

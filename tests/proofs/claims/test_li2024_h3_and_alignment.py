@@ -1,14 +1,14 @@
 """li2024.h3_and_alignment: the asymptotic reading (what the paper most likely states) confirmed as recorded; the
 fixed-alpha saturation (candidate finding 5) an extension: the approximation is not uniform in alpha. Independent route: the literal one-layer LSA
-forward pass (iclcheck.numerics.lsa) on prompts drawn from the recorded RAG model, against the closed-form risk, at
+forward pass (iclcheck.numerics.model.lsa) on prompts drawn from the recorded RAG model, against the closed-form risk, at
 two step sizes, a fixed-alpha instance and one in the alpha^2 d = c regime."""
 
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.claims.li2024_h3_and_alignment import leading_ratio
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.proportional import rag_risk, rag_risk_terms

@@ -4,7 +4,7 @@ functional."""
 
 import numpy as np
 
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Status, Verdict
 from iclcheck.theory.proportional import (
     error_functional,

@@ -1,13 +1,13 @@
 """lu2024.result1.e_icl: confirmed as recorded. Independent routes: the authors' finite-d pipeline simulated here
 (pool, contexts, least-squares fit of Gamma, written out in numpy) extrapolated to d -> inf; the literal forward
-pass (iclcheck.numerics.lsa) for the pool-second-moment reduction; sampled Wishart resolvents for the MP branch."""
+pass (iclcheck.numerics.model.lsa) for the pool-second-moment reduction; sampled Wishart resolvents for the MP branch."""
 
 import numpy as np
 from _lu_pipeline import extrapolate, pipeline_error, sphere_pool
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.verdict import Status, Verdict
 from iclcheck.theory.proportional import (
     mp_stieltjes,

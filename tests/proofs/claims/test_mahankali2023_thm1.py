@@ -4,7 +4,7 @@ feature h^T x_q (independent of the closed form) and compared with the printed n
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.forward import sample_prompts
+from iclcheck.numerics.model.forward import sample_prompts
 from iclcheck.proofs.steps import S2, N
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting

@@ -3,7 +3,7 @@ re-estimated here by Monte Carlo least squares for Rademacher covariates (kappa 
 
 import numpy as np
 
-from iclcheck.numerics.forward import sample_prompts
+from iclcheck.numerics.model.forward import sample_prompts
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate
 
 from iclcheck.numerics.autoregressive import augmented_layer_loss, rotation_grid
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.autoregressive import rotation_gd_moments
 

@@ -3,7 +3,7 @@ the second layer sees the first token's causal state, which depends on which tok
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 
 

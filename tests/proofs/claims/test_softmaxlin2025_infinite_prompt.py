@@ -1,12 +1,12 @@
 """softmaxlin2025.infinite_prompt: confirmed; the tilting limit by numerical quadrature (d = 2, scipy) and the
-large-n softmax output of the literal forward pass (numerics.lsa) approaching it."""
+large-n softmax output of the literal forward pass (numerics.model.lsa) approaching it."""
 
 import numpy as np
 import pytest
 from scipy import integrate
 
-from iclcheck.numerics.kernel_attention import predict
-from iclcheck.numerics.lsa import build_prompts
+from iclcheck.numerics.attention.kernel_attention import predict
+from iclcheck.numerics.model.lsa import build_prompts
 from iclcheck.proofs.verdict import Verdict
 
 

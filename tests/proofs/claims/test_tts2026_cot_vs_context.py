@@ -1,11 +1,11 @@
-"""tts2026.cot_vs_context: the pseudo-Newton CoT rollout of numerics.cot (the literal layer, autoregressive) on long
+"""tts2026.cot_vs_context: the pseudo-Newton CoT rollout of numerics.dynamics.cot (the literal layer, autoregressive) on long
 test prompts against the population formula, and the n^-k exponent of short test prompts by a slope fit of the exact
 values (an independent route to the sympy limits)."""
 
 import numpy as np
 
-from iclcheck.numerics.cot import blocks, rollout, weight_class_optimum
-from iclcheck.numerics.gd_error import gd_error
+from iclcheck.numerics.dynamics.cot import blocks, rollout, weight_class_optimum
+from iclcheck.numerics.dynamics.gd_error import gd_error
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

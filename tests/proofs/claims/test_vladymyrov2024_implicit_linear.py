@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -4,7 +4,7 @@ on a two-point prompt (n = 1, d = 1, by hand), and the mixture tends to the orac
 import numpy as np
 import pytest
 
-from iclcheck.numerics.kernels import noise_mixture_bayes, ridge_oracle
+from iclcheck.numerics.attention.kernels import noise_mixture_bayes, ridge_oracle
 from iclcheck.proofs.verdict import Verdict
 
 

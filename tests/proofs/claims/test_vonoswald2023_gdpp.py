@@ -5,7 +5,7 @@ import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from iclcheck.numerics.algorithms import gdpp_transform
+from iclcheck.numerics.algorithms.reference import gdpp_transform
 from iclcheck.proofs.claims.vonoswald2023_gdpp import curvature_condition
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation import vonoswald as vo

@@ -4,7 +4,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import minimize_scalar
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.claims.vonoswald2023_setup import gd_loss_exact, hand_formula
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting

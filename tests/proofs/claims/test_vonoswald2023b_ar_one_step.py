@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from iclcheck.numerics.autoregressive import gd_one_step, sample_ar
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.autoregressive import ar1_cov, gaussian_moment, one_step_moments
 

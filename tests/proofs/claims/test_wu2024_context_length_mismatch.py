@@ -1,12 +1,12 @@
 """wu2024.context_length_mismatch: confirmed as recorded. Independent route: Monte Carlo of the literal one-layer
-forward pass (iclcheck.numerics.lsa) on test prompts of length k, at Gamma*_n = gamma I trained at n (H = I:
+forward pass (iclcheck.numerics.model.lsa) on test prompts of length k, at Gamma*_n = gamma I trained at n (H = I:
 gamma = 1/((n+1)/n + (d + sigma^2)/n), the recorded formula), noisy query; the table value of NEXT-CLAIMS §4.3 and
 the sub-optimality against Gamma*_k (paired, common random numbers)."""
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -1,11 +1,11 @@
 """wu2024.gamma_star: confirmed as recorded; the recorded risk is re-derived here by Monte Carlo of the literal
-one-layer forward pass (iclcheck.numerics.lsa) with a NOISY query target y_q = beta^T x_q + eps_q, at Wu's Gamma*
+one-layer forward pass (iclcheck.numerics.model.lsa) with a NOISY query target y_q = beta^T x_q + eps_q, at Wu's Gamma*
 computed from the recorded formula (numpy), and Gamma* is checked to beat its rescalings (common random numbers)."""
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 
 

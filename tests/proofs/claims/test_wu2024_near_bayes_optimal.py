@@ -1,12 +1,12 @@
 """wu2024.near_bayes_optimal: confirmed as recorded (with the SNR condition). Independent routes: the literal LSA
-forward pass at Gamma* (numerics.lsa) and a direct numpy simulation of ridge regression give the excess ratio at
+forward pass at Gamma* (numerics.model.lsa) and a direct numpy simulation of ridge regression give the excess ratio at
 the candidate setting; the Jensen bound and the n -> infinity limit from plain numpy simulation and fractions."""
 
 from fractions import Fraction
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 
 

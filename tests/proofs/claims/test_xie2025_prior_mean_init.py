@@ -1,10 +1,10 @@
 """xie2025.prior_mean_init: confirmed; the three exact risks against Monte Carlo of their explicit predictors (common
-prompts; GD from 0 and from mu by numerics.algorithms.gd)."""
+prompts; GD from 0 and from mu by numerics.algorithms.reference.gd)."""
 
 import numpy as np
 import sympy as sp
 
-from iclcheck.numerics.algorithms import gd
+from iclcheck.numerics.algorithms.reference import gd
 from iclcheck.proofs.claims.xie2025_prior_mean_init import risks
 from iclcheck.proofs.verdict import Verdict
 

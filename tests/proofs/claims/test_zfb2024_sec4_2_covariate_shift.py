@@ -5,7 +5,7 @@ covariance) whose error stays below the bound rho * L and is small."""
 
 import numpy as np
 
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation.zhang import zhang_forward, zhang_solution
 

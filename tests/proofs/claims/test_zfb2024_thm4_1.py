@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from iclcheck.numerics.forward import predict, sample_prompts
+from iclcheck.numerics.model.forward import predict, sample_prompts
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation.zhang import to_canonical, zhang_solution
 from iclcheck.theory.setting import Setting

@@ -1,12 +1,12 @@
 """zfb2024.thm4_1.balanced_limit: confirmed as recorded (+1/4). Independent route: a hand-written RK4 gradient flow
 of their loss (1/2) L(u U^T) in the variables (U, u), with the gradient of the canonical reduced loss taken here by
 hand (dL/dGamma = 2 (S Gamma M - S S), S = Lambda, checked against central differences of
-numerics.one_layer.OneLayer.reduced_loss), not the recorded Lemma 5.2 formulas; from Assumption 3.3's
+numerics.one_layer.closed_form.OneLayer.reduced_loss), not the recorded Lemma 5.2 formulas; from Assumption 3.3's
 initialisation it ends at u = [tr Gamma^-2]^(+1/4), not at the -1/4 value."""
 
 import numpy as np
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.setting import Setting
 

@@ -1,11 +1,11 @@
 """zfb2024.thm4_1.flow: an independent integration of the same full flow (hand-written RK4 on the exact gradient of
-numerics.derivatives, fixed step) reaches the balanced split u = [tr Gamma^-2]^(1/4), U = [tr Gamma^-2]^(-1/4) Gamma^-1
+numerics.one_layer.derivatives, fixed step) reaches the balanced split u = [tr Gamma^-2]^(1/4), U = [tr Gamma^-2]^(-1/4) Gamma^-1
 (closed form), and leaves the other entries at 0."""
 
 import numpy as np
 
-from iclcheck.numerics.derivatives import loss_and_grad
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import loss_and_grad
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation.zhang import zhang_gamma
 from iclcheck.theory.setting import Setting

@@ -5,7 +5,7 @@ side computed in numpy from the printed formula (a = w, Sigma = Cov(xy) = (w^T L
 
 import numpy as np
 
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 from iclcheck.theory.notation.zhang import zhang_forward, zhang_solution
 

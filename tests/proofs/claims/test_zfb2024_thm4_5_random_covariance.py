@@ -1,13 +1,13 @@
 """zfb2024.thm4_5.random_covariance: confirmed as recorded. Independent route: the stationarity condition of the
 averaged loss along Gamma = g I, E[A B] = g E[A^2] with A the literal forward pass's prediction at Gamma = I
-(iclcheck.numerics.lsa) and B = w^T x_q, by Monte Carlo over prompts with a fresh Exp(1) covariance each: the
+(iclcheck.numerics.model.lsa) and B = w^T x_q, by Monte Carlo over prompts with a fresh Exp(1) covariance each: the
 claimed g* = 2/(6 + (2d+10)/N) satisfies it within the 99.9% interval, the fixed-covariance optimum for E Lambda = I
 does not (power)."""
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
-from iclcheck.numerics.montecarlo import estimate_from_values
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.montecarlo import estimate_from_values
 from iclcheck.proofs.verdict import Verdict
 
 

@@ -1,5 +1,5 @@
 """zhang2025.attnM.sigmoid: the recorded curve against a hand-written RK4 of the merged head (v, W) with the master
-loss's gradient at Lambda = I written out here (dL/dGamma = 2 (m Gamma - I)), not numerics.flow."""
+loss's gradient at Lambda = I written out here (dL/dGamma = 2 (m Gamma - I)), not numerics.dynamics.flow."""
 
 import numpy as np
 

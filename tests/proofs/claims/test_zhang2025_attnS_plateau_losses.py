@@ -1,10 +1,10 @@
 """zhang2025.attnS.plateau_losses: the printed plateau values against an independent route, Monte Carlo of the
-literal forward pass (numerics.lsa) with separate-K/Q heads built here by hand along the top-m eigenvectors."""
+literal forward pass (numerics.model.lsa) with separate-K/Q heads built here by hand along the top-m eigenvectors."""
 
 import numpy as np
 import pytest
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 
 LAM = np.array([0.4, 0.3, 0.2, 0.1])

@@ -1,9 +1,9 @@
 """zwb2024.gd_beta_vs_lsa: the exact gap against Monte Carlo, GD-beta simulated directly in numpy and the GD-form
-LSA through the literal forward pass (numerics.lsa), on the same prompts with w ~ N(mu, Psi)."""
+LSA through the literal forward pass (numerics.model.lsa), on the same prompts with w ~ N(mu, Psi)."""
 
 import numpy as np
 
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.proofs.verdict import Verdict
 
 SIGMA = np.array([[2.0, 0.5], [0.5, 1.0]])

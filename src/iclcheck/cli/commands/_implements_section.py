@@ -26,7 +26,7 @@ def section(args: argparse.Namespace, st, w) -> tuple[list[str], dict | None]:
     """(table lines, JSON dict) of the section; ([], None) for one layer or with --no-implements."""
     if w.L < 2 or getattr(args, "no_implements", False):
         return [], None
-    from iclcheck.numerics.implements import implements
+    from iclcheck.numerics.deep.implements import implements
 
     r = implements(st, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=args.implements_prompts,
                    max_steps=args.max_steps, seed=args.seed)

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     _check_flags(args)
     check_out(args)  # before any work: a regular file that can be written
     if args.plot is not None:
-        from iclcheck.numerics.landscape_plot import check_plot_path
+        from iclcheck.numerics.plots.landscape import check_plot_path
 
         check_plot_path(args.plot)
     setting = setting_from_args(args, exact=False)

@@ -33,7 +33,7 @@ MAX_PARAMS = 20_000
 def run(args: argparse.Namespace) -> int:
     from iclcheck import api
     from iclcheck.cli.render import Body, emit
-    from iclcheck.numerics.flow import model
+    from iclcheck.numerics.dynamics.flow import model
 
     st = setting_from_args(args, exact=False)
     if st.n_is_symbolic:
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     res = api.flow(st, args.model, init=init, t_max=t_max, samples=args.samples, rtol=rtol, atol=rtol * 1e-4,
                    heads=args.heads, rank=rank, L=args.L, seed=args.seed, hessian=m.size <= 200)
     if args.plot:
-        from iclcheck.numerics.many_steps_plots import flow_plot
+        from iclcheck.numerics.plots.many_steps import flow_plot
 
         flow_plot(res, args.plot)
     out: dict[str, Any] = {"model": res.model, "parameters": m.size, "t_max": t_max, "samples": args.samples,

@@ -243,7 +243,7 @@ def _check_flags(args: argparse.Namespace) -> None:
     if not args.out.strip():  # Path("") is ".": the parts would land in the current folder
         raise InputError("--out", "is empty (give the dataset's directory)")
     if args.plot is not None:
-        from iclcheck.numerics.landscape_plot import check_plot_path
+        from iclcheck.numerics.plots.landscape import check_plot_path
 
         if not args.plot.strip():
             raise InputError("--plot", "is empty (give a .png, .pdf or .svg file, or leave --plot out)")

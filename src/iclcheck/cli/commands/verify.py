@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     from iclcheck.proofs.registry import Context, select
     from iclcheck.proofs.report import run_claims
     if args.report is not None:  # before any claim runs: a regular file that can be written (never a FIFO)
-        from iclcheck.numerics.outfiles import check_output_path
+        from iclcheck.numerics.files.write import check_output_path
 
         check_output_path(args.report, what="--report")
     problems: list[str] = []

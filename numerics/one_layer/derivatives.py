@@ -33,15 +33,15 @@ g = S^{1/2} k12, nu = diag(S^{1/2} W S^{1/2}), kk = kappa - 3; a = (n+1)/n):
   grad of   cross = 2 b^T SWS q21 + 2 c tr(Q11 SWS):
     d/db = 2 SWS q21,  d/dc = 2 tr(Q11 SWS),  d/dQ11 = 2 c SWS,  d/dq21 = 2 SWS b.
 
-Second order (Hessian-vector products, the dense Hessian): ``numerics/hessian.py``.
+Second order (Hessian-vector products, the dense Hessian): ``numerics/one_layer/hessian.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-import iclcheck.numerics.one_layer as _one_layer
-from iclcheck.numerics.one_layer import OneLayer, check_params, diag_of_product
+import iclcheck.numerics.one_layer.closed_form as _one_layer
+from iclcheck.numerics.one_layer.closed_form import OneLayer, check_params, diag_of_product
 from iclcheck.theory.errors import InputError
 
 __all__ = [

@@ -9,7 +9,7 @@ standard mask M = diag(I_n, 0) the query is never a key, so Z_l M Z_l^T = sum_{i
 every column (context and query) gets the same (d+1) x (d+1) map. Without the mask (every token a key) the same
 holds with K_l = G_l + z_q^(l) z_q^(l)T / n in place of G_l. The prediction is sign * e^T A_{L-1} ... A_0 z_q with
 z_q = (x_q, 0): a matrix polynomial of the context Gram G_0 applied to the query (``gram_forward``; checked draw by
-draw against ``numerics.lsa.forward`` in tests/numerics/test_deep.py).
+draw against ``numerics.model.lsa.forward`` in tests/numerics/test_deep.py).
 
 Conditioned estimator (``conditioned_loss``), masked model. Given w and the context, the prediction error is
 (t - w)^T x_q with t = sign * T[d+1, :d] (T = A_{L-1} ... A_0), so E[err^2 | w, context] = (t - w)^T Sigma (t - w)
@@ -25,10 +25,10 @@ w and the context Gram are drawn:
   Gram still from its Wishart law; the cost stays O(L d^3)).
 Each draw is a conditional expectation of the squared error, so its mean is the loss and its variance is at most
 that of the literal squared error (Rao-Blackwell); the interval and the heavy-tail diagnostics are those of
-``numerics.montecarlo`` (99.9% CLT interval clipped at 0, Hill index, variance-of-variance, largest-draw share).
+``numerics.model.montecarlo`` (99.9% CLT interval clipped at 0, Hill index, variance-of-variance, largest-draw share).
 
-Exact routes for L >= 2 stay in ``numerics.model_loss``: the (8) / (11) families, and at L = 2 fully general
-(P_l, Q_l) by ``numerics.exact_two_layer`` (the prediction is of degree 4 in G_0 and, through y = w^T x + eps,
+Exact routes for L >= 2 stay in ``numerics.deep.model_loss``: the (8) / (11) families, and at L = 2 fully general
+(P_l, Q_l) by ``numerics.deep.exact_two_layer`` (the prediction is of degree 4 in G_0 and, through y = w^T x + eps,
 of degree 8 in w; the residual is expanded exactly over monomials of w and of the Wishart Gram, then integrated
 with Hermite and Wishart moments; d + [sigma2 > 0] <= 5). This estimator covers the rest (L >= 3, larger d,
 non-Gaussian covariates, the unmasked model); see docs/deep.md.
@@ -41,16 +41,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iclcheck.numerics.forward import standardized
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.numerics.model.forward import standardized
+from iclcheck.numerics.model.montecarlo import MCEstimate, mc_mean
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
-__all__ = ["PILOT", "Control", "conditioned_draws", "conditioned_loss", "context_gram", "controlled_loss", "gram_forward",
+__all__ = ["PILOT", "Control", "as_stack", "conditioned_draws", "conditioned_loss", "context_gram", "controlled_loss", "gram_forward",
            "route_name"]
 
 _BATCH = 20_000
+
+
+def as_stack(A, d: int, what: str) -> np.ndarray:
+    """A (d+1, d+1) matrix or an (L, d+1, d+1) stack as a float (L, d+1, d+1) array, checked finite."""
+    try:
+        A = np.asarray(A, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(what, f"must be a real array ({exc})") from None
+    if A.ndim == 2:
+        A = A[None]
+    D = d + 1
+    if A.ndim != 3 or A.shape[1:] != (D, D) or A.shape[0] < 1:
+        raise InputError(what, f"must be ({D}, {D}) or (L, {D}, {D}) for d = {d}, got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise InputError(what, "has non-finite entries (NaN or inf)")
+    return A
 
 
 def gram_forward(Ps: np.ndarray, Qs: np.ndarray, G0: np.ndarray, *, zq: np.ndarray | None = None,

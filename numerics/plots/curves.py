@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from iclcheck.numerics.outfiles import check_output_path, open_output
+from iclcheck.numerics.files.write import check_output_path, open_output
 
 __all__ = ["OUTLIER_DECADES", "PLOT_SUFFIXES", "error_curves", "plot_range"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from iclcheck.numerics.forward import Prompts, predict, sample_prompts
+from iclcheck.numerics.model.forward import Prompts, predict, sample_prompts
 from iclcheck.theory.setting import Setting
 
 __all__ = ["HILL_MIN", "MAX_SHARE", "VAR_REL_SE_MAX", "MCEstimate", "estimate_from_values", "hill_tail_index", "mc_loss",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.algorithms import ols
+from iclcheck.numerics.algorithms.reference import ols
 
 __all__ = ["error_path", "gd_counts", "gd_unnormalised_errors", "iterations_to", "newton_counts", "predicted_count",
            "regrowth"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from iclcheck.numerics.critical import Landscape, balance
-from iclcheck.numerics.derivatives import loss_flat
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import loss_flat
 
 __all__ = ["align", "check_plot_path", "path_losses", "plot_landscape"]
 
@@ -37,8 +37,8 @@ def path_losses(ol: OneLayer, theta_a: np.ndarray, theta_b: np.ndarray, ts: np.n
 
 def check_plot_path(path: str | Path) -> Path:
     """The output path, validated before any work (a .png/.pdf/.svg name; an existing target must be a regular
-    file, a new one must be creatable: ``numerics.outfiles.check_output_path``)."""
-    from iclcheck.numerics.outfiles import check_output_path
+    file, a new one must be creatable: ``numerics.files.write.check_output_path``)."""
+    from iclcheck.numerics.files.write import check_output_path
 
     return check_output_path(path, what="plot file", suffixes=(".png", ".pdf", ".svg"))
 
@@ -74,7 +74,7 @@ def plot_landscape(ol: OneLayer, land: Landscape, path: str | Path) -> Path:
     ax2.set_xticks(range(len(pts)), [f"{i}\n{p.kind}\n{p.loss:.3g}" for i, p in enumerate(pts)], fontsize=7)
     ax2.set_title("restricted Hessian spectrum at each point")
     fig.tight_layout()
-    from iclcheck.numerics.outfiles import open_output
+    from iclcheck.numerics.files.write import open_output
 
     with open_output(path, what="plot file") as f:
         fig.savefig(f, dpi=110, format=path.suffix.lower().lstrip("."))

@@ -132,7 +132,7 @@ def teacher_forced_coefficients(k: int, n: int, d: int, eta: Any) -> tuple[Any, 
     from fractions import Fraction
     from math import comb
 
-    from iclcheck.numerics.gd_error import _m
+    from iclcheck.numerics.dynamics.gd_error import _m
 
     eta = Fraction(eta)
 
@@ -154,9 +154,9 @@ def teacher_forced_coefficients(k: int, n: int, d: int, eta: Any) -> tuple[Any, 
 
 
 def teacher_forced_model(k: int, n: int, d: int, eta: Any):
-    """The population teacher-forced CoT loss of the diagonal ansatz as a ``numerics.flow.Model`` in (v, omega, q),
+    """The population teacher-forced CoT loss of the diagonal ansatz as a ``numerics.dynamics.flow.Model`` in (v, omega, q),
     with its conserved quantity v^2 - omega^2 - q^2 (the loss depends on v omega and v q only)."""
-    from iclcheck.numerics.flow import Model
+    from iclcheck.numerics.dynamics.flow import Model
 
     A, B, C = (float(x) for x in teacher_forced_coefficients(k, n, d, eta))
     e = float(eta)

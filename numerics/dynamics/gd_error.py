@@ -307,8 +307,8 @@ def mc_gd_error(setting: Setting, steps: int, *, eta: float | np.ndarray, target
                 precondition: Any = None, samples: int, rng: np.random.Generator, batch: int = 4000) -> list:
     """Monte Carlo of the literal iteration (any Sigma, P; Gaussian or not): one MCEstimate per k = 1..steps, from the
     same prompts (``eta``: one step for all k, or one per k, each run from w_0 = 0)."""
-    from iclcheck.numerics.forward import sample_prompts
-    from iclcheck.numerics.montecarlo import estimate_from_values
+    from iclcheck.numerics.model.forward import sample_prompts
+    from iclcheck.numerics.model.montecarlo import estimate_from_values
 
     if target not in TARGETS:
         raise InputError("target", f"must be one of {', '.join(TARGETS)}, got {target!r}")

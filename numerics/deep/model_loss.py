@@ -1,5 +1,5 @@
 """The population loss of an L-layer LSA at given weights: exact where the toolkit has an exact route, Monte Carlo
-of the literal forward pass (``numerics.lsa``) with an honest interval otherwise. Shared by ``iclcheck.loss``
+of the literal forward pass (``numerics.model.lsa``) with an honest interval otherwise. Shared by ``iclcheck.loss``
 (the Python API) and ``iclcheck check-weights``.
 
 The model is the canonical one (notes/STATEMENTS.md section 0), with two switches for conventions that cannot
@@ -23,17 +23,17 @@ Exact routes, tried in this order (``ModelLoss.method`` names the one used):
    - B_l = 0, L <= 2, any A_l: Wick's theorem (``numerics.families.wick.full_gd_loss``) in the whitened frame.
    "A_l = a_l Sigma^-1" is tested to a relative 1e-12 (what a float map a -> a Sigma^-1 leaves).
 4. L = 2, masked, either readout, any (P_0, Q_0, P_1, Q_1), Gaussian covariates, any Sigma, Sigma_w, sigma2, with
-   d + [sigma2 > 0] <= 5 (d <= 4, or d = 5 without noise): ``numerics.exact_two_layer.two_layer_loss`` - the
+   d + [sigma2 > 0] <= 5 (d <= 4, or d = 5 without noise): ``numerics.deep.exact_two_layer.two_layer_loss`` - the
    residual as a polynomial in (w, Wishart Gram), its Hermite coefficients in w and the Wishart moments to degree 8
    (~0.1 s at d = 3, ~1-3 s at d = 4-5). Outside that range the Monte Carlo below runs and ``method`` says why.
 
-Otherwise, with ``estimator="conditioned"`` (``iclcheck.loss``): the conditioned estimator of ``numerics.deep`` - the prediction
+Otherwise, with ``estimator="conditioned"`` (``iclcheck.loss``): the conditioned estimator of ``numerics.deep.conditioned`` - the prediction
 is a matrix polynomial of the context Gram applied to x_q, so E[err^2 | w, Gram] = (t - w)^T Sigma (t - w) exactly and
 only w and the Gram are drawn (Gaussian data: the Gram from its Wishart law, O(d^3) per prompt, independent of n),
 with the same interval and tail diagnostics. General (P_l, Q_l) have an exact route at L = 2 only (route 4; at
-L >= 3 the prediction has degree (3^L - 1)/2 = 13 in the Gram, docs/deep.md). ``estimator="literal"`` (the default here, and check-weights'): Monte Carlo of the forward pass of ``numerics.lsa`` over fresh prompts
+L >= 3 the prediction has degree (3^L - 1)/2 = 13 in the Gram, docs/deep.md). ``estimator="literal"`` (the default here, and check-weights'): Monte Carlo of the forward pass of ``numerics.model.lsa`` over fresh prompts
 (seeded; re-associated as P (K K^T / n) Q Z, the same function as the literal P Z M (Z^T Q Z) / n at O(D^2 n) per
-prompt). Both: a two-sided CLT interval at ``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.montecarlo`` (heavy tails: the
+prompt). Both: a two-sided CLT interval at ``level`` clipped at 0 (the loss is >= 0), and the tail diagnostics of ``numerics.model.montecarlo`` (heavy tails: the
 interval is not trustworthy, and ``note`` says so with the median and quantiles).
 """
 
@@ -44,8 +44,9 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from iclcheck.numerics.deep.conditioned import as_stack  # re-exported: the old home of the name
 from iclcheck.numerics.limits import DEFAULT_SAMPLES, MAX_MODEL_LAYERS, MAX_SEED
-from iclcheck.numerics.montecarlo import MCEstimate, mc_mean
+from iclcheck.numerics.model.montecarlo import MCEstimate, mc_mean
 from iclcheck.theory.errors import InputError, NumericalFailure
 from iclcheck.theory.setting import Setting
 
@@ -95,21 +96,6 @@ class ModelLoss:
         return out
 
 
-def as_stack(A, d: int, what: str) -> np.ndarray:
-    """A (d+1, d+1) matrix or an (L, d+1, d+1) stack as a float (L, d+1, d+1) array, checked finite."""
-    try:
-        A = np.asarray(A, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise InputError(what, f"must be a real array ({exc})") from None
-    if A.ndim == 2:
-        A = A[None]
-    D = d + 1
-    if A.ndim != 3 or A.shape[1:] != (D, D) or A.shape[0] < 1:
-        raise InputError(what, f"must be ({D}, {D}) or (L, {D}, {D}) for d = {d}, got shape {A.shape}")
-    if not np.all(np.isfinite(A)):
-        raise InputError(what, "has non-finite entries (NaN or inf)")
-    return A
-
 
 def _family_form(Ps: np.ndarray, Qs: np.ndarray, d: int):
     """(A_l, B_l) normalised to c_l = 1 when every layer is [[B, 0], [0, c]], -[[A, 0], [0, 0]] with c != 0."""
@@ -136,7 +122,7 @@ def exact_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sig
     """(exact loss, method) by the first exact route that applies (module docstring), else None."""
     d, L = setting.d, Ps.shape[0]
     if L == 1 and (mask or not np.any(Ps[0, d, :d])):
-        from iclcheck.numerics.one_layer import OneLayer
+        from iclcheck.numerics.one_layer.closed_form import OneLayer
 
         P = Ps[0] if readout_sign == -1 else -Ps[0]
         how = "one-layer closed form (OneLayer.loss)"
@@ -150,7 +136,7 @@ def exact_route(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sig
         if fam is not None:
             return fam
     if L == 2:
-        from iclcheck.numerics.exact_two_layer import applicable, two_layer_loss
+        from iclcheck.numerics.deep.exact_two_layer import applicable, two_layer_loss
 
         if applicable(setting, L, mask=mask) is None:
             with np.errstate(over="ignore", invalid="ignore"):
@@ -218,7 +204,7 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
                exact_only: bool = False, estimator: str = "literal") -> ModelLoss | None:
     """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one
     layer): exact when a route applies (module docstring), else a seeded Monte Carlo of ``samples`` prompts:
-    ``estimator="literal"`` (default: the literal forward pass) or ``"conditioned"`` (``numerics.deep``: x_q
+    ``estimator="literal"`` (default: the literal forward pass) or ``"conditioned"`` (``numerics.deep.conditioned``: x_q
     integrated exactly, only w and the context Gram drawn, at a cost independent of n for Gaussian data; the route
     of ``iclcheck.loss``).
 
@@ -247,7 +233,7 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
     if exact_only:
         return None
     if estimator == "conditioned":
-        from iclcheck.numerics.deep import controlled_loss, route_name
+        from iclcheck.numerics.deep.conditioned import controlled_loss, route_name
 
         control = family_control(setting, Ps, Qs) if mask else None
         est, beta = controlled_loss(setting, Ps, Qs, control, readout_sign=readout_sign, mask=mask, samples=samples,
@@ -267,7 +253,7 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
     how = (f"{what} ({samples:,} prompts, seed {seed}, {level:.1%} CI clipped at 0"
            f"{'' if mask else ', unmasked'}{', readout +[Z]' if readout_sign == 1 else ''})")
     if L == 2:  # say why the general L = 2 route did not apply
-        from iclcheck.numerics.exact_two_layer import applicable
+        from iclcheck.numerics.deep.exact_two_layer import applicable
 
         why = applicable(setting, L, mask=mask)
         if why is not None:
@@ -277,13 +263,13 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
 
 
 def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
-    """The (11)-family model nearest to (Ps, Qs) at the fitted scalars (a_l, b_l) (``numerics.implements``) with its
-    exact loss, as a ``numerics.deep.Control`` (L > MAX_GDPP_CONTROL_LAYERS: the (8) model at the fitted a_l, whose
+    """The (11)-family model nearest to (Ps, Qs) at the fitted scalars (a_l, b_l) (``numerics.deep.implements``) with its
+    exact loss, as a ``numerics.deep.conditioned.Control`` (L > MAX_GDPP_CONTROL_LAYERS: the (8) model at the fitted a_l, whose
     quadrature stays cheap); None when L > MAX_CONTROL_LAYERS, a layer has P[d+1, d+1] = 0 or the setting has no
     exact family loss (non-Gaussian data, or a prior other than w ~ N(0, Sigma^-1) / Sigma = Sigma_w = I)."""
-    from iclcheck.numerics.deep import Control
+    from iclcheck.numerics.deep.conditioned import Control
+    from iclcheck.numerics.deep.implements import family_fit
     from iclcheck.numerics.families.quadrature import problem_from
-    from iclcheck.numerics.implements import family_fit
 
     try:
         pr = problem_from(setting)
@@ -315,9 +301,9 @@ def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
 
 def mc_literal(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign: int = -1, mask: bool = True,
                samples: int, seed: int, level: float = 0.999) -> MCEstimate:
-    """E (sign [Z_L]_{d+1,n+1} - w^T x_q)^2 by ``numerics.lsa.forward`` over fresh prompts."""
-    from iclcheck.numerics.forward import sample_prompts
-    from iclcheck.numerics.lsa import LSA, forward
+    """E (sign [Z_L]_{d+1,n+1} - w^T x_q)^2 by ``numerics.model.lsa.forward`` over fresh prompts."""
+    from iclcheck.numerics.model.forward import sample_prompts
+    from iclcheck.numerics.model.lsa import LSA, forward
 
     d, n = setting.d, int(setting.n)
     model = LSA(L=Ps.shape[0], mask=mask, reassociate=True)  # P (K K^T / n) Q Z: the same function, O(D^2 n)

@@ -1,5 +1,5 @@
 """Exact Hessian-vector products and the dense Hessian of the full-parameter one-layer loss (the gradient,
-the flat parameter vector theta and its packing: ``numerics/derivatives.py``).
+the flat parameter vector theta and its packing: ``numerics/one_layer/derivatives.py``).
 
 Hessian-vector products, exactly, at about the cost of one gradient (``hvp_flat``): forward mode over
 the gradient. Every line of ``_loss_grad_parts`` is a sum of products of theta-dependent factors, so its
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iclcheck.numerics.derivatives import _consts, grad_flat, n_params, pack_parts, unpack_parts
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
+from iclcheck.numerics.one_layer.derivatives import _consts, grad_flat, n_params, pack_parts, unpack_parts
 from iclcheck.theory.errors import InputError
 
 __all__ = ["hessian_flat", "hvp_flat", "hvp_operator", "hvp_polarised"]

@@ -1,7 +1,7 @@
 """The exact population loss of a masked L = 2 linear-attention model with fully general weights (P_0, Q_0, P_1, Q_1),
 Gaussian covariates, any Sigma, any task prior N(0, Sigma_w), any label noise sigma2 >= 0.
 
-Derivation (conventions of ``numerics.lsa`` / ``numerics.deep``: Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l, the
+Derivation (conventions of ``numerics.model.lsa`` / ``numerics.deep.conditioned``: Z_{l+1} = Z_l + (1/n) P_l Z_l M Z_l^T Q_l Z_l, the
 query is never a key, prediction = sign [Z_L]_{d+1,n+1}, target y_q = w^T x_q without noise):
 
 1. With the mask every column gets the same map A_l = I + P_l G_l Q_l, G_l = (1/n) sum_{i<=n} z_i z_i^T, and
@@ -31,7 +31,7 @@ including the moments): d = 3 with noise (p = 4: 165 x 1001 monomials) 0.1 s; d 
 moments over the 490k-term parity-zero degree-<=8 basis built once in ~1 s) ~1 s; d = 5 without noise (p = 5:
 1287 x 3876) ~3 s at 0.6 GB. p = 6 (d = 5 with noise, d = 6) would take 1287 x 12650 coefficients per row entry
 (GBs) and exponent keys beyond int64, so the route stops at p <= ``MAX_EXACT_TWO_LAYER_P`` = 5: d <= 4, or d = 5
-without label noise. Above it ``numerics.model_loss`` keeps its Monte Carlo estimator and says why.
+without label noise. Above it ``numerics.deep.model_loss`` keeps its Monte Carlo estimator and says why.
 """
 
 from __future__ import annotations

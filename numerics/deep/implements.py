@@ -22,16 +22,16 @@ readout sign and mask):
    - Iterative Newton (Fu et al. eq. 5; M_0 = alpha S, alpha = 1 / ||S S^T||_F, the authors' code rule; no fitted
      parameter): w_k = M_k X^T y,
    all from 0, on the same prompts (GD, preconditioned GD and GD++ run as the canonical model with those weights,
-   which equals the algorithm exactly - tested against ``numerics.algorithms``). The match error of (algorithm, k)
+   which equals the algorithm exactly - tested against ``numerics.algorithms.reference``). The match error of (algorithm, k)
    is E (pred_l - alg_k)^2 / E y_q^2 (E y_q^2 = tr(Sigma Sigma_w) exactly); parameters and the best k are chosen on
    one half of the prompts and the error is estimated on the other half (99.9% CLT interval, clipped at 0, with the
-   heavy-tail flag of ``numerics.montecarlo``). The best algorithm of a layer: the lowest held-out error, or among
+   heavy-tail flag of ``numerics.model.montecarlo``). The best algorithm of a layer: the lowest held-out error, or among
    the algorithms tied with it (a paired sign test on the per-prompt errors: not worse on significantly more than
    half of the prompts) the one with fewest fitted parameters. A model of the (8) / (11) family is read exactly:
    its layer l is l steps of preconditioned GD / GD++ with the layer coefficients a_0..a_{l-1} (b_0..b_{l-1}) -
    ``exact_reading``.
 
-Prompts: Gaussian covariates draw the context Gram from its Wishart law given w (``numerics.deep.context_gram``); other
+Prompts: Gaussian covariates draw the context Gram from its Wishart law given w (``numerics.deep.conditioned.context_gram``); other
 laws draw the n tokens. All the algorithms above depend on the prompt only through its Gram and x_q.
 """
 
@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from iclcheck.numerics.deep import context_gram, gram_forward
-from iclcheck.numerics.forward import standardized
+from iclcheck.numerics.deep.conditioned import as_stack, context_gram, gram_forward
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.montecarlo import MCEstimate, estimate_from_values
+from iclcheck.numerics.model.forward import standardized
+from iclcheck.numerics.model.montecarlo import MCEstimate, estimate_from_values
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -337,8 +337,6 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
                prompts: int = DEFAULT_PROMPTS, max_steps: int = DEFAULT_MAX_STEPS, seed: int = 0,
                algorithms: tuple[str, ...] = ALGORITHMS, level: float = 0.999) -> Implements:
     """Read an L-layer model at stacked canonical (Ps, Qs) (module docstring)."""
-    from iclcheck.numerics.model_loss import as_stack
-
     if setting.n_is_symbolic:
         raise InputError("n", "reading a model needs a numeric n")
     d = setting.d

@@ -15,8 +15,10 @@ import stat
 from pathlib import Path
 from typing import IO
 
-from iclcheck.numerics.files import file_kind as _kind  # one description of a file type, reading and writing
-from iclcheck.numerics.files import show_name
+from iclcheck.numerics.files.read import (
+    file_kind as _kind,  # one description of a file type, reading and writing
+)
+from iclcheck.numerics.files.read import show_name
 from iclcheck.theory.errors import InputError
 
 __all__ = ["check_output_path", "open_output"]

@@ -1,7 +1,7 @@
-"""Kernel attention in the one LSA model (``numerics.lsa``) and the functional gradient descent it implements
+"""Kernel attention in the one LSA model (``numerics.model.lsa``) and the functional gradient descent it implements
 (Cheng, Chen, Sra 2024), plus the multi-head parametrisations other papers use (He et al. 2025's paired heads).
 
-Attention kinds (``ATTENTION``): the scores of ``numerics.lsa.SCORES`` -- "linear", "relu", "exp" (h(k, q) =
+Attention kinds (``ATTENTION``): the scores of ``numerics.model.lsa.SCORES`` -- "linear", "relu", "exp" (h(k, q) =
 exp(k^T Q q), summed with 1/n) and "softmax" (exp scores normalised over the keys of each query, no 1/n). Every
 kernel is a function of the merged key-query product, so a head's (K, Q) enters as Q_merged = K^T Q and its
 (V, O) as P = O V (``merge_heads``). The query as a key: ``LSA(mask=False)``.
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from iclcheck.numerics.kernels import kernel_matrix
-from iclcheck.numerics.lsa import LSA, SCORES, forward
+from iclcheck.numerics.attention.kernels import kernel_matrix
+from iclcheck.numerics.model.lsa import LSA, SCORES, forward
 from iclcheck.theory.errors import InputError
 
 if TYPE_CHECKING:  # for the annotation only: attention_loss imports it at run time, as before
-    from iclcheck.numerics.model_loss import ModelLoss
+    from iclcheck.numerics.deep.model_loss import ModelLoss
 
 __all__ = ["ATTENTION", "attention_loss", "functional_gd", "functional_gd_closed_form", "functional_gd_weights", "head_outputs", "merge_heads",
            "paired_heads", "predict"]
@@ -64,7 +64,7 @@ def functional_gd_weights(d: int, etas, *, b=1.0) -> tuple[np.ndarray, np.ndarra
 
 def predict(kind: str, Z0: np.ndarray, Ps, Qs, *, mask: bool | str = True) -> np.ndarray:
     """The canonical read-out -[Z_L]_{d+1,n+1} (B,) of the model with attention ``kind`` (several heads: Ps, Qs of
-    shape (L, H, D, D)), through the literal forward pass of numerics.lsa."""
+    shape (L, H, D, D)), through the literal forward pass of numerics.model.lsa."""
     Ps = np.asarray(Ps, float)
     ZL = forward(LSA(L=Ps.shape[0], score=_attention(kind), mask=mask), Z0, Ps, Qs)
     return -ZL[:, -1, -1]
@@ -142,13 +142,13 @@ def attention_loss(setting, P, Q, *, attention: str = "linear", heads: int | Non
                    seed: int = 0, level: float = 0.999) -> ModelLoss:
     """The population loss E (-[Z_L]_{d+1,n+1} - w^T x_q)^2 of the canonical model with attention ``attention`` and
     ``heads`` heads per layer (P, Q: (H, D, D) for one layer or (L, H, D, D); heads=None: one head, (D, D) or
-    (L, D, D)), as a ``numerics.model_loss.ModelLoss`` whose ``method`` names the route. Linear attention with one
+    (L, D, D)), as a ``numerics.deep.model_loss.ModelLoss`` whose ``method`` names the route. Linear attention with one
     head: ``model_loss`` (exact where it can be). Otherwise no exact route exists at finite n (softmax: only the
-    n -> infinity limit is exact, theory.softmax), so a seeded Monte Carlo of the literal forward pass of numerics.lsa
-    with a CI clipped at 0 and heavy-tail diagnostics (numerics.montecarlo)."""
-    from iclcheck.numerics.forward import sample_prompts
-    from iclcheck.numerics.model_loss import MAX_SAMPLES, ModelLoss, model_loss
-    from iclcheck.numerics.montecarlo import mc_mean
+    n -> infinity limit is exact, theory.softmax), so a seeded Monte Carlo of the literal forward pass of numerics.model.lsa
+    with a CI clipped at 0 and heavy-tail diagnostics (numerics.model.montecarlo)."""
+    from iclcheck.numerics.deep.model_loss import MAX_SAMPLES, ModelLoss, model_loss
+    from iclcheck.numerics.model.forward import sample_prompts
+    from iclcheck.numerics.model.montecarlo import mc_mean
     from iclcheck.theory.errors import NumericalFailure
 
     _attention(attention)

@@ -2,7 +2,7 @@
 at another.
 
 The one-layer loss is a function of the data law only through the setting's moments, so the loss of any Gamma (or
-any P, Q) on test prompts is the master loss of ``numerics.one_layer.OneLayer`` built with the *test* setting:
+any P, Q) on test prompts is the master loss of ``numerics.one_layer.closed_form.OneLayer`` built with the *test* setting:
 
     L_test(Gamma) = tr(Gamma^T S' Gamma M') - 2 tr(Gamma^T S' W' S') + tr(S' W'),
     M' = (n'+1)/n' S' W' S' + (tr(S' W') + sigma2')/n' S' + H'/n',
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iclcheck.numerics.one_layer import OneLayer
+from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 

@@ -17,7 +17,7 @@ c = 1/n for the linear and ReLU scores, 1 for softmax (whose weights already sum
 A variant is one pair (score, score_vjp) in ``SCORES``; the layer, the mask, heads, the MLP and tying
 are generic. The masked linear and ReLU layers compute exactly the literal products
 ``Z + (P @ ZM @ s(Z^T @ Q @ Z)) / n`` (ZM = Z with the query column zeroed), so every number computed
-through ``numerics.forward`` is unchanged bit for bit.
+through ``numerics.model.forward`` is unchanged bit for bit.
 
 Parameters: P, Q of shape (L', H, D, D) (H heads; (L', D, D) means one head), W1 (L', m, D), W2 (L', D, m),
 L' = 1 if tied else L. Reverse mode, with G = dloss/dZ_{l+1} and K = keys (Z M, or Z), for one head:
@@ -342,7 +342,7 @@ def lsa_loss_and_grads(Z0: np.ndarray, yq: np.ndarray, Ps: Sequence, Qs: Sequenc
 # ---------------------------------------------------------------------------------------------
 # kernel attention (Cheng, Chen, Sra 2024): the exponential kernel h(k, q) = exp(k^T Q q), a sum of n
 # un-normalised scores (c = 1/n), entrywise; its row-normalised form is "softmax". Every kernel of
-# numerics.kernel_attention is a function of the merged key-query product, so Q = K^T Q of the paper.
+# numerics.attention.kernel_attention is a function of the merged key-query product, so Q = K^T Q of the paper.
 # ---------------------------------------------------------------------------------------------
 def _exp(F: np.ndarray) -> np.ndarray:
     return np.exp(F)

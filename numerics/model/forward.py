@@ -1,4 +1,4 @@
-"""Literal forward pass of the L-layer linear self-attention (wrappers over numerics.lsa) and prompt sampling.
+"""Literal forward pass of the L-layer linear self-attention (wrappers over numerics.model.lsa) and prompt sampling.
 
 Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_l^T Q_l Z_l),  M = diag(I_n, 0);  TF(Z_0) = -[Z_L]_{d+1, n+1}.
 Batched over prompts: Z has shape (B, d+1, n+1), columns are tokens, the last column is the query.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iclcheck.numerics.linalg import sqrtm_psd
-from iclcheck.numerics.lsa import LSA, build_prompts, forward
+from iclcheck.numerics.model.lsa import LSA, build_prompts, forward
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
 
@@ -65,7 +65,7 @@ def lsa_forward(Z0: np.ndarray, Ps, Qs, *, relu: bool = False) -> np.ndarray:
     """Run L layers; Ps, Qs are sequences of (d+1, d+1) matrices. Returns Z_L (B, d+1, n+1).
 
     relu=True uses ReLU attention P Z M ReLU(Z^T Q Z) (Ahn et al. Thm 5). A thin wrapper over
-    ``numerics.lsa.forward`` (masked, untied, no MLP)."""
+    ``numerics.model.lsa.forward`` (masked, untied, no MLP)."""
     Ps, Qs = list(Ps), list(Qs)
     if len(Ps) != len(Qs):
         raise InputError("Qs", f"needs one Q per P: {len(Ps)} P's, {len(Qs)} Q's")

@@ -2,7 +2,7 @@
 
 Models (``flow(setting, model, ...)``), each with its exact loss and gradient and the quantities its flow conserves:
 
-- ``"one_layer"``: the full one-layer (P, Q), (d+1)^2 entries each (numerics.derivatives.loss_and_grad). The loss is
+- ``"one_layer"``: the full one-layer (P, Q), (d+1)^2 entries each (numerics.one_layer.derivatives.loss_and_grad). The loss is
   invariant under (c P, Q / c), so ||P||_F^2 - ||Q||_F^2 is conserved (balancedness).
 - ``"attnS"``: H heads of separate key/query of rank R (Yedi Zhang et al.'s ATTN_S; numerics.families.restricted.
   kq_loss_and_grad): Gamma = -sum_h v_h W_Q,h^T W_K,h. Conserved per head: W_Q,h W_Q,h^T - W_K,h W_K,h^T (R x R)
@@ -56,8 +56,8 @@ class Model:
 
 
 def _one_layer_model(setting: Setting) -> Model:
-    from iclcheck.numerics.derivatives import loss_and_grad
-    from iclcheck.numerics.one_layer import OneLayer
+    from iclcheck.numerics.one_layer.closed_form import OneLayer
+    from iclcheck.numerics.one_layer.derivatives import loss_and_grad
 
     ol = OneLayer(setting)
     D = setting.d + 1
@@ -315,7 +315,7 @@ def flow(setting: Setting, model_name: str | Model, *, init: Any, t_max: float, 
          dense: bool = False) -> FlowResult:
     """Integrate theta' = -scale grad f(theta) of the exact population loss of ``model_name`` from ``init`` (a flat
     vector of the model's size, or a float: that scale times a standard normal draw from ``seed``) on [0, t_max]
-    (``model_name`` may also be a ``Model``, e.g. numerics.cot.teacher_forced_model);
+    (``model_name`` may also be a ``Model``, e.g. numerics.dynamics.cot.teacher_forced_model);
     ``scale=0.5`` is the flow of the halved loss (1/2) f. See the module docstring for what is returned."""
     from scipy.integrate import solve_ivp
 
