@@ -15,6 +15,7 @@ import importlib.machinery
 import importlib.util
 import sys
 from types import ModuleType
+from typing import Any
 
 # old module (under iclcheck.numerics) -> where it lives now (under iclcheck.numerics)
 MOVED: dict[str, str] = {
@@ -76,6 +77,21 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 # one finder per process, also when this module is reloaded (a reload defines a new _Alias class)
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__qualname__ != "_Alias" or type(f).__module__ != __name__]
 sys.meta_path.insert(0, _Alias())
+
+
+def names_of(module: ModuleType, package: str) -> Any:
+    """A package's ``__getattr__`` that gives any other name of ``module`` (the package stands for the old module
+    of its name: one_layer, deep, plots, files, algorithms export that module's names; constants and helpers
+    outside ``__all__`` come through here)."""
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return getattr(module, name)
+        except AttributeError:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+
+    return __getattr__
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -5,8 +5,7 @@ GD, preconditioned GD, GD++, Newton, OLS, ridge) and Fu et al.'s Newton vs GD it
 This package is the old module ``iclcheck.numerics.algorithms``: it exports every name that module did (those of
 ``reference``). Code inside iclcheck imports the defining module."""
 
-from typing import Any
-
+from iclcheck.numerics import names_of
 from iclcheck.numerics.algorithms import reference as _reference
 from iclcheck.numerics.algorithms.reference import (
     gd,
@@ -27,11 +26,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Any other name of the old module (constants, helpers) through the old path."""
-    if name.startswith("__"):
-        raise AttributeError(name)
-    try:
-        return getattr(_reference, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+__getattr__ = names_of(_reference, __name__)  # any other name of the old module (constants, helpers)

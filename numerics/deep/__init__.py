@@ -5,8 +5,7 @@ loss with its route chosen (``model_loss``) and what the layers implement (``imp
 This package is the old module ``iclcheck.numerics.deep``: it exports every name that module did (those of
 ``conditioned``). Code inside iclcheck imports the defining module."""
 
-from typing import Any
-
+from iclcheck.numerics import names_of
 from iclcheck.numerics.deep import conditioned as _conditioned
 from iclcheck.numerics.deep.conditioned import (
     PILOT,
@@ -26,11 +25,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Any other name of the old module (constants, helpers) through the old path."""
-    if name.startswith("__"):
-        raise AttributeError(name)
-    try:
-        return getattr(_conditioned, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+__getattr__ = names_of(_conditioned, __name__)  # any other name of the old module (constants, helpers)

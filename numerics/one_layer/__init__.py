@@ -7,8 +7,7 @@ This package is the old module ``iclcheck.numerics.one_layer``: it exports every
 ``closed_form``), so ``from iclcheck.numerics.one_layer import OneLayer`` keeps working. Code inside iclcheck imports
 the defining module (``iclcheck.numerics.one_layer.closed_form``)."""
 
-from typing import Any
-
+from iclcheck.numerics import names_of
 from iclcheck.numerics.one_layer import closed_form as _closed_form
 from iclcheck.numerics.one_layer.closed_form import (
     BLAS_DIAG_MIN_D,
@@ -28,11 +27,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Any other name of the old module (constants, helpers) through the old path."""
-    if name.startswith("__"):
-        raise AttributeError(name)
-    try:
-        return getattr(_closed_form, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+__getattr__ = names_of(_closed_form, __name__)  # any other name of the old module (constants, helpers)
