@@ -37,6 +37,7 @@ non-Gaussian covariates, the unmasked model); see docs/deep.md.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,12 +207,14 @@ def conditioned_loss(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: 
 
 
 def controlled_loss(setting: Setting, Ps, Qs, control: Control | None, *, readout_sign: int = -1, mask: bool = True,
-                    samples: int, seed: int = 0, level: float = 0.999) -> tuple[MCEstimate, float | None]:
+                    samples: int, seed: int = 0, level: float = 0.999,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[MCEstimate, float | None]:
     """``conditioned_loss`` with a control variate: the draws are f - beta (g - control.mean), g the control's
     conditional loss on the same draw (w, Gram[, x_q]), beta = Cov(f, g) / Var(g) from an independent pilot of
     ``PILOT`` draws (seeded from ``seed``), so the mean stays unbiased; the interval is clipped at 0 (the loss is
     >= 0; single draws may be negative). The control is dropped (beta None) unless it cuts the pilot's variance
-    below CONTROL_GAIN of the plain one. Returns (estimate, beta) (beta None: no control used)."""
+    below CONTROL_GAIN of the plain one. Returns (estimate, beta) (beta None: no control used). ``progress(done,
+    samples)`` after each batch of the main run (not the pilot); it changes no draw."""
     if setting.n_is_symbolic:
         raise InputError("n", "the loss at given weights needs a numeric n")
     Ps = np.asarray(Ps, float)
@@ -244,5 +247,6 @@ def controlled_loss(setting: Setting, Ps, Qs, control: Control | None, *, readou
             return f - beta * (_values(setting, control.Ps, control.Qs, w, G0, zq, -1) - control.mean)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        est = mc_mean(draw, samples=samples, rng=np.random.default_rng(seed), batch=_BATCH, level=level)
+        est = mc_mean(draw, samples=samples, rng=np.random.default_rng(seed), batch=_BATCH, level=level,
+                      progress=progress)
     return dataclasses.replace(est, nonnegative=True), beta

@@ -37,6 +37,7 @@ laws draw the n tokens. All the algorithms above depend on the prompt only throu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -335,8 +336,10 @@ def _alg_pred(kind: str, sps: dict, params: dict, k: int) -> np.ndarray:
 
 def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool = True,
                prompts: int = DEFAULT_PROMPTS, max_steps: int = DEFAULT_MAX_STEPS, seed: int = 0,
-               algorithms: tuple[str, ...] = ALGORITHMS, level: float = 0.999) -> Implements:
-    """Read an L-layer model at stacked canonical (Ps, Qs) (module docstring)."""
+               algorithms: tuple[str, ...] = ALGORITHMS, level: float = 0.999,
+               progress: Callable[[int, int], None] | None = None) -> Implements:
+    """Read an L-layer model at stacked canonical (Ps, Qs) (module docstring). ``progress(done, total)`` after each
+    (layer, algorithm) match, total = L x len(algorithms); it changes nothing computed."""
     if setting.n_is_symbolic:
         raise InputError("n", "reading a model needs a numeric n")
     d = setting.d
@@ -416,6 +419,8 @@ def implements(setting: Setting, Ps, Qs, *, readout_sign: int = -1, mask: bool =
                 est = estimate_from_values(ev, level=level, nonnegative=True)
                 per_alg.append(Match(l, kind, k, params, est))
                 values[kind] = ev
+                if progress is not None:
+                    progress((l - 1) * len(algorithms) + len(per_alg), L * len(algorithms))
             matches.extend(per_alg)
             finite = [m for m in per_alg if np.isfinite(m.error.mean)]
             if finite:

@@ -39,6 +39,7 @@ interval is not trustworthy, and ``note`` says so with the median and quantiles)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -194,21 +195,24 @@ ESTIMATORS = ("conditioned", "literal")
 
 @overload
 def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
-               seed: int = ..., level: float = ..., exact_only: Literal[False] = ..., estimator: str = ...
-               ) -> ModelLoss: ...
+               seed: int = ..., level: float = ..., exact_only: Literal[False] = ..., estimator: str = ...,
+               progress: Callable[[int, int], None] | None = ...) -> ModelLoss: ...
 @overload
 def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = ..., mask: bool = ..., samples: int = ...,
-               seed: int = ..., level: float = ..., exact_only: bool, estimator: str = ...) -> ModelLoss | None: ...
+               seed: int = ..., level: float = ..., exact_only: bool, estimator: str = ...,
+               progress: Callable[[int, int], None] | None = ...) -> ModelLoss | None: ...
 def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, mask: bool = True,
                samples: int = DEFAULT_SAMPLES, seed: int = 0, level: float = 0.999,
-               exact_only: bool = False, estimator: str = "literal") -> ModelLoss | None:
+               exact_only: bool = False, estimator: str = "literal",
+               progress: Callable[[int, int], None] | None = None) -> ModelLoss | None:
     """The population loss of the L-layer model at stacked weights Ps, Qs ((L, d+1, d+1), or (d+1, d+1) for one
     layer): exact when a route applies (module docstring), else a seeded Monte Carlo of ``samples`` prompts:
     ``estimator="literal"`` (default: the literal forward pass) or ``"conditioned"`` (``numerics.deep.conditioned``: x_q
     integrated exactly, only w and the context Gram drawn, at a cost independent of n for Gaussian data; the route
     of ``iclcheck.loss``).
 
-    ``exact_only``: return None instead of running the Monte Carlo."""
+    ``exact_only``: return None instead of running the Monte Carlo. ``progress(done, samples)`` after each Monte
+    Carlo batch (prompts drawn so far; never called for an exact loss); it changes no draw."""
     if estimator not in ESTIMATORS:
         raise InputError("estimator", f"must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
     if setting.n_is_symbolic:
@@ -237,7 +241,7 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
 
         control = family_control(setting, Ps, Qs) if mask else None
         est, beta = controlled_loss(setting, Ps, Qs, control, readout_sign=readout_sign, mask=mask, samples=samples,
-                                    seed=seed, level=level)
+                                    seed=seed, level=level, progress=progress)
         what = route_name(setting, mask=mask)
         if control is not None and beta is not None:
             what += f", control variate: {control.what}, beta = {beta:.4g} from a separate pilot"
@@ -245,7 +249,7 @@ def model_loss(setting: Setting, Ps: Any, Qs: Any, *, readout_sign: int = -1, ma
             what += ", no control variate (the (8)/(11) projection did not cut the pilot's variance below 40%)"
     else:
         est = mc_literal(setting, Ps, Qs, readout_sign=readout_sign, mask=mask, samples=samples, seed=seed,
-                         level=level)
+                         level=level, progress=progress)
         what = "Monte Carlo of the literal forward pass"
     if not np.isfinite(est.mean):
         raise NumericalFailure("loss at the given weights", f"the Monte Carlo mean is not finite ({est.mean})",
@@ -300,8 +304,10 @@ def family_control(setting: Setting, Ps: np.ndarray, Qs: np.ndarray):
 
 
 def mc_literal(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign: int = -1, mask: bool = True,
-               samples: int, seed: int, level: float = 0.999) -> MCEstimate:
-    """E (sign [Z_L]_{d+1,n+1} - w^T x_q)^2 by ``numerics.model.lsa.forward`` over fresh prompts."""
+               samples: int, seed: int, level: float = 0.999,
+               progress: Callable[[int, int], None] | None = None) -> MCEstimate:
+    """E (sign [Z_L]_{d+1,n+1} - w^T x_q)^2 by ``numerics.model.lsa.forward`` over fresh prompts (``progress``: as
+    ``mc_mean``'s)."""
     from iclcheck.numerics.model.forward import sample_prompts
     from iclcheck.numerics.model.lsa import LSA, forward
 
@@ -317,4 +323,4 @@ def mc_literal(setting: Setting, Ps: np.ndarray, Qs: np.ndarray, *, readout_sign
 
     with np.errstate(over="ignore", invalid="ignore"):
         return mc_mean(draw, samples=samples, rng=np.random.default_rng(seed), batch=batch, level=level,
-                       nonnegative=True)
+                       nonnegative=True, progress=progress)

@@ -7,6 +7,7 @@ global minimum when the minimising p is real-rooted. Everything is in the whiten
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,13 +76,16 @@ class GDOptimum:
                 f"best real coefficients by a multistart of {GD_MULTISTART_STARTS} BFGS starts (seed 0)")
 
 
-def optimal_gd(problem: Any, L: int, *, exact: bool | None = None) -> GDOptimum:
+def optimal_gd(problem: Any, L: int, *, exact: bool | None = None,
+               progress: Callable[[int, int], None] | None = None) -> GDOptimum:
     """Global minimiser of the (8)-family loss over a in R^L.
 
     Method: minimise the convex quadratic in the coefficients of p (H > 0), then a_l = roots of
     t^L + c_1 t^{L-1} + ... + c_L. When all roots are real (always observed; guaranteed without noise by
     the kernel-polynomial argument) the restricted global minimum is attained there. ``exact`` (default
-    for L <= 12) does the solve and the real-root count in rational arithmetic."""
+    for L <= 12) does the solve and the real-root count in rational arithmetic. ``progress(done, starts)`` is called
+    after each start of the multistart that runs when the minimiser is not real-rooted (never otherwise); it changes
+    nothing computed."""
     pr = problem_from(problem)
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
         raise InputError("L (number of layers)", f"must be a positive integer, got {L!r}")
@@ -103,11 +107,11 @@ def optimal_gd(problem: Any, L: int, *, exact: bool | None = None) -> GDOptimum:
             a = np.array(opt.a_float())
             certified = opt.certified
         else:
-            a, certified = _multistart_gd(pr, L), False
+            a, certified = _multistart_gd(pr, L, progress=progress), False
         loss = gd_loss(a, pr)
         lower = float(opt.loss)
     else:
-        a, poly, certified, lower = _stable_gd_optimum(pr, L)
+        a, poly, certified, lower = _stable_gd_optimum(pr, L, progress=progress)
         loss = gd_loss(a, pr)
     g = gd_loss_grad(a, pr)
     return GDOptimum(coefficients=np.sort(a), loss=float(loss), certified=bool(certified), problem=pr,
@@ -115,7 +119,8 @@ def optimal_gd(problem: Any, L: int, *, exact: bool | None = None) -> GDOptimum:
                      lower_bound=min(lower, float(loss)))
 
 
-def _stable_gd_optimum(pr: FamilyProblem, L: int) -> tuple[np.ndarray, np.ndarray, bool, float]:
+def _stable_gd_optimum(pr: FamilyProblem, L: int, *, progress: Callable[[int, int], None] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Float path: the convex problem as weighted least squares at the Gauss nodes, with
     p(x) = 1 + x q(x), q in a Chebyshev basis on [0, max node]; then a_l = 1 / roots of p,
     polished by Newton steps on the exact gradient."""
@@ -151,7 +156,7 @@ def _stable_gd_optimum(pr: FamilyProblem, L: int) -> tuple[np.ndarray, np.ndarra
                 break
         a = np.sort(a)
     else:
-        a = _multistart_gd(pr, L)
+        a = _multistart_gd(pr, L, progress=progress)
     poly = np.array([1.0])
     for al in a:
         poly = Pm.polymul(poly, [1.0, -al])  # p(x) = prod (1 - a_l x), ascending coefficients
@@ -161,15 +166,19 @@ def _stable_gd_optimum(pr: FamilyProblem, L: int) -> tuple[np.ndarray, np.ndarra
 GD_MULTISTART_STARTS = 64
 
 
-def _multistart_gd(pr: FamilyProblem, L: int, *, starts: int = GD_MULTISTART_STARTS, seed: int = 0) -> np.ndarray:
+def _multistart_gd(pr: FamilyProblem, L: int, *, starts: int = GD_MULTISTART_STARTS, seed: int = 0,
+                   progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The best of ``starts`` seeded BFGS runs; ``progress(s + 1, starts)`` after start s."""
     rng = np.random.default_rng(seed)
     best, best_val = None, np.inf
-    for _ in range(starts):
+    for s in range(starts):
         x0 = rng.uniform(0.05, 3.0, size=L)
         with np.errstate(over="ignore", invalid="ignore"):  # a line search may try far steps: inf, then backtracks
             r = optimize.minimize(gd_loss, x0, args=(pr,), jac=gd_loss_grad, method="BFGS")
         if np.isfinite(r.fun) and np.all(np.isfinite(r.x)) and r.fun < best_val:
             best, best_val = r.x, r.fun
+        if progress is not None:
+            progress(s + 1, starts)
     if best is None:
         raise NumericalFailure("condition-(8) optimum", f"no finite minimum in {starts} starts of the multistart",
                                "fewer layers (L)")

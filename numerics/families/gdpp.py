@@ -7,8 +7,9 @@ by the exact spectral quadrature of degree 2 deg p.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -142,7 +143,8 @@ def _gdpp_split(theta: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def optimal_gdpp(problem: Any, L: int, *, starts: int = DEFAULT_GDPP_STARTS, seed: int = 0) -> GDPPOptimum:
+def optimal_gdpp(problem: Any, L: int, *, starts: int = DEFAULT_GDPP_STARTS, seed: int = 0,
+                 progress: Callable[[int, int], None] | None = None) -> GDPPOptimum:
     """Minimise the GD++ loss over (a_0..a_{L-1}, b_0..b_{L-2}): multistart BFGS on the exact gradient,
     polished by a trust-region Newton method (Hessian by differences of the exact gradient).
 
@@ -150,7 +152,8 @@ def optimal_gdpp(problem: Any, L: int, *, starts: int = DEFAULT_GDPP_STARTS, see
     minima for L = 3; we report the best of ``starts`` runs, its gradient norm and the agreement of the
     best runs (``spread``). A start whose iterate leaves max|theta| <= THETA_MAX, or that BFGS does not converge in
     BFGS_MAXITER iterations, is stopped (``stopped``); only stationary points inside the bound are listed in
-    ``local_minima``."""
+    ``local_minima``. ``progress(done, starts)`` is called after each start (once, with done = starts, when the
+    multistart is already cached); it changes nothing computed."""
     pr = problem_from(problem)
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
         raise InputError("L (number of layers)", f"must be a positive integer, got {L!r}")
@@ -166,7 +169,7 @@ def optimal_gdpp(problem: Any, L: int, *, starts: int = DEFAULT_GDPP_STARTS, see
                          "L = 4; use L <= 3 (Monte Carlo beyond)")
     with np.errstate(over="ignore", invalid="ignore"):  # far starts overflow on the way; the best point is checked
         a, b, best_val, gnorm, attained, spread, hits, minima, points, stopped = _optimal_gdpp_core(
-            pr.d, pr.n, float(pr.sigma2), L, int(starts), int(seed))
+            pr.d, pr.n, float(pr.sigma2), L, int(starts), int(seed), progress=progress)
     if not (np.isfinite(best_val) and np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise NumericalFailure("GD++ optimum", f"the multistart found no finite minimum (best loss {best_val})",
                                "try another seed or fewer layers")
@@ -184,18 +187,37 @@ def _stationary(gnorm: float, val: float) -> bool:
     return bool(gnorm < 1e-6 * max(1.0, val) + 1e-9)
 
 
-@lru_cache(maxsize=32)
-def _optimal_gdpp_core(d: int, n: int, sigma2: float, L: int, starts: int, seed: int) -> tuple:
+_CORE_CACHE: dict[tuple, tuple] = {}  # (d, n, sigma2, L, starts, seed) -> the multistart's result
+_CORE_CACHE_SIZE = 32
+_CORE_LOCK = threading.Lock()  # around the dict only (two threads asking at once may both compute, as lru_cache)
+
+
+def _optimal_gdpp_core(d: int, n: int, sigma2: float, L: int, starts: int, seed: int, *,
+                       progress: Callable[[int, int], None] | None = None) -> tuple:
     """The multistart itself. It depends only on the whitened problem (d, n, sigma2), L, starts and seed, so
     it is computed once per process for each (claims such as ahn2023.thm4 and ahn2023.fig4 share d=5, n=20,
-    L=3); callers get copies of the arrays."""
-    return _multistart(d, n, sigma2, L, starts, seed)
+    L=3; the oldest of more than _CORE_CACHE_SIZE is dropped); callers get copies of the arrays. A cache of its
+    own rather than functools.lru_cache: ``progress`` is not part of the key."""
+    key = (d, n, sigma2, L, starts, seed)
+    with _CORE_LOCK:
+        out = _CORE_CACHE.get(key)
+    if out is None:
+        out = _multistart(d, n, sigma2, L, starts, seed, progress=progress)
+        with _CORE_LOCK:
+            while len(_CORE_CACHE) >= _CORE_CACHE_SIZE:
+                _CORE_CACHE.pop(next(iter(_CORE_CACHE)))
+            _CORE_CACHE[key] = out
+    elif progress is not None:
+        progress(starts, starts)
+    return out
 
 
 def _multistart(d: int, n: int, sigma2: float, L: int, starts: int, seed: int, *, bfgs_maxiter: int | None = None,
-                trust_maxiter: int | None = None, theta_max: float | None = None) -> tuple:
+                trust_maxiter: int | None = None, theta_max: float | None = None,
+                progress: Callable[[int, int], None] | None = None) -> tuple:
     """``_optimal_gdpp_core`` with its limits as arguments, the module's constants by default (read at the call;
-    benchmarks/bench_gdpp.py runs the former limits, 3000 / 200 / no bound, beside these)."""
+    benchmarks/bench_gdpp.py runs the former limits, 3000 / 200 / no bound, beside these); ``progress(s + 1,
+    starts)`` after start s."""
     bfgs_maxiter = BFGS_MAXITER if bfgs_maxiter is None else bfgs_maxiter
     trust_maxiter = TRUST_MAXITER if trust_maxiter is None else trust_maxiter
     theta_max = THETA_MAX if theta_max is None else theta_max
@@ -249,6 +271,8 @@ def _multistart(d: int, n: int, sigma2: float, L: int, starts: int, seed: int, *
                 x = x2
         stopped += gone
         results.append((fun(x), x, gone))
+        if progress is not None:
+            progress(s + 1, starts)
     results.sort(key=lambda t: t[0])
     best_val, best, _ = results[0]
     top = [v for v, _, _ in results[: max(2, len(results) // 10)]]

@@ -138,8 +138,10 @@ def mc_mean(
     batch: int = 20_000,
     level: float = 0.999,
     nonnegative: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MCEstimate:
-    """Mean of iid draws ``sampler(rng, k) -> (k,)`` with a CLT interval (running sums) and tail diagnostics."""
+    """Mean of iid draws ``sampler(rng, k) -> (k,)`` with a CLT interval (running sums) and tail diagnostics;
+    ``progress(done, samples)`` after each batch (it changes no draw)."""
     total, total2, done = 0.0, 0.0, 0
     kept = []
     while done < samples:
@@ -149,6 +151,8 @@ def mc_mean(
         total2 += float((v * v).sum())
         kept.append(v.ravel())
         done += k
+        if progress is not None:
+            progress(done, samples)
     mean = total / done
     var = max(total2 / done - mean * mean, 0.0) * done / max(done - 1, 1)
     return _diagnose(np.concatenate(kept), mean, level, float(np.sqrt(var / done)), nonnegative)

@@ -28,6 +28,7 @@ drawn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +170,30 @@ def _flipped(w: Weights, n: int) -> list[tuple[str, Weights]]:
     return kept
 
 
-def _variant_loss(setting: Setting, v: Weights, threshold: float, *, samples: int, seed: int) -> ModelLoss | None:
+class _Tally:
+    """One ``progress(done, total)`` over the Monte Carlo runs of a check, one after another: ``done`` counts the
+    prompts drawn so far, ``total`` those plus the rest of the run under way (it grows as each run starts: whether a
+    variant needs one, and its full run after the screen, is decided on the way). Exact losses report nothing."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None) -> None:
+        self.progress, self.spent = progress, 0
+
+    def run(self) -> Callable[[int, int], None] | None:
+        """The callback of the next run (``model_loss``'s ``progress``), None without a progress callback."""
+        report = self.progress
+        if report is None:
+            return None
+        base = self.spent
+
+        def one(done: int, total: int) -> None:
+            self.spent = base + done
+            report(base + done, base + total)
+
+        return one
+
+
+def _variant_loss(setting: Setting, v: Weights, threshold: float, *, samples: int, seed: int,
+                  tally: _Tally) -> ModelLoss | None:
     """The loss of a variant: exact where a route applies; else a Monte Carlo screen of SCREEN_SAMPLES prompts, kept
     when its interval lies above ``threshold`` (the variant cannot be "much lower"), and otherwise the full
     ``samples``. None when the variant's forward pass overflows (it is then not lower)."""
@@ -178,10 +202,10 @@ def _variant_loss(setting: Setting, v: Weights, threshold: float, *, samples: in
     kw: dict[str, Any] = {"readout_sign": v.readout_sign, "mask": v.mask, "seed": seed}
     with np.errstate(over="ignore", invalid="ignore"):
         try:
-            fl = model_loss(setting, v.Ps, v.Qs, samples=min(SCREEN_SAMPLES, samples), **kw)
+            fl = model_loss(setting, v.Ps, v.Qs, samples=min(SCREEN_SAMPLES, samples), progress=tally.run(), **kw)
             if fl.exact or samples <= SCREEN_SAMPLES or (fl.estimable and fl.interval[0] > threshold):
                 return fl
-            return model_loss(setting, v.Ps, v.Qs, samples=samples, **kw)
+            return model_loss(setting, v.Ps, v.Qs, samples=samples, progress=tally.run(), **kw)
         except NumericalFailure:
             return None
 
@@ -194,11 +218,17 @@ def _same(a: Weights, b: Weights) -> bool:
 
 
 def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT_SAMPLES, seed: int = 0,
-                         flip_samples: int = FLIP_SAMPLES) -> WeightsCheck:
-    """Check a canonical-mapped model (``numerics.weights.load_weights``) at a setting (module docstring)."""
+                         flip_samples: int = FLIP_SAMPLES,
+                         progress: Callable[[int, int], None] | None = None) -> WeightsCheck:
+    """Check a canonical-mapped model (``numerics.weights.load_weights``) at a setting (module docstring).
+    ``progress(done, total)`` after each Monte Carlo batch of the model's and its variants' losses (``_Tally``:
+    prompts drawn, of a total that grows as each run starts; never called when every loss is exact); it changes
+    no draw."""
     if w.d != setting.d:
         raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
-    ml = model_loss(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, samples=samples, seed=seed)
+    tally = _Tally(progress)
+    ml = model_loss(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, samples=samples, seed=seed,
+                    progress=tally.run())
     ref, ref_name, predicted = _reference(setting, w.L)
     gap, gap_note = None, ""
     if ref is None:
@@ -220,7 +250,7 @@ def check_loaded_weights(setting: Setting, w: Weights, *, samples: int = DEFAULT
     n = int(setting.n)
     threshold = FLIP_RATIO * ml.interval[0]
     for name, v in (_flipped(w, n) if ml.estimable else []):  # a mean that is not estimable is compared to none
-        fl = _variant_loss(setting, v, threshold, samples=flip_samples, seed=seed + 1)
+        fl = _variant_loss(setting, v, threshold, samples=flip_samples, seed=seed + 1, tally=tally)
         if fl is not None:
             flips.append((name, fl))
     lower = [(name, fl) for name, fl in flips

@@ -88,6 +88,13 @@ def _check(st: Any) -> Setting:
     return st
 
 
+def _progress(fn: Any) -> Any:
+    """A ``progress=`` argument: None or a callable (checked before any work, not at its first call)."""
+    if fn is not None and not callable(fn):
+        raise InputError("progress", f"must be a callable or None, got {type(fn).__name__}")
+    return fn
+
+
 def _one_layer(st: Any) -> OneLayer:
     from iclcheck.numerics.one_layer import OneLayer
 
@@ -164,7 +171,7 @@ def critical_points(setting: Setting, *, starts: int = 64, seed: int = 0, method
 
         check_plot_path(plot)
     ol = _one_layer(setting)
-    land = find_critical_points(ol, starts=starts, seed=seed, methods=methods, progress=progress)
+    land = find_critical_points(ol, starts=starts, seed=seed, methods=methods, progress=_progress(progress))
     if plot is not None:
         from iclcheck.numerics.plots.landscape import plot_landscape
 
@@ -187,20 +194,21 @@ def certify(setting: Setting, *, solver: str = "CLARABEL", gap_tol: float = 1e-6
 
 
 @overload
-def optimal_layers(setting: Setting, L: int, *, family: Literal["gd"] = ..., starts: int | None = ..., seed: int = ...
-                   ) -> GDOptimum: ...
+def optimal_layers(setting: Setting, L: int, *, family: Literal["gd"] = ..., starts: int | None = ..., seed: int = ...,
+                   progress: Any = ...) -> GDOptimum: ...
 @overload
-def optimal_layers(setting: Setting, L: int, *, family: Literal["gdpp"], starts: int | None = ..., seed: int = ...
-                   ) -> GDPPOptimum: ...
+def optimal_layers(setting: Setting, L: int, *, family: Literal["gdpp"], starts: int | None = ..., seed: int = ...,
+                   progress: Any = ...) -> GDPPOptimum: ...
 @overload
-def optimal_layers(setting: Setting, L: int, *, family: str, starts: int | None = ..., seed: int = ...
-                   ) -> GDOptimum | GDPPOptimum: ...
-def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int | None = None, seed: int = 0
-                   ) -> GDOptimum | GDPPOptimum:
+def optimal_layers(setting: Setting, L: int, *, family: str, starts: int | None = ..., seed: int = ...,
+                   progress: Any = ...) -> GDOptimum | GDPPOptimum: ...
+def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int | None = None, seed: int = 0,
+                   progress: Any = None) -> GDOptimum | GDPPOptimum:
     """Optimal per-layer coefficients of the L-layer family A_l = a_l Sigma^-1 (``family="gd"``, Ahn et al. (8):
     a ``GDOptimum``, certified when the minimiser is real-rooted) or with B_l = b_l I (``family="gdpp"``, (11): a
     ``GDPPOptimum`` by a seeded multistart of ``starts`` runs). Needs Gaussian data and w ~ N(0, Sigma^-1) (or
-    Sigma = Sigma_w = I). Fields: ``.coefficients`` / ``.a``, ``.loss``, ``.method``.
+    Sigma = Sigma_w = I). Fields: ``.coefficients`` / ``.a``, ``.loss``, ``.method``. ``progress(done, total)``
+    after each start of a multistart (gdpp's; gd's only when its minimiser is not real-rooted, else never called).
 
     >>> opt = optimal_layers(iclcheck.setting([[1, 0], [0, 1]], 10, Sigma_w="inv"), 2)
     >>> opt.certified, len(opt.coefficients)
@@ -212,11 +220,12 @@ def optimal_layers(setting: Setting, L: int, *, family: str = "gd", starts: int 
 
         if starts is not None:
             raise InputError("starts", "the gd family optimum is solved, not searched: starts applies to gdpp")
-        return optimal_gd(setting, L)
+        return optimal_gd(setting, L, progress=_progress(progress))
     if family == "gdpp":
         from iclcheck.numerics.families.gdpp import DEFAULT_GDPP_STARTS, optimal_gdpp
 
-        return optimal_gdpp(setting, L, starts=DEFAULT_GDPP_STARTS if starts is None else starts, seed=seed)
+        return optimal_gdpp(setting, L, starts=DEFAULT_GDPP_STARTS if starts is None else starts, seed=seed,
+                            progress=_progress(progress))
     raise InputError("family", f"unknown family {family!r}; choose 'gd' or 'gdpp'")
 
 
@@ -329,11 +338,12 @@ def save_weights(path: Any, P: Any, Q: Any, *, metadata: dict[str, Any] | None =
 
 
 def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical",
-                  samples: int = DEFAULT_SAMPLES, seed: int = 0) -> WeightsCheck:
+                  samples: int = DEFAULT_SAMPLES, seed: int = 0, progress: Any = None) -> WeightsCheck:
     """Check a trained model at a setting: its loss (exact or an interval), the gap to the theory's optimum (one
     layer: L(Gamma*); L layers: the condition-(8) optimum, a reference), each layer's distance to the predicted
     matrix in the whitened frame, and ``.warnings`` when a sign or scale flip of the convention gives a much lower
-    loss. The twin of ``iclcheck check-weights``.
+    loss. The twin of ``iclcheck check-weights``. ``progress(done, total)`` after each Monte Carlo batch: prompts
+    drawn, of a total that grows as the model's and each variant's run starts (never called when all are exact).
 
     >>> import numpy as np
     >>> st = iclcheck.setting(np.diag([1.0, 2.0, 3.0]), 10)
@@ -349,8 +359,9 @@ def check_weights(path_or_arrays: Any, setting: Setting, *, convention: str = "c
     from iclcheck.numerics.weights.check import check_loaded_weights
 
     _check(setting)
+    _progress(progress)
     w = load_weights(path_or_arrays, convention=convention, setting=setting)
-    return check_loaded_weights(setting, w, samples=samples, seed=seed)
+    return check_loaded_weights(setting, w, samples=samples, seed=seed, progress=progress)
 
 
 
@@ -390,13 +401,14 @@ def flow(setting: Setting, model: str, *, init: Any, t_max: float, **options: An
 
 
 def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "canonical", prompts: int = 20_000,
-               max_steps: int = 12, seed: int = 0) -> Implements:
+               max_steps: int = 12, seed: int = 0, progress: Any = None) -> Implements:
     """What a deep model implements, layer by layer (an ``Implements``): each layer in the whitened frame with its
     nearest (8) / (11) family point (``.layers``: ``.a``, ``.b``, residuals), the family named when the model's
     predictions are within 1% of E y_q^2 of it (``.family``: '8', '11' or None), and per layer the best of k = 1..
     ``max_steps`` steps of GD, preconditioned GD, GD++ and Iterative Newton against the model's intermediate
     prediction (``.best``: ``.algorithm``, ``.k``, ``.params``, ``.error`` with a held-out 99.9% interval).
-    ``path_or_arrays``: as ``load_weights`` (any convention), or a ``Weights``. docs/deep.md.
+    ``path_or_arrays``: as ``load_weights`` (any convention), or a ``Weights``; ``progress(done, total)`` after each
+    (layer, algorithm) match. docs/deep.md.
 
     >>> import numpy as np
     >>> st = iclcheck.setting(np.diag([1.0, 2.0]), 20, Sigma_w="inv")
@@ -410,12 +422,13 @@ def implements(path_or_arrays: Any, setting: Setting, *, convention: str = "cano
     from iclcheck.numerics.weights import Weights
 
     _check(setting)
+    _progress(progress)
     w = path_or_arrays if isinstance(path_or_arrays, Weights) else load_weights(
         path_or_arrays, convention=convention, setting=setting)
     if w.d != setting.d:
         raise InputError("weights", f"the model is for d = {w.d} but the setting has d = {setting.d}")
     return _implements(setting, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=prompts,
-                       max_steps=max_steps, seed=seed)
+                       max_steps=max_steps, seed=seed, progress=progress)
 
 
 BAYES_SAMPLES = 20_000  # Monte Carlo draws of X for precond's Bayes baseline (seed 0: the same answer every run)
@@ -712,7 +725,7 @@ def sweep(settings: Any, out: Any, *, starts: int = 32, seed: int = 0, certify: 
 
         check_plot_path(plot)  # before the sweep, not after it
     summary = run_sweep(points, out, starts=starts, seed=seed, certify=certify, jobs=1 if jobs is None else jobs,
-                        scheduler=scheduler, progress=progress)
+                        scheduler=scheduler, progress=_progress(progress))
     table = read_sweep(out, keys=keys_of(points, starts=starts, seed=seed, certify=certify))
     if plot is not None:
         try:

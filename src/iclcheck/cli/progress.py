@@ -1,4 +1,5 @@
-"""Progress bars on stderr for the long-running commands (critical's multistart, train, compare's training run).
+"""Progress bars on stderr for the long-running commands (critical's and layers' multistarts, train, compare's
+training run, check-weights' Monte Carlo and per-layer matching, sweep's settings).
 
 A tqdm bar (it redraws one line, follows the terminal's width and closes cleanly on errors and Ctrl-C), shown by
 default when stderr is a terminal and never otherwise; ``--progress`` forces it (e.g. into a log file),
@@ -15,12 +16,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["add_progress_flag", "progress_bar", "progress_wanted", "stderr_bar", "train_callback"]
+__all__ = ["add_progress_flag", "progress_bar", "progress_callback", "progress_wanted", "stderr_bar",
+           "train_callback"]
 
 
-def add_progress_flag(p: argparse.ArgumentParser) -> None:
+def add_progress_flag(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="a progress bar on stderr (default: only when stderr is a terminal); --no-progress: none")
+                   help=help or "a progress bar on stderr (default: only when stderr is a terminal); --no-progress: "
+                   "none")
 
 
 def progress_wanted(args: argparse.Namespace) -> bool:
@@ -38,6 +41,30 @@ def progress_bar(args: argparse.Namespace, total: int, *, desc: str, unit: str) 
         return
     with stderr_bar(total, desc=desc, unit=unit) as bar:
         yield bar
+
+
+@contextlib.contextmanager
+def progress_callback(args: argparse.Namespace, *, desc: str, unit: str
+                      ) -> Iterator[Callable[[int, int], None] | None]:
+    """A library ``progress(done, total)`` callback drawing a bar on stderr, or None when no progress is wanted
+    (``progress_wanted``). The bar opens at the first call, so nothing is drawn when the library reports nothing
+    (an exact loss, a solved optimum), and follows a ``total`` that grows (Monte Carlo runs decided on the way)."""
+    if not progress_wanted(args):
+        yield None
+        return
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(stack.enter_context(stderr_bar(total, desc=desc, unit=unit)))
+            bar = bars[0]
+            if total != bar.total:
+                bar.total = total
+                bar.refresh()
+            bar.update(done - bar.n)
+
+        yield progress
 
 
 @contextlib.contextmanager

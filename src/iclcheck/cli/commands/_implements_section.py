@@ -26,10 +26,12 @@ def section(args: argparse.Namespace, st, w) -> tuple[list[str], dict | None]:
     """(table lines, JSON dict) of the section; ([], None) for one layer or with --no-implements."""
     if w.L < 2 or getattr(args, "no_implements", False):
         return [], None
+    from iclcheck.cli.progress import progress_callback
     from iclcheck.numerics.deep.implements import implements
 
-    r = implements(st, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=args.implements_prompts,
-                   max_steps=args.max_steps, seed=args.seed)
+    with progress_callback(args, desc="implements", unit="fit") as progress:  # a bar of the (layer, algorithm) fits
+        r = implements(st, w.Ps, w.Qs, readout_sign=w.readout_sign, mask=w.mask, prompts=args.implements_prompts,
+                       max_steps=args.max_steps, seed=args.seed, progress=progress)
     fam = {"8": "condition (8) (GD family: P = [[0, 0], [0, c]], Q = -[[A, 0], [0, 0]])",
            "11": "condition (11) (GD++ family: P = [[B, 0], [0, c]], Q = -[[A, 0], [0, 0]])"}
     res = ", ".join(f"({k}) {v:.3g}" for k, v in r.family_residual.items())

@@ -12,6 +12,7 @@ from iclcheck.cli.commands import _implements_section as implements_section
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.inputs import add_setting_arguments, setting_from_args
 from iclcheck.cli.main import COMMANDS
+from iclcheck.cli.progress import add_progress_flag, progress_callback
 from iclcheck.numerics.limits import MAX_MODEL_LAYERS
 from iclcheck.theory.errors import InputError
 
@@ -62,6 +63,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed of the Monte Carlo (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
     implements_section.add_arguments(p)
+    add_progress_flag(p)
     p.set_defaults(func=run)
 
 
@@ -82,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if w.L > MAX_MODEL_LAYERS:  # before any loss is computed (numerics.limits; model_loss checks it too)
         raise InputError(args.file, f"{w.L:,} layers: check-weights supports at most {MAX_MODEL_LAYERS} (the "
                          "models iclcheck train writes)")
-    res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed)
+    with progress_callback(args, desc="check-weights", unit="prompt") as progress:  # none when every loss is exact
+        res = check_loaded_weights(st, w, samples=args.samples, seed=args.seed, progress=progress)
     impl_lines, impl = implements_section.section(args, st, w)
     view = Labelled(res, after={} if impl is None else {"implements": impl})
     return emit("check-weights", view, args, setting=st, text=lambda v, a, _: report_lines(res, st) + impl_lines)

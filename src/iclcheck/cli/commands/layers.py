@@ -21,6 +21,7 @@ import numpy as np
 from iclcheck.cli.commands._lsa_common import positive_int, seed_arg
 from iclcheck.cli.inputs import COVARIATE_LAWS, setting_from_args
 from iclcheck.cli.main import COMMANDS
+from iclcheck.cli.progress import add_progress_flag, progress_callback
 from iclcheck.numerics.limits import MAX_GD_LAYERS, MAX_GDPP_LAYERS, MAX_GDPP_STARTS
 from iclcheck.theory.errors import InputError
 from iclcheck.theory.setting import Setting
@@ -115,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
 
     _check_flags(args)
     st = _setting(args)
-    opt = api.optimal_layers(st, args.L, family=args.family, starts=args.starts if args.family == "gdpp" else None,
-                             seed=args.seed)
+    with progress_callback(args, desc="layers", unit="start") as progress:  # a bar of the multistart's starts
+        opt = api.optimal_layers(st, args.L, family=args.family, seed=args.seed, progress=progress,
+                                 starts=args.starts if args.family == "gdpp" else None)
     return emit("layers", LayersView(st, args.family, args.L, opt), args, setting=st, text=_table)
 
 
@@ -168,4 +170,5 @@ def register(sub: Any) -> None:
                    help=f"gdpp: multistart runs (default 24, at most {MAX_GDPP_STARTS:,}; ~0.4 s each at L = 3)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the gdpp multistart, 0 <= S < 2^63 (default 0)")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    add_progress_flag(p)
     p.set_defaults(func=run)

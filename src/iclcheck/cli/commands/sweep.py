@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,9 @@ read it with pyarrow.parquet.read_table(DIR) or pandas.read_parquet(DIR)). Rerun
 every finished setting (an interrupted sweep resumes; a finished one just prints). Each part carries a SHA-256 of
 its row and is verified on read: a corrupt part of this sweep is computed again (a note on stderr), any other is
 refused; temporary files of killed runs are removed. A folder that cannot be written, a full disk or a file-size
-limit is one line (exit 2), the parts written so far kept. Progress: one line per
-finished setting on stderr (--quiet: none). Exit status: 0 all settings done, 2 bad input, 3 some settings
+limit is one line (exit 2), the parts written so far kept. Progress on stderr: a bar of the settings on a
+terminal (or with --progress), else one line per finished setting (a log's record of the run); --quiet or
+--no-progress: none. Exit status: 0 all settings done, 2 bad input, 3 some settings
 failed (the others are kept; rerun to retry them).
 
 limits: d <= {MAX_CRITICAL_DIM}, 1 <= --starts <= {MAX_STARTS}, seeds 0..2^63-1, <= {MAX_LIST} values per list,
@@ -254,18 +256,28 @@ def _check_flags(args: argparse.Namespace) -> None:
         _probe_plot(args.plot)
 
 
-def _progress(args: argparse.Namespace) -> Any:
-    """One line per finished setting on stderr (none with --quiet)."""
-    if args.quiet:
-        return None
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[Any]:
+    """The sweep's ``progress`` callback: a bar of the settings on a terminal or with --progress; otherwise one line
+    per finished setting on stderr (a log of a long run records what finished); none with --quiet / --no-progress."""
+    from iclcheck.cli.progress import progress_callback, progress_wanted
 
-    def progress(i: int, total: int, p: Any, row: dict[str, Any]) -> None:
-        reached = "" if row["global_reached"] else " (global basin not reached)"
-        print(f"[{i}/{total}] d={p.d} cond={p.cond:g} n={p.n} noise={p.noise:g} {p.law} seed={p.cov_seed}: "
-              f"{row['n_minima']} minima, spurious basin {_pct(row['spurious_fraction'])}{reached}",
-              file=sys.stderr, flush=True)
+    if args.quiet or args.progress is False:
+        yield None
+    elif progress_wanted(args):
+        with progress_callback(args, desc="sweep", unit="setting") as bar:
+            assert bar is not None  # progress is wanted
+            yield lambda i, total, p, row: bar(i, total)
+    else:
+        yield _line
 
-    return progress
+
+def _line(i: int, total: int, p: Any, row: dict[str, Any]) -> None:
+    """One finished setting, as a line on stderr."""
+    reached = "" if row["global_reached"] else " (global basin not reached)"
+    print(f"[{i}/{total}] d={p.d} cond={p.cond:g} n={p.n} noise={p.noise:g} {p.law} seed={p.cov_seed}: "
+          f"{row['n_minima']} minima, spurious basin {_pct(row['spurious_fraction'])}{reached}",
+          file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -275,8 +287,9 @@ def run(args: argparse.Namespace) -> int:
     _check_flags(args)
     points = _points(args)
     try:
-        res = api.sweep(points, Path(args.out), starts=args.starts, seed=args.seed, certify=not args.no_certify,
-                        jobs=args.jobs, scheduler=args.scheduler, progress=_progress(args), plot=args.plot)
+        with _progress(args) as progress:  # the bar is closed before any message below
+            res = api.sweep(points, Path(args.out), starts=args.starts, seed=args.seed, certify=not args.no_certify,
+                            jobs=args.jobs, scheduler=args.scheduler, progress=progress, plot=args.plot)
     except InputError as exc:
         raise _relabel(exc) from None
     except KeyboardInterrupt:
@@ -362,5 +375,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", metavar="FILE.png", default=None,
                    help="draw the atlas: spurious gap and basin against the condition number, per (d, n, noise)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (as --no-progress)")
+    from iclcheck.cli.progress import add_progress_flag
+
+    add_progress_flag(p, help="a progress bar of the settings on stderr (default: on a terminal; elsewhere one line "
+                      "per finished setting); --no-progress: none")
     p.set_defaults(func=run)
