@@ -49,3 +49,21 @@ def test_bad_attention_inputs():
         iclcheck.loss(st, np.zeros((3, 3)), np.zeros((3, 3)), attention="softmax", heads=0)
     with pytest.raises(InputError, match="shape"):
         iclcheck.loss(st, np.zeros((3, 3)), np.zeros((3, 3)), attention="softmax", heads=2)
+
+
+def test_one_linear_head_is_the_canonical_layer_and_takes_its_exact_routes():
+    """heads=1 with linear attention is the canonical LSA: the same exact value as heads=None at L = 1 and L = 2
+    (the general L = 2 route), not a Monte Carlo that says no exact route exists. The two-layer weights are the case
+    where a 10^6-prompt Monte Carlo of the literal model gave 0.2826 [0.2389, 0.3263], no heavy-tail flag, against
+    the exact 0.41583 (its mean rests on draws too rare to appear in the sample)."""
+    import numpy as np
+
+    import iclcheck
+
+    st = iclcheck.setting([[0.5938]], 5, Sigma_w="inv")
+    P = np.array([[[0.0047, -0.0054], [0.1354, -0.6029]], [[-0.2008, -0.0092], [0.0163, -0.9652]]])
+    Q = np.array([[[0.9241, -0.1258], [0.1199, -0.0933]], [[1.6256, -0.0984], [0.0234, 0.0736]]])
+    for L in (1, 2):
+        one = iclcheck.loss(st, P[:L, None], Q[:L, None], heads=1)
+        canon = iclcheck.loss(st, P[:L], Q[:L])
+        assert one.exact and canon.exact and one.value == canon.value and one.method == canon.method
