@@ -9,13 +9,20 @@ from typing import Any
 
 from iclcheck.theory.errors import InputError, import_optional
 
-__all__ = ["MAX_JOBS", "dask_client"]
+__all__ = ["MAX_JOBS", "check_jobs", "dask_client"]
 
 MAX_JOBS = 256  # local worker processes
 
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
+
+
+def check_jobs(jobs: Any) -> int:
+    """``jobs`` if it is a number of local processes iclcheck runs (an int in [1, MAX_JOBS]), else InputError."""
+    if not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
+        raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
+    return int(jobs)
 
 
 class dask_client:  # noqa: N801 (a context manager used like a function)
@@ -32,8 +39,8 @@ class dask_client:  # noqa: N801 (a context manager used like a function)
         Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
         self.cluster = None
-        if scheduler is None and not (_is_int(jobs) and 1 <= jobs <= MAX_JOBS):
-            raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
+        if scheduler is None:
+            check_jobs(jobs)
         if scheduler is not None:
             try:
                 self.client = Client(scheduler, timeout="10s")

@@ -24,7 +24,6 @@ from typing import Any
 from iclcheck.proofs.registry import Claim, Context, interrupt_watch, movable, plugin_abort
 from iclcheck.proofs.released import ReleasedCode, released_code
 from iclcheck.proofs.verdict import ClaimResult, Status, Step, Verdict
-from iclcheck.theory.errors import InputError
 
 __all__ = [
     "ERROR",
@@ -64,7 +63,7 @@ def _failed_task(claim: Claim, exc: BaseException) -> ClaimResult:
                        finding=f"internal error in the Dask task running verify(): {last}", seconds=0.0)
 
 
-# Claims that share an expensive computation cached per process (``functools.lru_cache``): with --jobs they run as
+# Claims that share an expensive computation cached per process (a per-process cache): with --jobs they run as
 # one task, one after the other, so the computation is done once rather than once on each worker that draws one of
 # them (measured before: verify --jobs 2 slower than --jobs 1, fig4 and thm4 each redoing the multistart).
 SHARED_WORK: dict[str, tuple[str, ...]] = {
@@ -103,7 +102,37 @@ def _task_key(claims: list[Claim], idx: list[int], ctx: Context) -> str:
     return f"iclcheck-claim-{'+'.join(claims[i].key for i in idx)}-{ctx.seed}-{ctx.profile}"
 
 
-def _run_claims_dask(claims: list[Claim], ctx: Context, on_done, jobs: int, scheduler: str | None
+def _task_results(fut: Any, idx: list[int], claims: list[Claim]) -> list[ClaimResult]:
+    """A finished Dask task's results; a lost or unpicklable task is its claims' internal error."""
+    try:
+        return fut.result()
+    except Exception as exc:  # noqa: BLE001
+        return [_failed_task(claims[i], exc) for i in idx]
+
+
+class _Collector:
+    """The results in the order of ``claims``, each reported to ``on_done`` as it arrives (completion order)."""
+
+    def __init__(self, claims: list[Claim], on_done: Callable[[int, int, Claim, ClaimResult], None] | None):
+        self.claims, self.on_done = claims, on_done
+        self.out: list[ClaimResult | None] = [None] * len(claims)
+        self.done = 0
+
+    def add(self, idx: list[int], results: list[ClaimResult]) -> None:
+        for i, r in zip(idx, results, strict=True):
+            self.out[i] = r
+            self.done += 1
+            if self.on_done is not None:
+                self.on_done(self.done, len(self.claims), self.claims[i], r)
+
+    def results(self) -> list[ClaimResult]:
+        return [r for r in self.out if r is not None]
+
+
+_DASK_FEATURE = "running the claims on a Dask cluster (jobs > 1 or a scheduler)"
+
+
+def _run_claims_dask(claims: list[Claim], ctx: Context, got: _Collector, jobs: int, scheduler: str | None
                      ) -> list[ClaimResult]:
     """With a running scheduler: one Dask task per claim, or per group of claims sharing a cached computation
     (``SHARED_WORK``); results reassembled in the order of ``claims``. A claim's random stream is salted by the claim
@@ -111,32 +140,17 @@ def _run_claims_dask(claims: list[Claim], ctx: Context, on_done, jobs: int, sche
     from iclcheck.numerics.dask_client import dask_client
     from iclcheck.theory.errors import import_optional
 
-    as_completed = import_optional("distributed", extra="sweep",
-                                   feature="running the claims on a Dask cluster (jobs > 1 or a scheduler)").as_completed
-
-    out: list[ClaimResult | None] = [None] * len(claims)
+    as_completed = import_optional("distributed", extra="sweep", feature=_DASK_FEATURE).as_completed
     tasks = _tasks(claims)
-    done = 0
     with dask_client(jobs, scheduler) as client:
-        futures = {}
-        for t, idx in enumerate(tasks):
-            futures[client.submit(_run_task, [claims[i] for i in idx], ctx, pure=False, priority=len(tasks) - t,
-                                  key=_task_key(claims, idx, ctx))] = idx
+        futures = {client.submit(_run_task, [claims[i] for i in idx], ctx, pure=False, priority=len(tasks) - t,
+                                 key=_task_key(claims, idx, ctx)): idx for t, idx in enumerate(tasks)}
         for fut in as_completed(futures):
-            idx = futures[fut]
-            try:
-                rs = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost or unpicklable task is its claims' internal error
-                rs = [_failed_task(claims[i], exc) for i in idx]
-            for i, r in zip(idx, rs, strict=True):
-                out[i] = r
-                done += 1
-                if on_done is not None:
-                    on_done(done, len(claims), claims[i], r)
-    return [r for r in out if r is not None]
+            got.add(futures[fut], _task_results(fut, futures[fut], claims))
+    return got.results()
 
 
-def _run_claims_local(claims: list[Claim], ctx: Context, on_done, jobs: int) -> list[ClaimResult]:
+def _run_claims_local(claims: list[Claim], ctx: Context, got: _Collector, jobs: int) -> list[ClaimResult]:
     """``jobs`` processes on this machine: this one and a LocalCluster of ``jobs - 1`` Dask workers, taking tasks
     (``_tasks``: the shared-work groups and the longest claims first) from one queue. This process starts on the first
     task at once, while the cluster starts in a thread beside it (1.5-2 s, then each worker's imports): on 2 cores,
@@ -147,11 +161,12 @@ def _run_claims_local(claims: list[Claim], ctx: Context, on_done, jobs: int) -> 
     import threading
     from collections import deque
 
+    from threadpoolctl import threadpool_limits
+
     from iclcheck.numerics.dask_client import dask_client
     from iclcheck.theory.errors import import_optional
 
-    distributed = import_optional("distributed", extra="sweep",
-                                  feature="running the claims on a Dask cluster (jobs > 1 or a scheduler)")
+    distributed = import_optional("distributed", extra="sweep", feature=_DASK_FEATURE)
     pending = deque(_tasks(claims))
     lock = threading.Lock()
     results: queue.Queue = queue.Queue()  # (idx, results) | ("error", exception) | None (the pump has ended)
@@ -181,51 +196,37 @@ def _run_claims_local(claims: list[Claim], ctx: Context, on_done, jobs: int) -> 
                     feed()
                 for fut in ac:
                     idx = inflight.pop(fut)
-                    try:
-                        rs = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a lost or unpicklable task is its claims' error
-                        rs = [_failed_task(claims[i], exc) for i in idx]
-                    results.put((idx, rs))
+                    results.put((idx, _task_results(fut, idx, claims)))
                     feed()
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             results.put(("error", exc))
         finally:
             results.put(None)
 
-    out: list[ClaimResult | None] = [None] * len(claims)
-    done = 0
+    pump_ended = False
 
-    def deliver(item: Any) -> None:
-        nonlocal done
-        if item[0] == "error":
-            raise item[1]
-        for i, r in zip(item[0], item[1], strict=True):
-            out[i] = r
-            done += 1
-            if on_done is not None:
-                on_done(done, len(claims), claims[i], r)
-
-    from threadpoolctl import threadpool_limits
+    def drain(*, block: bool) -> None:
+        """The pump's results so far (``block``: all of them, until it ends), added in this thread."""
+        nonlocal pump_ended
+        while not pump_ended and (block or not results.empty()):
+            item = results.get()
+            if item is None:
+                pump_ended = True
+            elif item[0] == "error":
+                raise item[1]
+            else:
+                got.add(*item)
 
     thread = threading.Thread(target=pump, name="iclcheck-dask-pump", daemon=True)
     thread.start()
-    pump_ended = False
     try:
         # one BLAS thread here too, as in the workers: jobs processes on jobs cores, none oversubscribed
         with threadpool_limits(limits=1):
             while (idx := take()) is not None:
                 for i in idx:  # a group's claims one after the other (they share this process's cache)
-                    deliver(([i], [_run_one(claims[i], ctx)]))
-                    while not pump_ended and not results.empty():
-                        item = results.get()
-                        pump_ended = item is None
-                        if item is not None:
-                            deliver(item)
-        while not pump_ended:
-            item = results.get()
-            pump_ended = item is None
-            if item is not None:
-                deliver(item)
+                    got.add([i], [_run_one(claims[i], ctx)])
+                    drain(block=False)
+        drain(block=True)
     except BaseException:
         stop.set()  # no new task goes to the cluster; the pump ends with its running tasks and closes it
         client = live.get("client")
@@ -237,7 +238,7 @@ def _run_claims_local(claims: list[Claim], ctx: Context, on_done, jobs: int) -> 
         thread.join(timeout=10)
         raise
     thread.join(timeout=10)
-    return [r for r in out if r is not None]
+    return got.results()
 
 
 def run_claims(claims: Iterable[Claim], ctx: Context, *,
@@ -255,22 +256,16 @@ def run_claims(claims: Iterable[Claim], ctx: Context, *,
     claims = list(claims)
     if ctx.setting is not None:
         movable(claims, ctx.setting)  # InputError naming the claim and the parameter
+    got = _Collector(claims, on_done)
     if scheduler is not None:
-        return _run_claims_dask(claims, ctx, on_done, jobs, scheduler)
-    # MAX_JOBS is a constant: Dask itself is imported only for jobs > 1
-    from iclcheck.numerics.dask_client import MAX_JOBS
+        return _run_claims_dask(claims, ctx, got, jobs, scheduler)
+    from iclcheck.numerics.dask_client import check_jobs  # Dask itself is imported only for jobs > 1
 
-    if not (isinstance(jobs, int) and not isinstance(jobs, bool) and 1 <= jobs <= MAX_JOBS):
-        raise InputError("jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs!r}")
-    if jobs > 1:
-        return _run_claims_local(claims, ctx, on_done, jobs)
-    out: list[ClaimResult] = []
-    for i, c in enumerate(claims, 1):
-        r = _run_one(c, ctx)
-        out.append(r)
-        if on_done is not None:
-            on_done(i, len(claims), c, r)
-    return out
+    if check_jobs(jobs) > 1:
+        return _run_claims_local(claims, ctx, got, jobs)
+    for i, c in enumerate(claims):
+        got.add([i], [_run_one(c, ctx)])
+    return got.results()
 
 
 def summary(results: list[ClaimResult], ctx: Context, seconds: float | None = None) -> dict[str, Any]:
