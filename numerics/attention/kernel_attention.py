@@ -21,7 +21,7 @@ closed form k_q^T g_L(K) y with g_L(lambda) = (1 - (1 - eta lambda / n)^L) / lam
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -138,20 +138,6 @@ def head_outputs(X: np.ndarray, y: np.ndarray, xq: np.ndarray, omegas) -> np.nda
     return np.stack(out, axis=-1)
 
 
-def _one_head(A: Any, name: str) -> Any:
-    """(1, D, D) -> (D, D) and (L, 1, D, D) -> (L, D, D): the head axis of one head dropped (other shapes are left for
-    model_loss to refuse, naming ``name``)."""
-    try:
-        arr = np.asarray(A, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise InputError(name, f"must be a real array ({exc})") from None
-    if arr.ndim == 3 and arr.shape[0] == 1:
-        return arr[0]
-    if arr.ndim == 4 and arr.shape[1] == 1:
-        return arr[:, 0]
-    raise InputError(name, f"must have shape (1, D, D) or (L, 1, D, D) for heads = 1, got {arr.shape}")
-
-
 def attention_loss(setting, P, Q, *, attention: str = "linear", heads: int | None = None, samples: int = 200_000,
                    seed: int = 0, level: float = 0.999) -> ModelLoss:
     """The population loss E (-[Z_L]_{d+1,n+1} - w^T x_q)^2 of the canonical model with attention ``attention`` and
@@ -170,9 +156,6 @@ def attention_loss(setting, P, Q, *, attention: str = "linear", heads: int | Non
         raise InputError("heads", f"must be a positive integer or None, got {heads!r}")
     if attention == "linear" and heads is None:
         return model_loss(setting, P, Q, samples=samples, seed=seed, level=level)
-    if attention == "linear" and heads == 1:  # one linear head is the canonical layer: its exact routes apply
-        Ps1, Qs1 = (_one_head(A, name) for name, A in (("P", P), ("Q", Q)))
-        return model_loss(setting, Ps1, Qs1, samples=samples, seed=seed, level=level)
     if setting.n_is_symbolic:
         raise InputError("n", "the loss at given weights needs a numeric n")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 100 <= samples <= MAX_SAMPLES:
@@ -199,6 +182,8 @@ def attention_loss(setting, P, Q, *, attention: str = "linear", heads: int | Non
     Ps, Qs = arrs
     if Ps.shape != Qs.shape:
         raise InputError("Q", f"needs one Q per P: P has shape {Ps.shape}, Q {Qs.shape}")
+    if attention == "linear" and H == 1:  # one linear head is the canonical layer: its exact routes apply
+        return model_loss(setting, Ps[:, 0], Qs[:, 0], samples=samples, seed=seed, level=level)
     model = LSA(L=Ps.shape[0], score=attention)
 
     def draw(r: np.random.Generator, k: int) -> np.ndarray:
