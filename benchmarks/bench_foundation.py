@@ -42,9 +42,9 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
+from iclcheck.api import precond
 from iclcheck.cli import main as cli_main
 from iclcheck.cli.commands.loss import symbolic_loss
-from iclcheck.cli.commands.precond import float_preconditioner
 from iclcheck.cli.inputs import N_SYMBOL, parse_cov_spec
 from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.setting import Setting
@@ -87,8 +87,8 @@ def bench_precond(d: int, *, repeat: int, seed: int = 0) -> list[dict[str, Any]]
         cases = {
             "solve_B": lambda: np.linalg.solve(A, B),
             "solve_b": lambda: np.linalg.solve(A, b),
-            "precond": lambda: float_preconditioner(Setting.make(S, n)),
-            "precond, no check": lambda: float_preconditioner(st),
+            "precond": lambda: precond(Setting.make(S, n)),
+            "precond, no check": lambda: precond(st),
             "CLI from .npy": cli,
             "iclcheck process from .npy": proc,
         }
@@ -102,7 +102,7 @@ def bench_precond(d: int, *, repeat: int, seed: int = 0) -> list[dict[str, Any]]
                 outs[k] = fn()
                 times[k].append(time.perf_counter() - t)
     assert outs["CLI from .npy"] == 0 and outs["iclcheck process from .npy"].returncode == 0
-    G, L = outs["precond"]
+    G, L = outs["precond"].gamma, outs["precond"].loss
     # sanity: Gamma* is the stationary point of the reduced loss, M Gamma*^T = S (W = I)
     resid = float(np.max(np.abs(OneLayer(st).M @ G.T - S)) / np.max(np.abs(S)))
     rows = []

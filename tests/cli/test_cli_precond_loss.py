@@ -20,9 +20,9 @@ import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from iclcheck.api import precond
 from iclcheck.cli import main
 from iclcheck.cli.commands.loss import load_params, loss_symbols
-from iclcheck.cli.commands.precond import exact_preconditioner, float_preconditioner
 from iclcheck.cli.inputs import parse_cov_spec
 from iclcheck.numerics.one_layer.closed_form import OneLayer
 from iclcheck.theory.derive import derive_reduced_loss
@@ -362,9 +362,9 @@ def exact_settings(draw):
 def test_exact_preconditioner_equals_float_and_is_stationary(setting):
     """Rational Gamma*, L* equal the float route to 1e-12, and Gamma* zeroes the brute-force gradient
     of the reduced loss (theory.derive: the literal model's moments, not the matrix formula)."""
-    G_ex, L_ex = exact_preconditioner(setting)
+    res = precond(setting, exact=True)  # the exact route (theory.one_layer) and the float one (OneLayer) both
+    G_ex, L_ex, G, L = res.gamma_exact, res.loss_exact, res.gamma, res.loss
     assert all(e.is_Rational for e in G_ex) and L_ex.is_Rational
-    G, L = float_preconditioner(setting)
     np.testing.assert_allclose(G, np.array(G_ex.evalf(20), dtype=float), rtol=1e-12, atol=1e-14)
     assert L == pytest.approx(float(L_ex), rel=1e-12)
     if setting.d <= 2:  # the brute-force derivation is cheap only for small d

@@ -24,8 +24,7 @@ if TYPE_CHECKING:  # heavy modules are imported where they are used (CLI start-u
 
     from iclcheck.theory.setting import Setting
 
-__all__ = ["add_test_setting_arguments", "exact_preconditioner", "float_preconditioner", "register", "run",
-           "setting_summary", "test_setting_from_args"]
+__all__ = ["add_test_setting_arguments", "register", "run", "test_setting_from_args"]
 
 EPILOG = """examples:
   iclcheck precond --cov diag:1,2,3 -n 4 --exact
@@ -47,29 +46,6 @@ P = e e^T, Q[:d,:d] = -Gamma*^T) and the minimal loss L* = E(prediction - w^T x_
 exit status: 0 success; 2 bad input (one line on stderr); 3 valid input whose answer cannot be
 computed to the promised accuracy (one line saying why, with the figure).
 """
-
-
-def exact_preconditioner(setting: Setting) -> tuple[Any, Any]:
-    """(Gamma*, L*) exactly (theory.one_layer.exact_optimum: rationals, or rational functions of n)."""
-    from iclcheck.theory.one_layer import exact_optimum
-
-    return exact_optimum(setting)
-
-
-def float_preconditioner(setting: Setting) -> tuple[np.ndarray, float]:
-    """(Gamma*, L*) in floats via numerics.one_layer.OneLayer (numeric n)."""
-    from iclcheck.numerics.one_layer import OneLayer
-
-    one = OneLayer(setting)  # caches Gamma*, which min_loss() reuses
-    G = one.gamma_star(copy=False)  # (d, d) read-only: this OneLayer ends here, so no copy (32 MB at d = 2000)
-    return G, one.min_loss()
-
-
-def setting_summary(setting: Setting, cov: str | None) -> dict[str, Any]:
-    """The setting as a JSON-ready dict (``iclcheck.results.setting_summary``)."""
-    from iclcheck.results import setting_summary as summary
-
-    return summary(setting, cov)
 
 
 TEST_FLAGS = ("--test-cov", "--test-n", "--test-task-cov", "--test-noise", "--test-covariates")
@@ -142,11 +118,6 @@ def test_setting_from_args(args: argparse.Namespace, train: Setting, *, exact: b
         return Setting.make(Sigma, n, Sigma_w=W, sigma2=s2, covariates=law)
     except InputError as exc:
         raise InputError(_TEST_FLAG_OF.get(exc.what, "--test-cov"), exc.problem) from None
-
-
-def test_summary(test: Setting, args: argparse.Namespace) -> dict[str, Any]:
-    """The test setting as a JSON-ready dict (cov: the --test-cov text, or 'train')."""
-    return setting_summary(test, args.test_cov if args.test_cov is not None else "train")
 
 
 def _latex_float_matrix(G: np.ndarray) -> str:
