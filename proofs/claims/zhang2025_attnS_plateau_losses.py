@@ -66,6 +66,18 @@ SIZES = Profiles(quick=dict(cases=((4, 31),)), thorough=dict(cases=((4, 31), (6,
 KQ_MAX_D = 6  # the 2^D stationary points of the K/Q parametrisation
 
 
+def _balanced_heads(sub: tuple[int, ...], g_opt: np.ndarray, U: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(v, W_K, W_Q) of D one-dimensional heads where head h learns eigenvector sub[h] (the columns of U), balanced:
+    v^3 = -g (Gamma = -v q k^T); the other heads idle at 0."""
+    D = U.shape[0]
+    v, WK, WQ = np.zeros(D), np.zeros((D, 1, D)), np.zeros((D, 1, D))
+    for h, i in enumerate(sub):
+        c = np.cbrt(g_opt[i])
+        v[h], WK[h, 0], WQ[h, 0] = -c, c * U[:, i], c * U[:, i]
+    return v, WK, WQ
+
+
 def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     """At the user's Lambda = Sigma and N = n (x ~ N(0, Lambda), w ~ N(0, I), noiseless): the rank-m optima (Eckart-
     Young) against the printed plateaus L(M_m) for m = 0..D (eigenvalues of Lambda in decreasing order), the rank-m
@@ -94,11 +106,7 @@ def _at_setting(ctx: Context, user: UserSetting) -> Checker:
     worst_grad, worst_loss = 0.0, 0.0
     for k in range(D + 1):
         sub = tuple(range(k))
-        v, WK, WQ = np.zeros(D), np.zeros((D, 1, D)), np.zeros((D, 1, D))
-        for h, i in enumerate(sub):  # head h learns eigenvector i, balanced: v^3 = -g (Gamma = -v q k^T)
-            c = np.cbrt(g_opt[i])
-            v[h], WK[h, 0], WQ[h, 0] = -c, c * U[:, i], c * U[:, i]
-        loss, grads = kq_loss_and_grad(st, v, WK, WQ)
+        loss, grads = kq_loss_and_grad(st, *_balanced_heads(sub, g_opt, U))
         worst_grad = max(worst_grad, max(float(np.max(np.abs(g))) for g in grads))
         worst_loss = max(worst_loss, abs(loss - pl[k]))
     chk.close(f"M_k losses in the K/Q parametrisation = printed L(M_k), k = 0..D ({at})", worst_loss, 0.0, tol)
@@ -148,10 +156,7 @@ def verify(ctx: Context):
     pl = printed(list(lam), n)
     for k in range(D + 1):
         for sub in itertools.combinations(range(D), k):
-            v, WK, WQ = np.zeros(D), np.zeros((D, 1, D)), np.zeros((D, 1, D))
-            for h, i in enumerate(sub):  # head h learns eigenvector i, balanced: v^3 = -g (Gamma = -v q k^T)
-                c = np.cbrt(g_opt[i])
-                v[h], WK[h, 0], WQ[h, 0] = -c, c * U[:, i], c * U[:, i]
+            v, WK, WQ = _balanced_heads(sub, g_opt, U)
             loss, grads = kq_loss_and_grad(s, v, WK, WQ)
             worst_grad = max(worst_grad, max(float(np.max(np.abs(g))) for g in grads))
             if sub == tuple(range(k)) and k < D:  # M_k: probe the next eigenvector with idle head k
